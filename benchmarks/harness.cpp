@@ -1,0 +1,70 @@
+#include "benchmarks/harness.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <thread>
+#include <utility>
+
+namespace parbench {
+
+std::size_t hardware_threads() {
+  return std::max<std::size_t>(1, std::thread::hardware_concurrency());
+}
+
+std::vector<std::size_t> default_worker_counts() {
+  const std::size_t cores = hardware_threads();
+  std::vector<std::size_t> counts;
+  for (std::size_t p = 1; p <= cores; p *= 2) counts.push_back(p);
+  counts.push_back(cores);
+  counts.push_back(2 * cores);
+  std::sort(counts.begin(), counts.end());
+  counts.erase(std::unique(counts.begin(), counts.end()), counts.end());
+  return counts;
+}
+
+std::vector<std::size_t> Selection::sizes_for(const WorkloadInfo& workload) const {
+  switch (size_set) {
+    case SizeSet::standard: return workload.default_sizes;
+    case SizeSet::quick: return workload.quick_sizes;
+    case SizeSet::small: return {workload.small_size};
+    case SizeSet::given: return sizes;
+  }
+  return {};
+}
+
+std::vector<std::size_t> Selection::workers_for(const ModelInfo& model) const {
+  if (!model.parallel) return {1};
+  return workers;
+}
+
+std::size_t weak_size(const WorkloadInfo& workload, std::size_t n, std::size_t p) {
+  if (workload.work_exponent <= 0) return 0;
+  const double scaled = static_cast<double>(n) *
+                        std::pow(static_cast<double>(p), 1.0 / workload.work_exponent);
+  return static_cast<std::size_t>(std::llround(scaled));
+}
+
+namespace {
+std::vector<std::pair<const char*, FamilyRegistrar>>& family_registry() {
+  static std::vector<std::pair<const char*, FamilyRegistrar>> registry;
+  return registry;
+}
+}  // namespace
+
+bool register_family(const char* prefix, FamilyRegistrar add) {
+  family_registry().emplace_back(prefix, add);
+  return true;
+}
+
+void add_all_families(const Selection& selection) {
+  auto families = family_registry();
+  // Workloads first, then the primitive families in name order.
+  std::stable_sort(families.begin(), families.end(), [](const auto& a, const auto& b) {
+    const bool a_first = std::string(a.first) == "workloads";
+    const bool b_first = std::string(b.first) == "workloads";
+    return a_first != b_first ? a_first : std::string(a.first) < std::string(b.first);
+  });
+  for (const auto& [prefix, add] : families) add(selection);
+}
+
+}  // namespace parbench

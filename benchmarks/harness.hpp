@@ -1,0 +1,47 @@
+// What the benchmark binary was asked to run, and the registry of benchmark
+// families. A family file registers a function that adds its benchmarks to
+// Google Benchmark for a Selection; main calls them all.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "core/model.hpp"
+#include "core/workload.hpp"
+
+namespace parbench {
+
+struct Selection {
+  enum class SizeSet { standard, quick, small, given };
+  enum class Scaling { strong, weak };
+
+  std::vector<const WorkloadInfo*> workloads;  ///< --workloads (default: all)
+  std::vector<const ModelInfo*> models;        ///< --models (default: all)
+  std::vector<std::size_t> workers;            ///< --p (default: default_worker_counts())
+  SizeSet size_set = SizeSet::standard;        ///< --size=default|quick|small|N[,N...]
+  std::vector<std::size_t> sizes;              ///< the N list of --size=N,...
+  Scaling scaling = Scaling::strong;           ///< --scaling=strong|weak
+
+  /// The sizes n to register for a workload under this selection.
+  std::vector<std::size_t> sizes_for(const WorkloadInfo& workload) const;
+  /// Worker counts for a model (serial: {1}).
+  std::vector<std::size_t> workers_for(const ModelInfo& model) const;
+};
+
+/// Hardware threads of this machine (at least 1).
+std::size_t hardware_threads();
+/// 1, 2, 4, ... up to the hardware threads, plus that count and twice it.
+std::vector<std::size_t> default_worker_counts();
+
+/// Weak scaling: the size whose work is p times that of size n (0 when the
+/// workload does not support weak scaling).
+std::size_t weak_size(const WorkloadInfo& workload, std::size_t n, std::size_t p);
+
+using FamilyRegistrar = void (*)(const Selection&);
+/// Registers a family of benchmarks (by prefix, e.g. "overhead").
+bool register_family(const char* prefix, FamilyRegistrar add);
+/// Adds every family's benchmarks for the selection.
+void add_all_families(const Selection& selection);
+
+}  // namespace parbench

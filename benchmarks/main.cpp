@@ -1,0 +1,287 @@
+// parbench_bench: the benchmark binary behind ./parbench.
+//
+//   parbench_bench list      [selection options]   what can run
+//   parbench_bench selfcheck [selection options]   run and verify at small sizes
+//   parbench_bench [selection options] [--benchmark_* flags]   benchmark
+//
+// Selection options:
+//   --workloads=a,b   workloads to include (default: all)
+//   --models=a,b      models to include (default: all)
+//   --p=1,2,4         worker counts for parallel models (default: 1, 2, 4, ...
+//                     up to the hardware threads, that count, and twice it)
+//   --size=default|quick|small|N[,N...]   sizes (default: each workload's own)
+//   --scaling=strong|weak   weak: n grows with p so work per worker is fixed
+// Anything else must be a Google Benchmark flag (--benchmark_*, --v).
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <omp.h>
+#include <oneapi/tbb/version.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "benchmarks/harness.hpp"
+#include "core/spin.hpp"
+
+namespace parbench {
+namespace {
+
+/// Bad input: one line for the user, exit status 2.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::vector<std::string> split(std::string_view text) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = text.find(',', start);
+    const std::size_t end = comma == std::string_view::npos ? text.size() : comma;
+    parts.emplace_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return parts;
+}
+
+std::size_t parse_positive(const std::string& text, const char* what) {
+  std::size_t value = 0;
+  bool ok = !text.empty() && text.size() < 20;
+  for (char ch : text) ok = ok && ch >= '0' && ch <= '9';
+  if (ok) value = std::stoull(text);
+  if (!ok || value == 0)
+    throw UsageError(std::string(what) + " must be a positive integer, got '" + text + "'");
+  return value;
+}
+
+template <class Info>
+std::string names_of(const std::vector<Info>& infos) {
+  std::string names;
+  for (const auto& info : infos) names += (names.empty() ? "" : ", ") + info.name;
+  return names;
+}
+
+struct Command {
+  std::string verb = "run";  // run | list | selfcheck
+  Selection selection;
+  std::vector<char*> benchmark_args;  // argv for Google Benchmark
+};
+
+Command parse(int argc, char** argv) {
+  Command command;
+  command.benchmark_args.push_back(argv[0]);
+  bool workloads_given = false, models_given = false, workers_given = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    const auto value_of = [&](std::string_view option) -> std::string {
+      if (arg.size() > option.size() && arg.substr(0, option.size()) == option &&
+          arg[option.size()] == '=')
+        return std::string(arg.substr(option.size() + 1));
+      throw UsageError("option " + std::string(option) + " needs a value: " +
+                       std::string(option) + "=...");
+    };
+    if (i == 1 && (arg == "list" || arg == "selfcheck")) {
+      command.verb = arg;
+    } else if (arg.starts_with("--workloads")) {
+      workloads_given = true;
+      for (const auto& name : split(value_of("--workloads"))) {
+        const WorkloadInfo* workload = find_workload(name);
+        if (workload == nullptr)
+          throw UsageError("unknown workload '" + name + "' (valid: " + names_of(workloads()) + ")");
+        command.selection.workloads.push_back(workload);
+      }
+    } else if (arg.starts_with("--models")) {
+      models_given = true;
+      for (const auto& name : split(value_of("--models"))) {
+        const ModelInfo* model = find_model(name);
+        if (model == nullptr)
+          throw UsageError("unknown model '" + name + "' (valid: " + names_of(models()) + ")");
+        command.selection.models.push_back(model);
+      }
+    } else if (arg.starts_with("--p=") || arg == "--p") {
+      workers_given = true;
+      for (const auto& text : split(value_of("--p")))
+        command.selection.workers.push_back(parse_positive(text, "worker count p"));
+    } else if (arg.starts_with("--size")) {
+      const std::string value = value_of("--size");
+      using SizeSet = Selection::SizeSet;
+      if (value == "default") command.selection.size_set = SizeSet::standard;
+      else if (value == "quick") command.selection.size_set = SizeSet::quick;
+      else if (value == "small") command.selection.size_set = SizeSet::small;
+      else {
+        command.selection.size_set = SizeSet::given;
+        for (const auto& text : split(value))
+          command.selection.sizes.push_back(parse_positive(text, "size n"));
+      }
+    } else if (arg.starts_with("--scaling")) {
+      const std::string value = value_of("--scaling");
+      if (value == "strong") command.selection.scaling = Selection::Scaling::strong;
+      else if (value == "weak") command.selection.scaling = Selection::Scaling::weak;
+      else throw UsageError("--scaling must be strong or weak, got '" + value + "'");
+    } else if (arg.starts_with("--benchmark_") || arg.starts_with("--v=") || arg == "--help") {
+      command.benchmark_args.push_back(argv[i]);
+    } else {
+      throw UsageError("unknown option '" + std::string(arg) +
+                       "' (parbench options: --workloads= --models= --p= --size= --scaling=; "
+                       "Google Benchmark flags start with --benchmark_)");
+    }
+  }
+  Selection& selection = command.selection;
+  if (!workloads_given)
+    for (const auto& workload : workloads()) selection.workloads.push_back(&workload);
+  if (!models_given)
+    for (const auto& model : models()) selection.models.push_back(&model);
+  if (!workers_given) selection.workers = default_worker_counts();
+  if (selection.size_set == Selection::SizeSet::given) {
+    for (const WorkloadInfo* workload : selection.workloads)
+      for (std::size_t n : selection.sizes)
+        if (n < workload->min_size || n > workload->max_size)
+          throw UsageError("size " + std::to_string(n) + " is out of range for workload '" +
+                           workload->name + "' (accepted: " + std::to_string(workload->min_size) +
+                           ".." + std::to_string(workload->max_size) + ")");
+  }
+  // Guard against p so large that thread creation would exhaust the machine.
+  for (std::size_t p : selection.workers)
+    if (p > 1024) throw UsageError("worker count p = " + std::to_string(p) + " is above 1024");
+  return command;
+}
+
+std::string join_sizes(const std::vector<std::size_t>& sizes) {
+  std::string text;
+  for (std::size_t n : sizes) {
+    if (!text.empty()) text += ',';
+    text += std::to_string(n);
+  }
+  return text;
+}
+
+int list(const Selection& selection) {
+  std::printf("Workloads (name, category, default sizes, quick sizes, selfcheck size, what n is):\n");
+  for (const WorkloadInfo* w : selection.workloads)
+    std::printf("  %-16s %-7s default=%-22s quick=%-20s small=%-8zu n: %s\n      %s\n",
+                w->name.c_str(), std::string(to_string(w->category)).c_str(),
+                join_sizes(w->default_sizes).c_str(), join_sizes(w->quick_sizes).c_str(),
+                w->small_size, w->size_meaning.c_str(), w->summary.c_str());
+  std::printf("\nModels:\n");
+  for (const ModelInfo* m : selection.models)
+    std::printf("  %-16s %s\n", m->name.c_str(), m->summary.c_str());
+  std::printf("\nWorker counts p: %s (hardware threads: %zu; serial runs at p = 1 only)\n",
+              join_sizes(selection.workers).c_str(), hardware_threads());
+  std::printf("\nBenchmark names: <workload>/<model>/n:<N>/p:<P>, overhead/tasks/<model>/p:<P>,"
+              " overhead/parallel_for/<model>/p:<P>\n");
+  return 0;
+}
+
+std::vector<std::size_t> selfcheck_worker_counts() {
+  std::vector<std::size_t> counts{1, 2, 3, hardware_threads() + 1};
+  std::sort(counts.begin(), counts.end());
+  counts.erase(std::unique(counts.begin(), counts.end()), counts.end());
+  return counts;
+}
+
+int selfcheck(const Selection& selection, bool workers_given) {
+  int failures = 0, checks = 0;
+  std::printf("%-16s %-10s %4s %10s  %-6s %9s  %s\n", "workload", "model", "p", "n", "result",
+              "ms", "detail");
+  for (const WorkloadInfo* workload : selection.workloads) {
+    const std::vector<std::size_t> sizes =
+        selection.size_set == Selection::SizeSet::standard ? std::vector{workload->small_size}
+                                                           : selection.sizes_for(*workload);
+    for (const ModelInfo* model : selection.models) {
+      std::vector<std::size_t> counts = workers_given ? selection.workers : selfcheck_worker_counts();
+      if (!model->parallel) counts = {1};
+      for (std::size_t p : counts)
+        for (std::size_t n : sizes) {
+          ++checks;
+          std::string detail;
+          const auto start = std::chrono::steady_clock::now();
+          bool ok = false;
+          try {
+            const auto executor = model->create(p);
+            const auto instance = workload->prepare(*executor, n);
+            instance->run(*executor);  // twice: a kernel must not depend on leftover state
+            instance->run(*executor);
+            const Verdict verdict = instance->verify();
+            ok = verdict.ok;
+            detail = verdict.message;
+          } catch (const std::exception& error) {
+            detail = std::string("exception: ") + error.what();
+          }
+          const std::chrono::duration<double, std::milli> ms =
+              std::chrono::steady_clock::now() - start;
+          failures += !ok;
+          std::printf("%-16s %-10s %4zu %10zu  %-6s %9.1f  %s\n", workload->name.c_str(),
+                      model->name.c_str(), p, n, ok ? "ok" : "FAIL", ms.count(), detail.c_str());
+          std::fflush(stdout);
+        }
+    }
+  }
+  std::printf("\nselfcheck: %d passed, %d failed\n", checks - failures, failures);
+  return failures == 0 ? 0 : 1;
+}
+
+void add_context() {
+  const char* policy = std::getenv("OMP_WAIT_POLICY");
+  benchmark::AddCustomContext("omp_wait_policy", policy != nullptr ? policy : "unset");
+  benchmark::AddCustomContext("parbench_build_type", PARBENCH_BUILD_TYPE);
+  benchmark::AddCustomContext("parbench_cxx_flags", PARBENCH_CXX_FLAGS);
+  benchmark::AddCustomContext("parbench_sanitizer", PARBENCH_SANITIZER);
+  benchmark::AddCustomContext("compiler", "g++ " __VERSION__);
+  benchmark::AddCustomContext("tbb_version", TBB_VERSION_STRING);
+  benchmark::AddCustomContext("openmp_version", std::to_string(_OPENMP));
+  benchmark::AddCustomContext("hardware_threads", std::to_string(hardware_threads()));
+  benchmark::AddCustomContext("spin_iters_per_us", std::to_string(spin_iterations_per_us()));
+  for (const auto& workload : workloads())
+    benchmark::AddCustomContext("category:" + workload.name,
+                                std::string(to_string(workload.category)));
+}
+
+// libgomp reads OMP_WAIT_POLICY once, when it is loaded: to run with passive
+// waiting (idle OpenMP threads sleep instead of spinning and slowing the next
+// benchmark) the variable must be set before the process starts. If the user
+// did not choose a policy, set passive and re-execute this binary once.
+void ensure_omp_wait_policy(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  setenv("OMP_WAIT_POLICY", "passive", 1);
+  execv("/proc/self/exe", argv);
+  std::perror("parbench: could not re-execute with OMP_WAIT_POLICY=passive");
+}
+
+}  // namespace
+}  // namespace parbench
+
+int main(int argc, char** argv) {
+  using namespace parbench;
+  ensure_omp_wait_policy(argv);
+  try {
+    Command command = parse(argc, argv);
+    bool workers_given = false;
+    for (int i = 1; i < argc; ++i) workers_given = workers_given || std::string_view(argv[i]).starts_with("--p=");
+    if (command.verb == "list") return list(command.selection);
+    if (command.verb == "selfcheck") return selfcheck(command.selection, workers_given);
+    add_all_families(command.selection);
+    add_context();
+    int gb_argc = static_cast<int>(command.benchmark_args.size());
+    benchmark::Initialize(&gb_argc, command.benchmark_args.data());
+    if (benchmark::ReportUnrecognizedArguments(gb_argc, command.benchmark_args.data())) return 2;
+    const std::size_t ran = benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    if (ran == 0) return 2;  // Google Benchmark has said which filter matched nothing
+    return 0;
+  } catch (const UsageError& error) {
+    std::fprintf(stderr, "parbench: %s\n", error.what());
+    return 2;
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "parbench: %s\n", error.what());
+    return 1;
+  }
+}

@@ -1,0 +1,95 @@
+// overhead/: the fixed cost of a model's primitives, with no work inside.
+// - overhead/tasks/<model>/p:<P>: spawn_tasks of 10,000 tasks that each only
+//   bump their own counter, and wait (task-pool models). Counter ns_per_task.
+// - overhead/parallel_for/<model>/p:<P>: a parallel_for of p one-index chunks
+//   that each bump a counter: the dispatch cost of a region. Counter
+//   ns_per_region.
+// After the timed loop every counter must equal the iteration count: a task
+// or chunk that did not run exactly once per iteration fails the benchmark.
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <string>
+
+#include "benchmarks/harness.hpp"
+
+namespace parbench {
+namespace {
+
+constexpr std::size_t kTasks = 10'000;
+
+// Runs `dispatch` in the timed loop; each call must bump every counts[i] once.
+template <class Dispatch>
+void time_dispatch(benchmark::State& state, Array<std::uint64_t>& counts, const char* counter,
+                   double units_per_iteration, Dispatch dispatch) {
+  const auto start = std::chrono::steady_clock::now();
+  for (auto _ : state) dispatch();
+  const std::chrono::duration<double, std::nano> elapsed = std::chrono::steady_clock::now() - start;
+  for (std::size_t i = 0; i < counts.size(); ++i)
+    if (counts[i] != static_cast<std::uint64_t>(state.iterations())) {
+      state.SkipWithError(("index " + std::to_string(i) + " ran " + std::to_string(counts[i]) +
+                           " times in " + std::to_string(state.iterations()) + " iterations")
+                              .c_str());
+      return;
+    }
+  state.counters[counter] =
+      elapsed.count() / (static_cast<double>(state.iterations()) * units_per_iteration);
+  state.counters["verified"] = 1;
+}
+
+void tasks_overhead(benchmark::State& state, const ModelInfo& model) {
+  const auto p = static_cast<std::size_t>(state.range(0));
+  try {
+    const auto executor = model.create(p);
+    Array<std::uint64_t> counts(*executor, kTasks);
+    std::uint64_t* data = counts.data();
+    time_dispatch(state, counts, "ns_per_task", kTasks, [&] {
+      executor->spawn_tasks(kTasks, [data](std::size_t i) { ++data[i]; });
+    });
+    state.counters["p"] = static_cast<double>(p);
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kTasks));
+  } catch (const std::exception& error) {
+    state.SkipWithError(("exception: " + std::string(error.what())).c_str());
+  }
+}
+
+void parallel_for_overhead(benchmark::State& state, const ModelInfo& model) {
+  const auto p = static_cast<std::size_t>(state.range(0));
+  try {
+    const auto executor = model.create(p);
+    Array<std::uint64_t> counts(*executor, p * 8);  // a cache line per chunk
+    std::uint64_t* data = counts.data();
+    time_dispatch(state, counts, "ns_per_region", 1, [&] {
+      executor->parallel_for(p * 8, 8, [data](std::size_t lo, std::size_t hi) {
+        for (std::size_t i = lo; i < hi; ++i) ++data[i];
+      });
+    });
+    state.counters["p"] = static_cast<double>(p);
+  } catch (const std::exception& error) {
+    state.SkipWithError(("exception: " + std::string(error.what())).c_str());
+  }
+}
+
+void add_overhead_benchmarks(const Selection& selection) {
+  for (const ModelInfo* model : selection.models) {
+    if (model->task_pool) {
+      auto* tasks = benchmark::RegisterBenchmark(
+          ("overhead/tasks/" + model->name).c_str(),
+          [model](benchmark::State& state) { tasks_overhead(state, *model); });
+      tasks->ArgNames({"p"})->UseRealTime()->MeasureProcessCPUTime()->Unit(benchmark::kMicrosecond);
+      for (const std::size_t p : selection.workers_for(*model)) tasks->Arg(static_cast<std::int64_t>(p));
+    }
+    auto* region = benchmark::RegisterBenchmark(
+        ("overhead/parallel_for/" + model->name).c_str(),
+        [model](benchmark::State& state) { parallel_for_overhead(state, *model); });
+    region->ArgNames({"p"})->UseRealTime()->MeasureProcessCPUTime()->Unit(benchmark::kMicrosecond);
+    for (const std::size_t p : selection.workers_for(*model)) region->Arg(static_cast<std::int64_t>(p));
+  }
+}
+
+const bool registered = register_family("overhead", &add_overhead_benchmarks);
+
+}  // namespace
+}  // namespace parbench

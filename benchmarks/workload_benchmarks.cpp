@@ -1,0 +1,70 @@
+// The cross product: every selected workload x model x size x worker count,
+// named <workload>/<model>/n:<N>/p:<P>. One Google Benchmark family per
+// (workload, model), so that a sweep can run each family in its own process.
+#include <benchmark/benchmark.h>
+
+#include <exception>
+#include <string>
+
+#include "benchmarks/harness.hpp"
+
+namespace parbench {
+namespace {
+
+void run_workload(benchmark::State& state, const WorkloadInfo& workload, const ModelInfo& model,
+                  std::size_t base_n) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const auto p = static_cast<std::size_t>(state.range(1));
+  try {
+    const auto executor = model.create(p);
+    const auto instance = workload.prepare(*executor, n);
+    for (auto _ : state) instance->run(*executor);
+    if (const Verdict verdict = instance->verify(); !verdict.ok) {
+      state.SkipWithError(("verification failed: " + verdict.message).c_str());
+      return;
+    }
+    const WorkPerRun work = instance->work();
+    const auto iterations = static_cast<double>(state.iterations());
+    state.counters["items_per_second"] =
+        benchmark::Counter(work.items * iterations, benchmark::Counter::kIsRate);
+    if (work.bytes > 0)
+      state.counters["bytes_per_second"] =
+          benchmark::Counter(work.bytes * iterations, benchmark::Counter::kIsRate);
+    state.counters["p"] = static_cast<double>(p);
+    state.counters["n"] = static_cast<double>(n);
+    state.counters["verified"] = 1;
+    if (base_n != n) state.counters["weak_base_n"] = static_cast<double>(base_n);
+    for (const auto& [name, value] : instance->counters()) state.counters[name] = value;
+  } catch (const std::exception& error) {
+    state.SkipWithError(("exception: " + std::string(error.what())).c_str());
+  }
+}
+
+void add_workload_benchmarks(const Selection& selection) {
+  for (const WorkloadInfo* workload : selection.workloads) {
+    for (const ModelInfo* model : selection.models) {
+      for (const std::size_t base_n : selection.sizes_for(*workload)) {
+        const std::string family = workload->name + "/" + model->name;
+        // A family per (workload, model, base size) keeps weak-scaling sizes apart.
+        auto* benchmark = benchmark::RegisterBenchmark(
+            family.c_str(), [workload, model, base_n](benchmark::State& state) {
+              run_workload(state, *workload, *model, base_n);
+            });
+        benchmark->ArgNames({"n", "p"})->UseRealTime()->MeasureProcessCPUTime()->Unit(
+            benchmark::kMillisecond);
+        for (const std::size_t p : selection.workers_for(*model)) {
+          const std::size_t n = selection.scaling == Selection::Scaling::weak
+                                    ? weak_size(*workload, base_n, p)
+                                    : base_n;
+          if (n == 0) continue;  // no weak-scaling form
+          benchmark->Args({static_cast<std::int64_t>(n), static_cast<std::int64_t>(p)});
+        }
+      }
+    }
+  }
+}
+
+const bool registered = register_family("workloads", &add_workload_benchmarks);
+
+}  // namespace
+}  // namespace parbench

@@ -1,0 +1,40 @@
+// The registry of execution models. A model's file registers it with one
+// static call; the benchmark harness, selfcheck and tests find it here.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/executor.hpp"
+
+namespace parbench {
+
+struct ModelInfo {
+  /// Name used in benchmark names and on the command line (e.g. "pool").
+  std::string name;
+  /// One line for `./parbench list`.
+  std::string summary;
+  /// Display and registration order (serial first).
+  int order = 100;
+  /// False for the serial baseline: it is registered with p = 1 only.
+  bool parallel = true;
+  /// True for models with persistent workers that take individual tasks
+  /// (pool, tbb, openmp): they get the overhead/tasks family.
+  bool task_pool = false;
+  /// Creates an executor with the given number of workers (>= 1).
+  std::function<std::unique_ptr<Executor>(std::size_t workers)> create;
+};
+
+/// Adds a model; returns true so that a file can register from a static
+/// initialiser: `const bool registered = register_model({...});`.
+bool register_model(ModelInfo info);
+/// All registered models in display order.
+const std::vector<ModelInfo>& models();
+/// The model called name, or nullptr.
+const ModelInfo* find_model(std::string_view name);
+
+}  // namespace parbench

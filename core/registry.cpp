@@ -1,0 +1,79 @@
+#include <algorithm>
+#include <stdexcept>
+#include <tuple>
+
+#include "core/model.hpp"
+#include "core/workload.hpp"
+
+namespace parbench {
+namespace {
+
+// The two registries: the only mutable globals of the suite. Function-local
+// statics, so registration from other files' static initialisers is safe.
+std::vector<ModelInfo>& model_registry() {
+  static std::vector<ModelInfo> registry;
+  return registry;
+}
+
+std::vector<WorkloadInfo>& workload_registry() {
+  static std::vector<WorkloadInfo> registry;
+  return registry;
+}
+
+bool valid_name(const std::string& name) {
+  return !name.empty() && name.find_first_of("/: ,") == std::string::npos;
+}
+
+}  // namespace
+
+std::string_view to_string(Category category) {
+  switch (category) {
+    case Category::cpu: return "cpu";
+    case Category::memory: return "memory";
+    case Category::io: return "io";
+    case Category::mixed: return "mixed";
+  }
+  return "unknown";
+}
+
+bool register_model(ModelInfo info) {
+  if (!valid_name(info.name) || !info.create || find_model(info.name) != nullptr)
+    throw std::logic_error("bad or duplicate model registration: " + info.name);
+  auto& registry = model_registry();
+  registry.push_back(std::move(info));
+  std::stable_sort(registry.begin(), registry.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.order, a.name) < std::tie(b.order, b.name);
+  });
+  return true;
+}
+
+const std::vector<ModelInfo>& models() { return model_registry(); }
+
+const ModelInfo* find_model(std::string_view name) {
+  for (const auto& model : model_registry())
+    if (model.name == name) return &model;
+  return nullptr;
+}
+
+bool register_workload(WorkloadInfo info) {
+  if (!valid_name(info.name) || !info.prepare || find_workload(info.name) != nullptr ||
+      info.default_sizes.empty() || info.quick_sizes.empty() || info.small_size == 0 ||
+      info.min_size > info.max_size)
+    throw std::logic_error("bad or duplicate workload registration: " + info.name);
+  auto& registry = workload_registry();
+  registry.push_back(std::move(info));
+  std::stable_sort(registry.begin(), registry.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.category, a.name) < std::tie(b.category, b.name);
+  });
+  return true;
+}
+
+const std::vector<WorkloadInfo>& workloads() { return workload_registry(); }
+
+const WorkloadInfo* find_workload(std::string_view name) {
+  for (const auto& workload : workload_registry())
+    if (workload.name == name) return &workload;
+  return nullptr;
+}
+
+}  // namespace parbench

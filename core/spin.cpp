@@ -1,0 +1,69 @@
+#include "core/spin.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+namespace parbench {
+namespace {
+constexpr std::uint64_t kMultiplier = 6364136223846793005ULL;  // Knuth's MMIX LCG
+constexpr std::uint64_t kIncrement = 1442695040888963407ULL;
+}  // namespace
+
+std::uint64_t spin(std::uint64_t iterations, std::uint64_t seed) noexcept {
+  std::uint64_t x = seed;
+  for (std::uint64_t i = 0; i < iterations; ++i) {
+    x = x * kMultiplier + kIncrement;
+    // Keep the loop opaque so the compiler cannot vectorise or fold it.
+    asm volatile("" : "+r"(x));
+  }
+  return x;
+}
+
+std::uint64_t spin_closed_form(std::uint64_t iterations, std::uint64_t seed) noexcept {
+  // x -> a*x + c composed with itself: (a, c) o (a, c) = (a*a, a*c + c).
+  std::uint64_t result_a = 1, result_c = 0;
+  std::uint64_t step_a = kMultiplier, step_c = kIncrement;
+  for (std::uint64_t k = iterations; k != 0; k >>= 1) {
+    if (k & 1) {
+      result_a = result_a * step_a;
+      result_c = result_c * step_a + step_c;
+    }
+    step_c = step_c * step_a + step_c;
+    step_a = step_a * step_a;
+  }
+  return result_a * seed + result_c;
+}
+
+double calibrate_spin() {
+  using Clock = std::chrono::steady_clock;
+  constexpr std::uint64_t kTrialIterations = 4'000'000;
+  double best_ns = 1e300;
+  volatile std::uint64_t sink = 0;
+  for (int trial = 0; trial < 7; ++trial) {
+    const auto start = Clock::now();
+    sink = sink + spin(kTrialIterations, static_cast<std::uint64_t>(trial));
+    const std::chrono::duration<double, std::nano> elapsed = Clock::now() - start;
+    best_ns = std::min(best_ns, elapsed.count());
+  }
+  return kTrialIterations / (best_ns / 1000.0);
+}
+
+double spin_iterations_per_us() {
+  static const double value = [] {
+    if (const char* text = std::getenv("PARBENCH_SPIN_ITERS_PER_US"); text && *text) {
+      char* end = nullptr;
+      const double parsed = std::strtod(text, &end);
+      if (*end != '\0' || !(parsed > 0 && parsed < 1e6))
+        throw std::invalid_argument("PARBENCH_SPIN_ITERS_PER_US is not a positive number: " +
+                                    std::string(text));
+      return parsed;
+    }
+    return calibrate_spin();
+  }();
+  return value;
+}
+
+}  // namespace parbench

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Bad input to the benchmark binary: one clear line on stderr, exit status 2,
+# never a crash. Usage: cli_test.sh path/to/parbench_bench
+set -u
+bench=$1
+failures=0
+expect_error() {  # expect_error "pattern" args...
+  local pattern=$1
+  shift
+  local err status
+  err=$("$bench" "$@" 2>&1 >/dev/null)
+  status=$?
+  if [ "$status" -ne 2 ]; then
+    echo "FAIL: '$*' exited $status, expected 2"; failures=$((failures + 1)); return
+  fi
+  if [ "$(printf '%s\n' "$err" | wc -l)" -ne 1 ] || ! grep -q -- "$pattern" <<<"$err"; then
+    echo "FAIL: '$*' printed: $err (expected one line matching '$pattern')"; failures=$((failures + 1)); return
+  fi
+  echo "ok: $* -> $err"
+}
+expect_error "unknown workload 'nope' (valid: .*primes" list --workloads=nope
+expect_error "unknown model 'fibers' (valid: serial" selfcheck --models=fibers
+expect_error "worker count p must be a positive integer, got '0'" list --p=0
+expect_error "worker count p must be a positive integer, got '-3'" list --p=-3
+expect_error "worker count p must be a positive integer, got 'x'" list --p=2,x
+expect_error "size 99 is out of range for workload 'fib'" selfcheck --workloads=fib --size=99
+expect_error "size n must be a positive integer, got 'big'" selfcheck --size=big
+expect_error "unknown option '--frobnicate'" --frobnicate
+expect_error "scaling must be strong or weak" list --scaling=sideways
+expect_error "Failed to match any benchmarks against regex: does_not_exist" --benchmark_filter=does_not_exist
+# Good input still works.
+"$bench" list --workloads=fib --models=serial >/dev/null || { echo "FAIL: list"; failures=$((failures + 1)); }
+echo "cli: $failures failed"
+[ "$failures" -eq 0 ]

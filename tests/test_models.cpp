@@ -1,0 +1,187 @@
+// Every registered model honours the Executor contract: every chunk exactly
+// once, nesting, exceptions reaching the caller, usable after an exception.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <limits>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/model.hpp"
+
+namespace parbench {
+namespace {
+
+struct ModelCase {
+  const ModelInfo* model;
+  std::size_t workers;
+};
+
+std::vector<ModelCase> all_cases() {
+  std::vector<ModelCase> cases;
+  for (const auto& model : models())
+    for (std::size_t p : {1, 2, 3, 5})
+      if (model.parallel || p == 1) cases.push_back({&model, p});
+  return cases;
+}
+
+std::string case_name(const testing::TestParamInfo<ModelCase>& info) {
+  return info.param.model->name + "_p" + std::to_string(info.param.workers);
+}
+
+class ModelTest : public testing::TestWithParam<ModelCase> {
+ protected:
+  void SetUp() override { executor_ = GetParam().model->create(GetParam().workers); }
+  std::unique_ptr<Executor> executor_;
+};
+
+// Records every (lo, hi) call and checks they are exactly chunk_bounds(n, grain, c).
+void expect_exact_chunks(Executor& executor, std::size_t n, std::size_t grain) {
+  std::mutex mutex;
+  std::vector<Chunk> seen;
+  executor.parallel_for(n, grain, [&](std::size_t lo, std::size_t hi) {
+    std::lock_guard lock(mutex);
+    seen.push_back({lo, hi});
+  });
+  std::sort(seen.begin(), seen.end(), [](Chunk a, Chunk b) { return a.lo < b.lo; });
+  ASSERT_EQ(seen.size(), chunk_count(n, grain)) << "n=" << n << " grain=" << grain;
+  for (std::size_t c = 0; c < seen.size(); ++c) {
+    const Chunk expected = chunk_bounds(n, grain, c);
+    EXPECT_EQ(seen[c].lo, expected.lo) << "chunk " << c;
+    EXPECT_EQ(seen[c].hi, expected.hi) << "chunk " << c;
+  }
+  if (n > 0) {
+    EXPECT_EQ(seen.back().hi, n);
+  }
+}
+
+TEST_P(ModelTest, ReportsItsWorkerCount) { EXPECT_EQ(executor_->workers(), GetParam().workers); }
+
+TEST_P(ModelTest, EmptyRangeCallsNothing) { expect_exact_chunks(*executor_, 0, 1); }
+
+TEST_P(ModelTest, FewerIndicesThanWorkers) {
+  expect_exact_chunks(*executor_, 1, 1);
+  expect_exact_chunks(*executor_, 2, 1);
+}
+
+TEST_P(ModelTest, GrainLargerThanRange) { expect_exact_chunks(*executor_, 7, 100); }
+
+TEST_P(ModelTest, UnevenLastChunk) { expect_exact_chunks(*executor_, 10'007, 13); }
+
+TEST_P(ModelTest, HugeRangeDoesNotOverflow) {
+  const std::size_t n = std::numeric_limits<std::size_t>::max() - 5;
+  expect_exact_chunks(*executor_, n, n / 4);
+}
+
+TEST_P(ModelTest, EveryIndexExactlyOnce) {
+  const std::size_t n = 100'000;
+  std::vector<std::atomic<int>> visits(n);
+  executor_->parallel_for(n, 64, [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t i = lo; i < hi; ++i) visits[i].fetch_add(1, std::memory_order_relaxed);
+  });
+  for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(visits[i].load(), 1) << "index " << i;
+}
+
+TEST_P(ModelTest, ZeroGrainIsRejected) {
+  EXPECT_THROW(executor_->parallel_for(10, 0, [](std::size_t, std::size_t) {}),
+               std::invalid_argument);
+}
+
+std::uint64_t tree_sum(Executor& executor, std::uint64_t lo, std::uint64_t hi) {
+  if (hi - lo == 1) return lo;
+  const std::uint64_t mid = lo + (hi - lo) / 2;
+  std::uint64_t left = 0, right = 0;
+  executor.fork_join([&] { left = tree_sum(executor, lo, mid); },
+                     [&] { right = tree_sum(executor, mid, hi); });
+  return left + right;
+}
+
+TEST_P(ModelTest, NestedForkJoin) {
+  const std::uint64_t leaves = 1 << 12;
+  EXPECT_EQ(tree_sum(*executor_, 0, leaves), leaves * (leaves - 1) / 2);
+}
+
+TEST_P(ModelTest, ForkJoinInsideParallelFor) {
+  std::vector<std::uint64_t> sums(16);
+  executor_->parallel_for(sums.size(), 1, [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t i = lo; i < hi; ++i) sums[i] = tree_sum(*executor_, 0, 64 + i);
+  });
+  for (std::size_t i = 0; i < sums.size(); ++i) EXPECT_EQ(sums[i], (64 + i) * (63 + i) / 2);
+}
+
+TEST_P(ModelTest, SpawnTasksRunsEachIndexOnce) {
+  for (std::size_t count : {0, 1, 3, 1000}) {
+    std::vector<std::atomic<int>> visits(count);
+    executor_->spawn_tasks(count, [&](std::size_t i) { visits[i].fetch_add(1); });
+    for (std::size_t i = 0; i < count; ++i) ASSERT_EQ(visits[i].load(), 1) << "task " << i;
+  }
+}
+
+TEST_P(ModelTest, ExceptionInParallelForReachesCaller) {
+  EXPECT_THROW(executor_->parallel_for(1000, 1,
+                                       [](std::size_t lo, std::size_t) {
+                                         if (lo == 500) throw std::runtime_error("chunk 500");
+                                       }),
+               std::runtime_error);
+  // Every chunk throws: one exception comes out, nothing hangs or terminates.
+  EXPECT_THROW(
+      executor_->parallel_for(64, 1, [](std::size_t, std::size_t) { throw std::logic_error("all"); }),
+      std::logic_error);
+  // Still usable afterwards.
+  expect_exact_chunks(*executor_, 1000, 7);
+}
+
+TEST_P(ModelTest, ExceptionInForkJoinReachesCaller) {
+  EXPECT_THROW(executor_->fork_join([] { throw std::runtime_error("a"); }, [] {}),
+               std::runtime_error);
+  EXPECT_THROW(executor_->fork_join([] {}, [] { throw std::runtime_error("b"); }),
+               std::runtime_error);
+  EXPECT_THROW(executor_->fork_join([] { throw std::runtime_error("a"); },
+                                    [] { throw std::runtime_error("b"); }),
+               std::runtime_error);
+  // Deep inside a recursion.
+  std::atomic<int> leaves{0};
+  auto recurse = [&](auto& self, int depth) -> void {
+    if (depth == 0) {
+      if (leaves.fetch_add(1) == 37) throw std::out_of_range("leaf 37");
+      return;
+    }
+    executor_->fork_join([&] { self(self, depth - 1); }, [&] { self(self, depth - 1); });
+  };
+  EXPECT_THROW(recurse(recurse, 7), std::out_of_range);
+  EXPECT_EQ(tree_sum(*executor_, 0, 100), 4950u);
+}
+
+TEST_P(ModelTest, ExceptionInSpawnedTaskReachesCaller) {
+  EXPECT_THROW(executor_->spawn_tasks(100,
+                                      [](std::size_t i) {
+                                        if (i == 42) throw std::runtime_error("task 42");
+                                      }),
+               std::runtime_error);
+}
+
+TEST_P(ModelTest, MemoryIsZeroedAlignedAndWritableByWorkers) {
+  Array<std::uint64_t> data(*executor_, 10'000);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(data.data()) % 64, 0u);
+  for (std::uint64_t value : data) ASSERT_EQ(value, 0u);
+  executor_->parallel_for(data.size(), 100, [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t i = lo; i < hi; ++i) data[i] = i * 3;
+  });
+  for (std::size_t i = 0; i < data.size(); ++i) ASSERT_EQ(data[i], i * 3);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllModels, ModelTest, testing::ValuesIn(all_cases()), case_name);
+
+TEST(ModelRegistry, HasTheModelsOfThisIssue) {
+  for (const char* name : {"serial", "threads", "pool", "tbb", "openmp"})
+    EXPECT_NE(find_model(name), nullptr) << name;
+  EXPECT_EQ(find_model("no_such_model"), nullptr);
+  EXPECT_FALSE(find_model("serial")->parallel);
+}
+
+}  // namespace
+}  // namespace parbench
