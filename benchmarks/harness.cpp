@@ -24,10 +24,14 @@ std::vector<std::size_t> default_worker_counts() {
 
 std::vector<std::size_t> Selection::sizes_for(const WorkloadInfo& workload) const {
   switch (size_set) {
-    case SizeSet::standard: return workload.default_sizes;
-    case SizeSet::quick: return workload.quick_sizes;
-    case SizeSet::small: return {workload.small_size};
-    case SizeSet::given: return sizes;
+    case SizeSet::standard:
+      return workload.default_sizes;
+    case SizeSet::quick:
+      return workload.quick_sizes;
+    case SizeSet::small:
+      return {workload.small_size};
+    case SizeSet::given:
+      return sizes;
   }
   return {};
 }
@@ -39,8 +43,8 @@ std::vector<std::size_t> Selection::workers_for(const ModelInfo& model) const {
 
 std::size_t weak_size(const WorkloadInfo& workload, std::size_t n, std::size_t p) {
   if (workload.work_exponent <= 0) return 0;
-  const double scaled = static_cast<double>(n) *
-                        std::pow(static_cast<double>(p), 1.0 / workload.work_exponent);
+  const double scaled =
+      static_cast<double>(n) * std::pow(static_cast<double>(p), 1.0 / workload.work_exponent);
   return static_cast<std::size_t>(std::llround(scaled));
 }
 

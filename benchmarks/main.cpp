@@ -86,8 +86,8 @@ Command parse(int argc, char** argv) {
       if (arg.size() > option.size() && arg.substr(0, option.size()) == option &&
           arg[option.size()] == '=')
         return std::string(arg.substr(option.size() + 1));
-      throw UsageError("option " + std::string(option) + " needs a value: " +
-                       std::string(option) + "=...");
+      throw UsageError("option " + std::string(option) + " needs a value: " + std::string(option) +
+                       "=...");
     };
     if (i == 1 && (arg == "list" || arg == "selfcheck")) {
       command.verb = arg;
@@ -96,7 +96,8 @@ Command parse(int argc, char** argv) {
       for (const auto& name : split(value_of("--workloads"))) {
         const WorkloadInfo* workload = find_workload(name);
         if (workload == nullptr)
-          throw UsageError("unknown workload '" + name + "' (valid: " + names_of(workloads()) + ")");
+          throw UsageError("unknown workload '" + name + "' (valid: " + names_of(workloads()) +
+                           ")");
         command.selection.workloads.push_back(workload);
       }
     } else if (arg.starts_with("--models")) {
@@ -114,9 +115,12 @@ Command parse(int argc, char** argv) {
     } else if (arg.starts_with("--size")) {
       const std::string value = value_of("--size");
       using SizeSet = Selection::SizeSet;
-      if (value == "default") command.selection.size_set = SizeSet::standard;
-      else if (value == "quick") command.selection.size_set = SizeSet::quick;
-      else if (value == "small") command.selection.size_set = SizeSet::small;
+      if (value == "default")
+        command.selection.size_set = SizeSet::standard;
+      else if (value == "quick")
+        command.selection.size_set = SizeSet::quick;
+      else if (value == "small")
+        command.selection.size_set = SizeSet::small;
       else {
         command.selection.size_set = SizeSet::given;
         for (const auto& text : split(value))
@@ -124,9 +128,12 @@ Command parse(int argc, char** argv) {
       }
     } else if (arg.starts_with("--scaling")) {
       const std::string value = value_of("--scaling");
-      if (value == "strong") command.selection.scaling = Selection::Scaling::strong;
-      else if (value == "weak") command.selection.scaling = Selection::Scaling::weak;
-      else throw UsageError("--scaling must be strong or weak, got '" + value + "'");
+      if (value == "strong")
+        command.selection.scaling = Selection::Scaling::strong;
+      else if (value == "weak")
+        command.selection.scaling = Selection::Scaling::weak;
+      else
+        throw UsageError("--scaling must be strong or weak, got '" + value + "'");
     } else if (arg.starts_with("--benchmark_") || arg.starts_with("--v=") || arg == "--help") {
       command.benchmark_args.push_back(argv[i]);
     } else {
@@ -165,7 +172,8 @@ std::string join_sizes(const std::vector<std::size_t>& sizes) {
 }
 
 int list(const Selection& selection) {
-  std::printf("Workloads (name, category, default sizes, quick sizes, selfcheck size, what n is):\n");
+  std::printf(
+      "Workloads (name, category, default sizes, quick sizes, selfcheck size, what n is):\n");
   for (const WorkloadInfo* w : selection.workloads)
     std::printf("  %-16s %-7s default=%-22s quick=%-20s small=%-8zu n: %s\n      %s\n",
                 w->name.c_str(), std::string(to_string(w->category)).c_str(),
@@ -176,8 +184,9 @@ int list(const Selection& selection) {
     std::printf("  %-16s %s\n", m->name.c_str(), m->summary.c_str());
   std::printf("\nWorker counts p: %s (hardware threads: %zu; serial runs at p = 1 only)\n",
               join_sizes(selection.workers).c_str(), hardware_threads());
-  std::printf("\nBenchmark names: <workload>/<model>/n:<N>/p:<P>, overhead/tasks/<model>/p:<P>,"
-              " overhead/parallel_for/<model>/p:<P>\n");
+  std::printf(
+      "\nBenchmark names: <workload>/<model>/n:<N>/p:<P>, overhead/tasks/<model>/p:<P>,"
+      " overhead/parallel_for/<model>/p:<P>\n");
   return 0;
 }
 
@@ -190,14 +199,15 @@ std::vector<std::size_t> selfcheck_worker_counts() {
 
 int selfcheck(const Selection& selection, bool workers_given) {
   int failures = 0, checks = 0;
-  std::printf("%-16s %-10s %4s %10s  %-6s %9s  %s\n", "workload", "model", "p", "n", "result",
-              "ms", "detail");
+  std::printf("%-16s %-10s %4s %10s  %-6s %9s  %s\n", "workload", "model", "p", "n", "result", "ms",
+              "detail");
   for (const WorkloadInfo* workload : selection.workloads) {
-    const std::vector<std::size_t> sizes =
-        selection.size_set == Selection::SizeSet::standard ? std::vector{workload->small_size}
-                                                           : selection.sizes_for(*workload);
+    const std::vector<std::size_t> sizes = selection.size_set == Selection::SizeSet::standard
+                                               ? std::vector{workload->small_size}
+                                               : selection.sizes_for(*workload);
     for (const ModelInfo* model : selection.models) {
-      std::vector<std::size_t> counts = workers_given ? selection.workers : selfcheck_worker_counts();
+      std::vector<std::size_t> counts =
+          workers_given ? selection.workers : selfcheck_worker_counts();
       if (!model->parallel) counts = {1};
       for (std::size_t p : counts)
         for (std::size_t n : sizes) {
@@ -265,7 +275,8 @@ int main(int argc, char** argv) {
   try {
     Command command = parse(argc, argv);
     bool workers_given = false;
-    for (int i = 1; i < argc; ++i) workers_given = workers_given || std::string_view(argv[i]).starts_with("--p=");
+    for (int i = 1; i < argc; ++i)
+      workers_given = workers_given || std::string_view(argv[i]).starts_with("--p=");
     if (command.verb == "list") return list(command.selection);
     if (command.verb == "selfcheck") return selfcheck(command.selection, workers_given);
     add_all_families(command.selection);

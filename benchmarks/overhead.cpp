@@ -45,9 +45,8 @@ void tasks_overhead(benchmark::State& state, const ModelInfo& model) {
     const auto executor = model.create(p);
     Array<std::uint64_t> counts(*executor, kTasks);
     std::uint64_t* data = counts.data();
-    time_dispatch(state, counts, "ns_per_task", kTasks, [&] {
-      executor->spawn_tasks(kTasks, [data](std::size_t i) { ++data[i]; });
-    });
+    time_dispatch(state, counts, "ns_per_task", kTasks,
+                  [&] { executor->spawn_tasks(kTasks, [data](std::size_t i) { ++data[i]; }); });
     state.counters["p"] = static_cast<double>(p);
     state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kTasks));
   } catch (const std::exception& error) {
@@ -79,13 +78,15 @@ void add_overhead_benchmarks(const Selection& selection) {
           ("overhead/tasks/" + model->name).c_str(),
           [model](benchmark::State& state) { tasks_overhead(state, *model); });
       tasks->ArgNames({"p"})->UseRealTime()->MeasureProcessCPUTime()->Unit(benchmark::kMicrosecond);
-      for (const std::size_t p : selection.workers_for(*model)) tasks->Arg(static_cast<std::int64_t>(p));
+      for (const std::size_t p : selection.workers_for(*model))
+        tasks->Arg(static_cast<std::int64_t>(p));
     }
     auto* region = benchmark::RegisterBenchmark(
         ("overhead/parallel_for/" + model->name).c_str(),
         [model](benchmark::State& state) { parallel_for_overhead(state, *model); });
     region->ArgNames({"p"})->UseRealTime()->MeasureProcessCPUTime()->Unit(benchmark::kMicrosecond);
-    for (const std::size_t p : selection.workers_for(*model)) region->Arg(static_cast<std::int64_t>(p));
+    for (const std::size_t p : selection.workers_for(*model))
+      region->Arg(static_cast<std::int64_t>(p));
   }
 }
 

@@ -50,8 +50,10 @@ void add_workload_benchmarks(const Selection& selection) {
             family.c_str(), [workload, model, base_n](benchmark::State& state) {
               run_workload(state, *workload, *model, base_n);
             });
-        benchmark->ArgNames({"n", "p"})->UseRealTime()->MeasureProcessCPUTime()->Unit(
-            benchmark::kMillisecond);
+        benchmark->ArgNames({"n", "p"})
+            ->UseRealTime()
+            ->MeasureProcessCPUTime()
+            ->Unit(benchmark::kMillisecond);
         for (const std::size_t p : selection.workers_for(*model)) {
           const std::size_t n = selection.scaling == Selection::Scaling::weak
                                     ? weak_size(*workload, base_n, p)

@@ -15,9 +15,8 @@ namespace parbench {
 template <class T, class Partial>
 T chunked_sum(Executor& executor, std::size_t n, std::size_t grain, const Array<T>& partials,
               Partial partial) {
-  executor.parallel_for(n, grain, [&](std::size_t lo, std::size_t hi) {
-    partials[lo / grain] = partial(lo, hi);
-  });
+  executor.parallel_for(
+      n, grain, [&](std::size_t lo, std::size_t hi) { partials[lo / grain] = partial(lo, hi); });
   T total{};
   for (std::size_t c = 0, chunks = chunk_count(n, grain); c < chunks; ++c) total += partials[c];
   return total;

@@ -28,10 +28,14 @@ bool valid_name(const std::string& name) {
 
 std::string_view to_string(Category category) {
   switch (category) {
-    case Category::cpu: return "cpu";
-    case Category::memory: return "memory";
-    case Category::io: return "io";
-    case Category::mixed: return "mixed";
+    case Category::cpu:
+      return "cpu";
+    case Category::memory:
+      return "memory";
+    case Category::io:
+      return "io";
+    case Category::mixed:
+      return "mixed";
   }
   return "unknown";
 }
@@ -47,7 +51,9 @@ bool register_model(ModelInfo info) {
   return true;
 }
 
-const std::vector<ModelInfo>& models() { return model_registry(); }
+const std::vector<ModelInfo>& models() {
+  return model_registry();
+}
 
 const ModelInfo* find_model(std::string_view name) {
   for (const auto& model : model_registry())
@@ -68,7 +74,9 @@ bool register_workload(WorkloadInfo info) {
   return true;
 }
 
-const std::vector<WorkloadInfo>& workloads() { return workload_registry(); }
+const std::vector<WorkloadInfo>& workloads() {
+  return workload_registry();
+}
 
 const WorkloadInfo* find_workload(std::string_view name) {
   for (const auto& workload : workload_registry())

@@ -57,7 +57,8 @@ class ThreadPool::Queue {
   void push_back_all(Task* const* tasks, std::size_t count) {
     std::lock_guard lock(lock_);
     while (count_ + count > ring_.size()) grow();
-    for (std::size_t i = 0; i < count; ++i) ring_[(head_ + count_ + i) & (ring_.size() - 1)] = tasks[i];
+    for (std::size_t i = 0; i < count; ++i)
+      ring_[(head_ + count_ + i) & (ring_.size() - 1)] = tasks[i];
     count_ += count;
     size_.store(count_, std::memory_order_relaxed);
   }
@@ -180,7 +181,9 @@ ThreadPool::ThreadPool(std::size_t threads)
   }
 }
 
-ThreadPool::~ThreadPool() { stop_workers(); }
+ThreadPool::~ThreadPool() {
+  stop_workers();
+}
 
 void ThreadPool::stop_workers() noexcept {
   stopping_.store(true, std::memory_order_seq_cst);
@@ -199,10 +202,11 @@ void ThreadPool::push(Task* task) {
 }
 
 void ThreadPool::wake_sleepers() noexcept {
-  // Pairs with the fence in worker_loop: either the sleeper sees the task or
-  // we see the sleeper.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (sleepers_.load(std::memory_order_relaxed) > 0) {
+  // No lost wake-up: this read-modify-write and the sleeper's increment in
+  // worker_loop are totally ordered on sleepers_. If ours comes second we see
+  // the sleeper and wake it; if it comes second, it synchronises with ours and
+  // sees the task we pushed before it goes to sleep.
+  if (sleepers_.fetch_add(0, std::memory_order_acq_rel) > 0) {
     epoch_.fetch_add(1, std::memory_order_seq_cst);
     epoch_.notify_all();
   }
@@ -244,8 +248,7 @@ void ThreadPool::worker_loop(std::size_t index) {
       return;
     }
     if (backoff.pause() == Backoff::Step::retry) continue;
-    sleepers_.fetch_add(1, std::memory_order_seq_cst);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    sleepers_.fetch_add(1, std::memory_order_acq_rel);  // see wake_sleepers
     const std::uint32_t epoch = epoch_.load(std::memory_order_seq_cst);
     bool has_work = stopping_.load(std::memory_order_seq_cst);
     for (const auto& queue : queues_) has_work = has_work || !queue->empty();
@@ -255,7 +258,9 @@ void ThreadPool::worker_loop(std::size_t index) {
   }
 }
 
-bool ThreadPool::take_back(Task* task) noexcept { return queues_[home_queue()]->remove(task); }
+bool ThreadPool::take_back(Task* task) noexcept {
+  return queues_[home_queue()]->remove(task);
+}
 
 void ThreadPool::help_until(const DoneSignal& done) noexcept {
   const std::size_t home = home_queue();

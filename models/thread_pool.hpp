@@ -23,7 +23,8 @@
 //   preempted before it looked costs the caller nothing).
 // - Idle workers spin briefly (pause, then yield) before sleeping on an
 //   atomic epoch with C++20 wait/notify; pushers wake them only if some sleep
-//   (a seq_cst fence pair makes the check race-free: no lost wake-up).
+//   (both sides update one counter with a read-modify-write, so either the
+//   pusher sees the sleeper or the sleeper sees the task: no lost wake-up).
 // - An oversubscribed pool (more threads than hardware threads) never spins:
 //   its idle threads yield, then sleep.
 // Why not lock-free Chase-Lev deques: short locked sections cost ~10-20 ns

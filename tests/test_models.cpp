@@ -59,18 +59,26 @@ void expect_exact_chunks(Executor& executor, std::size_t n, std::size_t grain) {
   }
 }
 
-TEST_P(ModelTest, ReportsItsWorkerCount) { EXPECT_EQ(executor_->workers(), GetParam().workers); }
+TEST_P(ModelTest, ReportsItsWorkerCount) {
+  EXPECT_EQ(executor_->workers(), GetParam().workers);
+}
 
-TEST_P(ModelTest, EmptyRangeCallsNothing) { expect_exact_chunks(*executor_, 0, 1); }
+TEST_P(ModelTest, EmptyRangeCallsNothing) {
+  expect_exact_chunks(*executor_, 0, 1);
+}
 
 TEST_P(ModelTest, FewerIndicesThanWorkers) {
   expect_exact_chunks(*executor_, 1, 1);
   expect_exact_chunks(*executor_, 2, 1);
 }
 
-TEST_P(ModelTest, GrainLargerThanRange) { expect_exact_chunks(*executor_, 7, 100); }
+TEST_P(ModelTest, GrainLargerThanRange) {
+  expect_exact_chunks(*executor_, 7, 100);
+}
 
-TEST_P(ModelTest, UnevenLastChunk) { expect_exact_chunks(*executor_, 10'007, 13); }
+TEST_P(ModelTest, UnevenLastChunk) {
+  expect_exact_chunks(*executor_, 10'007, 13);
+}
 
 TEST_P(ModelTest, HugeRangeDoesNotOverflow) {
   const std::size_t n = std::numeric_limits<std::size_t>::max() - 5;
@@ -128,9 +136,9 @@ TEST_P(ModelTest, ExceptionInParallelForReachesCaller) {
                                        }),
                std::runtime_error);
   // Every chunk throws: one exception comes out, nothing hangs or terminates.
-  EXPECT_THROW(
-      executor_->parallel_for(64, 1, [](std::size_t, std::size_t) { throw std::logic_error("all"); }),
-      std::logic_error);
+  EXPECT_THROW(executor_->parallel_for(
+                   64, 1, [](std::size_t, std::size_t) { throw std::logic_error("all"); }),
+               std::logic_error);
   // Still usable afterwards.
   expect_exact_chunks(*executor_, 1000, 7);
 }

@@ -26,7 +26,7 @@ TEST(Spin, DifferentWorkGivesDifferentResults) {
 
 TEST(Spin, CalibrationIsPlausible) {
   const double rate = calibrate_spin();
-  EXPECT_GT(rate, 10.0);     // at least 10 dependent steps per microsecond
+  EXPECT_GT(rate, 10.0);  // at least 10 dependent steps per microsecond
   EXPECT_LT(rate, 100'000.0);
 }
 

@@ -70,16 +70,16 @@ INSTANTIATE_TEST_SUITE_P(AllWorkloads, WorkloadTest, testing::ValuesIn(all_workl
                          });
 
 TEST(WorkloadRegistry, HasTheWorkloadsOfThisIssue) {
-  for (const char* name : {"primes", "mandelbrot", "monte_carlo_pi", "matmul", "stream_triad",
-                           "merge_sort", "fib", "histogram", "amdahl_s05", "amdahl_s20",
-                           "amdahl_s50", "granularity"})
+  for (const char* name :
+       {"primes", "mandelbrot", "monte_carlo_pi", "matmul", "stream_triad", "merge_sort", "fib",
+        "histogram", "amdahl_s05", "amdahl_s20", "amdahl_s50", "granularity"})
     EXPECT_NE(find_workload(name), nullptr) << name;
 }
 
 TEST(WorkloadRegistry, AmdahlExportsItsTrueSerialFraction) {
   const auto executor = find_model("serial")->create(1);
-  for (auto [name, fraction] : {std::pair{"amdahl_s05", 0.05}, {"amdahl_s20", 0.20},
-                                {"amdahl_s50", 0.50}}) {
+  for (auto [name, fraction] :
+       {std::pair{"amdahl_s05", 0.05}, {"amdahl_s20", 0.20}, {"amdahl_s50", 0.50}}) {
     const auto instance = find_workload(name)->prepare(*executor, 100);
     bool found = false;
     for (const auto& [key, value] : instance->counters())

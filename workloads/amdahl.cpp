@@ -25,8 +25,8 @@ class Amdahl final : public Instance {
       : serial_fraction_(serial_fraction), results_(executor, kParallelChunks + 1) {
     const double total = static_cast<double>(work_us) * spin_iterations_per_us();
     serial_iterations_ = static_cast<std::uint64_t>(std::llround(total * serial_fraction));
-    chunk_iterations_ = static_cast<std::uint64_t>(
-        std::llround(total * (1 - serial_fraction) / kParallelChunks));
+    chunk_iterations_ =
+        static_cast<std::uint64_t>(std::llround(total * (1 - serial_fraction) / kParallelChunks));
   }
 
   void run(Executor& executor) override {
@@ -39,7 +39,8 @@ class Amdahl final : public Instance {
   }
   Verdict verify() const override {
     for (std::size_t c = 0; c <= kParallelChunks; ++c) {
-      const std::uint64_t iterations = c == kParallelChunks ? serial_iterations_ : chunk_iterations_;
+      const std::uint64_t iterations =
+          c == kParallelChunks ? serial_iterations_ : chunk_iterations_;
       if (results_[c] != spin_closed_form(iterations, c))
         return Verdict::fail(c == kParallelChunks ? "serial part" : "parallel chunk ",
                              c == kParallelChunks ? "" : std::to_string(c), " has a wrong result");
@@ -75,15 +76,14 @@ bool register_amdahl(const char* name, double serial_fraction) {
       .min_size = 1,
       .max_size = 100'000'000,
       .uses_fork_join = false,
-      .prepare = [serial_fraction](Executor& executor,
-                                   std::size_t n) -> std::unique_ptr<Instance> {
+      .prepare = [serial_fraction](Executor& executor, std::size_t n) -> std::unique_ptr<Instance> {
         return std::make_unique<Amdahl>(executor, n, serial_fraction);
       },
   });
 }
 
-const bool registered = register_amdahl("amdahl_s05", 0.05) && register_amdahl("amdahl_s20", 0.20) &&
-                        register_amdahl("amdahl_s50", 0.50);
+const bool registered = register_amdahl("amdahl_s05", 0.05) &&
+                        register_amdahl("amdahl_s20", 0.20) && register_amdahl("amdahl_s50", 0.50);
 
 }  // namespace
 }  // namespace parbench

@@ -13,7 +13,9 @@ namespace {
 
 constexpr std::size_t kCutoff = 18;
 
-std::uint64_t fib_serial(std::size_t n) { return n < 2 ? n : fib_serial(n - 1) + fib_serial(n - 2); }
+std::uint64_t fib_serial(std::size_t n) {
+  return n < 2 ? n : fib_serial(n - 1) + fib_serial(n - 2);
+}
 
 std::uint64_t fib_parallel(Executor& executor, std::size_t n) {
   if (n <= kCutoff) return fib_serial(n);

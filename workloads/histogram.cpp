@@ -17,7 +17,9 @@ namespace {
 constexpr std::size_t kBins = 256;
 constexpr std::size_t kGrain = 1 << 18;
 
-std::size_t bin_of(std::uint32_t value) { return value >> 24; }
+std::size_t bin_of(std::uint32_t value) {
+  return value >> 24;
+}
 
 class Histogram final : public Instance {
  public:

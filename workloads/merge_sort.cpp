@@ -69,8 +69,7 @@ class MergeSort final : public Instance {
   Verdict verify() const override {
     MultisetHash hash;
     for (std::size_t i = 0; i < n_; ++i) {
-      if (i > 0 && output_[i - 1] > output_[i])
-        return Verdict::fail("not sorted at index ", i);
+      if (i > 0 && output_[i - 1] > output_[i]) return Verdict::fail("not sorted at index ", i);
       hash.add(output_[i]);
     }
     if (!(hash == input_hash_)) return Verdict::fail("output is not a permutation of the input");

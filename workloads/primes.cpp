@@ -31,9 +31,9 @@ struct KnownCount {
   std::size_t x;
   std::uint64_t primes;
 };
-constexpr KnownCount kKnownCounts[] = {{10, 4},          {100, 25},          {1000, 168},
-                                       {10'000, 1229},   {100'000, 9592},    {1'000'000, 78498},
-                                       {10'000'000, 664579}, {100'000'000, 5761455}};
+constexpr KnownCount kKnownCounts[] = {
+    {10, 4},         {100, 25},          {1000, 168},          {10'000, 1229},
+    {100'000, 9592}, {1'000'000, 78498}, {10'000'000, 664579}, {100'000'000, 5761455}};
 
 // Sieve of Eratosthenes; fails if its running count disagrees with a known
 // value of pi(x) for some x <= n.

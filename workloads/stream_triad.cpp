@@ -14,8 +14,12 @@ constexpr std::size_t kGrain = 1 << 16;
 constexpr int kPasses = 5;
 constexpr double kScalar = 3.0;
 
-double b_value(std::size_t i) { return static_cast<double>(i % 1021); }
-double c_value(std::size_t i) { return static_cast<double>(i % 97); }
+double b_value(std::size_t i) {
+  return static_cast<double>(i % 1021);
+}
+double c_value(std::size_t i) {
+  return static_cast<double>(i % 97);
+}
 
 class StreamTriad final : public Instance {
  public:
@@ -39,7 +43,8 @@ class StreamTriad final : public Instance {
   Verdict verify() const override {
     for (std::size_t i = 0; i < n_; ++i)
       if (a_[i] != b_value(i) + kScalar * c_value(i))
-        return Verdict::fail("a[", i, "] = ", a_[i], ", expected ", b_value(i) + kScalar * c_value(i));
+        return Verdict::fail("a[", i, "] = ", a_[i], ", expected ",
+                             b_value(i) + kScalar * c_value(i));
     return Verdict::pass();
   }
   void corrupt() override { a_[n_ - 1] += 1; }
