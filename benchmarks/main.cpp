@@ -2,6 +2,7 @@
 //
 //   parbench_bench list      [selection options]   what can run
 //   parbench_bench selfcheck [selection options]   run and verify at small sizes
+//   parbench_bench info                            build and calibration facts (JSON)
 //   parbench_bench [selection options] [--benchmark_* flags]   benchmark
 //
 // Selection options:
@@ -89,7 +90,7 @@ Command parse(int argc, char** argv) {
       throw UsageError("option " + std::string(option) + " needs a value: " + std::string(option) +
                        "=...");
     };
-    if (i == 1 && (arg == "list" || arg == "selfcheck")) {
+    if (i == 1 && (arg == "list" || arg == "selfcheck" || arg == "info")) {
       command.verb = arg;
     } else if (arg.starts_with("--workloads")) {
       workloads_given = true;
@@ -239,6 +240,21 @@ int selfcheck(const Selection& selection, bool workers_given) {
   return failures == 0 ? 0 : 1;
 }
 
+// `info`: facts about this build and machine as one JSON object, for the
+// sweep's env.json. It also measures the spin calibration once, so that every
+// family process of a sweep can be given the same value.
+int info() {
+  const char* policy = std::getenv("OMP_WAIT_POLICY");
+  std::printf(
+      "{\"spin_iters_per_us\": %.6f, \"hardware_threads\": %zu, \"compiler\": \"g++ %s\", "
+      "\"build_type\": \"%s\", \"cxx_flags\": \"%s\", \"sanitizer\": \"%s\", "
+      "\"tbb_version\": \"%s\", \"openmp_version\": %d, \"omp_wait_policy\": \"%s\"}\n",
+      spin_iterations_per_us(), hardware_threads(), __VERSION__, PARBENCH_BUILD_TYPE,
+      PARBENCH_CXX_FLAGS, PARBENCH_SANITIZER, TBB_VERSION_STRING, _OPENMP,
+      policy != nullptr ? policy : "unset");
+  return 0;
+}
+
 void add_context() {
   const char* policy = std::getenv("OMP_WAIT_POLICY");
   benchmark::AddCustomContext("omp_wait_policy", policy != nullptr ? policy : "unset");
@@ -278,6 +294,7 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i)
       workers_given = workers_given || std::string_view(argv[i]).starts_with("--p=");
     if (command.verb == "list") return list(command.selection);
+    if (command.verb == "info") return info();
     if (command.verb == "selfcheck") return selfcheck(command.selection, workers_given);
     add_all_families(command.selection);
     add_context();

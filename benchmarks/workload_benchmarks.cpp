@@ -12,7 +12,7 @@ namespace parbench {
 namespace {
 
 void run_workload(benchmark::State& state, const WorkloadInfo& workload, const ModelInfo& model,
-                  std::size_t base_n) {
+                  std::size_t base_n, bool weak) {
   const auto n = static_cast<std::size_t>(state.range(0));
   const auto p = static_cast<std::size_t>(state.range(1));
   try {
@@ -33,7 +33,7 @@ void run_workload(benchmark::State& state, const WorkloadInfo& workload, const M
     state.counters["p"] = static_cast<double>(p);
     state.counters["n"] = static_cast<double>(n);
     state.counters["verified"] = 1;
-    if (base_n != n) state.counters["weak_base_n"] = static_cast<double>(base_n);
+    if (weak) state.counters["weak_base_n"] = static_cast<double>(base_n);
     for (const auto& [name, value] : instance->counters()) state.counters[name] = value;
   } catch (const std::exception& error) {
     state.SkipWithError(("exception: " + std::string(error.what())).c_str());
@@ -41,24 +41,24 @@ void run_workload(benchmark::State& state, const WorkloadInfo& workload, const M
 }
 
 void add_workload_benchmarks(const Selection& selection) {
+  const bool weak = selection.scaling == Selection::Scaling::weak;
   for (const WorkloadInfo* workload : selection.workloads) {
+    if (weak && workload->work_exponent <= 0) continue;  // no weak-scaling form
     for (const ModelInfo* model : selection.models) {
       for (const std::size_t base_n : selection.sizes_for(*workload)) {
         const std::string family = workload->name + "/" + model->name;
         // A family per (workload, model, base size) keeps weak-scaling sizes apart.
         auto* benchmark = benchmark::RegisterBenchmark(
-            family.c_str(), [workload, model, base_n](benchmark::State& state) {
-              run_workload(state, *workload, *model, base_n);
+            family.c_str(), [workload, model, base_n, weak](benchmark::State& state) {
+              run_workload(state, *workload, *model, base_n, weak);
             });
         benchmark->ArgNames({"n", "p"})
             ->UseRealTime()
             ->MeasureProcessCPUTime()
             ->Unit(benchmark::kMillisecond);
         for (const std::size_t p : selection.workers_for(*model)) {
-          const std::size_t n = selection.scaling == Selection::Scaling::weak
-                                    ? weak_size(*workload, base_n, p)
-                                    : base_n;
-          if (n == 0) continue;  // no weak-scaling form
+          const std::size_t n = weak ? weak_size(*workload, base_n, p) : base_n;
+          if (n > workload->max_size) continue;
           benchmark->Args({static_cast<std::int64_t>(n), static_cast<std::int64_t>(p)});
         }
       }

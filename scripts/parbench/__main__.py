@@ -1,0 +1,96 @@
+"""Command line of the analysis package: python3 -m parbench <command> ...
+
+Bad input (missing directories, malformed or foreign JSON, unknown configs)
+gives one line on stderr and exit status 2, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from . import UserError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line instead of usage + message
+        raise UserError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="parbench", description="parbench analysis tools")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sweep = commands.add_parser("sweep", help="run a whole sweep, then analyze, plot and report")
+    sweep.add_argument("--config", default="default", help="quick, default, full or FILE.toml (default: default)")
+    sweep.add_argument("--out", help="output directory (default: results/<UTC time>_<host>_<sha>)")
+    sweep.add_argument("--resume", metavar="DIR", help="continue an interrupted sweep in DIR")
+    for name, text in (("analyze", "compute DIR/analysis.json and CSV tables"),
+                       ("plot", "draw DIR/plots/*.png and *.svg"),
+                       ("report", "write DIR/report.md and DIR/report.html")):
+        commands.add_parser(name, help=text).add_argument("directory")
+    compare = commands.add_parser("compare", help="per-benchmark change from A to B")
+    compare.add_argument("a")
+    compare.add_argument("b")
+    compare.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    compare.add_argument("--fail-on-regression", type=float, metavar="PCT",
+                         help="exit 1 if a significant slowdown exceeds PCT percent")
+    check = commands.add_parser("check", help="check a sweep's invariants")
+    check.add_argument("directory")
+    check.add_argument("--reference", help="a reference result directory to compare speedups with")
+    return parser
+
+
+def run(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "sweep":
+        from .sweep import sweep
+        return sweep(args.config, args.out, args.resume)
+    if args.command == "analyze":
+        from .analyze import main
+        return main(args.directory)
+    if args.command == "plot":
+        from .analyze import analyze, write_outputs
+        from .plot import main
+        directory = Path(args.directory)
+        if directory.is_dir() and not (directory / "analysis.json").exists():
+            write_outputs(directory, analyze(directory))
+        return main(args.directory)
+    if args.command == "report":
+        from .analyze import analyze, write_outputs
+        from .report import main
+        directory = Path(args.directory)
+        if directory.is_dir() and not (directory / "analysis.json").exists():
+            write_outputs(directory, analyze(directory))
+        return main(args.directory)
+    if args.command == "compare":
+        from .compare import compare
+        return compare(Path(args.a), Path(args.b), args.alpha, args.fail_on_regression)
+    if args.command == "check":
+        from .check import check
+        return check(Path(args.directory), Path(args.reference) if args.reference else None)
+    raise UserError(f"unknown command {args.command}")
+
+
+def main() -> int:
+    try:
+        return run(sys.argv[1:])
+    except UserError as error:
+        print(f"parbench: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("parbench: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as error:  # a bug: one line, details only on request
+        if os.environ.get("PARBENCH_DEBUG"):
+            traceback.print_exc()
+        print(f"parbench: internal error: {type(error).__name__}: {error} "
+              "(set PARBENCH_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

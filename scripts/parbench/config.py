@@ -1,0 +1,120 @@
+"""Sweep configurations: TOML files in benchmarks/sweeps/ (or any FILE.toml).
+
+Every key is documented in benchmarks/sweeps/default.toml. Unknown keys and
+wrong types are errors (one line naming the file and the key).
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import UserError
+
+SWEEPS_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "sweeps"
+
+
+@dataclass
+class CheckThresholds:
+    amdahl_tolerance: float = 0.03
+    amdahl_models: list[str] = field(default_factory=lambda: ["threads", "pool", "tbb", "openmp"])
+    efficiency_min: float = 0.8
+    efficiency_workloads: list[str] = field(
+        default_factory=lambda: ["primes", "mandelbrot", "monte_carlo_pi"])
+    efficiency_models: list[str] = field(default_factory=lambda: ["threads", "pool", "tbb", "openmp"])
+    reference_tolerance: float = 0.25
+
+
+@dataclass
+class SweepConfig:
+    name: str = "default"
+    description: str = ""
+    size: str = "default"
+    workloads: list[str] | None = None
+    models: list[str] | None = None
+    workers: list[int] | None = None
+    repetitions: int = 5
+    min_time: float = 0.2
+    family_timeout: float = 900.0
+    weak_scaling: bool = False
+    primitives: list[str] = field(default_factory=lambda: ["overhead"])
+    check: CheckThresholds = field(default_factory=CheckThresholds)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+_SWEEP_TYPES = {
+    "description": str, "size": str, "workloads": (list, str), "models": (list, str),
+    "workers": (list, str), "repetitions": int, "min_time": (int, float),
+    "family_timeout": (int, float), "weak_scaling": bool, "primitives": list,
+}
+_CHECK_TYPES = {
+    "amdahl_tolerance": (int, float), "amdahl_models": list, "efficiency_min": (int, float),
+    "efficiency_workloads": list, "efficiency_models": list, "reference_tolerance": (int, float),
+}
+
+
+def _checked(table: dict, types: dict, where: str, source: str) -> dict:
+    values = {}
+    for key, value in table.items():
+        if key not in types:
+            raise UserError(f"{source}: unknown key '{key}' in [{where}] "
+                            f"(known: {', '.join(sorted(types))})")
+        if not isinstance(value, types[key]) or isinstance(value, bool) and types[key] is not bool:
+            raise UserError(f"{source}: [{where}] {key} has the wrong type ({type(value).__name__})")
+        values[key] = value
+    return values
+
+
+def from_dict(data: dict, name: str, source: str) -> SweepConfig:
+    unknown = set(data) - {"sweep", "check"}
+    if unknown:
+        raise UserError(f"{source}: unknown table(s) {', '.join(sorted(unknown))} (use [sweep] and [check])")
+    sweep = _checked(data.get("sweep", {}), _SWEEP_TYPES, "sweep", source)
+    check = _checked(data.get("check", {}), _CHECK_TYPES, "check", source)
+    config = SweepConfig(name=name, check=CheckThresholds(**check))
+    for key in ("workloads", "models", "workers"):
+        if sweep.get(key) == "all" or sweep.get(key) == "auto":
+            sweep[key] = None
+        elif isinstance(sweep.get(key), str):
+            raise UserError(f"{source}: [sweep] {key} must be a list or \"{'auto' if key == 'workers' else 'all'}\"")
+    for key, value in sweep.items():
+        setattr(config, key, value)
+    if config.size not in ("default", "quick", "small"):
+        raise UserError(f"{source}: [sweep] size must be default, quick or small, got '{config.size}'")
+    if config.repetitions < 1:
+        raise UserError(f"{source}: [sweep] repetitions must be at least 1")
+    if config.min_time <= 0 or config.family_timeout <= 0:
+        raise UserError(f"{source}: [sweep] min_time and family_timeout must be positive")
+    if config.workers is not None and (not config.workers or any(
+            not isinstance(p, int) or isinstance(p, bool) or p < 1 for p in config.workers)):
+        raise UserError(f"{source}: [sweep] workers must be positive integers")
+    return config
+
+
+def load(name_or_path: str) -> SweepConfig:
+    """A named config (quick, default, full) or a FILE.toml."""
+    path = Path(name_or_path)
+    if not name_or_path.endswith(".toml"):
+        path = SWEEPS_DIR / f"{name_or_path}.toml"
+        if not path.exists():
+            known = sorted(p.stem for p in SWEEPS_DIR.glob("*.toml"))
+            raise UserError(f"unknown sweep config '{name_or_path}' (known: {', '.join(known)}, "
+                            "or a path to a .toml file)")
+    if not path.exists():
+        raise UserError(f"{path}: no such file")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise UserError(f"{path}: malformed TOML ({error})") from None
+    except OSError as error:
+        raise UserError(f"{path}: cannot read ({error.strerror})") from None
+    return from_dict(data, path.stem, str(path))
+
+
+def from_saved(saved: dict) -> SweepConfig:
+    """Rebuilds the config a sweep stored in its sweep.json."""
+    saved = dict(saved)
+    check = CheckThresholds(**saved.pop("check", {}))
+    return SweepConfig(**saved, check=check)

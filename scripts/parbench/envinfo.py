@@ -1,0 +1,118 @@
+"""What the machine and build were: the sweep's env.json."""
+from __future__ import annotations
+
+import os
+import platform
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+RELEVANT_VARIABLES = re.compile(r"^(OMP_|GOMP_|KMP_|TBB_|PARBENCH_|MALLOC_|LD_PRELOAD$)")
+
+
+def _read(path: str) -> str | None:
+    try:
+        return Path(path).read_text().strip()
+    except OSError:
+        return None
+
+
+def _run(command: list[str], cwd: Path | None = None) -> str | None:
+    try:
+        result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def cpu_info() -> dict:
+    text = _read("/proc/cpuinfo") or ""
+    model, mhz, cores = None, [], set()
+    physical_id = core_id = None
+    for line in text.splitlines() + [""]:
+        key, _, value = (part.strip() for part in line.partition(":"))
+        if key == "model name":
+            model = value
+        elif key == "cpu MHz":
+            mhz.append(float(value))
+        elif key == "physical id":
+            physical_id = value
+        elif key == "core id":
+            core_id = value
+        elif not line.strip():
+            if core_id is not None:
+                cores.add((physical_id, core_id))
+            physical_id = core_id = None
+    threads = os.cpu_count() or 1
+    physical = len(cores) or threads
+    caches = []
+    for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
+        caches.append({"level": _read(f"{index}/level"), "type": _read(f"{index}/type"),
+                       "size": _read(f"{index}/size"),
+                       "shared_with_cpus": _read(f"{index}/shared_cpu_list")})
+    smt_active = _read("/sys/devices/system/cpu/smt/active")
+    return {
+        "model": model or platform.processor() or "unknown",
+        "physical_cores": physical,
+        "hardware_threads": threads,
+        "smt": (smt_active == "1") if smt_active is not None else threads > physical,
+        "mhz": round(sum(mhz) / len(mhz), 1) if mhz else None,
+        "governor": _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor") or "unknown",
+        "caches": caches,
+    }
+
+
+def cmake_cache(build_dir: Path) -> dict:
+    values = {}
+    for line in (_read(str(build_dir / "CMakeCache.txt")) or "").splitlines():
+        match = re.match(r"^(CMAKE_CXX_COMPILER|CMAKE_BUILD_TYPE|CMAKE_CXX_FLAGS\w*|PARBENCH_\w+):\w+=(.*)$", line)
+        if match:
+            values[match.group(1)] = match.group(2)
+    return values
+
+
+def package_versions() -> dict:
+    versions = {}
+    for package in ("libbenchmark-dev", "libtbb-dev", "libgomp1", "g++", "libgtest-dev"):
+        versions[package] = _run(["dpkg-query", "-W", "-f=${Version}", package]) or "unknown"
+    return versions
+
+
+def collect(root: Path, build_dir: Path, binary_info: dict) -> dict:
+    """Everything but the load average after the run (the sweep adds that)."""
+    sha = _run(["git", "rev-parse", "HEAD"], cwd=root)
+    dirty = _run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root)
+    versions = package_versions()
+    try:
+        import matplotlib
+        import numpy
+        import scipy
+        python_packages = {"numpy": numpy.__version__, "scipy": scipy.__version__,
+                           "matplotlib": matplotlib.__version__}
+    except ImportError:  # pragma: no cover - the entry script checks this
+        python_packages = {}
+    return {
+        "hostname": socket.gethostname(),
+        "kernel": platform.release(),
+        "os": _read("/etc/debian_version") and f"Debian {_read('/etc/debian_version')}" or platform.platform(),
+        "cpu": cpu_info(),
+        "affinity": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "load_average": {"before": list(os.getloadavg())},
+        "git": {"sha": sha or "unknown", "dirty": bool(dirty)},
+        "build": {"binary": binary_info, "cmake": cmake_cache(build_dir)},
+        "libraries": {
+            "google_benchmark": versions["libbenchmark-dev"],
+            "google_benchmark_note": "Debian's package reports itself as a DEBUG build; that is "
+                                     "the library's own build type and does not affect parbench's "
+                                     "timings",
+            "onetbb": binary_info.get("tbb_version", "unknown") + f" (package {versions['libtbb-dev']})",
+            "openmp": f"_OPENMP {binary_info.get('openmp_version', 'unknown')} (libgomp {versions['libgomp1']})",
+            "compiler_package": versions["g++"],
+        },
+        "environment": {k: v for k, v in sorted(os.environ.items()) if RELEVANT_VARIABLES.match(k)},
+        "omp_wait_policy": binary_info.get("omp_wait_policy", "unknown"),
+        "process_per_family": True,
+        "python": {"version": sys.version.split()[0], **python_packages},
+    }

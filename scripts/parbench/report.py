@@ -1,0 +1,242 @@
+"""./parbench report DIR: DIR/report.md and a self-contained DIR/report.html.
+
+The report is built once as a list of blocks (headings, text, lists, tables,
+images) and rendered twice, so the two formats always say the same thing.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+
+from . import UserError
+from .plot import load_analysis, plot_all
+from .util import atomic_write_text
+
+
+def fmt(value, digits=3, percent=False):
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int,)) and not percent:
+        return f"{value:,}"
+    if percent:
+        return f"{100 * value:.1f}%"
+    return f"{value:.{digits}g}"
+
+
+def ms(seconds):
+    return "–" if seconds is None else f"{1000 * seconds:.3g}"
+
+
+class Report:
+    def __init__(self):
+        self.blocks: list[tuple] = []
+
+    def heading(self, text, level=2):
+        self.blocks.append(("heading", level, text))
+
+    def text(self, text):
+        self.blocks.append(("text", text))
+
+    def bullets(self, items):
+        if items:
+            self.blocks.append(("bullets", list(items)))
+
+    def table(self, header, rows):
+        if rows:
+            self.blocks.append(("table", header, rows))
+
+    def image(self, path: Path, alt: str, relative: str):
+        if path.exists():
+            self.blocks.append(("image", path, alt, relative))
+
+    def markdown(self) -> str:
+        out = []
+        for block in self.blocks:
+            kind = block[0]
+            if kind == "heading":
+                out.append("#" * block[1] + " " + block[2] + "\n")
+            elif kind == "text":
+                out.append(block[1] + "\n")
+            elif kind == "bullets":
+                out.append("\n".join(f"- {item}" for item in block[1]) + "\n")
+            elif kind == "table":
+                header, rows = block[1], block[2]
+                out.append("| " + " | ".join(header) + " |")
+                out.append("|" + "---|" * len(header))
+                out.extend("| " + " | ".join(str(c) for c in row) + " |" for row in rows)
+                out.append("")
+            elif kind == "image":
+                out.append(f"![{block[2]}]({block[3]})\n")
+        return "\n".join(out)
+
+    def html(self, title: str) -> str:
+        body = []
+        for block in self.blocks:
+            kind = block[0]
+            if kind == "heading":
+                body.append(f"<h{block[1]}>{html.escape(block[2])}</h{block[1]}>")
+            elif kind == "text":
+                body.append(f"<p>{html.escape(block[1])}</p>")
+            elif kind == "bullets":
+                body.append("<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in block[1]) + "</ul>")
+            elif kind == "table":
+                head = "".join(f"<th>{html.escape(h)}</th>" for h in block[1])
+                rows = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
+                               for row in block[2])
+                body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+            elif kind == "image":
+                data = base64.b64encode(block[1].read_bytes()).decode()
+                body.append(f'<figure><img alt="{html.escape(block[2])}" '
+                            f'src="data:image/png;base64,{data}"><figcaption>{html.escape(block[2])}'
+                            "</figcaption></figure>")
+        style = ("body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;"
+                 "color:#222}table{border-collapse:collapse;margin:1em 0;font-size:0.85em}"
+                 "th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}"
+                 "th{background:#f2f2f2}td:first-child,th:first-child{text-align:left}"
+                 "img{max-width:100%}figure{margin:1em 0}figcaption{color:#666;font-size:0.85em}")
+        return (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
+                f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+
+
+def read_optional(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def build(directory: Path) -> Report:
+    analysis = load_analysis(directory)
+    env = read_optional(directory / "env.json")
+    sweep = read_optional(directory / "sweep.json")
+    cores = analysis["cores"]
+    plots = directory / "plots"
+    r = Report()
+    r.heading(f"parbench report: {directory.name}", 1)
+    config = sweep.get("config", {})
+    r.text(f"Sweep '{config.get('name', 'unknown')}' ({config.get('description', '')}), "
+           f"{config.get('repetitions', '?')} repetitions of at least {config.get('min_time', '?')} s each; "
+           f"started {sweep.get('started', 'unknown')}, status {sweep.get('status', 'unknown')}. "
+           "Every benchmark family ran in its own process.")
+
+    r.heading("Environment")
+    cpu = env.get("cpu", {})
+    build = env.get("build", {}).get("binary", {})
+    libraries = env.get("libraries", {})
+    r.table(["", ""], [
+        ["CPU", f"{cpu.get('model', 'unknown')}, {cpu.get('mhz') or '?'} MHz"],
+        ["cores", f"{cores['physical']} physical, {cores['hardware_threads']} hardware threads, "
+                  f"SMT {'on' if cpu.get('smt') else 'off'}"],
+        ["caches", ", ".join(f"L{c.get('level')} {c.get('type')} {c.get('size')}" for c in cpu.get("caches", []))
+         or "unknown"],
+        ["frequency governor", cpu.get("governor", "unknown")],
+        ["kernel / OS", f"{env.get('kernel', '?')} / {env.get('os', '?')}"],
+        ["compiler, flags", f"{build.get('compiler', '?')}, {build.get('build_type', '?')} "
+                            f"{build.get('cxx_flags', '')}"],
+        ["Google Benchmark", f"{libraries.get('google_benchmark', '?')} (reports itself as a DEBUG build: "
+                             "the library's own build type, harmless for these timings)"],
+        ["oneTBB / OpenMP", f"{libraries.get('onetbb', '?')} / {libraries.get('openmp', '?')}"],
+        ["OMP_WAIT_POLICY", f"{env.get('omp_wait_policy', '?')} (one process per family as well)"],
+        ["git", f"{env.get('git', {}).get('sha', '?')}{' (dirty)' if env.get('git', {}).get('dirty') else ''}"],
+        ["CPU affinity", ", ".join(map(str, env.get("affinity") or [])) or "unknown"],
+        ["load average before / after",
+         f"{env.get('load_average', {}).get('before', ['?'])[0]} / {env.get('load_average', {}).get('after', ['?'])[0]}"],
+        ["spin calibration", f"{build.get('spin_iters_per_us', '?')} iterations/us"],
+    ])
+
+    r.heading("Warnings")
+    r.bullets(analysis["warnings"] or ["none"])
+    errors = analysis.get("errors", [])
+    if errors:
+        r.text("Benchmarks that reported errors (verification failures among them):")
+        r.bullets(f"{e['benchmark']}: {'; '.join(e['errors'])}" for e in errors)
+
+    r.heading("Which model to use on this machine")
+    r.text(f"Fastest model per workload at p = {cores['physical']} (the serial model competes at p = 1), "
+           "with its margin over the runner-up and a two-sided Mann-Whitney U test of the two sets of "
+           "repetitions (significant: p < 0.05).")
+    r.table(["workload", "n", "p", "best", "median ms", "runner-up", "median ms", "margin", "significant"],
+            [[w["workload"], fmt(w["n"]), w["p"], w["best"], ms(w["best_median_s"]), w.get("runner_up", "–"),
+              ms(w.get("runner_up_median_s")), fmt(w.get("margin"), percent=True),
+              fmt(w.get("significant")) + (f" (p={w['p_value']:.3g})" if "p_value" in w else "")]
+             for w in analysis["which_model"]])
+
+    r.heading("Scaling")
+    r.text(f"Baseline: {analysis['baseline']}. Error bars: 95% bootstrap intervals of the median.")
+    r.image(plots / "speedup.png", "Speedup vs workers, with the ideal line and Amdahl fits", "plots/speedup.png")
+    r.image(plots / "efficiency.png", "Efficiency vs workers", "plots/efficiency.png")
+    r.image(plots / "karp_flatt.png", "Karp-Flatt experimentally determined serial fraction",
+            "plots/karp_flatt.png")
+    r.image(plots / "efficiency_heatmap.png", "Efficiency at p = cores", "plots/efficiency_heatmap.png")
+
+    r.heading("Amdahl fits")
+    r.text(f"Method: {analysis['amdahl_fit_method']}. For the amdahl_* workloads the configured "
+           "(true) serial fraction is shown beside the fitted one.")
+    r.table(["workload", "model", "n", "true s", "fitted s", "95% interval", "max p fitted"],
+            [[f["workload"], f["model"], fmt(f["n"]), fmt(f.get("true_serial_fraction")),
+              f"{f['serial_fraction']:.4f}", f"[{f['serial_fraction_ci'][0]:.4f}, {f['serial_fraction_ci'][1]:.4f}]",
+              f["max_p"]] for f in analysis["fits"]])
+
+    if analysis.get("gustafson"):
+        r.heading("Weak scaling (Gustafson)")
+        r.text("n grows with p so that each worker keeps the same work; scaled speedup = p T(1, n) / T(p, n_p), "
+               "serial fraction from S = p - s (p - 1).")
+        r.image(plots / "gustafson.png", "Scaled speedup vs workers", "plots/gustafson.png")
+        r.table(["workload", "model", "base n", "n", "p", "scaled speedup", "serial fraction"],
+                [[g["workload"], g["model"], fmt(g["base_n"]), fmt(g["n"]), g["p"], fmt(g["scaled_speedup"]),
+                  fmt(g["serial_fraction"])] for g in analysis["gustafson"]])
+
+    if analysis.get("metg"):
+        r.heading("Task granularity (METG)")
+        r.text("METG(50%): the smallest task duration at which a model reaches 50% efficiency on the "
+               "granularity workload, interpolated in log(duration) between sweep points. 'below_range': "
+               "already efficient at the smallest duration measured (an upper bound). Above the core count "
+               "efficiency cannot pass cores / p, so oversubscribed p may never reach 50%. Models with a "
+               "native task mechanism (pool, tbb, openmp) spawn every task on its own; the others split "
+               "the task range recursively with fork_join.")
+        r.image(plots / "metg.png", "Efficiency vs task duration", "plots/metg.png")
+        r.table(["model", "p", "METG (us)", "how"],
+                [[m["model"], m["p"], fmt(m["metg_us"]), m["how"]] for m in analysis["metg"]])
+
+    if analysis.get("overhead"):
+        r.heading("Overheads")
+        r.text("overhead/tasks: 10,000 empty tasks spawned one by one and waited for (ns per task); "
+               "overhead/parallel_for: one parallel_for of p empty chunks (ns per region).")
+        r.image(plots / "overhead.png", "Overheads per model (log scale)", "plots/overhead.png")
+        r.table(["kind", "model", "p", "ns (median)", "95% interval"],
+                [[o["kind"], o["model"], o["p"], fmt(o["ns"], 4), f"[{fmt(o['ci'][0])}, {fmt(o['ci'][1])}]"]
+                 for o in analysis["overhead"]])
+
+    r.heading("All points")
+    r.table(["workload", "model", "scaling", "n", "p", "median ms", "95% interval", "CV", "speedup",
+             "efficiency", "Karp-Flatt", "verified"],
+            [[p["workload"], p["model"], p["scaling"], fmt(p["n"]), p["p"], ms(p["median_s"]),
+              f"[{ms(p['ci_low_s'])}, {ms(p['ci_high_s'])}]", fmt(p["cv"], percent=True),
+              fmt(p.get("speedup")), fmt(p.get("efficiency")), fmt(p.get("karp_flatt")), fmt(p["verified"])]
+             for p in analysis["points"]])
+
+    failures = analysis.get("failures", [])
+    r.heading("Failed families")
+    r.bullets([f"{f['family']}{' (weak)' if f.get('weak') else ''}: {f['status']}: {f.get('message', '')}"
+               for f in failures] or ["none"])
+    return r
+
+
+def write_report(directory: Path) -> Path:
+    directory = Path(directory)
+    if not (directory / "plots").exists():
+        plot_all(directory)
+    report = build(directory)
+    atomic_write_text(directory / "report.md", report.markdown())
+    atomic_write_text(directory / "report.html", report.html(f"parbench report: {directory.name}"))
+    return directory / "report.html"
+
+
+def main(directory: str) -> int:
+    path = write_report(Path(directory))
+    print(f"report: {path} (and report.md)")
+    return 0

@@ -1,0 +1,163 @@
+"""Pure functions for the scaling math. No I/O; tested on synthetic data.
+
+Conventions: times are seconds, p is the worker count, speedup S = T_ref / T(p).
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+from scipy import stats
+
+
+def median(samples: Sequence[float]) -> float:
+    return float(np.median(np.asarray(samples, dtype=float)))
+
+
+def coefficient_of_variation(samples: Sequence[float]) -> float:
+    """Sample standard deviation over mean (0 for fewer than two samples)."""
+    x = np.asarray(samples, dtype=float)
+    if len(x) < 2 or x.mean() == 0:
+        return 0.0
+    return float(x.std(ddof=1) / x.mean())
+
+
+def bootstrap_median_ci(samples: Sequence[float], confidence: float = 0.95,
+                        resamples: int = 2000, seed: int = 12345) -> tuple[float, float]:
+    """Percentile bootstrap interval for the median (seeded: deterministic)."""
+    x = np.asarray(samples, dtype=float)
+    if len(x) == 0:
+        raise ValueError("no samples")
+    if len(x) == 1:
+        return float(x[0]), float(x[0])
+    rng = np.random.default_rng(seed)
+    medians = np.median(rng.choice(x, size=(resamples, len(x)), replace=True), axis=1)
+    alpha = (1 - confidence) / 2
+    return float(np.quantile(medians, alpha)), float(np.quantile(medians, 1 - alpha))
+
+
+def speedup(reference_time: float, time: float) -> float:
+    return reference_time / time
+
+
+def efficiency(speedup_value: float, p: int) -> float:
+    return speedup_value / p
+
+
+def karp_flatt(speedup_value: float, p: int) -> float | None:
+    """Experimentally determined serial fraction e = (1/S - 1/p) / (1 - 1/p); None at p = 1."""
+    if p <= 1:
+        return None
+    return (1 / speedup_value - 1 / p) / (1 - 1 / p)
+
+
+def amdahl_speedup(p, serial_fraction: float):
+    """Amdahl's law: S(p) = 1 / (s + (1 - s) / p)."""
+    p = np.asarray(p, dtype=float)
+    return 1.0 / (serial_fraction + (1.0 - serial_fraction) / p)
+
+
+def amdahl_time(p, t1: float, serial_fraction: float):
+    """T(p) = T(1) * (s + (1 - s) / p)."""
+    p = np.asarray(p, dtype=float)
+    return t1 * (serial_fraction + (1.0 - serial_fraction) / p)
+
+
+def _amdahl_linear(inverse_p: np.ndarray, medians: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Least squares of T = A + B / p for many rows of medians at once.
+
+    T1 (s + (1 - s) / p) = A + B / p with A = T1 s and B = T1 (1 - s): linear in
+    (A, B), so the fit is closed-form (and vectorised for the bootstrap).
+    Returns (s, T1) per row, s clipped to [0, 1].
+    """
+    design = np.column_stack([np.ones_like(inverse_p), inverse_p])
+    coefficients, *_ = np.linalg.lstsq(design, medians.T, rcond=None)
+    a, b = coefficients
+    t1 = a + b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = np.clip(np.where(t1 > 0, a / t1, np.nan), 0.0, 1.0)
+    return s, t1
+
+
+def fit_amdahl(ps: Sequence[float], times: Sequence[float], confidence: float = 0.95,
+               resamples: int = 2000, seed: int = 2024) -> dict | None:
+    """Fits Amdahl's law T(p) = T1 (s + (1 - s)/p) to timings at several p.
+
+    The fit is least squares on the median time at each distinct p (medians:
+    one slow repetition must not move s). The interval is a percentile
+    bootstrap: repetitions are resampled within each p and the fit repeated.
+    Returns {"serial_fraction", "serial_fraction_ci", "t1", "points"}, or None
+    when fewer than two distinct p are given.
+    """
+    p = np.asarray(ps, dtype=float)
+    t = np.asarray(times, dtype=float)
+    levels = np.unique(p)
+    if len(levels) < 2:
+        return None
+    groups = [t[p == level] for level in levels]
+    inverse_p = 1.0 / levels
+    medians = np.array([[np.median(g) for g in groups]])
+    s, t1 = _amdahl_linear(inverse_p, medians)
+    rng = np.random.default_rng(seed)
+    boot = np.column_stack([np.median(rng.choice(g, size=(resamples, len(g)), replace=True), axis=1)
+                            for g in groups])
+    boot_s, _ = _amdahl_linear(inverse_p, boot)
+    boot_s = boot_s[np.isfinite(boot_s)]
+    alpha = (1 - confidence) / 2
+    low, high = (float(np.quantile(boot_s, alpha)), float(np.quantile(boot_s, 1 - alpha))) \
+        if len(boot_s) else (0.0, 1.0)
+    return {"serial_fraction": float(s[0]), "serial_fraction_ci": [low, high], "t1": float(t1[0]),
+            "points": int(len(t))}
+
+
+def gustafson_scaled_speedup(t1: float, tp: float, p: int) -> float:
+    """Scaled speedup when the work grows with p: S = p * T(1, n) / T(p, p*n)."""
+    return p * t1 / tp
+
+
+def gustafson_serial_fraction(scaled_speedup: float, p: int) -> float | None:
+    """s from Gustafson's law S = p - s (p - 1); None at p = 1."""
+    if p <= 1:
+        return None
+    return (p - scaled_speedup) / (p - 1)
+
+
+def metg(durations_us: Sequence[float], efficiencies: Sequence[float],
+         threshold: float = 0.5) -> tuple[float | None, str]:
+    """Minimum effective task granularity: the smallest task duration at which
+    efficiency reaches `threshold`, interpolated linearly in log(duration)
+    between the two sweep points that bracket the crossing (the largest
+    duration below the threshold and the next one above it).
+
+    Returns (value_us, how): how is "interpolated", "below_range" (already
+    efficient at the smallest duration: the value is that duration, an upper
+    bound) or "not_reached" (value None).
+    """
+    pairs = sorted(zip((float(d) for d in durations_us), (float(e) for e in efficiencies)))
+    if not pairs:
+        return None, "not_reached"
+    below = [i for i, (_, e) in enumerate(pairs) if e < threshold]
+    if not below:
+        return pairs[0][0], "below_range"
+    last_below = below[-1]
+    if last_below == len(pairs) - 1:
+        return None, "not_reached"
+    (d0, e0), (d1, e1) = pairs[last_below], pairs[last_below + 1]
+    fraction = (threshold - e0) / (e1 - e0)
+    log_value = math.log(d0) + fraction * (math.log(d1) - math.log(d0))
+    return math.exp(log_value), "interpolated"
+
+
+def mann_whitney(a: Sequence[float], b: Sequence[float]) -> float:
+    """Two-sided Mann-Whitney U p-value (1.0 when either side has < 2 samples)."""
+    if len(a) < 2 or len(b) < 2:
+        return 1.0
+    if np.ptp(np.concatenate([np.asarray(a), np.asarray(b)])) == 0:
+        return 1.0
+    return float(stats.mannwhitneyu(a, b, alternative="two-sided").pvalue)
+
+
+def geometric_mean(values: Sequence[float]) -> float:
+    x = np.asarray(values, dtype=float)
+    return float(np.exp(np.mean(np.log(x)))) if len(x) else math.nan

@@ -1,0 +1,333 @@
+"""./parbench sweep: run a whole benchmark sweep, one process per family.
+
+A family is one (workload, model) pair, or one primitive family such as
+overhead/tasks/pool. Each runs as its own subprocess of the benchmark binary
+(so OpenMP's or oneTBB's threads of one family never disturb the next), with
+Google Benchmark's JSON written to a temporary file and renamed into raw/ only
+when the family finished: raw/ never holds half a file. sweep.json records
+every family's status and is rewritten atomically after each one, so Ctrl-C
+(or SIGTERM) keeps every finished family and --resume DIR goes on from there.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import UserError, config as config_module, envinfo
+from .gbench import load_file, parse_run_name
+from .util import atomic_write_text
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Family:
+    name: str          # e.g. "primes/pool"
+    weak: bool         # weak-scaling variant
+    instances: int     # benchmarks in it (for the ETA)
+
+    @property
+    def key(self) -> str:
+        return self.name + ("|weak" if self.weak else "")
+
+    @property
+    def stem(self) -> str:
+        return self.name.replace("/", "__") + ("__weak" if self.weak else "")
+
+
+def binary_path() -> Path:
+    binary = Path(os.environ.get("PARBENCH_BENCH", ROOT / "build" / "release" / "parbench_bench"))
+    if not binary.exists():
+        raise UserError(f"{binary}: benchmark binary not found (run ./parbench sweep, which builds it)")
+    return binary
+
+
+def selection_args(config: config_module.SweepConfig) -> list[str]:
+    args = [f"--size={config.size}"]
+    if config.workloads:
+        args.append("--workloads=" + ",".join(config.workloads))
+    if config.models:
+        args.append("--models=" + ",".join(config.models))
+    if config.workers:
+        args.append("--p=" + ",".join(str(p) for p in config.workers))
+    return args
+
+
+def _run_binary(binary: Path, args: list[str], env: dict) -> str:
+    result = subprocess.run([str(binary), *args], capture_output=True, text=True, env=env, timeout=300)
+    if result.returncode != 0:
+        lines = (result.stderr or result.stdout).strip().splitlines()
+        raise UserError(lines[-1] if lines else f"benchmark binary failed ({result.returncode})")
+    return result.stdout
+
+
+def list_families(binary: Path, selection: list[str], config, env: dict) -> list[Family]:
+    families: list[Family] = []
+    for weak in ([False, True] if config.weak_scaling else [False]):
+        args = selection + (["--scaling=weak"] if weak else []) + ["--benchmark_list_tests=true"]
+        counts: dict[str, int] = {}
+        for line in _run_binary(binary, args, env).splitlines():
+            if not line.strip():
+                continue
+            family, _ = parse_run_name(line.strip())
+            parts = family.split("/")
+            is_workload = len(parts) == 2 and not family.startswith(
+                tuple(prefix + "/" for prefix in ("overhead", "sync", "queue", "spawn", "timer", "ipc", "psync")))
+            if not is_workload and (weak or parts[0] not in config.primitives):
+                continue
+            counts[family] = counts.get(family, 0) + 1
+        families += [Family(name, weak, count) for name, count in counts.items()]
+    if not families:
+        raise UserError("the sweep selects no benchmarks")
+    return families
+
+
+class Progress:
+    """A progress bar with an ETA weighted by expected cost on a terminal;
+    one plain line per family otherwise."""
+
+    def __init__(self, families: list[Family], config, stream=sys.stdout):
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.cost = {f.key: f.instances * (config.repetitions * max(config.min_time, 0.05) + 0.3)
+                     for f in families}
+        self.total = sum(self.cost.values())
+        self.done_cost = 0.0
+        self.start = time.monotonic()
+        self.count = len(families)
+        self.index = 0
+
+    def eta(self) -> str:
+        if self.done_cost <= 0:
+            return "--"
+        remaining = (time.monotonic() - self.start) * (self.total - self.done_cost) / self.done_cost
+        return f"{int(remaining // 60)}m{int(remaining % 60):02d}s"
+
+    def starting(self, family: Family) -> None:
+        self.index += 1
+        if self.tty:
+            width = 30
+            filled = int(width * self.done_cost / self.total) if self.total else width
+            bar = "#" * filled + "." * (width - filled)
+            label = family.name + (" (weak)" if family.weak else "")
+            self.stream.write(f"\r[{bar}] {self.index}/{self.count} {label:<36.36} ETA {self.eta():>7}")
+            self.stream.flush()
+
+    def finished(self, family: Family, record: dict, skipped: bool = False) -> None:
+        self.done_cost += self.cost[family.key]
+        if skipped:
+            return
+        if self.tty:
+            if record["status"] != "ok":
+                self.stream.write(f"\r{' ' * 100}\r{family.name}: {record['status']}: {record['message']}\n")
+            return
+        label = family.name + (" (weak)" if family.weak else "")
+        line = f"[{self.index}/{self.count}] {label} {record['status']} {record['seconds']:.1f}s"
+        if record["status"] != "ok":
+            line += f": {record['message']}"
+        print(line, file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write(f"\r{' ' * 100}\r")
+            self.stream.flush()
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    """Ends the family's process group and reaps the child (no zombie)."""
+    for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            try:
+                pid, status = os.waitpid(process.pid, os.WNOHANG)
+            except ChildProcessError:
+                process.returncode = -sig
+                return
+            if pid:
+                process.returncode = os.waitstatus_to_exitcode(status)
+                return
+            time.sleep(0.05)
+
+
+def _last_line(path: Path) -> str:
+    try:
+        lines = [l for l in path.read_text(errors="replace").splitlines() if l.strip()]
+    except OSError:
+        return ""
+    return lines[-1].strip()[:300] if lines else ""
+
+
+def run_family(binary: Path, selection: list[str], family: Family, config, directory: Path,
+               env: dict) -> dict:
+    raw, logs = directory / "raw", directory / "logs"
+    temporary = raw / f".{family.stem}.json.partial"
+    log_path = logs / f"{family.stem}.log"
+    command = [str(binary), *selection, *(["--scaling=weak"] if family.weak else []),
+               f"--benchmark_filter=^{re.escape(family.name)}/",
+               f"--benchmark_repetitions={config.repetitions}",
+               f"--benchmark_min_time={config.min_time:g}",
+               f"--benchmark_out={temporary}", "--benchmark_out_format=json"]
+    record = {"family": family.name, "weak": family.weak, "file": f"raw/{family.stem}.json",
+              "instances": family.instances, "status": "failed", "message": "", "seconds": 0.0,
+              "max_rss_mib": None}
+    start = time.monotonic()
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   env=env, start_new_session=True)
+    try:
+        deadline = start + config.family_timeout
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                process.returncode = os.waitstatus_to_exitcode(status)
+                record["max_rss_mib"] = round(usage.ru_maxrss / 1024, 1)
+                break
+            if time.monotonic() > deadline:
+                _kill_group(process)
+                record.update(status="timeout", message=f"killed after {config.family_timeout:g} s")
+                break
+            time.sleep(0.02)
+    except BaseException:  # Ctrl-C or SIGTERM: stop the child, keep nothing half-done
+        _kill_group(process)
+        temporary.unlink(missing_ok=True)
+        raise
+    record["seconds"] = round(time.monotonic() - start, 2)
+    if record["status"] != "timeout":
+        code = process.returncode
+        if code == 0:
+            try:
+                _, entries = load_file(temporary)
+                errors = [e for e in entries if e.get("error_occurred")]
+                with open(temporary, "rb") as file:
+                    os.fsync(file.fileno())
+                os.replace(temporary, raw / f"{family.stem}.json")
+                if errors:
+                    record.update(status="errors", message=f"{len(errors)} benchmark(s) reported an error, "
+                                  f"first: {errors[0].get('name')}: {errors[0].get('error_message')}")
+                else:
+                    record.update(status="ok")
+            except UserError as error:
+                record.update(status="failed", message=str(error))
+        elif code < 0:
+            record.update(message=f"killed by signal {signal.Signals(-code).name}: {_last_line(log_path)}")
+        else:
+            record.update(message=f"exit status {code}: {_last_line(log_path)}")
+    temporary.unlink(missing_ok=True)
+    return record
+
+
+def default_directory() -> Path:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                         text=True).stdout.strip() or "nogit"
+    host = re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname())
+    return ROOT / "results" / f"{stamp}_{host}_{sha}"
+
+
+def write_state(directory: Path, state: dict) -> None:
+    atomic_write_text(directory / "sweep.json", json.dumps(state, indent=1) + "\n")
+
+
+class _Terminate(Exception):
+    pass
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminate()
+
+
+def sweep(config_name: str, out: str | None, resume: str | None) -> int:
+    binary = binary_path()
+    env = dict(os.environ)
+    env.setdefault("OMP_WAIT_POLICY", "passive")
+    if resume:
+        directory = Path(resume)
+        state_path = directory / "sweep.json"
+        if not state_path.exists():
+            raise UserError(f"{directory}: not a sweep directory (no sweep.json)")
+        try:
+            state = json.loads(state_path.read_text())
+            config = config_module.from_saved(state["config"])
+            info = state["binary_info"]
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            raise UserError(f"{state_path}: unreadable sweep state ({error})") from None
+        env_record = json.loads((directory / "env.json").read_text()) if (directory / "env.json").exists() else None
+    else:
+        config = config_module.load(config_name)
+        directory = Path(out) if out else default_directory()
+        if (directory / "sweep.json").exists():
+            raise UserError(f"{directory}: already holds a sweep (use --resume {directory})")
+        info = json.loads(_run_binary(binary, ["info"], env))
+        state = {"parbench_sweep": 1, "config": config.to_dict(), "binary_info": info,
+                 "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                 "status": "running", "families": []}
+        env_record = None
+    env["PARBENCH_SPIN_ITERS_PER_US"] = f"{info['spin_iters_per_us']:.6f}"
+    selection = selection_args(config)
+    _run_binary(binary, ["list", *selection], env)  # validates the names: one clear line if not
+    families = list_families(binary, selection, config, env)
+    for sub in ("raw", "logs"):
+        (directory / sub).mkdir(parents=True, exist_ok=True)
+    if env_record is None:
+        env_record = envinfo.collect(ROOT, binary.parent, info)
+        env_record["sweep"] = {"config": config.name, "directory": str(directory)}
+    atomic_write_text(directory / "env.json", json.dumps(env_record, indent=1) + "\n")
+
+    done = {(f["family"], f["weak"]): f for f in state["families"] if f.get("status") == "ok"}
+    state["families"] = [f for f in state["families"] if (f["family"], f["weak"]) in done]
+    state["status"] = "running"
+    write_state(directory, state)
+    progress = Progress(families, config)
+    print(f"sweep '{config.name}': {len(families)} families ({len(done)} already done) -> {directory}",
+          flush=True)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        for family in families:
+            if (family.name, family.weak) in done:
+                progress.finished(family, done[(family.name, family.weak)], skipped=True)
+                continue
+            progress.starting(family)
+            record = run_family(binary, selection, family, config, directory, env)
+            state["families"].append(record)
+            write_state(directory, state)
+            progress.finished(family, record)
+    except (KeyboardInterrupt, _Terminate):
+        progress.close()
+        state["status"] = "interrupted"
+        write_state(directory, state)
+        kept = sum(1 for f in state["families"] if f["status"] == "ok")
+        print(f"parbench: sweep interrupted; {kept} finished families kept in {directory}; "
+              f"continue with: ./parbench sweep --resume {directory}", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    progress.close()
+    env_record["load_average"]["after"] = list(os.getloadavg())
+    atomic_write_text(directory / "env.json", json.dumps(env_record, indent=1) + "\n")
+    state["status"] = "complete"
+    state["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    write_state(directory, state)
+    failed = [f for f in state["families"] if f["status"] != "ok"]
+    elapsed = sum(f["seconds"] for f in state["families"])
+    print(f"sweep: {len(state['families']) - len(failed)} families ok, {len(failed)} failed "
+          f"({elapsed / 60:.1f} min of benchmarks)", flush=True)
+
+    from . import analyze, plot, report
+    analyze.main(str(directory))
+    plot.main(str(directory))
+    report_path = report.write_report(directory)
+    print(f"report: {report_path}")
+    return 1 if failed else 0
