@@ -1,0 +1,72 @@
+"""analyze -> plot -> report -> compare -> check on real benchmark JSON."""
+import json
+
+from conftest import run_cli
+
+
+def test_analyze_writes_json_and_csv(result_dir):
+    result = run_cli("analyze", result_dir)
+    assert result.returncode == 0, result.stderr
+    analysis = json.loads((result_dir / "analysis.json").read_text())
+    points = {(p["workload"], p["model"], p["p"]): p for p in analysis["points"]}
+    serial = points[("fib", "serial", 1)]
+    assert serial["speedup"] == 1.0 and serial["efficiency"] == 1.0
+    pooled = points[("amdahl_s20", "pool", 2)]
+    assert pooled["speedup"] > 1.0
+    assert pooled["ci_low_s"] <= pooled["median_s"] <= pooled["ci_high_s"]
+    fits = [f for f in analysis["fits"] if f["workload"] == "amdahl_s20"]
+    assert fits and fits[0]["true_serial_fraction"] == 0.2
+    assert set(fits[0]) >= {"workload", "model", "n", "true_serial_fraction", "serial_fraction",
+                            "serial_fraction_ci"}
+    assert analysis["overhead"] and analysis["overhead"][0]["metric"] == "ns_per_task"
+    assert any("verification failed" in e for err in analysis["errors"] for e in err["errors"])
+    for table in ("points", "fits", "metg", "overhead", "which_model", "gustafson"):
+        assert (result_dir / f"{table}.csv").read_text().splitlines()[0]
+
+
+def test_plots_are_deterministic(result_dir):
+    assert run_cli("analyze", result_dir).returncode == 0
+    assert run_cli("plot", result_dir).returncode == 0
+    first = {p.name: p.read_bytes() for p in (result_dir / "plots").iterdir()}
+    assert {"speedup.png", "speedup.svg", "efficiency.png", "overhead.png"} <= set(first)
+    assert run_cli("plot", result_dir).returncode == 0
+    second = {p.name: p.read_bytes() for p in (result_dir / "plots").iterdir()}
+    assert first == second
+
+
+def test_report_is_self_contained(result_dir):
+    result = run_cli("report", result_dir)
+    assert result.returncode == 0, result.stderr
+    html = (result_dir / "report.html").read_text()
+    assert "data:image/png;base64," in html
+    assert 'src="http' not in html and 'src="plots' not in html
+    markdown = (result_dir / "report.md").read_text()
+    for section in ("Environment", "Warnings", "Which model", "Amdahl fits", "All points"):
+        assert section in markdown
+
+
+def test_compare_identical_runs_has_no_significant_change(result_dir):
+    result = run_cli("compare", result_dir, result_dir, "--fail-on-regression", "5")
+    assert result.returncode == 0, result.stderr
+    assert "geometric mean of B/A: 1.0000" in result.stdout
+
+
+def test_compare_flags_a_regression(result_dir, tmp_path):
+    slower = tmp_path / "slower"
+    (slower / "raw").mkdir(parents=True)
+    data = json.loads((result_dir / "raw" / "gbench_small.json").read_text())
+    for entry in data["benchmarks"]:
+        if entry["name"].startswith("fib/serial") and not entry.get("error_occurred"):
+            entry["real_time"] *= 1.5 + 0.01 * entry.get("repetition_index", 0)
+    (slower / "raw" / "gbench_small.json").write_text(json.dumps(data))
+    # Three repetitions each cannot reach p < 0.1 in a two-sided U test (its minimum).
+    result = run_cli("compare", result_dir, slower, "--alpha", "0.15", "--fail-on-regression", "20")
+    assert result.returncode == 1, result.stdout
+    assert "fib/serial/n:22/p:1" in result.stdout and "significant slowdown" in result.stdout
+
+
+def test_check_reports_a_failed_verification(result_dir):
+    result = run_cli("check", result_dir)
+    assert result.returncode == 1
+    assert "check:" in result.stdout.splitlines()[-1]
+    assert "FAIL" in result.stdout

@@ -1,0 +1,117 @@
+"""A real (tiny) sweep end to end, and Ctrl-C in the middle of one."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import ROOT, run_cli
+
+TINY = """
+[sweep]
+size = "small"
+workloads = ["fib", "amdahl_s20", "primes"]
+models = ["serial", "pool", "tbb"]
+workers = [1, 2]
+repetitions = 3
+min_time = 0.01
+family_timeout = 120
+weak_scaling = true
+primitives = ["overhead"]
+"""
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def test_tiny_sweep_end_to_end(tmp_path, bench_binary):
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY)
+    out = tmp_path / "run"
+    result = run_cli("sweep", "--config", config, "--out", out, env={"PARBENCH_BENCH": str(bench_binary)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    state = json.loads((out / "sweep.json").read_text())
+    assert state["status"] == "complete"
+    assert all(f["status"] == "ok" for f in state["families"])
+    names = {(f["family"], f["weak"]) for f in state["families"]}
+    assert ("fib/pool", False) in names and ("primes/tbb", True) in names  # weak scaling ran
+    assert ("fib/pool", True) not in names  # fib has no weak-scaling form
+    assert ("overhead/tasks/pool", False) in names
+    assert not list((out / "raw").glob(".*"))  # no temporary files left
+    env = json.loads((out / "env.json").read_text())
+    assert env["cpu"]["hardware_threads"] >= 1 and "after" in env["load_average"]
+    assert env["omp_wait_policy"] == "passive"
+    analysis = json.loads((out / "analysis.json").read_text())
+    assert analysis["gustafson"]
+    assert (out / "report.html").exists() and (out / "plots" / "speedup.png").exists()
+    check = run_cli("check", out)
+    assert "Amdahl fit" in check.stdout and "check:" in check.stdout
+
+
+def test_interrupt_keeps_finished_families_and_resume_completes(tmp_path, bench_binary):
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY)
+    out = tmp_path / "run"
+    environment = dict(os.environ, PYTHONPATH=str(ROOT / "scripts"), PARBENCH_BENCH=str(bench_binary))
+    process = subprocess.Popen([sys.executable, "-m", "parbench", "sweep", "--config", str(config),
+                                "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=environment)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # wait until two families are done
+        try:
+            state = json.loads((out / "sweep.json").read_text())
+            if len(state["families"]) >= 2:
+                break
+        except (OSError, json.JSONDecodeError, KeyError):
+            pass
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "--resume" in stderr
+    assert children_of(process.pid) == []
+    state = json.loads((out / "sweep.json").read_text())
+    assert state["status"] == "interrupted"
+    kept = [f for f in state["families"] if f["status"] == "ok"]
+    assert len(kept) >= 2
+    for family in kept:
+        json.loads((out / family["file"]).read_text())  # complete JSON, never half a file
+    assert not list((out / "raw").glob(".*"))
+    resumed = run_cli("sweep", "--resume", out, env={"PARBENCH_BENCH": str(bench_binary)})
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert f"({len(kept)} already done)" in resumed.stdout
+    state = json.loads((out / "sweep.json").read_text())
+    assert state["status"] == "complete" and all(f["status"] == "ok" for f in state["families"])
+
+
+def test_crashing_family_is_recorded_and_the_sweep_goes_on(tmp_path, bench_binary):
+    # A stand-in binary that crashes for one family and defers to the real one otherwise.
+    fake = tmp_path / "crashy"
+    fake.write_text(f"""#!/bin/sh
+case "$*" in *benchmark_filter=^fib/pool/*) kill -SEGV $$ ;; esac
+exec {bench_binary} "$@"
+""")
+    fake.chmod(0o755)
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY.replace('weak_scaling = true', 'weak_scaling = false'))
+    out = tmp_path / "run"
+    result = run_cli("sweep", "--config", config, "--out", out, env={"PARBENCH_BENCH": str(fake)})
+    assert result.returncode == 1
+    state = json.loads((out / "sweep.json").read_text())
+    crashed = [f for f in state["families"] if f["status"] != "ok"]
+    assert [f["family"] for f in crashed] == ["fib/pool"]
+    assert "SIGSEGV" in crashed[0]["message"]
+    assert len(state["families"]) > 5 and (out / "report.html").exists()
+    assert "fib/pool" in (out / "report.md").read_text()
