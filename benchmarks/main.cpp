@@ -14,6 +14,7 @@
 //   --scaling=strong|weak   weak: n grows with p so work per worker is fixed
 // Anything else must be a Google Benchmark flag (--benchmark_*, --v).
 #include <benchmark/benchmark.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <omp.h>
@@ -181,8 +182,10 @@ int list(const Selection& selection) {
                 join_sizes(w->default_sizes).c_str(), join_sizes(w->quick_sizes).c_str(),
                 w->small_size, w->size_meaning.c_str(), w->summary.c_str());
   std::printf("\nModels:\n");
-  for (const ModelInfo* m : selection.models)
+  for (const ModelInfo* m : selection.models) {
     std::printf("  %-16s %s\n", m->name.c_str(), m->summary.c_str());
+    if (!m->note.empty()) std::printf("  %-16s note: %s\n", "", m->note.c_str());
+  }
   std::printf("\nWorker counts p: %s (hardware threads: %zu; serial runs at p = 1 only)\n",
               join_sizes(selection.workers).c_str(), hardware_threads());
   std::printf(
@@ -269,6 +272,8 @@ void add_context() {
   for (const auto& workload : workloads())
     benchmark::AddCustomContext("category:" + workload.name,
                                 std::string(to_string(workload.category)));
+  for (const auto& model : models())
+    if (!model.note.empty()) benchmark::AddCustomContext("model_note:" + model.name, model.note);
 }
 
 // libgomp reads OMP_WAIT_POLICY once, when it is loaded: to run with passive
@@ -288,6 +293,8 @@ void ensure_omp_wait_policy(char** argv) {
 int main(int argc, char** argv) {
   using namespace parbench;
   ensure_omp_wait_policy(argv);
+  // A peer process that dies must show up as an error on write, not kill us.
+  signal(SIGPIPE, SIG_IGN);
   try {
     Command command = parse(argc, argv);
     bool workers_given = false;

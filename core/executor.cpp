@@ -13,7 +13,7 @@ Memory allocate_heap(std::size_t bytes) {
   void* data = std::aligned_alloc(alignment, rounded);
   if (data == nullptr) throw std::bad_alloc();
   std::memset(data, 0, rounded);
-  return Memory(data, rounded, [](void* p, std::size_t) noexcept { std::free(p); });
+  return Memory(data, rounded, [](void*, void* p, std::size_t) noexcept { std::free(p); });
 }
 
 namespace {

@@ -33,13 +33,14 @@ constexpr Chunk chunk_bounds(std::size_t n, std::size_t grain, std::size_t c) no
 
 /// Memory that every worker of a model can read and write (plain heap memory
 /// for threads; shared mappings for process models). Zero-filled, 64-byte
-/// aligned, released by its own deleter.
+/// aligned, released by its own deleter (with an optional context, e.g. the
+/// arena it came from).
 class Memory {
  public:
-  using Deleter = void (*)(void* data, std::size_t bytes) noexcept;
+  using Deleter = void (*)(void* context, void* data, std::size_t bytes) noexcept;
   Memory() = default;
-  Memory(void* data, std::size_t bytes, Deleter deleter) noexcept
-      : data_(data), bytes_(bytes), deleter_(deleter) {}
+  Memory(void* data, std::size_t bytes, Deleter deleter, void* context = nullptr) noexcept
+      : data_(data), bytes_(bytes), deleter_(deleter), context_(context) {}
   Memory(Memory&& other) noexcept { swap(other); }
   Memory& operator=(Memory&& other) noexcept {
     Memory(std::move(other)).swap(*this);
@@ -48,7 +49,7 @@ class Memory {
   Memory(const Memory&) = delete;
   Memory& operator=(const Memory&) = delete;
   ~Memory() {
-    if (data_ != nullptr) deleter_(data_, bytes_);
+    if (data_ != nullptr) deleter_(context_, data_, bytes_);
   }
   void* data() const noexcept { return data_; }
   std::size_t bytes() const noexcept { return bytes_; }
@@ -58,10 +59,12 @@ class Memory {
     std::swap(data_, other.data_);
     std::swap(bytes_, other.bytes_);
     std::swap(deleter_, other.deleter_);
+    std::swap(context_, other.context_);
   }
   void* data_ = nullptr;
   std::size_t bytes_ = 0;
   Deleter deleter_ = nullptr;
+  void* context_ = nullptr;
 };
 
 /// Zero-filled, 64-byte aligned heap memory: what thread-based models return.
@@ -70,6 +73,13 @@ Memory allocate_heap(std::size_t bytes);
 /// An execution model bound to a worker count. Contract for every primitive:
 /// the first exception thrown by a body is rethrown to the caller after every
 /// body that started has finished (no body outlives the call).
+///
+/// Bodies that must also run on process models (whose workers are other
+/// processes) follow three rules: capture by value (the callable must be
+/// trivially copyable: process_pool copies its bytes to its workers); reach
+/// shared data only through pointers into memory from allocate(); and write
+/// results only there. A process model may run fork_join's halves serially,
+/// and rethrows a body's exception as std::runtime_error with its message.
 class Executor {
  public:
   virtual ~Executor() = default;

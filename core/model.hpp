@@ -27,6 +27,9 @@ struct ModelInfo {
   bool task_pool = false;
   /// Creates an executor with the given number of workers (>= 1).
   std::function<std::unique_ptr<Executor>(std::size_t workers)> create;
+  /// What a reader of the results must know about this model's limits (e.g.
+  /// "fork_join runs serially"); shown by list and in the report.
+  std::string note = {};
 };
 
 /// Adds a model; returns true so that a file can register from a static

@@ -15,8 +15,11 @@ namespace parbench {
 template <class T, class Partial>
 T chunked_sum(Executor& executor, std::size_t n, std::size_t grain, const Array<T>& partials,
               Partial partial) {
-  executor.parallel_for(
-      n, grain, [&](std::size_t lo, std::size_t hi) { partials[lo / grain] = partial(lo, hi); });
+  // Captures by value (a pointer into executor memory): runs on process models too.
+  executor.parallel_for(n, grain,
+                        [slots = partials.data(), grain, partial](std::size_t lo, std::size_t hi) {
+                          slots[lo / grain] = partial(lo, hi);
+                        });
   T total{};
   for (std::size_t c = 0, chunks = chunk_count(n, grain); c < chunks; ++c) total += partials[c];
   return total;

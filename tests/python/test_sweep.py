@@ -115,3 +115,24 @@ exec {bench_binary} "$@"
     assert "SIGSEGV" in crashed[0]["message"]
     assert len(state["families"]) > 5 and (out / "report.html").exists()
     assert "fib/pool" in (out / "report.md").read_text()
+
+
+def test_family_past_its_time_limit_is_killed_and_recorded(tmp_path, bench_binary):
+    hang = tmp_path / "hangs"
+    hang.write_text(f"""#!/bin/sh
+case "$*" in *benchmark_filter=^primes/tbb/*) exec sleep 600 ;; esac
+exec {bench_binary} "$@"
+""")
+    hang.chmod(0o755)
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY.replace("weak_scaling = true", "weak_scaling = false")
+                      .replace("family_timeout = 120", "family_timeout = 2"))
+    out = tmp_path / "run"
+    started = time.monotonic()
+    result = run_cli("sweep", "--config", config, "--out", out, env={"PARBENCH_BENCH": str(hang)})
+    assert result.returncode == 1
+    assert time.monotonic() - started < 120
+    state = json.loads((out / "sweep.json").read_text())
+    failed = [f for f in state["families"] if f["status"] != "ok"]
+    assert [(f["family"], f["status"]) for f in failed] == [("primes/tbb", "timeout")]
+    assert not list((out / "raw").glob(".*"))
