@@ -57,6 +57,9 @@ void add_workload_benchmarks(const Selection& selection) {
             ->MeasureProcessCPUTime()
             ->Unit(benchmark::kMillisecond);
         for (const std::size_t p : selection.workers_for(*model)) {
+          // Weak scaling stops at the hardware threads: beyond them a worker
+          // cannot keep its share of the work per unit time by definition.
+          if (weak && p > hardware_threads()) continue;
           const std::size_t n = weak ? weak_size(*workload, base_n, p) : base_n;
           if (n > workload->max_size) continue;
           benchmark->Args({static_cast<std::int64_t>(n), static_cast<std::int64_t>(p)});

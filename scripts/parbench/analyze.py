@@ -202,6 +202,32 @@ def build_overhead(primitives: list[dict]) -> list[dict]:
     return sorted(rows, key=lambda r: (r["kind"], r["model"], r["p"]))
 
 
+def build_ipc(primitives: list[dict]) -> list[dict]:
+    """ipc/<mechanism>/<mode>/size:<B>: time per message (stream) or round trip (pingpong)."""
+    rows = []
+    for row in primitives:
+        parts = row["family"].split("/")
+        if parts[0] != "ipc" or len(parts) != 3 or "size" not in row["args"]:
+            continue
+        rows.append({"mechanism": parts[1], "mode": parts[2], "size": int(row["args"]["size"]),
+                     "us_per_message": row["median_s"] * 1e6,
+                     "bytes_per_second": row["counters"].get("bytes_per_second"),
+                     "messages_per_second": row["counters"].get("messages_per_second")})
+    return sorted(rows, key=lambda r: (r["mode"], r["mechanism"], r["size"]))
+
+
+def build_psync(primitives: list[dict]) -> list[dict]:
+    rows = []
+    for row in primitives:
+        if not row["family"].startswith("psync/"):
+            continue
+        args = ", ".join(f"{k}={int(v)}" for k, v in row["args"].items())
+        rows.append({"benchmark": row["family"] + (f" ({args})" if args else ""),
+                     "us_per_iteration": row["median_s"] * 1e6,
+                     "ns_per_op": row["counters"].get("ns_per_op"), "cv": row["cv"]})
+    return rows
+
+
 def choose_p(available: set[int], cores: int) -> int:
     candidates = [p for p in available if p <= cores]
     return max(candidates) if candidates else min(available)
@@ -310,6 +336,10 @@ def analyze(directory: Path) -> dict:
         "metg": metg_rows,
         "granularity_curves": curves,
         "overhead": build_overhead(primitives),
+        "ipc": build_ipc(primitives),
+        "psync": build_psync(primitives),
+        "model_notes": {k.split(":", 1)[1]: v for context in results.contexts.values()
+                        for k, v in context.items() if k.startswith("model_note:")},
         "primitives": primitives,
         "which_model": build_which_model(results, physical),
         "errors": errors,
@@ -339,6 +369,8 @@ CSV_TABLES = {
     "overhead": ["kind", "model", "p", "metric", "ns", "ci"],
     "which_model": ["workload", "n", "p", "best", "best_median_s", "runner_up",
                     "runner_up_median_s", "margin", "p_value", "significant"],
+    "ipc": ["mechanism", "mode", "size", "us_per_message", "bytes_per_second", "messages_per_second"],
+    "psync": ["benchmark", "us_per_iteration", "ns_per_op", "cv"],
 }
 
 

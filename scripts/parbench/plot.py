@@ -241,6 +241,57 @@ def plot_gustafson(analysis: dict, out: Path) -> list[Path]:
     return save(fig, out, "gustafson")
 
 
+def plot_ipc(analysis: dict, out: Path) -> list[Path]:
+    rows = analysis.get("ipc", [])
+    if not rows:
+        return []
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    panels = (("pingpong", "us_per_message", "round-trip latency (us, log)", "Ping-pong latency"),
+              ("stream", "bytes_per_second", "bandwidth (bytes/s, log)", "Streaming bandwidth"))
+    for ax, (mode, key, ylabel, title) in zip(axes, panels):
+        mechanisms = sorted({r["mechanism"] for r in rows if r["mode"] == mode})
+        for index, mechanism in enumerate(mechanisms):
+            points = [r for r in rows if r["mode"] == mode and r["mechanism"] == mechanism and r.get(key)]
+            ax.plot([r["size"] for r in points], [r[key] for r in points], marker="o", markersize=3,
+                    label=mechanism, color=PALETTE[index % len(PALETTE)])
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("message size (bytes, log)")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.legend()
+    fig.suptitle("Inter-process communication by mechanism and message size")
+    fig.tight_layout()
+    return save(fig, out, "ipc")
+
+
+def plot_processes(analysis: dict, out: Path) -> list[Path]:
+    """Speedup at p = cores: threads vs processes vs pools, per workload."""
+    cores = analysis["cores"]["physical"]
+    models = [m for m in ("threads", "pool", "processes", "process_pool")
+              if any(p["model"] == m for p in analysis["points"])]
+    if not {"processes", "process_pool"} & set(models):
+        return []
+    series = strong_series(analysis)
+    workloads = sorted(w for w in series if any(m in series[w] for m in ("processes", "process_pool")))
+    fig, ax = plt.subplots(figsize=(max(7.0, 0.9 * len(workloads) + 2), 4))
+    width = 0.8 / len(models)
+    for k, model in enumerate(models):
+        values = []
+        for workload in workloads:
+            point = next((p for p in series[workload].get(model, []) if p["p"] == cores), None)
+            values.append(point.get("speedup", np.nan) if point else np.nan)
+        ax.bar(np.arange(len(workloads)) + (k - (len(models) - 1) / 2) * width, values, width,
+               label=model, color=model_color(model))
+    ax.axhline(cores, color="black", linewidth=0.8, linestyle="--")
+    ax.set_xticks(range(len(workloads)), workloads, rotation=30, ha="right")
+    ax.set_ylabel(f"speedup vs serial at p = {cores}")
+    ax.set_title(f"Threads vs processes vs pools at p = {cores} (dashed: ideal)")
+    ax.legend()
+    fig.tight_layout()
+    return save(fig, out, "processes")
+
+
 def load_analysis(directory: Path) -> dict:
     path = directory / "analysis.json"
     if not directory.is_dir():
@@ -268,6 +319,8 @@ def plot_all(directory: Path) -> list[Path]:
     paths += plot_heatmap(analysis, out)
     paths += plot_overhead(analysis, out)
     paths += plot_gustafson(analysis, out)
+    paths += plot_processes(analysis, out)
+    paths += plot_ipc(analysis, out)
     return paths
 
 

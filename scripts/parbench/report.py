@@ -211,6 +211,46 @@ def build(directory: Path) -> Report:
                 [[o["kind"], o["model"], o["p"], fmt(o["ns"], 4), f"[{fmt(o['ci'][0])}, {fmt(o['ci'][1])}]"]
                  for o in analysis["overhead"]])
 
+    processes_points = [p for p in analysis["points"] if p["model"] in ("processes", "process_pool")]
+    if processes_points:
+        r.heading("Processes")
+        r.text("The same workloads on threads, on processes (fork p children per region, as with "
+               "multiprocessing.Process) and on a pool of worker processes (as with multiprocessing.Pool). "
+               "Processes pay for fork and wait in every region; the pool pays a shared-memory hand-off.")
+        for model, note in sorted(analysis.get("model_notes", {}).items()):
+            r.text(f"{model}: {note}.")
+        r.image(plots / "processes.png", "Speedup at p = cores: threads vs processes vs pools",
+                "plots/processes.png")
+        cores_p = cores["physical"]
+        table = {}
+        for point in analysis["points"]:
+            if point["scaling"] == "strong" and point["p"] == cores_p and point.get("efficiency") is not None:
+                table.setdefault(point["workload"], {})[point["model"]] = point["efficiency"]
+        models = [m for m in ("threads", "pool", "tbb", "openmp", "processes", "process_pool")
+                  if any(m in row for row in table.values())]
+        r.table(["workload"] + [f"{m} eff." for m in models],
+                [[w] + [fmt(table[w].get(m)) for m in models] for w in sorted(table)])
+
+    if analysis.get("ipc"):
+        r.heading("Inter-process communication")
+        r.text("ipc/<mechanism>/pingpong: one message to a child and back (latency per round trip); "
+               "ipc/<mechanism>/stream: one-way messages to a child that counts and checksums them "
+               "(bandwidth). Every payload is verified.")
+        r.image(plots / "ipc.png", "IPC latency and bandwidth by message size (log scales)", "plots/ipc.png")
+        r.table(["mechanism", "mode", "size (B)", "us per message", "MB/s", "messages/s"],
+                [[i["mechanism"], i["mode"], fmt(i["size"]), fmt(i["us_per_message"]),
+                  fmt(i["bytes_per_second"] / 1e6 if i.get("bytes_per_second") else None),
+                  fmt(i.get("messages_per_second"))] for i in analysis["ipc"]])
+
+    if analysis.get("psync"):
+        r.heading("Process synchronisation")
+        r.text("Shared counters (atomic vs process-shared mutex, robust mutex, semaphore; ns per "
+               "increment), ping-pong hand-offs, a process-shared barrier, and a manager process "
+               "reached over a socket against a table in shared memory.")
+        r.table(["benchmark", "us per iteration", "ns per op", "CV"],
+                [[q["benchmark"], fmt(q["us_per_iteration"]), fmt(q.get("ns_per_op")),
+                  fmt(q["cv"], percent=True)] for q in analysis["psync"]])
+
     r.heading("All points")
     r.table(["workload", "model", "scaling", "n", "p", "median ms", "95% interval", "CV", "speedup",
              "efficiency", "Karp-Flatt", "verified"],

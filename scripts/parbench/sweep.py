@@ -179,6 +179,10 @@ def run_family(binary: Path, selection: list[str], family: Family, config, direc
                f"--benchmark_filter=^{re.escape(family.name)}/",
                f"--benchmark_repetitions={config.repetitions}",
                f"--benchmark_min_time={config.min_time:g}",
+               # Repetitions of the family's benchmarks in random order: a slow
+               # drift of the machine then spreads over all p instead of
+               # biasing one of them.
+               "--benchmark_enable_random_interleaving=true",
                f"--benchmark_out={temporary}", "--benchmark_out_format=json"]
     record = {"family": family.name, "weak": family.weak, "file": f"raw/{family.stem}.json",
               "instances": family.instances, "status": "failed", "message": "", "seconds": 0.0,

@@ -13,13 +13,13 @@ TINY = """
 [sweep]
 size = "small"
 workloads = ["fib", "amdahl_s20", "primes"]
-models = ["serial", "pool", "tbb"]
+models = ["serial", "pool", "tbb", "processes", "process_pool"]
 workers = [1, 2]
 repetitions = 3
 min_time = 0.01
 family_timeout = 120
 weak_scaling = true
-primitives = ["overhead"]
+primitives = ["overhead", "ipc", "psync"]
 """
 
 
@@ -55,6 +55,13 @@ def test_tiny_sweep_end_to_end(tmp_path, bench_binary):
     assert env["omp_wait_policy"] == "passive"
     analysis = json.loads((out / "analysis.json").read_text())
     assert analysis["gustafson"]
+    assert {r["mechanism"] for r in analysis["ipc"]} >= {"pipe", "shm_ring", "mqueue"}
+    assert any(r["benchmark"].startswith("psync/counter/atomic") for r in analysis["psync"])
+    assert {"processes", "process_pool"} <= {p["model"] for p in analysis["points"]}
+    assert "processes" in analysis["model_notes"]
+    assert (out / "plots" / "ipc.png").exists() and (out / "plots" / "processes.png").exists()
+    report = (out / "report.md").read_text()
+    assert "## Processes" in report and "## Inter-process communication" in report
     assert (out / "report.html").exists() and (out / "plots" / "speedup.png").exists()
     check = run_cli("check", out)
     assert "Amdahl fit" in check.stdout and "check:" in check.stdout
