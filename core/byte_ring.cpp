@@ -1,4 +1,5 @@
 #include "core/byte_ring.hpp"
+#include "core/cpu_relax.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -8,13 +9,6 @@
 #include <thread>
 
 #include "core/process_util.hpp"
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define PARBENCH_PAUSE() _mm_pause()
-#else
-#define PARBENCH_PAUSE() std::this_thread::yield()
-#endif
 
 namespace parbench {
 
@@ -33,7 +27,7 @@ void ByteRing::wait_for_change(std::atomic<std::uint32_t>& word,
     if (closed_.load(std::memory_order_acquire) && &watched == &tail_) return;
     if ((spins & 127) != 0 ||
         std::chrono::steady_clock::now() - start < std::chrono::microseconds(50)) {
-      PARBENCH_PAUSE();
+      cpu_relax();
       continue;
     }
     const std::uint32_t observed = word.load(std::memory_order_seq_cst);

@@ -6,16 +6,10 @@
 #include <chrono>
 #include <optional>
 
+#include "core/cpu_relax.hpp"
 #include "core/first_exception.hpp"
 #include "core/model.hpp"
 #include "models/thread_pool.hpp"
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define PARBENCH_PAUSE() _mm_pause()
-#else
-#define PARBENCH_PAUSE() std::this_thread::yield()
-#endif
 
 namespace parbench {
 namespace {
@@ -30,7 +24,7 @@ class SpinLock {
       if (!locked_.exchange(true, std::memory_order_acquire)) return;
       while (locked_.load(std::memory_order_relaxed)) {
         if (++spins < 64)
-          PARBENCH_PAUSE();
+          cpu_relax();
         else
           std::this_thread::yield();
       }
@@ -138,8 +132,7 @@ class Backoff {
       // Exponential backoff between polls (1 to 64 pauses): an idle thread
       // that polls a busy queue's cache line on every pause slows down the
       // thread pushing to it.
-      for (std::uint32_t i = 0; i < (1u << std::min<std::uint64_t>(rounds_, 6)); ++i)
-        PARBENCH_PAUSE();
+      for (std::uint32_t i = 0; i < (1u << std::min<std::uint64_t>(rounds_, 6)); ++i) cpu_relax();
       if ((++rounds_ & 15) != 0) return Step::retry;
     }
     const auto now = std::chrono::steady_clock::now();

@@ -45,16 +45,10 @@
 #include <thread>
 #include <vector>
 
+#include "core/cpu_relax.hpp"
 #include "core/first_exception.hpp"
 #include "core/model.hpp"
 #include "core/process_util.hpp"
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define PARBENCH_PAUSE() _mm_pause()
-#else
-#define PARBENCH_PAUSE() std::this_thread::yield()
-#endif
 
 namespace parbench {
 namespace {
@@ -218,7 +212,7 @@ class ProcessPoolExecutor final : public Executor {
     const auto start = std::chrono::steady_clock::now();
     for (std::uint32_t spins = 0; control.done.load(std::memory_order_acquire) != job; ++spins) {
       if ((spins & 255) != 0 || std::chrono::steady_clock::now() - start < kSpinTime) {
-        PARBENCH_PAUSE();
+        cpu_relax();
         continue;
       }
       control.parent_sleeping.store(1, std::memory_order_seq_cst);
@@ -270,7 +264,7 @@ class ProcessPoolExecutor final : public Executor {
       const std::uint32_t sequence = control.sequence.load(std::memory_order_acquire);
       if (sequence != handled && (sequence & 1) == 0) return sequence;
       if ((spins & 255) != 0 || std::chrono::steady_clock::now() - start < kSpinTime) {
-        PARBENCH_PAUSE();
+        cpu_relax();
         continue;
       }
       control.sleepers.fetch_add(1, std::memory_order_seq_cst);
