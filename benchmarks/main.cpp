@@ -8,6 +8,7 @@
 // Selection options:
 //   --workloads=a,b   workloads to include (default: all)
 //   --models=a,b      models to include (default: all)
+//   --skip-models=a,b models to leave out (e.g. uninstrumented runtimes under tsan)
 //   --p=1,2,4         worker counts for parallel models (default: 1, 2, 4, ...
 //                     up to the hardware threads, that count, and twice it)
 //   --size=default|quick|small|N[,N...]   sizes (default: each workload's own)
@@ -82,6 +83,7 @@ Command parse(int argc, char** argv) {
   Command command;
   command.benchmark_args.push_back(argv[0]);
   bool workloads_given = false, models_given = false, workers_given = false;
+  std::vector<std::string> skipped_models;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     const auto value_of = [&](std::string_view option) -> std::string {
@@ -109,6 +111,12 @@ Command parse(int argc, char** argv) {
         if (model == nullptr)
           throw UsageError("unknown model '" + name + "' (valid: " + names_of(models()) + ")");
         command.selection.models.push_back(model);
+      }
+    } else if (arg.starts_with("--skip-models")) {
+      for (const auto& name : split(value_of("--skip-models"))) {
+        if (find_model(name) == nullptr)
+          throw UsageError("unknown model '" + name + "' (valid: " + names_of(models()) + ")");
+        skipped_models.push_back(name);
       }
     } else if (arg.starts_with("--p=") || arg == "--p") {
       workers_given = true;
@@ -139,9 +147,10 @@ Command parse(int argc, char** argv) {
     } else if (arg.starts_with("--benchmark_") || arg.starts_with("--v=") || arg == "--help") {
       command.benchmark_args.push_back(argv[i]);
     } else {
-      throw UsageError("unknown option '" + std::string(arg) +
-                       "' (parbench options: --workloads= --models= --p= --size= --scaling=; "
-                       "Google Benchmark flags start with --benchmark_)");
+      throw UsageError(
+          "unknown option '" + std::string(arg) +
+          "' (parbench options: --workloads= --models= --skip-models= --p= --size= --scaling=; "
+          "Google Benchmark flags start with --benchmark_)");
     }
   }
   Selection& selection = command.selection;
@@ -149,6 +158,10 @@ Command parse(int argc, char** argv) {
     for (const auto& workload : workloads()) selection.workloads.push_back(&workload);
   if (!models_given)
     for (const auto& model : models()) selection.models.push_back(&model);
+  std::erase_if(selection.models, [&](const ModelInfo* model) {
+    return std::find(skipped_models.begin(), skipped_models.end(), model->name) !=
+           skipped_models.end();
+  });
   if (!workers_given) selection.workers = default_worker_counts();
   if (selection.size_set == Selection::SizeSet::given) {
     for (const WorkloadInfo* workload : selection.workloads)

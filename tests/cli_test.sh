@@ -20,6 +20,7 @@ expect_error() {  # expect_error "pattern" args...
 }
 expect_error "unknown workload 'nope' (valid: .*primes" list --workloads=nope
 expect_error "unknown model 'fibers' (valid: serial" selfcheck --models=fibers
+expect_error "unknown model 'gpu' (valid: serial" selfcheck --skip-models=gpu
 expect_error "worker count p must be a positive integer, got '0'" list --p=0
 expect_error "worker count p must be a positive integer, got '-3'" list --p=-3
 expect_error "worker count p must be a positive integer, got 'x'" list --p=2,x
