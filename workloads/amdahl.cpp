@@ -6,7 +6,7 @@
 // exported as the counter `true_serial_fraction`.
 // Registered for s = 5%, 20% and 50% (amdahl_s05, amdahl_s20, amdahl_s50).
 // Verified: every spin result against its closed form (LCG jump-ahead).
-// Sizes: default n = 200,000 us of work; quick 20,000; selfcheck 2,000.
+// Sizes: default n = 200,000 us of work; quick 30,000; selfcheck 2,000.
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -71,7 +71,7 @@ bool register_amdahl(const char* name, double serial_fraction) {
                  "% (ground truth for the Amdahl fit)",
       .size_meaning = "microseconds of work n",
       .default_sizes = {200'000},
-      .quick_sizes = {20'000},
+      .quick_sizes = {30'000},
       .small_size = 2'000,
       .min_size = 1,
       .max_size = 100'000'000,
