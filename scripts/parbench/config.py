@@ -17,6 +17,8 @@ SWEEPS_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "sweeps"
 @dataclass
 class CheckThresholds:
     amdahl_tolerance: float = 0.03
+    # Above this CV (at any p of the fit) a miss is inconclusive, not a failure.
+    amdahl_max_cv: float = 0.05
     amdahl_models: list[str] = field(default_factory=lambda: ["threads", "pool", "tbb", "openmp"])
     efficiency_min: float = 0.8
     efficiency_workloads: list[str] = field(
@@ -50,7 +52,7 @@ _SWEEP_TYPES = {
     "family_timeout": (int, float), "weak_scaling": bool, "primitives": list,
 }
 _CHECK_TYPES = {
-    "amdahl_tolerance": (int, float), "amdahl_models": list, "efficiency_min": (int, float),
+    "amdahl_tolerance": (int, float), "amdahl_max_cv": (int, float), "amdahl_models": list, "efficiency_min": (int, float),
     "efficiency_workloads": list, "efficiency_models": list, "reference_tolerance": (int, float),
 }
 

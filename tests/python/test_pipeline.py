@@ -70,3 +70,35 @@ def test_check_reports_a_failed_verification(result_dir):
     assert result.returncode == 1
     assert "check:" in result.stdout.splitlines()[-1]
     assert "FAIL" in result.stdout
+
+
+def _set_amdahl_times(result_dir, factors):
+    """Rewrites amdahl_s20/pool's p = 2 repetitions as factors x its p = 1 time."""
+    path = result_dir / "raw" / "gbench_small.json"
+    data = json.loads(path.read_text())
+    rows = [e for e in data["benchmarks"] if e.get("run_type") == "iteration"]
+    t1 = next(e["real_time"] for e in rows if e["run_name"].startswith("amdahl_s20/pool/") and "/p:1/" in e["run_name"])
+    for entry in data["benchmarks"]:
+        if entry["run_name"].startswith("amdahl_s20/pool/") and "/p:1/" in entry["run_name"]:
+            entry["real_time"] = t1
+    p2 = [e for e in rows if e["run_name"].startswith("amdahl_s20/pool/") and "/p:2/" in e["run_name"]]
+    for entry, factor in zip(p2, factors):
+        entry["real_time"] = t1 * factor
+    path.write_text(json.dumps(data))
+
+
+def _amdahl_row(result_dir):
+    from parbench.check import run_checks
+    return next(r for r in run_checks(result_dir, None) if r[0] == "Amdahl fit" and r[1] == "amdahl_s20/pool")
+
+
+def test_check_amdahl_fit_passes_fails_or_is_inconclusive(result_dir):
+    _set_amdahl_times(result_dir, [0.6, 0.6, 0.6])  # s = 2 * 0.6 - 1 = 0.2: exact
+    assert _amdahl_row(result_dir)[4] is True
+    _set_amdahl_times(result_dir, [0.9, 0.9, 0.9])  # s = 0.8, quiet timings: a real failure
+    assert _amdahl_row(result_dir)[4] is False
+    _set_amdahl_times(result_dir, [0.6, 0.9, 1.4])  # wrong and noisy: inconclusive
+    row = _amdahl_row(result_dir)
+    assert row[4] is None and "max CV" in row[2]
+    result = run_cli("check", result_dir)
+    assert "inconclusive (noisy timings)" in result.stdout.splitlines()[-1]
