@@ -16,6 +16,7 @@ namespace parbench {
 using RangeBody = FunctionRef<void(std::size_t lo, std::size_t hi)>;
 using TaskBody = FunctionRef<void()>;
 using IndexBody = FunctionRef<void(std::size_t index)>;
+class RequestRunner;  // core/requests.hpp
 
 /// Number of chunks parallel_for(n, grain, ...) hands out: ceil(n / grain).
 constexpr std::size_t chunk_count(std::size_t n, std::size_t grain) noexcept {
@@ -105,6 +106,11 @@ class Executor {
 
   /// Zero-filled memory that every worker of this model can write.
   virtual Memory allocate(std::size_t bytes) { return allocate_heap(bytes); }
+
+  /// Coroutine models return their event-loop runner here, so that I/O
+  /// requests (core/requests.hpp) suspend instead of blocking a worker. The
+  /// default, nullptr, runs each request as a blocking call in parallel_for.
+  virtual RequestRunner* request_runner() noexcept { return nullptr; }
 };
 
 /// Typed view over Memory from Executor::allocate. T must be an implicit-

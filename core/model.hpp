@@ -30,6 +30,10 @@ struct ModelInfo {
   /// What a reader of the results must know about this model's limits (e.g.
   /// "fork_join runs serially"); shown by list and in the report.
   std::string note = {};
+  /// Largest p registered for I/O workloads, whose p is concurrency (0: no
+  /// limit). Bounds what a model can sensibly start per region (threads,
+  /// processes); coroutine models have none.
+  std::size_t max_concurrency = 0;
 };
 
 /// Adds a model; returns true so that a file can register from a static

@@ -108,6 +108,7 @@ const bool registered = register_model({
     .create = [](std::size_t workers) -> std::unique_ptr<Executor> {
       return std::make_unique<OpenMpExecutor>(workers);
     },
+    .max_concurrency = 1024,
 });
 
 }  // namespace

@@ -512,6 +512,7 @@ const bool registered = register_model({
     .create = [](std::size_t workers) -> std::unique_ptr<Executor> {
       return std::make_unique<PoolExecutor>(workers);
     },
+    .max_concurrency = 1024,
 });
 
 }  // namespace

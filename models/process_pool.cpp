@@ -330,6 +330,7 @@ const bool registered = register_model({
     },
     .note = "fork_join runs its halves serially; bodies must capture by value and write results to "
             "memory from allocate()",
+    .max_concurrency = 256,
 });
 
 }  // namespace

@@ -123,6 +123,7 @@ const bool registered = register_model({
     },
     .note = "fork_join runs its halves serially (a child cannot write to the parent's stack); "
             "bodies write results to shared memory",
+    .max_concurrency = 256,
 });
 
 }  // namespace

@@ -75,6 +75,7 @@ const bool registered = register_model({
     .create = [](std::size_t workers) -> std::unique_ptr<Executor> {
       return std::make_unique<TbbExecutor>(workers);
     },
+    .max_concurrency = 256,
 });
 
 }  // namespace

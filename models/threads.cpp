@@ -112,6 +112,7 @@ const bool registered = register_model({
     .create = [](std::size_t workers) -> std::unique_ptr<Executor> {
       return std::make_unique<ThreadsExecutor>(workers);
     },
+    .max_concurrency = 1024,
 });
 
 }  // namespace

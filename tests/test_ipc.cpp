@@ -13,24 +13,13 @@
 
 #include "core/ipc_channels.hpp"
 #include "core/process_util.hpp"
+#include "tests/resource_counts.hpp"
 
 namespace parbench {
 namespace {
 
-std::size_t open_descriptors() {
-  std::size_t count = 0;
-  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd"))
-    ++count;
-  return count;
-}
-
-std::set<std::string> entries(const char* directory) {
-  std::set<std::string> names;
-  if (std::filesystem::exists(directory))
-    for (const auto& entry : std::filesystem::directory_iterator(directory))
-      names.insert(entry.path().filename());
-  return names;
-}
+using testing_support::entries;
+using testing_support::open_descriptors;
 
 class IpcTest : public testing::TestWithParam<IpcMechanism> {};
 

@@ -13,34 +13,14 @@
 #include <string>
 
 #include "core/model.hpp"
+#include "tests/resource_counts.hpp"
 
 namespace parbench {
 namespace {
 
-// Processes whose parent is this process (running or zombie).
-int count_children() {
-  int children = 0;
-  const std::string self = std::to_string(getpid());
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream stat(entry.path() / "stat");
-    std::string line;
-    if (!std::getline(stat, line)) continue;
-    std::istringstream fields(line.substr(line.rfind(')') + 2));
-    std::string state, parent;
-    fields >> state >> parent;
-    children += parent == self;
-  }
-  return children;
-}
+using testing_support::count_children;
 
-std::set<std::string> shm_entries() {
-  std::set<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator("/dev/shm"))
-    names.insert(entry.path().filename());
-  return names;
-}
+std::set<std::string> shm_entries() { return testing_support::entries("/dev/shm"); }
 
 class ProcessModelTest : public testing::TestWithParam<const char*> {
  protected:

@@ -1,0 +1,161 @@
+#include "core/coro_runtime.hpp"
+
+#include <stdexcept>
+
+namespace parbench {
+
+struct CoroutineRuntime::Job {
+  enum class Kind { range, requests } kind = Kind::range;
+  std::size_t n = 0, grain = 1, items = 0;  // items: chunks or requests
+  RangeBody* body = nullptr;
+  IoRequest* request = nullptr;
+  std::atomic<std::size_t> next{0};
+  FirstException error;
+};
+
+namespace {
+
+// The runtime whose share the current thread is running (nested calls from
+// inside a body must not start another round on the same loops).
+thread_local const CoroutineRuntime* t_running = nullptr;
+
+coro::Task<void> range_worker(coro::Io io, CoroutineRuntime::Job* job) {
+  for (;;) {
+    const std::size_t c = job->next.fetch_add(1, std::memory_order_relaxed);
+    if (c >= job->items || job->error.failed()) co_return;
+    const Chunk chunk = chunk_bounds(job->n, job->grain, c);
+    try {
+      (*job->body)(chunk.lo, chunk.hi);
+    } catch (...) {
+      job->error.capture();
+      co_return;
+    }
+    co_await io.yield();  // let the loop's other coroutines run between chunks
+  }
+}
+
+coro::Task<void> request_worker(coro::Io io, CoroutineRuntime::Job* job) {
+  for (;;) {
+    const std::size_t i = job->next.fetch_add(1, std::memory_order_relaxed);
+    if (i >= job->items || job->error.failed()) co_return;
+    bool failed = false;
+    try {
+      co_await (*job->request)(i, io);
+    } catch (...) {
+      job->error.capture();
+      failed = true;
+    }
+    if (failed) co_return;
+  }
+}
+
+/// Coroutines thread t runs out of `total` spread over `threads` loops.
+std::size_t share_of(std::size_t total, std::size_t threads, std::size_t t) {
+  return total / threads + (t < total % threads ? 1 : 0);
+}
+
+}  // namespace
+
+CoroutineRuntime::CoroutineRuntime(std::size_t concurrency, std::size_t threads)
+    : concurrency_(concurrency) {
+  if (concurrency == 0 || threads == 0 || threads > concurrency)
+    throw std::invalid_argument("coroutine runtime: need 1 <= threads <= concurrency");
+  const coro::Backend backend = coro::default_backend();
+  for (std::size_t t = 0; t < threads; ++t) loops_.push_back(coro::make_loop(backend));
+  for (std::size_t t = 1; t < threads; ++t) helpers_.emplace_back([this, t] { helper_main(t); });
+}
+
+CoroutineRuntime::~CoroutineRuntime() {
+  stopping_.store(true);
+  generation_.fetch_add(1);
+  generation_.notify_all();
+  for (std::thread& helper : helpers_) helper.join();
+}
+
+void CoroutineRuntime::helper_main(std::size_t thread) {
+  std::uint64_t seen = 0;
+  for (;;) {
+    generation_.wait(seen);
+    seen = generation_.load();
+    if (stopping_.load()) return;
+    run_share(thread, *job_);
+    if (helpers_busy_.fetch_sub(1) == 1) helpers_busy_.notify_one();
+  }
+}
+
+void CoroutineRuntime::run_share(std::size_t thread, Job& job) noexcept {
+  const std::size_t workers = std::min(concurrency_, job.items);
+  const std::size_t mine = share_of(workers, loops_.size(), thread);
+  if (mine == 0) return;
+  coro::Loop& loop = *loops_[thread];
+  const coro::Io io(&loop);
+  t_running = this;
+  try {
+    std::vector<coro::Task<void>> tasks;
+    tasks.reserve(mine);
+    for (std::size_t k = 0; k < mine; ++k)
+      tasks.push_back(job.kind == Job::Kind::range ? range_worker(io, &job)
+                                                   : request_worker(io, &job));
+    loop.run(coro::when_all(std::move(tasks)));
+  } catch (...) {
+    job.error.capture();  // the loop itself failed (the workers catch their own)
+  }
+  t_running = nullptr;
+}
+
+void CoroutineRuntime::run(Job& job) {
+  if (job.items == 0) return;
+  if (!helpers_.empty()) {
+    job_ = &job;
+    helpers_busy_.store(helpers_.size());
+    generation_.fetch_add(1);
+    generation_.notify_all();
+  }
+  run_share(0, job);
+  if (!helpers_.empty()) {
+    for (std::size_t busy = helpers_busy_.load(); busy != 0; busy = helpers_busy_.load())
+      helpers_busy_.wait(busy);
+  }
+  job.error.rethrow_if_any();
+}
+
+void CoroutineRuntime::parallel_for(std::size_t n, std::size_t grain, RangeBody body) {
+  check_grain(grain);
+  const std::size_t chunks = chunk_count(n, grain);
+  if (t_running == this) {  // nested inside a body: this coroutine runs them in order
+    for (std::size_t c = 0; c < chunks; ++c) {
+      const Chunk chunk = chunk_bounds(n, grain, c);
+      body(chunk.lo, chunk.hi);
+    }
+    return;
+  }
+  Job job;
+  job.kind = Job::Kind::range;
+  job.n = n;
+  job.grain = grain;
+  job.items = chunks;
+  job.body = &body;
+  run(job);
+}
+
+void CoroutineRuntime::fork_join(TaskBody a, TaskBody b) {
+  if (t_running == this) {
+    a();
+    b();
+    return;
+  }
+  parallel_for(2, 1, [&](std::size_t lo, std::size_t) { lo == 0 ? a() : b(); });
+}
+
+void CoroutineRuntime::run_requests(std::size_t n, IoRequest request) {
+  if (t_running == this)
+    throw std::logic_error("run_requests: nested inside a coroutine model's body");
+  Job job;
+  job.kind = Job::Kind::requests;
+  job.n = n;
+  job.items = n;
+  job.request = &request;
+  run(job);
+}
+
+}  // namespace parbench

@@ -1,0 +1,25 @@
+// coroutines: one event-loop thread (io_uring, or epoll), p coroutines on it.
+// The asyncio model: I/O requests overlap (p in flight), CPU work does not
+// (chunks run one at a time, yielding in between), so CPU speedup stays ~1.
+#include "core/coro_runtime.hpp"
+#include "core/model.hpp"
+
+namespace parbench {
+namespace {
+
+const bool registered = register_model({
+    .name = "coroutines",
+    .summary = "C++20 coroutines on one event-loop thread (io_uring or epoll), p in flight",
+    .order = 70,
+    .parallel = true,
+    .task_pool = false,
+    .create = [](std::size_t workers) -> std::unique_ptr<Executor> {
+      return std::make_unique<CoroutineRuntime>(workers, 1);
+    },
+    .note = "one thread: p is concurrency, not parallelism (CPU speedup ~1, like asyncio); "
+            "fork_join runs serially",
+    .max_concurrency = 0,
+});
+
+}  // namespace
+}  // namespace parbench

@@ -1,0 +1,28 @@
+// coroutines_mt: p coroutines over min(p, hardware threads) event-loop
+// threads (each its own io_uring or epoll loop), so CPU work scales too.
+#include <algorithm>
+#include <thread>
+
+#include "core/coro_runtime.hpp"
+#include "core/model.hpp"
+
+namespace parbench {
+namespace {
+
+const bool registered = register_model({
+    .name = "coroutines_mt",
+    .summary = "C++20 coroutines on min(p, hardware threads) event-loop threads",
+    .order = 75,
+    .parallel = true,
+    .task_pool = false,
+    .create = [](std::size_t workers) -> std::unique_ptr<Executor> {
+      const std::size_t hardware = std::max(1u, std::thread::hardware_concurrency());
+      return std::make_unique<CoroutineRuntime>(workers, std::min(workers, hardware));
+    },
+    .note = "loop threads = min(p, hardware threads); top-level fork_join on two coroutines, "
+            "nested fork_join serial",
+    .max_concurrency = 0,
+});
+
+}  // namespace
+}  // namespace parbench
