@@ -41,6 +41,20 @@ std::vector<std::size_t> Selection::workers_for(const ModelInfo& model) const {
   return workers;
 }
 
+std::vector<std::size_t> Selection::workers_for(const WorkloadInfo& workload,
+                                                const ModelInfo& model) const {
+  if (!model.parallel) return {1};
+  if (workload.concurrency_levels.empty()) return workers;
+  std::vector<std::size_t> levels;
+  for (const std::size_t p : workers_given ? workers : workload.concurrency_levels)
+    if (model.max_concurrency == 0 || p <= model.max_concurrency) levels.push_back(p);
+  return levels;
+}
+
+std::size_t requests_at(const WorkloadInfo& workload, std::size_t size, std::size_t p) {
+  return workload.concurrency_levels.empty() ? size : size * p;
+}
+
 std::size_t weak_size(const WorkloadInfo& workload, std::size_t n, std::size_t p) {
   if (workload.work_exponent <= 0) return 0;
   const double scaled =

@@ -27,12 +27,21 @@ struct Selection {
   std::vector<std::size_t> sizes_for(const WorkloadInfo& workload) const;
   /// Worker counts for a model (serial: {1}).
   std::vector<std::size_t> workers_for(const ModelInfo& model) const;
+  /// p values for a workload on a model: workers_for(model), or for an I/O
+  /// workload its concurrency levels (unless --p was given) up to the model's
+  /// max_concurrency.
+  std::vector<std::size_t> workers_for(const WorkloadInfo& workload, const ModelInfo& model) const;
+  bool workers_given = false;                  ///< --p was on the command line
 };
 
 /// Hardware threads of this machine (at least 1).
 std::size_t hardware_threads();
 /// 1, 2, 4, ... up to the hardware threads, plus that count and twice it.
 std::vector<std::size_t> default_worker_counts();
+
+/// n registered for base size `size` at p: size x p for I/O workloads (size
+/// is requests per concurrency slot), size otherwise.
+std::size_t requests_at(const WorkloadInfo& workload, std::size_t size, std::size_t p);
 
 /// Weak scaling: the size whose work is p times that of size n (0 when the
 /// workload does not support weak scaling).

@@ -163,6 +163,7 @@ Command parse(int argc, char** argv) {
            skipped_models.end();
   });
   if (!workers_given) selection.workers = default_worker_counts();
+  selection.workers_given = workers_given;
   if (selection.size_set == Selection::SizeSet::given) {
     for (const WorkloadInfo* workload : selection.workloads)
       for (std::size_t n : selection.sizes)
@@ -216,7 +217,7 @@ std::vector<std::size_t> selfcheck_worker_counts() {
 
 int selfcheck(const Selection& selection, bool workers_given) {
   int failures = 0, checks = 0;
-  std::printf("%-16s %-10s %4s %10s  %-6s %9s  %s\n", "workload", "model", "p", "n", "result", "ms",
+  std::printf("%-16s %-13s %5s %10s  %-6s %9s  %s\n", "workload", "model", "p", "n", "result", "ms",
               "detail");
   for (const WorkloadInfo* workload : selection.workloads) {
     const std::vector<std::size_t> sizes = selection.size_set == Selection::SizeSet::standard
@@ -226,8 +227,12 @@ int selfcheck(const Selection& selection, bool workers_given) {
       std::vector<std::size_t> counts =
           workers_given ? selection.workers : selfcheck_worker_counts();
       if (!model->parallel) counts = {1};
+      // I/O workloads: also one point at a high concurrency (within the model's cap).
+      if (!workload->concurrency_levels.empty() && !workers_given && model->parallel)
+        counts.push_back(model->max_concurrency == 0 ? 64 : std::min<std::size_t>(64, model->max_concurrency));
       for (std::size_t p : counts)
-        for (std::size_t n : sizes) {
+        for (std::size_t size : sizes) {
+          const std::size_t n = requests_at(*workload, size, p);
           ++checks;
           std::string detail;
           const auto start = std::chrono::steady_clock::now();
@@ -246,7 +251,7 @@ int selfcheck(const Selection& selection, bool workers_given) {
           const std::chrono::duration<double, std::milli> ms =
               std::chrono::steady_clock::now() - start;
           failures += !ok;
-          std::printf("%-16s %-10s %4zu %10zu  %-6s %9.1f  %s\n", workload->name.c_str(),
+          std::printf("%-16s %-13s %5zu %10zu  %-6s %9.1f  %s\n", workload->name.c_str(),
                       model->name.c_str(), p, n, ok ? "ok" : "FAIL", ms.count(), detail.c_str());
           std::fflush(stdout);
         }

@@ -34,6 +34,8 @@ void run_workload(benchmark::State& state, const WorkloadInfo& workload, const M
     state.counters["n"] = static_cast<double>(n);
     state.counters["verified"] = 1;
     if (weak) state.counters["weak_base_n"] = static_cast<double>(base_n);
+    if (!workload.concurrency_levels.empty())
+      state.counters["requests_per_slot"] = static_cast<double>(base_n);
     for (const auto& [name, value] : instance->counters()) state.counters[name] = value;
   } catch (const std::exception& error) {
     state.SkipWithError(("exception: " + std::string(error.what())).c_str());
@@ -56,11 +58,12 @@ void add_workload_benchmarks(const Selection& selection) {
             ->UseRealTime()
             ->MeasureProcessCPUTime()
             ->Unit(benchmark::kMillisecond);
-        for (const std::size_t p : selection.workers_for(*model)) {
+        for (const std::size_t p : selection.workers_for(*workload, *model)) {
           // Weak scaling stops at the hardware threads: beyond them a worker
           // cannot keep its share of the work per unit time by definition.
           if (weak && p > hardware_threads()) continue;
-          const std::size_t n = weak ? weak_size(*workload, base_n, p) : base_n;
+          const std::size_t n =
+              weak ? weak_size(*workload, base_n, p) : requests_at(*workload, base_n, p);
           if (n > workload->max_size) continue;
           benchmark->Args({static_cast<std::int64_t>(n), static_cast<std::int64_t>(p)});
         }

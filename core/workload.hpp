@@ -79,6 +79,11 @@ struct WorkloadInfo {
   /// Work grows like n^work_exponent; weak scaling uses it to give p workers
   /// p times the work. 0: the workload has no weak-scaling form.
   double work_exponent = 1;
+  /// I/O workloads (p is concurrency, not workers): the p values registered,
+  /// each capped by the model's max_concurrency; and their sizes are requests
+  /// per concurrency slot, so a point at p runs n = size x p requests and
+  /// every point takes about the same time. Empty for cpu/memory workloads.
+  std::vector<std::size_t> concurrency_levels = {};
   /// Generates the seeded input for size n in memory from executor.
   std::function<std::unique_ptr<Instance>(Executor& executor, std::size_t n)> prepare;
 };

@@ -1,0 +1,129 @@
+#include "core/io_support.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+#include <system_error>
+#include <vector>
+
+#include "core/random.hpp"
+
+namespace parbench::io_support {
+
+std::uint64_t knob(const char* name, std::uint64_t default_value, std::uint64_t min_value,
+                   std::uint64_t max_value) {
+  const char* text = std::getenv(name);
+  if (text == nullptr || *text == '\0') return default_value;
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long value = std::strtoull(text, &end, 10);
+  if (errno != 0 || *end != '\0' || text[0] == '-' || value < min_value || value > max_value)
+    throw std::invalid_argument(std::string(name) + "=" + text + ": not an integer in [" +
+                                std::to_string(min_value) + ", " + std::to_string(max_value) +
+                                "]");
+  return value;
+}
+
+TempDir::TempDir() {
+  const char* base = std::getenv("PARBENCH_IO_DIR");
+  if (base == nullptr || *base == '\0') base = std::getenv("TMPDIR");
+  if (base == nullptr || *base == '\0') base = "/tmp";
+  std::string pattern = std::string(base) + "/parbench-io-XXXXXX";
+  if (pattern.size() + 32 > kPathCapacity)
+    throw std::runtime_error(std::string("I/O directory ") + base + ": path too long");
+  if (::mkdtemp(pattern.data()) == nullptr)
+    throw std::runtime_error(std::string("I/O directory ") + base + ": " + std::strerror(errno) +
+                             " (set PARBENCH_IO_DIR to a writable directory)");
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+FdGuard::~FdGuard() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void fill_pattern(std::uint64_t seed, unsigned char* data, std::size_t bytes) noexcept {
+  for (std::size_t i = 0; i < bytes; i += 8) {
+    const std::uint64_t word = random_u64(seed, i / 8);
+    const std::size_t n = bytes - i < 8 ? bytes - i : 8;
+    std::memcpy(data + i, &word, n);
+  }
+}
+
+std::uint64_t checksum(const unsigned char* data, std::size_t bytes) noexcept {
+  std::uint64_t hash = 0xcbf29ce484222325ull;
+  for (std::size_t i = 0; i < bytes; ++i) hash = (hash ^ data[i]) * 0x100000001b3ull;
+  return hash;
+}
+
+std::uint64_t pattern_checksum(std::uint64_t seed, std::size_t bytes) noexcept {
+  std::uint64_t hash = 0xcbf29ce484222325ull;
+  for (std::size_t i = 0; i < bytes; i += 8) {
+    const std::uint64_t word = random_u64(seed, i / 8);
+    const std::size_t n = bytes - i < 8 ? bytes - i : 8;
+    for (std::size_t b = 0; b < n; ++b)
+      hash = (hash ^ static_cast<unsigned char>(word >> (8 * b))) * 0x100000001b3ull;
+  }
+  return hash;
+}
+
+void write_file(const std::string& path, const unsigned char* data, std::size_t bytes) {
+  const int fd = ::open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error(path + ": " + std::strerror(errno));
+  FdGuard guard(fd);
+  for (std::size_t done = 0; done < bytes;) {
+    const ssize_t n = ::write(fd, data + done, bytes - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw std::runtime_error(path + ": write: " + std::strerror(n < 0 ? errno : EIO));
+    done += static_cast<std::size_t>(n);
+  }
+  if (::close(guard.release()) != 0) throw std::runtime_error(path + ": close: " + std::strerror(errno));
+}
+
+std::uint64_t file_checksum(const std::string& path, std::size_t* bytes) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error(path + ": " + std::strerror(errno));
+  FdGuard guard(fd);
+  std::vector<unsigned char> data;
+  unsigned char buffer[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw std::runtime_error(path + ": read: " + std::strerror(errno));
+    if (n == 0) break;
+    data.insert(data.end(), buffer, buffer + n);
+  }
+  *bytes = data.size();
+  return checksum(data.data(), data.size());
+}
+
+void file_name(char* out, std::size_t capacity, const char* dir, const char* prefix,
+               std::size_t index) noexcept {
+  std::snprintf(out, capacity, "%s/%s%zu", dir, prefix, index);
+}
+
+coro::Task<void> read_exact(coro::Io io, int fd, unsigned char* data, std::size_t bytes) {
+  for (std::size_t done = 0; done < bytes;) {
+    const auto n = co_await io.read(fd, data + done, bytes - done, done);
+    if (n == 0) throw std::runtime_error("read: file shorter than expected");
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+coro::Task<void> write_exact(coro::Io io, int fd, const unsigned char* data, std::size_t bytes) {
+  for (std::size_t done = 0; done < bytes;)
+    done += static_cast<std::size_t>(co_await io.write(fd, data + done, bytes - done, done));
+}
+
+}  // namespace parbench::io_support

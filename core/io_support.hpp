@@ -1,0 +1,79 @@
+// What the I/O workloads share: their knobs (environment variables, read once
+// and validated), a temporary directory that removes itself, a descriptor
+// guard, deterministic file contents and a checksum that does not trust them.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "core/coro.hpp"
+
+namespace parbench::io_support {
+
+/// The value of an integer knob: `name` from the environment, else
+/// default_value. Throws std::invalid_argument("NAME=...: ...") when it is
+/// not an integer in [min_value, max_value].
+std::uint64_t knob(const char* name, std::uint64_t default_value, std::uint64_t min_value,
+                   std::uint64_t max_value);
+
+/// A fresh directory parbench-io-XXXXXX under PARBENCH_IO_DIR (default:
+/// $TMPDIR, else /tmp), removed with everything in it on destruction. Throws
+/// std::runtime_error naming the directory when it cannot be created.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const noexcept { return path_; }
+
+ private:
+  std::string path_;
+};
+
+/// Closes a descriptor on scope exit unless released (for error paths; the
+/// normal path closes through Io so that it is asynchronous too).
+class FdGuard {
+ public:
+  explicit FdGuard(int fd = -1) noexcept : fd_(fd) {}
+  ~FdGuard();
+  FdGuard(const FdGuard&) = delete;
+  FdGuard& operator=(const FdGuard&) = delete;
+  int get() const noexcept { return fd_; }
+  int release() noexcept {
+    const int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+
+ private:
+  int fd_;
+};
+
+/// Deterministic bytes for (seed, offset): what file i or message i holds.
+void fill_pattern(std::uint64_t seed, unsigned char* data, std::size_t bytes) noexcept;
+/// 64-bit FNV-1a of the bytes (independent of fill_pattern's generator).
+std::uint64_t checksum(const unsigned char* data, std::size_t bytes) noexcept;
+/// checksum of the pattern, computed without a buffer.
+std::uint64_t pattern_checksum(std::uint64_t seed, std::size_t bytes) noexcept;
+
+/// Writes a whole file (blocking; set-up and verification only). Throws
+/// std::runtime_error naming the file and the error.
+void write_file(const std::string& path, const unsigned char* data, std::size_t bytes);
+/// checksum of a whole file and its size (blocking; verification only).
+std::uint64_t file_checksum(const std::string& path, std::size_t* bytes);
+
+/// "dir/prefix<index>" into out (a fixed buffer: requests keep paths in their frame).
+void file_name(char* out, std::size_t capacity, const char* dir, const char* prefix,
+               std::size_t index) noexcept;
+
+/// Reads exactly `bytes` at offset 0 of fd through io; throws on a short file.
+coro::Task<void> read_exact(coro::Io io, int fd, unsigned char* data, std::size_t bytes);
+/// Writes exactly `bytes` at offset 0 of fd through io.
+coro::Task<void> write_exact(coro::Io io, int fd, const unsigned char* data, std::size_t bytes);
+
+/// Largest path the I/O workloads keep in executor memory.
+inline constexpr std::size_t kPathCapacity = 256;
+
+}  // namespace parbench::io_support
