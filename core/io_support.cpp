@@ -1,6 +1,7 @@
 #include "core/io_support.hpp"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -106,6 +107,18 @@ std::uint64_t file_checksum(const std::string& path, std::size_t* bytes) {
   }
   *bytes = data.size();
   return checksum(data.data(), data.size());
+}
+
+void ensure_descriptor_limit(std::size_t needed) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= needed) return;
+  if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < needed)
+    throw std::runtime_error("need " + std::to_string(needed) +
+                             " open descriptors, but the hard limit (ulimit -Hn) is " +
+                             std::to_string(limit.rlim_max));
+  limit.rlim_cur = needed;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0)
+    throw std::runtime_error(std::string("setrlimit(RLIMIT_NOFILE): ") + std::strerror(errno));
 }
 
 void file_name(char* out, std::size_t capacity, const char* dir, const char* prefix,

@@ -73,6 +73,10 @@ coro::Task<void> read_exact(coro::Io io, int fd, unsigned char* data, std::size_
 /// Writes exactly `bytes` at offset 0 of fd through io.
 coro::Task<void> write_exact(coro::Io io, int fd, const unsigned char* data, std::size_t bytes);
 
+/// Raises this process's soft RLIMIT_NOFILE to at least `needed` descriptors
+/// (up to the hard limit); throws std::runtime_error if the hard limit is lower.
+void ensure_descriptor_limit(std::size_t needed);
+
 /// Largest path the I/O workloads keep in executor memory.
 inline constexpr std::size_t kPathCapacity = 256;
 
