@@ -53,7 +53,7 @@ class FdGuard {
 
 /// Deterministic bytes for (seed, offset): what file i or message i holds.
 void fill_pattern(std::uint64_t seed, unsigned char* data, std::size_t bytes) noexcept;
-/// 64-bit FNV-1a of the bytes (independent of fill_pattern's generator).
+/// A 64-bit hash of the bytes (independent of fill_pattern's generator).
 std::uint64_t checksum(const unsigned char* data, std::size_t bytes) noexcept;
 /// checksum of the pattern, computed without a buffer.
 std::uint64_t pattern_checksum(std::uint64_t seed, std::size_t bytes) noexcept;
