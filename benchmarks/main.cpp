@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "benchmarks/harness.hpp"
+#include "core/io_loop.hpp"
 #include "core/spin.hpp"
 
 namespace parbench {
@@ -269,10 +270,12 @@ int info() {
   std::printf(
       "{\"spin_iters_per_us\": %.6f, \"hardware_threads\": %zu, \"compiler\": \"g++ %s\", "
       "\"build_type\": \"%s\", \"cxx_flags\": \"%s\", \"sanitizer\": \"%s\", "
-      "\"tbb_version\": \"%s\", \"openmp_version\": %d, \"omp_wait_policy\": \"%s\"}\n",
+      "\"tbb_version\": \"%s\", \"openmp_version\": %d, \"omp_wait_policy\": \"%s\", "
+      "\"io_backend\": \"%s\", \"io_backend_reason\": \"%s\"}\n",
       spin_iterations_per_us(), hardware_threads(), __VERSION__, PARBENCH_BUILD_TYPE,
       PARBENCH_CXX_FLAGS, PARBENCH_SANITIZER, TBB_VERSION_STRING, _OPENMP,
-      policy != nullptr ? policy : "unset");
+      policy != nullptr ? policy : "unset", std::string(coro::to_string(coro::default_backend())).c_str(),
+      coro::backend_reason().c_str());
   return 0;
 }
 
@@ -287,6 +290,7 @@ void add_context() {
   benchmark::AddCustomContext("openmp_version", std::to_string(_OPENMP));
   benchmark::AddCustomContext("hardware_threads", std::to_string(hardware_threads()));
   benchmark::AddCustomContext("spin_iters_per_us", std::to_string(spin_iterations_per_us()));
+  benchmark::AddCustomContext("io_backend", std::string(coro::to_string(coro::default_backend())));
   for (const auto& workload : workloads())
     benchmark::AddCustomContext("category:" + workload.name,
                                 std::string(to_string(workload.category)));

@@ -25,6 +25,11 @@ AMDAHL_METHOD = ("least squares of T(p) = T1 (s + (1 - s)/p) on the median time 
                  "within each p")
 BASELINE_STATEMENT = ("speedup is the median time of the `serial` model at the same n divided by "
                       "the model's median time; self-speedup uses the same model at p = 1")
+IO_CATEGORY = "io"
+IO_STATEMENT = ("I/O workloads: p is concurrency (requests in flight) and n = requests per slot x p; "
+                "throughput = n / median time; speedup = throughput / the `serial` model's "
+                "throughput (one request at a time); concurrency efficiency = speedup / p; no "
+                "Amdahl fit (waiting is not a serial fraction)")
 
 
 def result_files(directory: Path) -> list[Path]:
@@ -91,7 +96,22 @@ def build_points(results: ResultSet, physical: int, threads: int) -> list[dict]:
             "verified": run.counter("verified") == 1,
             "oversubscribed": p > threads,
         }
-        if run.weak:
+        if point["category"] == IO_CATEGORY:
+            point["oversubscribed"] = False  # p is concurrency, not workers
+            per_slot = max(1, n // p)
+            point["requests_per_slot"] = per_slot
+            throughput = n / median if median > 0 else None
+            point["throughput"] = throughput
+            serial = medians.get((workload, BASELINE_MODEL, per_slot, 1, False))
+            own = medians.get((workload, model, per_slot, 1, False))
+            if serial and throughput:
+                s = throughput / (per_slot / serial)
+                point.update(speedup=s, speedup_ci=[n / high / (per_slot / serial), n / low / (per_slot / serial)],
+                             efficiency=s / p)
+            if own and throughput:
+                s = throughput / (per_slot / own)
+                point.update(self_speedup=s, self_efficiency=s / p)
+        elif run.weak:
             point["weak_base_n"] = int(run.counter("weak_base_n") or n)
         else:
             serial = medians.get((workload, BASELINE_MODEL, n, 1, False))
@@ -237,8 +257,8 @@ def build_which_model(results: ResultSet, cores: int) -> list[dict]:
     by_workload: dict[tuple, dict[str, Run]] = defaultdict(dict)
     ps_available: dict[tuple, set] = defaultdict(set)
     for run in results.workload_runs():
-        if run.weak or not run.real_times:
-            continue
+        if run.weak or not run.real_times or results.categories.get(run.parts[0]) == IO_CATEGORY:
+            continue  # I/O workloads have their own table (build_io)
         key = (run.parts[0], int(run.args["n"]))
         ps_available[key].add(int(run.args["p"]))
     rows = []
@@ -265,6 +285,27 @@ def build_which_model(results: ResultSet, cores: int) -> list[dict]:
                        p_value=p_value, significant=p_value < 0.05)
         rows.append(row)
     return rows
+
+
+def build_io(points: list[dict]) -> list[dict]:
+    """Per I/O workload and model: the best throughput, the concurrency it was
+    reached at, and the concurrency reached (throughput / serial throughput:
+    how many requests were effectively in flight), best model first."""
+    best: dict[tuple, dict] = {}
+    for point in points:
+        if point["category"] != IO_CATEGORY or not point.get("throughput"):
+            continue
+        key = (point["workload"], point["model"])
+        if key not in best or point["throughput"] > best[key]["throughput"]:
+            best[key] = point
+    rows = []
+    for (workload, model), point in best.items():
+        rows.append({"workload": workload, "model": model, "best_p": point["p"],
+                     "throughput": point["throughput"],
+                     "concurrency_reached": point.get("speedup"),
+                     "efficiency_at_best": point.get("efficiency"),
+                     "max_p": max(q["p"] for q in points if q["workload"] == workload and q["model"] == model)})
+    return sorted(rows, key=lambda r: (r["workload"], -r["throughput"]))
 
 
 def build_warnings(points, env, sweep, physical, threads, primitives) -> list[str]:
@@ -342,6 +383,8 @@ def analyze(directory: Path) -> dict:
                         for k, v in context.items() if k.startswith("model_note:")},
         "primitives": primitives,
         "which_model": build_which_model(results, physical),
+        "io_method": IO_STATEMENT,
+        "io": build_io(points),
         "errors": errors,
         "failures": [f for f in sweep.get("families", []) if f.get("status") != "ok"],
         "warnings": build_warnings(points, env, sweep, physical, threads, primitives),
@@ -361,7 +404,7 @@ def _clean(value):
 CSV_TABLES = {
     "points": ["workload", "model", "category", "scaling", "n", "p", "repetitions", "median_s",
                "ci_low_s", "ci_high_s", "cv", "speedup", "efficiency", "self_speedup",
-               "self_efficiency", "karp_flatt", "oversubscribed", "verified"],
+               "self_efficiency", "karp_flatt", "throughput", "oversubscribed", "verified"],
     "fits": ["workload", "model", "n", "true_serial_fraction", "serial_fraction",
              "serial_fraction_ci", "t1_s", "points", "max_p"],
     "gustafson": ["workload", "model", "base_n", "n", "p", "scaled_speedup", "serial_fraction"],
@@ -371,6 +414,7 @@ CSV_TABLES = {
                     "runner_up_median_s", "margin", "p_value", "significant"],
     "ipc": ["mechanism", "mode", "size", "us_per_message", "bytes_per_second", "messages_per_second"],
     "psync": ["benchmark", "us_per_iteration", "ns_per_op", "cv"],
+    "io": ["workload", "model", "best_p", "throughput", "concurrency_reached", "efficiency_at_best", "max_p"],
 }
 
 

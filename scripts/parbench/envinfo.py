@@ -75,7 +75,7 @@ def cmake_cache(build_dir: Path) -> dict:
 
 def package_versions() -> dict:
     versions = {}
-    for package in ("libbenchmark-dev", "libtbb-dev", "libgomp1", "g++", "libgtest-dev"):
+    for package in ("libbenchmark-dev", "libtbb-dev", "libgomp1", "g++", "libgtest-dev", "liburing-dev"):
         versions[package] = _run(["dpkg-query", "-W", "-f=${Version}", package]) or "unknown"
     return versions
 
@@ -110,7 +110,11 @@ def collect(root: Path, build_dir: Path, binary_info: dict) -> dict:
             "onetbb": binary_info.get("tbb_version", "unknown") + f" (package {versions['libtbb-dev']})",
             "openmp": f"_OPENMP {binary_info.get('openmp_version', 'unknown')} (libgomp {versions['libgomp1']})",
             "compiler_package": versions["g++"],
+            "liburing": versions["liburing-dev"],
         },
+        "io_backend": {"backend": binary_info.get("io_backend", "unknown"),
+                       "reason": binary_info.get("io_backend_reason", ""),
+                       "forced_by": os.environ.get("PARBENCH_IO_BACKEND", "")},
         "environment": {k: v for k, v in sorted(os.environ.items()) if RELEVANT_VARIABLES.match(k)},
         "omp_wait_policy": binary_info.get("omp_wait_policy", "unknown"),
         "process_per_family": True,

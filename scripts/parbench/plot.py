@@ -265,6 +265,34 @@ def plot_ipc(analysis: dict, out: Path) -> list[Path]:
     return save(fig, out, "ipc")
 
 
+def plot_io(analysis: dict, out: Path) -> list[Path]:
+    """Throughput vs concurrency (log-log) per I/O workload, a line per model."""
+    points = [p for p in analysis["points"] if p["category"] == "io" and p.get("throughput")]
+    if not points:
+        return []
+    workloads = sorted({p["workload"] for p in points})
+    fig, axes = grid(len(workloads), width=4.2, height=3.2)
+    for ax, workload in zip(axes, workloads):
+        mine = [p for p in points if p["workload"] == workload]
+        for model in sorted_models({p["model"] for p in mine}):
+            series = sorted((p for p in mine if p["model"] == model), key=lambda p: p["p"])
+            style = dict(marker="o", markersize=3, color=model_color(model), label=model)
+            if len(series) == 1:  # serial: one request at a time, a reference level
+                ax.axhline(series[0]["throughput"], color=model_color(model), linestyle="--",
+                           linewidth=1, label=f"{model} (p = 1)")
+                continue
+            ax.plot([p["p"] for p in series], [p["throughput"] for p in series], **style)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("concurrency p (requests in flight, log)")
+        ax.set_ylabel("throughput (requests/s, log)")
+        ax.set_title(workload)
+    axes[0].legend(fontsize=7)
+    fig.suptitle("I/O workloads: throughput vs concurrency")
+    fig.tight_layout()
+    return save(fig, out, "io_throughput")
+
+
 def plot_processes(analysis: dict, out: Path) -> list[Path]:
     """Speedup at p = cores: threads vs processes vs pools, per workload."""
     cores = analysis["cores"]["physical"]
@@ -321,6 +349,7 @@ def plot_all(directory: Path) -> list[Path]:
     paths += plot_gustafson(analysis, out)
     paths += plot_processes(analysis, out)
     paths += plot_ipc(analysis, out)
+    paths += plot_io(analysis, out)
     return paths
 
 

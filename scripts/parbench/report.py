@@ -109,6 +109,13 @@ def read_optional(path: Path) -> dict:
         return {}
 
 
+def _io_backend(env: dict) -> str:
+    backend = env.get("io_backend", {}) if isinstance(env.get("io_backend"), dict) else {}
+    name = backend.get("backend", "unknown")
+    reason = backend.get("reason", "")
+    return f"{name}" + (f" ({reason})" if reason else "")
+
+
 def build(directory: Path) -> Report:
     analysis = load_analysis(directory)
     env = read_optional(directory / "env.json")
@@ -146,6 +153,7 @@ def build(directory: Path) -> Report:
         ["load average before / after",
          f"{env.get('load_average', {}).get('before', ['?'])[0]} / {env.get('load_average', {}).get('after', ['?'])[0]}"],
         ["spin calibration", f"{build.get('spin_iters_per_us', '?')} iterations/us"],
+        ["coroutine event loop", _io_backend(env)],
     ])
 
     r.heading("Warnings")
@@ -167,6 +175,10 @@ def build(directory: Path) -> Report:
 
     r.heading("Scaling")
     r.text(f"Baseline: {analysis['baseline']}. Error bars: 95% bootstrap intervals of the median.")
+    notes = sorted(analysis.get("model_notes", {}).items())
+    if notes:
+        r.text("What each model's numbers mean (its limits, as the model states them):")
+        r.bullets(f"{model}: {note}" for model, note in notes)
     r.image(plots / "speedup.png", "Speedup vs workers, with the ideal line and Amdahl fits", "plots/speedup.png")
     r.image(plots / "efficiency.png", "Efficiency vs workers", "plots/efficiency.png")
     r.image(plots / "karp_flatt.png", "Karp-Flatt experimentally determined serial fraction",
@@ -217,19 +229,34 @@ def build(directory: Path) -> Report:
         r.text("The same workloads on threads, on processes (fork p children per region, as with "
                "multiprocessing.Process) and on a pool of worker processes (as with multiprocessing.Pool). "
                "Processes pay for fork and wait in every region; the pool pays a shared-memory hand-off.")
-        for model, note in sorted(analysis.get("model_notes", {}).items()):
-            r.text(f"{model}: {note}.")
         r.image(plots / "processes.png", "Speedup at p = cores: threads vs processes vs pools",
                 "plots/processes.png")
         cores_p = cores["physical"]
         table = {}
         for point in analysis["points"]:
-            if point["scaling"] == "strong" and point["p"] == cores_p and point.get("efficiency") is not None:
+            if point["scaling"] == "strong" and point["p"] == cores_p and point.get("efficiency") is not None \
+                    and point["category"] != "io":
                 table.setdefault(point["workload"], {})[point["model"]] = point["efficiency"]
         models = [m for m in ("threads", "pool", "tbb", "openmp", "processes", "process_pool")
                   if any(m in row for row in table.values())]
         r.table(["workload"] + [f"{m} eff." for m in models],
                 [[w] + [fmt(table[w].get(m)) for m in models] for w in sorted(table)])
+
+    if analysis.get("io"):
+        r.heading("I/O workloads")
+        r.text(f"{analysis.get('io_method', '')}. Blocking models wait in their workers, so their "
+               "concurrency is their worker count (capped per model: starting thousands of threads or "
+               "processes per region is not sensible); the coroutine models keep p requests in flight on "
+               f"event loops ({_io_backend(env)}).")
+        r.image(plots / "io_throughput.png", "Throughput vs concurrency per I/O workload (log-log)",
+                "plots/io_throughput.png")
+        r.text("Concurrency reached: best throughput divided by the serial model's (requests effectively "
+               "in flight), at the p where it was best; best model first for each workload.")
+        r.table(["workload", "model", "best p", "requests/s", "concurrency reached", "efficiency there",
+                 "largest p run"],
+                [[i["workload"], i["model"], i["best_p"], fmt(i["throughput"]),
+                  fmt(i.get("concurrency_reached")), fmt(i.get("efficiency_at_best")), i["max_p"]]
+                 for i in analysis["io"]])
 
     if analysis.get("ipc"):
         r.heading("Inter-process communication")
