@@ -72,7 +72,8 @@ INSTANTIATE_TEST_SUITE_P(AllWorkloads, WorkloadTest, testing::ValuesIn(all_workl
 TEST(WorkloadRegistry, HasTheWorkloadsOfThisIssue) {
   for (const char* name :
        {"primes", "mandelbrot", "monte_carlo_pi", "matmul", "stream_triad", "merge_sort", "fib",
-        "histogram", "amdahl_s05", "amdahl_s20", "amdahl_s50", "granularity"})
+        "histogram", "amdahl_s05", "amdahl_s20", "amdahl_s50", "granularity", "sleep_io",
+        "file_read", "file_write", "tcp_echo", "pipeline"})
     EXPECT_NE(find_workload(name), nullptr) << name;
 }
 
