@@ -32,6 +32,7 @@ struct Selection {
   /// max_concurrency.
   std::vector<std::size_t> workers_for(const WorkloadInfo& workload, const ModelInfo& model) const;
   bool workers_given = false;                  ///< --p was on the command line
+  std::vector<std::size_t> concurrency;        ///< --concurrency (default: each I/O workload's levels)
 };
 
 /// Hardware threads of this machine (at least 1).

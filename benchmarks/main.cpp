@@ -11,6 +11,8 @@
 //   --skip-models=a,b models to leave out (e.g. uninstrumented runtimes under tsan)
 //   --p=1,2,4         worker counts for parallel models (default: 1, 2, 4, ...
 //                     up to the hardware threads, that count, and twice it)
+//   --concurrency=1,16,256  p values of the I/O workloads, whose p is concurrency
+//                     (default: each workload's own levels; capped per model)
 //   --size=default|quick|small|N[,N...]   sizes (default: each workload's own)
 //   --scaling=strong|weak   weak: n grows with p so work per worker is fixed
 // Anything else must be a Google Benchmark flag (--benchmark_*, --v).
@@ -123,6 +125,9 @@ Command parse(int argc, char** argv) {
       workers_given = true;
       for (const auto& text : split(value_of("--p")))
         command.selection.workers.push_back(parse_positive(text, "worker count p"));
+    } else if (arg.starts_with("--concurrency")) {
+      for (const auto& text : split(value_of("--concurrency")))
+        command.selection.concurrency.push_back(parse_positive(text, "concurrency p"));
     } else if (arg.starts_with("--size")) {
       const std::string value = value_of("--size");
       using SizeSet = Selection::SizeSet;
@@ -150,7 +155,8 @@ Command parse(int argc, char** argv) {
     } else {
       throw UsageError(
           "unknown option '" + std::string(arg) +
-          "' (parbench options: --workloads= --models= --skip-models= --p= --size= --scaling=; "
+          "' (parbench options: --workloads= --models= --skip-models= --p= --concurrency= --size= "
+          "--scaling=; "
           "Google Benchmark flags start with --benchmark_)");
     }
   }
@@ -203,9 +209,20 @@ int list(const Selection& selection) {
   }
   std::printf("\nWorker counts p: %s (hardware threads: %zu; serial runs at p = 1 only)\n",
               join_sizes(selection.workers).c_str(), hardware_threads());
+  std::string caps;
+  for (const ModelInfo* model : selection.models)
+    if (model->parallel)
+      caps += (caps.empty() ? "" : ", ") + model->name + " " +
+              (model->max_concurrency == 0 ? std::string("none")
+                                           : std::to_string(model->max_concurrency));
+  std::printf(
+      "I/O workloads (category io): p is concurrency (requests in flight), at each workload's "
+      "own levels (--concurrency= to choose); size is requests per slot, n = size x p.\n"
+      "  Largest p per model: %s\n",
+      caps.c_str());
   std::printf(
       "\nBenchmark names: <workload>/<model>/n:<N>/p:<P>, overhead/tasks/<model>/p:<P>,"
-      " overhead/parallel_for/<model>/p:<P>\n");
+      " overhead/parallel_for/<model>/p:<P>, ipc/..., psync/..., spawn/coroutine\n");
   return 0;
 }
 

@@ -35,6 +35,7 @@ class SweepConfig:
     workloads: list[str] | None = None
     models: list[str] | None = None
     workers: list[int] | None = None
+    concurrency: list[int] | None = None
     repetitions: int = 5
     min_time: float = 0.2
     family_timeout: float = 900.0
@@ -48,7 +49,7 @@ class SweepConfig:
 
 _SWEEP_TYPES = {
     "description": str, "size": str, "workloads": (list, str), "models": (list, str),
-    "workers": (list, str), "repetitions": int, "min_time": (int, float),
+    "workers": (list, str), "concurrency": (list, str), "repetitions": int, "min_time": (int, float),
     "family_timeout": (int, float), "weak_scaling": bool, "primitives": list,
 }
 _CHECK_TYPES = {
@@ -76,11 +77,12 @@ def from_dict(data: dict, name: str, source: str) -> SweepConfig:
     sweep = _checked(data.get("sweep", {}), _SWEEP_TYPES, "sweep", source)
     check = _checked(data.get("check", {}), _CHECK_TYPES, "check", source)
     config = SweepConfig(name=name, check=CheckThresholds(**check))
-    for key in ("workloads", "models", "workers"):
+    for key in ("workloads", "models", "workers", "concurrency"):
         if sweep.get(key) == "all" or sweep.get(key) == "auto":
             sweep[key] = None
         elif isinstance(sweep.get(key), str):
-            raise UserError(f"{source}: [sweep] {key} must be a list or \"{'auto' if key == 'workers' else 'all'}\"")
+            word = "auto" if key in ("workers", "concurrency") else "all"
+            raise UserError(f"{source}: [sweep] {key} must be a list or \"{word}\"")
     for key, value in sweep.items():
         setattr(config, key, value)
     if config.size not in ("default", "quick", "small"):
@@ -89,9 +91,11 @@ def from_dict(data: dict, name: str, source: str) -> SweepConfig:
         raise UserError(f"{source}: [sweep] repetitions must be at least 1")
     if config.min_time <= 0 or config.family_timeout <= 0:
         raise UserError(f"{source}: [sweep] min_time and family_timeout must be positive")
-    if config.workers is not None and (not config.workers or any(
-            not isinstance(p, int) or isinstance(p, bool) or p < 1 for p in config.workers)):
-        raise UserError(f"{source}: [sweep] workers must be positive integers")
+    for key in ("workers", "concurrency"):
+        values = getattr(config, key)
+        if values is not None and (not values or any(
+                not isinstance(p, int) or isinstance(p, bool) or p < 1 for p in values)):
+            raise UserError(f"{source}: [sweep] {key} must be positive integers")
     return config
 
 

@@ -59,6 +59,8 @@ def selection_args(config: config_module.SweepConfig) -> list[str]:
         args.append("--models=" + ",".join(config.models))
     if config.workers:
         args.append("--p=" + ",".join(str(p) for p in config.workers))
+    if config.concurrency:
+        args.append("--concurrency=" + ",".join(str(p) for p in config.concurrency))
     return args
 
 
@@ -176,7 +178,7 @@ def run_family(binary: Path, selection: list[str], family: Family, config, direc
     temporary = raw / f".{family.stem}.json.partial"
     log_path = logs / f"{family.stem}.log"
     command = [str(binary), *selection, *(["--scaling=weak"] if family.weak else []),
-               f"--benchmark_filter=^{re.escape(family.name)}/",
+               f"--benchmark_filter=^{re.escape(family.name)}(/|$)",
                f"--benchmark_repetitions={config.repetitions}",
                f"--benchmark_min_time={config.min_time:g}",
                # Repetitions of the family's benchmarks in random order: a slow
