@@ -6,7 +6,7 @@ wrong types are errors (one line naming the file and the key).
 from __future__ import annotations
 
 import tomllib
-from dataclasses import asdict, dataclass, field
+from dataclasses import fields, asdict, dataclass, field
 from pathlib import Path
 
 from . import UserError
@@ -17,8 +17,6 @@ SWEEPS_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "sweeps"
 @dataclass
 class CheckThresholds:
     amdahl_tolerance: float = 0.03
-    # Above this CV (at any p of the fit) a miss is inconclusive, not a failure.
-    amdahl_max_cv: float = 0.05
     amdahl_models: list[str] = field(default_factory=lambda: ["threads", "pool", "tbb", "openmp"])
     efficiency_min: float = 0.8
     efficiency_workloads: list[str] = field(
@@ -53,7 +51,7 @@ _SWEEP_TYPES = {
     "family_timeout": (int, float), "weak_scaling": bool, "primitives": list,
 }
 _CHECK_TYPES = {
-    "amdahl_tolerance": (int, float), "amdahl_max_cv": (int, float), "amdahl_models": list, "efficiency_min": (int, float),
+    "amdahl_tolerance": (int, float), "amdahl_models": list, "efficiency_min": (int, float),
     "efficiency_workloads": list, "efficiency_models": list, "reference_tolerance": (int, float),
 }
 
@@ -121,6 +119,9 @@ def load(name_or_path: str) -> SweepConfig:
 
 def from_saved(saved: dict) -> SweepConfig:
     """Rebuilds the config a sweep stored in its sweep.json."""
+    # Keys of other parbench versions are ignored, so old results stay checkable.
     saved = dict(saved)
-    check = CheckThresholds(**saved.pop("check", {}))
-    return SweepConfig(**saved, check=check)
+    check_fields = {f.name for f in fields(CheckThresholds)}
+    sweep_fields = {f.name for f in fields(SweepConfig)} - {"check"}
+    check = CheckThresholds(**{k: v for k, v in saved.pop("check", {}).items() if k in check_fields})
+    return SweepConfig(**{k: v for k, v in saved.items() if k in sweep_fields}, check=check)

@@ -84,7 +84,9 @@ def list_families(binary: Path, selection: list[str], config, env: dict) -> list
             parts = family.split("/")
             is_workload = len(parts) == 2 and not family.startswith(
                 tuple(prefix + "/" for prefix in ("overhead", "sync", "queue", "spawn", "timer", "ipc", "psync")))
-            if not is_workload and (weak or parts[0] not in config.primitives):
+            # A primitives entry is a family prefix: "sync" or a narrower "sync/mutex".
+            wanted = any(family == prefix or family.startswith(prefix + "/") for prefix in config.primitives)
+            if not is_workload and (weak or not wanted):
                 continue
             counts[family] = counts.get(family, 0) + 1
         families += [Family(name, weak, count) for name, count in counts.items()]
