@@ -1,4 +1,5 @@
 #include "benchmarks/harness.hpp"
+#include "benchmarks/team.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -17,6 +18,16 @@ std::vector<std::size_t> default_worker_counts() {
   for (std::size_t p = 1; p <= cores; p *= 2) counts.push_back(p);
   counts.push_back(cores);
   counts.push_back(2 * cores);
+  std::sort(counts.begin(), counts.end());
+  counts.erase(std::unique(counts.begin(), counts.end()), counts.end());
+  return counts;
+}
+
+std::vector<std::size_t> primitive_thread_counts() {
+  std::vector<std::size_t> counts;
+  for (std::size_t t = 1; t <= 2 * hardware_threads(); t *= 2) counts.push_back(t);
+  counts.push_back(hardware_threads());
+  counts.push_back(2 * hardware_threads());
   std::sort(counts.begin(), counts.end());
   counts.erase(std::unique(counts.begin(), counts.end()), counts.end());
   return counts;

@@ -191,6 +191,16 @@ def build_metg(points: list[dict]) -> tuple[list[dict], list[dict]]:
     return metg_rows, curve_rows
 
 
+# The headline counter of a primitive benchmark, first one present wins.
+PRIMITIVE_METRICS = ("ns_per_task", "ns_per_region", "ns_per_op", "ns_per_unit", "ns_per_spawn",
+                     "ns_per_item", "ns_per_handoff", "ns_per_round_trip", "ns_per_barrier",
+                     "ns_per_latch", "drift_us", "median_late_us")
+PRIMITIVE_FAMILIES = ("sync", "queue", "spawn", "timer")
+# The spawn ladder's expected order (cheapest first) and what stands for each rung.
+SPAWN_LADDER = (("coroutine", "spawn/coroutine"), ("pool task", "spawn/pool_task"),
+                ("thread", "spawn/thread"), ("process", "spawn/fork"))
+
+
 def build_primitives(results: ResultSet) -> list[dict]:
     """Every benchmark outside the workload cross product (overhead/, sync/, ...)."""
     rows = []
@@ -201,8 +211,7 @@ def build_primitives(results: ResultSet) -> list[dict]:
         row = {"benchmark": run.run_name, "family": run.family, "args": run.args,
                "median_s": stats.median(run.real_times), "cv": stats.coefficient_of_variation(run.real_times),
                "counters": {k: run.counter(k) for k in sorted(run.counters)}}
-        metric = next((k for k in ("ns_per_task", "ns_per_region", "ns_per_op", "ns_per_unit")
-                       if k in run.counters), None)
+        metric = next((k for k in PRIMITIVE_METRICS if k in run.counters), None)
         if metric:
             values = run.counters[metric]
             low, high = stats.bootstrap_median_ci(values)
@@ -220,6 +229,70 @@ def build_overhead(primitives: list[dict]) -> list[dict]:
         rows.append({"kind": parts[1], "model": parts[2], "p": int(row["args"].get("p", 1)),
                      "metric": row["metric"], "ns": row["value"], "ci": row["ci"]})
     return sorted(rows, key=lambda r: (r["kind"], r["model"], r["p"]))
+
+
+def build_primitive_tables(primitives: list[dict]) -> dict[str, list[dict]]:
+    """sync/, queue/, spawn/ and timer/ rows: the headline metric per benchmark,
+    with the raw baselines (names containing 'baseline') marked."""
+    tables: dict[str, list[dict]] = {}
+    for row in primitives:
+        prefix = row["family"].split("/")[0]
+        if prefix not in PRIMITIVE_FAMILIES or "metric" not in row:
+            continue
+        args = ", ".join(f"{k}={int(v)}" for k, v in row["args"].items())
+        entry = {"benchmark": row["family"] + (f" ({args})" if args else ""), "family": row["family"],
+                 "args": row["args"], "metric": row["metric"], "value": row["value"], "ci": row["ci"],
+                 "cv": row["cv"], "baseline": "baseline" in row["family"]}
+        for key in ("p99_late_us", "max_late_us", "median_late_us", "drift_us"):
+            if key in row["counters"] and row["counters"][key] is not None:
+                entry[key] = row["counters"][key]
+        tables.setdefault(prefix, []).append(entry)
+    return tables
+
+
+def _value(tables: dict, family: str, **args) -> float | None:
+    for row in tables.get(family.split("/")[0], []):
+        if row["family"] == family and all(int(row["args"].get(k, -1)) == v for k, v in args.items()):
+            return row["value"]
+    return None
+
+
+def build_primitive_findings(tables: dict, threads: int) -> list[str]:
+    """The figures the primitive families exist to answer, as sentences."""
+    findings = []
+    spsc = _value(tables, "queue/spsc/throughput", producers=1, consumers=1)
+    fifo = _value(tables, "queue/fifo/throughput", producers=1, consumers=1)
+    if spsc and fifo:
+        findings.append(f"SPSC ring vs mutex + deque, 1 producer x 1 consumer: {spsc:.1f} vs {fifo:.1f} ns "
+                        f"per item, {fifo / spsc:.2f}x the throughput")
+    counts = sorted({int(r["args"]["threads"]) for r in tables.get("sync", [])
+                     if r["family"] == "sync/mutex/spinlock" and "threads" in r["args"]})
+    if counts:
+        ratios = []
+        for t in counts:
+            spin, std = _value(tables, "sync/mutex/spinlock", threads=t), _value(tables, "sync/mutex/std", threads=t)
+            if spin and std:
+                ratios.append((t, spin / std))
+        if ratios:
+            text = ", ".join(f"{t} threads {r:.2f}x" for t, r in ratios)
+            worst = max(ratios, key=lambda item: item[1])
+            over = [(t, r) for t, r in ratios if t > threads]
+            findings.append(
+                f"Own spinlock / std::mutex time per lock ({threads} hardware threads): {text}. "
+                f"Worst at {worst[0]} threads ({worst[1]:.1f}x)"
+                + (f"; oversubscribed ({', '.join(f'{t} threads {r:.1f}x' for t, r in over)}): its waiters "
+                   "spin while the holder may be descheduled, and only yield after a bounded spin"
+                   if over else ""))
+    ladder = [(label, _value(tables, family)) for label, family in SPAWN_LADDER]
+    ladder = [(label, value) for label, value in ladder if value]
+    if len(ladder) >= 2:
+        text = " < ".join(f"{label} {value:,.0f} ns" for label, value in ladder)
+        inversions = [f"{a} ({va:,.0f} ns) costs more than {b} ({vb:,.0f} ns)"
+                      for (a, va), (b, vb) in zip(ladder, ladder[1:]) if va >= vb]
+        findings.append("Spawn ladder, expected cheapest first: " + text.replace(" < ", ", ") + ": " +
+                        ("monotone, as expected" if not inversions else
+                         "NOT monotone here: " + "; ".join(inversions)))
+    return findings
 
 
 def build_ipc(primitives: list[dict]) -> list[dict]:
@@ -383,6 +456,8 @@ def analyze(directory: Path) -> dict:
                         for k, v in context.items() if k.startswith("model_note:")},
         "primitives": primitives,
         "which_model": build_which_model(results, physical),
+        "primitive_tables": build_primitive_tables(primitives),
+        "primitive_findings": build_primitive_findings(build_primitive_tables(primitives), threads),
         "io_method": IO_STATEMENT,
         "io": build_io(points),
         "errors": errors,

@@ -293,6 +293,43 @@ def plot_io(analysis: dict, out: Path) -> list[Path]:
     return save(fig, out, "io_throughput")
 
 
+PRIMITIVE_TITLES = {
+    "sync": ("Synchronisation between threads", "time per operation (ns, log)"),
+    "queue": ("Queues: throughput and hand-off", "time per item or hand-off (ns, log)"),
+    "spawn": ("The spawn ladder: start one unit of work and see it finish", "time per unit (ns, log)"),
+    "timer": ("Timer lateness (p99 over the samples)", "p99 lateness (us, log)"),
+}
+
+
+def plot_primitives(analysis: dict, out: Path) -> list[Path]:
+    """A log-scale bar chart per primitive family; baselines hatched."""
+    paths = []
+    for prefix, rows in sorted(analysis.get("primitive_tables", {}).items()):
+        key = "p99_late_us" if prefix == "timer" else "value"
+        rows = [r for r in rows if r.get(key) is not None and r[key] > 0]
+        if not rows:
+            continue
+        if prefix == "spawn":
+            rows = sorted(rows, key=lambda r: r[key])  # the ladder, cheapest first
+        fig, ax = plt.subplots(figsize=(8, max(2.5, 0.22 * len(rows) + 1)))
+        labels = [r["benchmark"] + ("  [baseline]" if r["baseline"] else "") for r in rows]
+        colors = ["#999999" if r["baseline"] else PALETTE[0] for r in rows]
+        bars = ax.barh(range(len(rows)), [r[key] for r in rows], color=colors)
+        for bar, row in zip(bars, rows):
+            if row["baseline"]:
+                bar.set_hatch("//")
+        ax.set_yticks(range(len(rows)))
+        ax.set_yticklabels(labels, fontsize=7)
+        ax.invert_yaxis()
+        ax.set_xscale("log")
+        title, xlabel = PRIMITIVE_TITLES.get(prefix, (prefix, "value (log)"))
+        ax.set_xlabel(xlabel)
+        ax.set_title(title)
+        fig.tight_layout()
+        paths += save(fig, out, f"primitives_{prefix}")
+    return paths
+
+
 def plot_processes(analysis: dict, out: Path) -> list[Path]:
     """Speedup at p = cores: threads vs processes vs pools, per workload."""
     cores = analysis["cores"]["physical"]
@@ -350,6 +387,7 @@ def plot_all(directory: Path) -> list[Path]:
     paths += plot_processes(analysis, out)
     paths += plot_ipc(analysis, out)
     paths += plot_io(analysis, out)
+    paths += plot_primitives(analysis, out)
     return paths
 
 

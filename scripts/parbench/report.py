@@ -258,6 +258,34 @@ def build(directory: Path) -> Report:
                   fmt(i.get("concurrency_reached")), fmt(i.get("efficiency_at_best")), i["max_p"]]
                  for i in analysis["io"]])
 
+    tables = analysis.get("primitive_tables", {})
+    if tables:
+        r.heading("Primitives")
+        r.text("The price of the building blocks, each beside a raw baseline in the same run (hatched in "
+               "the charts): sync/ locks, semaphores, wake-ups, barriers and latches between threads "
+               "(threads:T up to twice the hardware threads; 1 is uncontended); queue/ throughput for "
+               "producers x consumers and hand-off latency; spawn/ the cost to start one unit of work and "
+               "see it finish; timer/ how late sleeps and periodic timers fire. Every benchmark checks "
+               "that it did the work it claims.")
+        r.bullets(analysis.get("primitive_findings") or ["no headline figures (families missing)"])
+        descriptions = {"sync": "Synchronisation", "queue": "Queues", "spawn": "Spawn ladder", "timer": "Timers"}
+        for prefix in ("sync", "queue", "spawn", "timer"):
+            rows = tables.get(prefix)
+            if not rows:
+                continue
+            r.heading(descriptions[prefix], 3)
+            r.image(plots / f"primitives_{prefix}.png", f"{descriptions[prefix]} (log scale)",
+                    f"plots/primitives_{prefix}.png")
+            if prefix == "timer":
+                r.table(["benchmark", "median late (us)", "p99 late (us)", "max late (us)", "drift (us)", "CV"],
+                        [[t["benchmark"], fmt(t.get("median_late_us")), fmt(t.get("p99_late_us")),
+                          fmt(t.get("max_late_us")), fmt(t.get("drift_us")), fmt(t["cv"], percent=True)]
+                         for t in rows])
+            else:
+                r.table(["benchmark", "metric", "median", "95% interval", "CV"],
+                        [[t["benchmark"] + (" (baseline)" if t["baseline"] else ""), t["metric"], fmt(t["value"], 4),
+                          f"[{fmt(t['ci'][0])}, {fmt(t['ci'][1])}]", fmt(t["cv"], percent=True)] for t in rows])
+
     if analysis.get("ipc"):
         r.heading("Inter-process communication")
         r.text("ipc/<mechanism>/pingpong: one message to a child and back (latency per round trip); "
