@@ -1,5 +1,5 @@
 // sync/: what a lock, a wake-up, a barrier and a latch cost between threads,
-// contended (threads:T > 1) and uncontended (threads:1), beside a raw
+// contended (nthreads:T > 1) and uncontended (nthreads:1), beside a raw
 // baseline in the same run: sync/atomic_increment is the floor for locks.
 // Thread counts: 1, 2, 4, ... up to twice the hardware threads (the last ones
 // oversubscribed: where a spinning lock collapses). A persistent ThreadTeam
@@ -329,7 +329,7 @@ void add_sync_benchmarks(const Selection&) {
   const std::vector<std::size_t> counts = primitive_thread_counts();
   auto per_threads = [&](const std::string& name, void (*function)(benchmark::State&)) {
     auto* benchmark = benchmark::RegisterBenchmark(name.c_str(), function);
-    benchmark->ArgNames({"threads"})->UseRealTime()->MeasureProcessCPUTime()->Unit(benchmark::kMicrosecond);
+    benchmark->ArgNames({"nthreads"})->UseRealTime()->MeasureProcessCPUTime()->Unit(benchmark::kMicrosecond);
     for (const std::size_t t : counts) benchmark->Arg(static_cast<std::int64_t>(t));
   };
   per_threads("sync/atomic_increment_baseline", atomic_increment);

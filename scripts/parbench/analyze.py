@@ -265,12 +265,12 @@ def build_primitive_findings(tables: dict, threads: int) -> list[str]:
     if spsc and fifo:
         findings.append(f"SPSC ring vs mutex + deque, 1 producer x 1 consumer: {spsc:.1f} vs {fifo:.1f} ns "
                         f"per item, {fifo / spsc:.2f}x the throughput")
-    counts = sorted({int(r["args"]["threads"]) for r in tables.get("sync", [])
-                     if r["family"] == "sync/mutex/spinlock" and "threads" in r["args"]})
+    counts = sorted({int(r["args"]["nthreads"]) for r in tables.get("sync", [])
+                     if r["family"] == "sync/mutex/spinlock" and "nthreads" in r["args"]})
     if counts:
         ratios = []
         for t in counts:
-            spin, std = _value(tables, "sync/mutex/spinlock", threads=t), _value(tables, "sync/mutex/std", threads=t)
+            spin, std = _value(tables, "sync/mutex/spinlock", nthreads=t), _value(tables, "sync/mutex/std", nthreads=t)
             if spin and std:
                 ratios.append((t, spin / std))
         if ratios:

@@ -263,7 +263,7 @@ def build(directory: Path) -> Report:
         r.heading("Primitives")
         r.text("The price of the building blocks, each beside a raw baseline in the same run (hatched in "
                "the charts): sync/ locks, semaphores, wake-ups, barriers and latches between threads "
-               "(threads:T up to twice the hardware threads; 1 is uncontended); queue/ throughput for "
+               "(nthreads:T up to twice the hardware threads; 1 is uncontended); queue/ throughput for "
                "producers x consumers and hand-off latency; spawn/ the cost to start one unit of work and "
                "see it finish; timer/ how late sleeps and periodic timers fire. Every benchmark checks "
                "that it did the work it claims.")

@@ -1,0 +1,57 @@
+"""The Primitives section's figures from synthetic Google Benchmark rows with
+known answers: SPSC vs FIFO ratio, spinlock vs std::mutex per thread count,
+and whether the spawn ladder is monotone."""
+import json
+
+from conftest import run_cli
+
+
+def _row(name, counter, value, repetition):
+    return {"name": name, "run_name": name, "run_type": "iteration", "repetitions": 3,
+            "repetition_index": repetition, "threads": 1, "iterations": 10, "real_time": 1.0,
+            "cpu_time": 1.0, "time_unit": "ms", counter: value, "verified": 1.0}
+
+
+def _write(tmp_path, spawn):
+    rows = []
+    table = [("queue/spsc/throughput/producers:1/consumers:1/real_time", "ns_per_item", 4.0),
+             ("queue/fifo/throughput/producers:1/consumers:1/real_time", "ns_per_item", 50.0),
+             ("sync/atomic_increment_baseline/nthreads:1/real_time", "ns_per_op", 4.0),
+             ("sync/mutex/std/nthreads:1/real_time", "ns_per_op", 10.0),
+             ("sync/mutex/spinlock/nthreads:1/real_time", "ns_per_op", 5.0),
+             ("sync/mutex/std/nthreads:4/real_time", "ns_per_op", 30.0),
+             ("sync/mutex/spinlock/nthreads:4/real_time", "ns_per_op", 300.0),
+             ("timer/sleep/timerfd/us:100/iterations:1/real_time", "median_late_us", 40.0)]
+    table += [(f"spawn/{name}/real_time", "ns_per_spawn", value) for name, value in spawn.items()]
+    for name, counter, value in table:
+        rows += [_row(name, counter, value * (1 + 0.01 * k), k) for k in range(3)]
+    for row in rows:
+        if row["name"].startswith("timer/"):
+            row.update(p99_late_us=60.0, max_late_us=90.0)
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "primitives.json").write_text(json.dumps({"context": {"num_cpus": 2}, "benchmarks": rows}))
+
+
+def test_primitive_figures_charts_and_report(tmp_path):
+    _write(tmp_path, {"coroutine": 12, "pool_task": 900, "thread": 30000, "fork": 180000})
+    assert run_cli("analyze", tmp_path).returncode == 0
+    analysis = json.loads((tmp_path / "analysis.json").read_text())
+    findings = " | ".join(analysis["primitive_findings"])
+    assert "12.50x the throughput" in findings  # 50 / 4
+    assert "1 threads 0.50x" in findings and "4 threads 10.00x" in findings and "Worst at 4 threads" in findings
+    assert "monotone, as expected" in findings
+    baselines = [r for r in analysis["primitive_tables"]["sync"] if r["baseline"]]
+    assert [r["family"] for r in baselines] == ["sync/atomic_increment_baseline"]
+    assert run_cli("plot", tmp_path).returncode == 0
+    for prefix in ("sync", "queue", "spawn", "timer"):
+        assert (tmp_path / "plots" / f"primitives_{prefix}.png").exists()
+    assert run_cli("report", tmp_path).returncode == 0
+    report = (tmp_path / "report.md").read_text()
+    assert "## Primitives" in report and "### Spawn ladder" in report and "(baseline)" in report
+
+
+def test_spawn_ladder_inversion_is_named(tmp_path):
+    _write(tmp_path, {"coroutine": 12, "pool_task": 50000, "thread": 30000, "fork": 180000})
+    assert run_cli("analyze", tmp_path).returncode == 0
+    findings = " | ".join(json.loads((tmp_path / "analysis.json").read_text())["primitive_findings"])
+    assert "NOT monotone here: pool task (50,500 ns) costs more than thread (30,300 ns)" in findings
