@@ -9,7 +9,8 @@
 // priority_queue), tbb_queue, tbb_bounded_queue, tbb_priority_queue (oneTBB
 // concurrent containers), mpmc (parbench's bounded lock-free queue) and spsc
 // (parbench's single-producer/single-consumer ring: 1 x 1 only).
-// Empty and full queues are waited on by spinning with a pause, then yielding.
+// queue/plain_ring_baseline: the same items through a plain ring on one
+// thread, the floor. Empty and full queues are waited on by spinning with a pause, then yielding.
 #include <benchmark/benchmark.h>
 #include <oneapi/tbb/concurrent_priority_queue.h>
 #include <oneapi/tbb/concurrent_queue.h>
@@ -197,7 +198,27 @@ void add_kind(const std::string& kind, bool single_producer_consumer) {
       ->UseRealTime()->MeasureProcessCPUTime()->Unit(benchmark::kMicrosecond);
 }
 
+/// The floor: the same items through a plain ring on one thread, no
+/// synchronisation at all (what a queue costs before any thread is involved).
+void plain_ring_baseline(benchmark::State& state) {
+  std::vector<std::uint64_t> ring(kBoundedCapacity);
+  std::uint64_t sum = 0, count = 0;
+  time_units(state, "ns_per_item", static_cast<double>(kItems), [&] {
+    for (std::uint64_t value = 1; value <= kItems; ++value) {
+      ring[value & (kBoundedCapacity - 1)] = value;  // push
+      benchmark::ClobberMemory();
+      sum += ring[value & (kBoundedCapacity - 1)];   // pop
+      ++count;
+    }
+  });
+  expect_count(state, count, kItems);
+  if (sum != static_cast<std::uint64_t>(state.iterations()) * kItems * (kItems + 1) / 2)
+    state.SkipWithError("the values popped do not add up to the values pushed");
+}
+
 void add_queue_benchmarks(const Selection&) {
+  benchmark::RegisterBenchmark("queue/plain_ring_baseline", plain_ring_baseline)
+      ->UseRealTime()->Unit(benchmark::kMicrosecond);
   add_kind<Fifo>("fifo", false);
   add_kind<Lifo>("lifo", false);
   add_kind<Priority>("priority", false);

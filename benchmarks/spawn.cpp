@@ -1,5 +1,6 @@
 // spawn/: the cost to start one unit of work and see it finish, one unit per
 // iteration (counter ns_per_spawn), from nanoseconds to milliseconds:
+//   function_call_baseline  an indirect call of the same unit: the floor
 //   coroutine          create a C++20 coroutine, resume it to completion, destroy it
 //   pool_task          parbench's pool: submit() -> future.get()
 //   tbb_task_group     oneTBB task_group::run + wait
@@ -22,6 +23,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <string>
 #include <thread>
@@ -45,6 +47,15 @@ void spawn_units(benchmark::State& state, std::atomic<std::uint64_t>& sum, Unit 
   std::uint64_t i = 0;
   time_units(state, "ns_per_spawn", 1.0, [&] { unit(i++); });
   expect_count(state, sum.load(), i * (i + 1) / 2, /*per_iteration=*/false);
+}
+
+void spawn_function_call(benchmark::State& state) {
+  std::atomic<std::uint64_t> sum{0};
+  std::function<void(std::uint64_t)> unit = [&sum](std::uint64_t i) {
+    sum.fetch_add(i + 1, std::memory_order_relaxed);
+  };
+  benchmark::DoNotOptimize(unit);
+  spawn_units(state, sum, [&](std::uint64_t i) { unit(i); });
 }
 
 void spawn_coroutine(benchmark::State& state) {
@@ -156,6 +167,7 @@ void spawn_posix_spawn(benchmark::State& state) {
 
 void add_spawn_benchmarks(const Selection&) {
   for (const auto& [name, function] : std::vector<std::pair<const char*, void (*)(benchmark::State&)>>{
+           {"spawn/function_call_baseline", spawn_function_call},
            {"spawn/coroutine", spawn_coroutine},
            {"spawn/pool_task", spawn_pool_task},
            {"spawn/tbb_task_group", spawn_tbb_task_group},

@@ -4,7 +4,8 @@
 // - timer/periodic/<kind>: 1,000 periods of 1 ms; counters drift_us (how far
 //   the 1,000th tick is from start + 1,000 periods) and p99_late_us, max_late_us
 //   of the ticks.
-// Kinds: sleep_for / sleep_until (the std::this_thread loop), timerfd,
+// Kinds: busy_wait_baseline (spin on the clock: the floor, no timer at all),
+// sleep_for / sleep_until (the std::this_thread loop), timerfd,
 // coroutine_loop (a timer awaited on parbench's event loop: io_uring, or
 // epoll + timerfd; counter io_uring says which), timer_thread (a new thread
 // per timer that sleeps and then signals, like Python's threading.Timer).
@@ -86,7 +87,7 @@ void timer_thread_wait(std::chrono::nanoseconds delay) {
 
 coro::Task<void> loop_sleep(coro::Io io, std::chrono::nanoseconds delay) { co_await io.sleep(delay); }
 
-enum class Kind { sleep, timerfd, coroutine_loop, timer_thread };
+enum class Kind { busy_wait, sleep, timerfd, coroutine_loop, timer_thread };
 
 /// Sleeps until `deadline` with the given kind of timer.
 struct Sleeper {
@@ -100,6 +101,10 @@ struct Sleeper {
     const auto delay = std::max(std::chrono::nanoseconds(0),
                                 std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - Clock::now()));
     switch (kind) {
+      case Kind::busy_wait:  // the floor: no timer, no wake-up, just the clock
+        while (Clock::now() < deadline) {
+        }
+        break;
       case Kind::sleep: std::this_thread::sleep_until(deadline); break;
       case Kind::timerfd:
         if (delay.count() > 0) {
@@ -201,7 +206,8 @@ void periodic(benchmark::State& state, Kind kind) {
 }
 
 void add_timer_benchmarks(const Selection&) {
-  const std::vector<std::pair<std::string, Kind>> kinds{{"sleep_for", Kind::sleep},
+  const std::vector<std::pair<std::string, Kind>> kinds{{"busy_wait_baseline", Kind::busy_wait},
+                                                        {"sleep_for", Kind::sleep},
                                                         {"timerfd", Kind::timerfd},
                                                         {"coroutine_loop", Kind::coroutine_loop},
                                                         {"timer_thread", Kind::timer_thread}};
