@@ -33,7 +33,12 @@ namespace parbench {
 namespace {
 
 constexpr std::size_t kOpsPerThread = 20'000;  // per iteration
-constexpr std::size_t kRounds = 1'000;         // barrier rounds / ping-pongs per iteration
+constexpr std::size_t kRounds = 1'000;         // ping-pongs per iteration
+// Blocking barriers cost tens of us per round on a VM (a futex wake-up each):
+// 200 rounds per iteration keep a family's time reasonable.
+constexpr std::size_t kBarrierRounds = 200;
+// readers + writers on one shared_mutex can take microseconds per operation.
+constexpr std::size_t kSharedOpsPerThread = 2'000;
 
 // ---------------------------------------------------------------- locks
 
@@ -87,10 +92,10 @@ void shared_mutex(benchmark::State& state) {
   std::shared_mutex lock;
   std::uint64_t value = 0;
   std::atomic<std::uint64_t> reads{0};
-  time_units(state, "ns_per_op", static_cast<double>((readers + writers) * kOpsPerThread), [&] {
+  time_units(state, "ns_per_op", static_cast<double>((readers + writers) * kSharedOpsPerThread), [&] {
     team.run([&](std::size_t i) {
       std::uint64_t seen = 0;
-      for (std::size_t k = 0; k < kOpsPerThread; ++k) {
+      for (std::size_t k = 0; k < kSharedOpsPerThread; ++k) {
         if (i < writers) {
           std::unique_lock guard(lock);
           ++value;
@@ -103,8 +108,8 @@ void shared_mutex(benchmark::State& state) {
       reads.fetch_add(seen);
     });
   });
-  expect_count(state, value, writers * kOpsPerThread);
-  expect_count(state, reads.load(), readers * kOpsPerThread);
+  expect_count(state, value, writers * kSharedOpsPerThread);
+  expect_count(state, reads.load(), readers * kSharedOpsPerThread);
 }
 
 template <bool Binary>
@@ -238,17 +243,17 @@ void condvar_producer_consumer(benchmark::State& state) {
 
 // ---------------------------------------------------------------- barriers
 
-/// Runs kRounds barrier rounds on `threads` threads; every thread counts its
+/// Runs kBarrierRounds barrier rounds (two barriers each) on `threads` threads; every thread counts its
 /// arrival before the barrier and checks after it that all arrived.
 template <class Arrive>
 void barrier_rounds(benchmark::State& state, std::size_t threads, Arrive arrive) {
   ThreadTeam team(threads);
   std::atomic<std::uint64_t> arrivals{0}, early{0};
   std::uint64_t done_rounds = 0;
-  time_units(state, "ns_per_barrier", static_cast<double>(2 * kRounds), [&] {
+  time_units(state, "ns_per_barrier", static_cast<double>(2 * kBarrierRounds), [&] {
     team.run([&](std::size_t i) {
       bool sense = false;
-      for (std::size_t r = 0; r < kRounds; ++r) {
+      for (std::size_t r = 0; r < kBarrierRounds; ++r) {
         arrivals.fetch_add(1, std::memory_order_relaxed);
         arrive(i, sense);
         if (arrivals.load(std::memory_order_relaxed) < done_rounds * threads + (r + 1) * threads)
@@ -256,10 +261,10 @@ void barrier_rounds(benchmark::State& state, std::size_t threads, Arrive arrive)
         arrive(i, sense);  // second barrier: nobody runs ahead into round r + 1's count
       }
     });
-    done_rounds += kRounds;
+    done_rounds += kBarrierRounds;
   });
   if (early.load() != 0) state.SkipWithError("a thread left the barrier before all had arrived");
-  expect_count(state, arrivals.load(), threads * kRounds);
+  expect_count(state, arrivals.load(), threads * kBarrierRounds);
 }
 
 void std_barrier(benchmark::State& state) {
@@ -287,10 +292,10 @@ void openmp_barrier(benchmark::State& state) {
   const auto threads = static_cast<int>(state.range(0));
   std::atomic<std::uint64_t> arrivals{0}, early{0};
   std::uint64_t done = 0;
-  time_units(state, "ns_per_barrier", static_cast<double>(2 * kRounds), [&] {
+  time_units(state, "ns_per_barrier", static_cast<double>(2 * kBarrierRounds), [&] {
 #pragma omp parallel num_threads(threads)
     {
-      for (std::size_t r = 0; r < kRounds; ++r) {
+      for (std::size_t r = 0; r < kBarrierRounds; ++r) {
         arrivals.fetch_add(1, std::memory_order_relaxed);
 #pragma omp barrier
         if (arrivals.load(std::memory_order_relaxed) < done + (r + 1) * threads)
@@ -298,10 +303,10 @@ void openmp_barrier(benchmark::State& state) {
 #pragma omp barrier
       }
     }
-    done += kRounds * threads;
+    done += kBarrierRounds * threads;
   });
   if (early.load() != 0) state.SkipWithError("a thread left the barrier before all had arrived");
-  expect_count(state, arrivals.load(), static_cast<std::size_t>(threads) * kRounds);
+  expect_count(state, arrivals.load(), static_cast<std::size_t>(threads) * kBarrierRounds);
 }
 
 void latch_rounds(benchmark::State& state) {

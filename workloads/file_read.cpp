@@ -6,7 +6,7 @@
 // independent requests, p in flight; on io_uring each read is a kernel
 // request. Cost: open + read + close per file. Verified: each checksum against
 // the checksum of the generator's bytes (computed without reading the file).
-// Sizes: files per concurrency slot (n = size x p): default 16, quick 4.
+// Sizes: files per concurrency slot (n = size x p): default 8, quick 4.
 #include <fcntl.h>
 
 #include <cstdint>
@@ -99,7 +99,7 @@ const bool registered = register_workload({
     .category = Category::io,
     .summary = "open, read and checksum 64 KiB files (PARBENCH_FILE_KIB; page cache warm)",
     .size_meaning = "files per concurrency slot (n = size x p)",
-    .default_sizes = {16},
+    .default_sizes = {8},
     .quick_sizes = {4},
     .small_size = 2,
     .min_size = 1,

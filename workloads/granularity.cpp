@@ -5,7 +5,8 @@
 // per-task overhead stops mattering: the analysis derives each model's
 // minimum effective task granularity (METG at 50% efficiency) from it.
 // Verified: each task's spin result against its closed form.
-// Sizes: default n = 0.1, 0.3, 1, 3, 10, 30, 100, 300 us and 1, 3, 10 ms;
+// Sizes: default n = 0.1, 0.3, 1, 3, 10, 30, 100 us and 1 ms (every model is
+// efficient well before 1 ms here; larger tasks only cost sweep time);
 // quick 0.1, 1, 10 us (where the models cross 50%); selfcheck 20 us.
 #include <algorithm>
 #include <cmath>
@@ -59,8 +60,7 @@ const bool registered = register_workload({
     .category = Category::cpu,
     .summary = "100 ms of work as independent tasks of n ns each (for METG)",
     .size_meaning = "task duration in ns",
-    .default_sizes = {100, 300, 1'000, 3'000, 10'000, 30'000, 100'000, 300'000, 1'000'000,
-                      3'000'000, 10'000'000},
+    .default_sizes = {100, 300, 1'000, 3'000, 10'000, 30'000, 100'000, 1'000'000},
     .quick_sizes = {100, 1'000, 10'000},
     .small_size = 20'000,
     .min_size = 100,

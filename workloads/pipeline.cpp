@@ -5,7 +5,7 @@
 // p in flight; I/O waits overlap with other requests' CPU work. Verified:
 // every output file read back against digests the verifier computes from
 // the generator's bytes. The directory is removed afterwards.
-// Sizes: requests per concurrency slot (n = size x p): default 8, quick 4.
+// Sizes: requests per concurrency slot (n = size x p): default 4, quick 4.
 #include <fcntl.h>
 
 #include <cstdint>
@@ -129,7 +129,7 @@ const bool registered = register_workload({
     .category = Category::io,
     .summary = "read 16 KiB -> hash (~50 us CPU) -> write digests, per request (mixed I/O + CPU)",
     .size_meaning = "requests per concurrency slot (n = size x p)",
-    .default_sizes = {8},
+    .default_sizes = {4},
     .quick_sizes = {4},
     .small_size = 2,
     .min_size = 1,

@@ -6,7 +6,7 @@
 // delay (PARBENCH_TCP_DELAY_US, default 1000 us), so concurrency pays, as
 // with a real back end. It is killed and reaped when the instance goes,
 // whatever happened. Verified: every reply's checksum against the bytes sent.
-// Sizes: exchanges per concurrency slot (n = size x p): default 4, quick 2.
+// Sizes: exchanges per concurrency slot (n = size x p): default 2, quick 2.
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -231,7 +231,7 @@ const bool registered = register_workload({
     .category = Category::io,
     .summary = "loopback TCP exchanges with an echo server process (1 ms service delay)",
     .size_meaning = "exchanges per concurrency slot (n = size x p)",
-    .default_sizes = {4},
+    .default_sizes = {2},
     .quick_sizes = {2},
     .small_size = 2,
     .min_size = 1,

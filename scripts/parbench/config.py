@@ -37,7 +37,7 @@ class SweepConfig:
     repetitions: int = 5
     min_time: float = 0.2
     family_timeout: float = 900.0
-    weak_scaling: bool = False
+    weak_scaling: bool | list[str] = False
     primitives: list[str] = field(default_factory=lambda: ["overhead"])
     check: CheckThresholds = field(default_factory=CheckThresholds)
 
@@ -48,7 +48,7 @@ class SweepConfig:
 _SWEEP_TYPES = {
     "description": str, "size": str, "workloads": (list, str), "models": (list, str),
     "workers": (list, str), "concurrency": (list, str), "repetitions": int, "min_time": (int, float),
-    "family_timeout": (int, float), "weak_scaling": bool, "primitives": list,
+    "family_timeout": (int, float), "weak_scaling": (bool, list), "primitives": list,
 }
 _CHECK_TYPES = {
     "amdahl_tolerance": (int, float), "amdahl_models": list, "efficiency_min": (int, float),
@@ -89,6 +89,8 @@ def from_dict(data: dict, name: str, source: str) -> SweepConfig:
         raise UserError(f"{source}: [sweep] repetitions must be at least 1")
     if config.min_time <= 0 or config.family_timeout <= 0:
         raise UserError(f"{source}: [sweep] min_time and family_timeout must be positive")
+    if isinstance(config.weak_scaling, list) and not all(isinstance(w, str) for w in config.weak_scaling):
+        raise UserError(f"{source}: [sweep] weak_scaling must be true, false or a list of workload names")
     for key in ("workers", "concurrency"):
         values = getattr(config, key)
         if values is not None and (not values or any(

@@ -88,6 +88,8 @@ def list_families(binary: Path, selection: list[str], config, env: dict) -> list
             wanted = any(family == prefix or family.startswith(prefix + "/") for prefix in config.primitives)
             if not is_workload and (weak or not wanted):
                 continue
+            if weak and isinstance(config.weak_scaling, list) and parts[0] not in config.weak_scaling:
+                continue  # weak scaling only for the workloads the config names
             counts[family] = counts.get(family, 0) + 1
         families += [Family(name, weak, count) for name, count in counts.items()]
     if not families:
