@@ -62,7 +62,8 @@ def _checked(table: dict, types: dict, where: str, source: str) -> dict:
         if key not in types:
             raise UserError(f"{source}: unknown key '{key}' in [{where}] "
                             f"(known: {', '.join(sorted(types))})")
-        if not isinstance(value, types[key]) or isinstance(value, bool) and types[key] is not bool:
+        allowed = types[key] if isinstance(types[key], tuple) else (types[key],)
+        if not isinstance(value, allowed) or isinstance(value, bool) and bool not in allowed:
             raise UserError(f"{source}: [{where}] {key} has the wrong type ({type(value).__name__})")
         values[key] = value
     return values

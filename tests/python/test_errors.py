@@ -98,3 +98,17 @@ def test_unknown_option():
 
 def test_resume_of_a_non_sweep_directory(tmp_path):
     one_line_error(run_cli("sweep", "--resume", tmp_path), "not a sweep directory")
+
+
+@pytest.mark.parametrize("value,ok", [("true", True), ("false", True), ('["primes", "fib"]', True),
+                                      ("[1, 2]", False), ('"yes"', False)])
+def test_weak_scaling_is_a_bool_or_a_list_of_workloads(value, ok):
+    import tomllib
+
+    from parbench import UserError, config
+    data = tomllib.loads(f"[sweep]\nweak_scaling = {value}\nconcurrency = [1, 16]\n")
+    if ok:
+        assert config.from_dict(data, "t", "t.toml").weak_scaling == tomllib.loads(f"x = {value}")["x"]
+    else:
+        with pytest.raises(UserError, match="weak_scaling"):
+            config.from_dict(data, "t", "t.toml")
