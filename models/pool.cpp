@@ -342,8 +342,12 @@ struct ForJob {
     job->release();
   }
   /// Drops one reference; the last access to the job unless it deletes it.
+  /// `cached` is read before the decrement: once the count reaches zero a
+  /// thread's JobCache may destroy a cached job at once (TSan caught the late
+  /// read racing with that delete at thread exit).
   void release() noexcept {
-    if (references.fetch_sub(1, std::memory_order_acq_rel) == 1 && !cached) delete this;
+    const bool owned_by_cache = cached;
+    if (references.fetch_sub(1, std::memory_order_acq_rel) == 1 && !owned_by_cache) delete this;
   }
   bool idle() const noexcept { return references.load(std::memory_order_acquire) == 0; }
 
