@@ -57,8 +57,9 @@ std::vector<std::size_t> Selection::workers_for(const WorkloadInfo& workload,
   if (!model.parallel) return {1};
   if (workload.concurrency_levels.empty()) return workers;
   std::vector<std::size_t> levels;
-  const std::vector<std::size_t>& wanted =
-      !concurrency.empty() ? concurrency : workers_given ? workers : workload.concurrency_levels;
+  const std::vector<std::size_t>& wanted = !concurrency.empty() ? concurrency
+                                           : workers_given      ? workers
+                                                                : workload.concurrency_levels;
   for (const std::size_t p : wanted)
     if (model.max_concurrency == 0 || p <= model.max_concurrency) levels.push_back(p);
   return levels;

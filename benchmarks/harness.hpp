@@ -31,8 +31,8 @@ struct Selection {
   /// workload its concurrency levels (unless --p was given) up to the model's
   /// max_concurrency.
   std::vector<std::size_t> workers_for(const WorkloadInfo& workload, const ModelInfo& model) const;
-  bool workers_given = false;                  ///< --p was on the command line
-  std::vector<std::size_t> concurrency;        ///< --concurrency (default: each I/O workload's levels)
+  bool workers_given = false;            ///< --p was on the command line
+  std::vector<std::size_t> concurrency;  ///< --concurrency (default: each I/O workload's levels)
 };
 
 /// Hardware threads of this machine (at least 1).

@@ -247,7 +247,8 @@ int selfcheck(const Selection& selection, bool workers_given) {
       if (!model->parallel) counts = {1};
       // I/O workloads: also one point at a high concurrency (within the model's cap).
       if (!workload->concurrency_levels.empty() && !workers_given && model->parallel)
-        counts.push_back(model->max_concurrency == 0 ? 64 : std::min<std::size_t>(64, model->max_concurrency));
+        counts.push_back(
+            model->max_concurrency == 0 ? 64 : std::min<std::size_t>(64, model->max_concurrency));
       for (std::size_t p : counts)
         for (std::size_t size : sizes) {
           const std::size_t n = requests_at(*workload, size, p);
@@ -291,7 +292,8 @@ int info() {
       "\"io_backend\": \"%s\", \"io_backend_reason\": \"%s\"}\n",
       spin_iterations_per_us(), hardware_threads(), __VERSION__, PARBENCH_BUILD_TYPE,
       PARBENCH_CXX_FLAGS, PARBENCH_SANITIZER, TBB_VERSION_STRING, _OPENMP,
-      policy != nullptr ? policy : "unset", std::string(coro::to_string(coro::default_backend())).c_str(),
+      policy != nullptr ? policy : "unset",
+      std::string(coro::to_string(coro::default_backend())).c_str(),
       coro::backend_reason().c_str());
   return 0;
 }

@@ -186,8 +186,12 @@ void handoff(benchmark::State& state) {
 
 template <class Queue>
 void add_kind(const std::string& kind, bool single_producer_consumer) {
-  auto* fill = benchmark::RegisterBenchmark(("queue/" + kind + "/throughput").c_str(), throughput<Queue>);
-  fill->ArgNames({"producers", "consumers"})->UseRealTime()->MeasureProcessCPUTime()->Unit(benchmark::kMicrosecond);
+  auto* fill =
+      benchmark::RegisterBenchmark(("queue/" + kind + "/throughput").c_str(), throughput<Queue>);
+  fill->ArgNames({"producers", "consumers"})
+      ->UseRealTime()
+      ->MeasureProcessCPUTime()
+      ->Unit(benchmark::kMicrosecond);
   std::vector<std::int64_t> sides{1, 2, static_cast<std::int64_t>(hardware_threads())};
   std::sort(sides.begin(), sides.end());
   sides.erase(std::unique(sides.begin(), sides.end()), sides.end());
@@ -195,7 +199,9 @@ void add_kind(const std::string& kind, bool single_producer_consumer) {
     for (const std::int64_t c : sides)
       if (!single_producer_consumer || (p == 1 && c == 1)) fill->Args({p, c});
   benchmark::RegisterBenchmark(("queue/" + kind + "/handoff").c_str(), handoff<Queue>)
-      ->UseRealTime()->MeasureProcessCPUTime()->Unit(benchmark::kMicrosecond);
+      ->UseRealTime()
+      ->MeasureProcessCPUTime()
+      ->Unit(benchmark::kMicrosecond);
 }
 
 /// The floor: the same items through a plain ring on one thread, no
@@ -207,7 +213,7 @@ void plain_ring_baseline(benchmark::State& state) {
     for (std::uint64_t value = 1; value <= kItems; ++value) {
       ring[value & (kBoundedCapacity - 1)] = value;  // push
       benchmark::ClobberMemory();
-      sum += ring[value & (kBoundedCapacity - 1)];   // pop
+      sum += ring[value & (kBoundedCapacity - 1)];  // pop
       ++count;
     }
   });
@@ -218,7 +224,8 @@ void plain_ring_baseline(benchmark::State& state) {
 
 void add_queue_benchmarks(const Selection&) {
   benchmark::RegisterBenchmark("queue/plain_ring_baseline", plain_ring_baseline)
-      ->UseRealTime()->Unit(benchmark::kMicrosecond);
+      ->UseRealTime()
+      ->Unit(benchmark::kMicrosecond);
   add_kind<Fifo>("fifo", false);
   add_kind<Lifo>("lifo", false);
   add_kind<Priority>("priority", false);

@@ -14,9 +14,9 @@
 // Each unit adds its index to a counter that is checked afterwards (a unit
 // that did not run fails the benchmark); child processes must exit with 0.
 #include <benchmark/benchmark.h>
+#include <omp.h>
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
-#include <omp.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,7 +39,9 @@ extern char** environ;
 namespace parbench {
 namespace {
 
-coro::Task<std::uint64_t> plus_one(std::uint64_t x) { co_return x + 1; }
+coro::Task<std::uint64_t> plus_one(std::uint64_t x) {
+  co_return x + 1;
+}
 
 /// Runs one unit per iteration; unit(i) must make `sum` grow by i + 1.
 template <class Unit>
@@ -62,7 +64,7 @@ void spawn_coroutine(benchmark::State& state) {
   std::atomic<std::uint64_t> sum{0};
   spawn_units(state, sum, [&](std::uint64_t i) {
     coro::Task<std::uint64_t> task = plus_one(i);  // create (the frame is allocated)
-    task.handle().resume();                          // run to completion
+    task.handle().resume();                        // run to completion
     sum.fetch_add(task.result(), std::memory_order_relaxed);
   });  // destroy
 }
@@ -109,7 +111,9 @@ void spawn_thread(benchmark::State& state) {
 void spawn_async(benchmark::State& state) {
   std::atomic<std::uint64_t> sum{0};
   spawn_units(state, sum, [&](std::uint64_t i) {
-    std::async(std::launch::async, [&sum, i] { sum.fetch_add(i + 1, std::memory_order_relaxed); }).get();
+    std::async(std::launch::async, [&sum, i] {
+      sum.fetch_add(i + 1, std::memory_order_relaxed);
+    }).get();
   });
 }
 
@@ -166,7 +170,8 @@ void spawn_posix_spawn(benchmark::State& state) {
 }
 
 void add_spawn_benchmarks(const Selection&) {
-  for (const auto& [name, function] : std::vector<std::pair<const char*, void (*)(benchmark::State&)>>{
+  for (const auto& [name, function] :
+       std::vector<std::pair<const char*, void (*)(benchmark::State&)>>{
            {"spawn/function_call_baseline", spawn_function_call},
            {"spawn/coroutine", spawn_coroutine},
            {"spawn/pool_task", spawn_pool_task},

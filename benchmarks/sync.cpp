@@ -48,7 +48,8 @@ void atomic_increment(benchmark::State& state) {
   alignas(64) std::atomic<std::uint64_t> counter{0};
   time_units(state, "ns_per_op", static_cast<double>(threads * kOpsPerThread), [&] {
     team.run([&](std::size_t) {
-      for (std::size_t k = 0; k < kOpsPerThread; ++k) counter.fetch_add(1, std::memory_order_relaxed);
+      for (std::size_t k = 0; k < kOpsPerThread; ++k)
+        counter.fetch_add(1, std::memory_order_relaxed);
     });
   });
   expect_count(state, counter.load(), threads * kOpsPerThread);
@@ -92,22 +93,23 @@ void shared_mutex(benchmark::State& state) {
   std::shared_mutex lock;
   std::uint64_t value = 0;
   std::atomic<std::uint64_t> reads{0};
-  time_units(state, "ns_per_op", static_cast<double>((readers + writers) * kSharedOpsPerThread), [&] {
-    team.run([&](std::size_t i) {
-      std::uint64_t seen = 0;
-      for (std::size_t k = 0; k < kSharedOpsPerThread; ++k) {
-        if (i < writers) {
-          std::unique_lock guard(lock);
-          ++value;
-        } else {
-          std::shared_lock guard(lock);
-          benchmark::DoNotOptimize(value);
-          ++seen;
-        }
-      }
-      reads.fetch_add(seen);
-    });
-  });
+  time_units(state, "ns_per_op", static_cast<double>((readers + writers) * kSharedOpsPerThread),
+             [&] {
+               team.run([&](std::size_t i) {
+                 std::uint64_t seen = 0;
+                 for (std::size_t k = 0; k < kSharedOpsPerThread; ++k) {
+                   if (i < writers) {
+                     std::unique_lock guard(lock);
+                     ++value;
+                   } else {
+                     std::shared_lock guard(lock);
+                     benchmark::DoNotOptimize(value);
+                     ++seen;
+                   }
+                 }
+                 reads.fetch_add(seen);
+               });
+             });
   expect_count(state, value, writers * kSharedOpsPerThread);
   expect_count(state, reads.load(), readers * kSharedOpsPerThread);
 }
@@ -165,7 +167,8 @@ struct AtomicEvent {
     flag.notify_one();
   }
   void wait() {
-    while (flag.exchange(0, std::memory_order_acquire) == 0) flag.wait(0, std::memory_order_acquire);
+    while (flag.exchange(0, std::memory_order_acquire) == 0)
+      flag.wait(0, std::memory_order_acquire);
   }
 };
 
@@ -237,14 +240,15 @@ void condvar_producer_consumer(benchmark::State& state) {
       }
     });
   });
-  expect_count(state, sum, static_cast<std::uint64_t>(state.iterations()) * kItems * (kItems + 1) / 2,
+  expect_count(state, sum,
+               static_cast<std::uint64_t>(state.iterations()) * kItems * (kItems + 1) / 2,
                /*per_iteration=*/false);
 }
 
 // ---------------------------------------------------------------- barriers
 
-/// Runs kBarrierRounds barrier rounds (two barriers each) on `threads` threads; every thread counts its
-/// arrival before the barrier and checks after it that all arrived.
+/// Runs kBarrierRounds barrier rounds (two barriers each) on `threads` threads; every thread counts
+/// its arrival before the barrier and checks after it that all arrived.
 template <class Arrive>
 void barrier_rounds(benchmark::State& state, std::size_t threads, Arrive arrive) {
   ThreadTeam team(threads);
@@ -317,7 +321,8 @@ void latch_rounds(benchmark::State& state) {
   std::atomic<std::uint64_t> arrivals{0};
   time_units(state, "ns_per_latch", static_cast<double>(kLatches), [&] {
     std::deque<std::latch> latches;  // single-use: a fresh one per round
-    for (std::size_t r = 0; r < kLatches; ++r) latches.emplace_back(static_cast<std::ptrdiff_t>(threads));
+    for (std::size_t r = 0; r < kLatches; ++r)
+      latches.emplace_back(static_cast<std::ptrdiff_t>(threads));
     team.run([&](std::size_t) {
       for (std::latch& latch : latches) {
         arrivals.fetch_add(1, std::memory_order_relaxed);
@@ -334,7 +339,10 @@ void add_sync_benchmarks(const Selection&) {
   const std::vector<std::size_t> counts = primitive_thread_counts();
   auto per_threads = [&](const std::string& name, void (*function)(benchmark::State&)) {
     auto* benchmark = benchmark::RegisterBenchmark(name.c_str(), function);
-    benchmark->ArgNames({"nthreads"})->UseRealTime()->MeasureProcessCPUTime()->Unit(benchmark::kMicrosecond);
+    benchmark->ArgNames({"nthreads"})
+        ->UseRealTime()
+        ->MeasureProcessCPUTime()
+        ->Unit(benchmark::kMicrosecond);
     for (const std::size_t t : counts) benchmark->Arg(static_cast<std::int64_t>(t));
   };
   per_threads("sync/atomic_increment_baseline", atomic_increment);
@@ -348,9 +356,17 @@ void add_sync_benchmarks(const Selection&) {
   per_threads("sync/barrier/sense_reversing", sense_barrier);
   per_threads("sync/latch", latch_rounds);
   benchmark::RegisterBenchmark("sync/recursive_mutex", recursive_mutex)
-      ->ArgNames({"depth"})->Arg(1)->Arg(4)->Arg(16)->UseRealTime()->Unit(benchmark::kMicrosecond);
+      ->ArgNames({"depth"})
+      ->Arg(1)
+      ->Arg(4)
+      ->Arg(16)
+      ->UseRealTime()
+      ->Unit(benchmark::kMicrosecond);
   auto* shared = benchmark::RegisterBenchmark("sync/shared_mutex", shared_mutex);
-  shared->ArgNames({"readers", "writers"})->UseRealTime()->MeasureProcessCPUTime()->Unit(benchmark::kMicrosecond);
+  shared->ArgNames({"readers", "writers"})
+      ->UseRealTime()
+      ->MeasureProcessCPUTime()
+      ->Unit(benchmark::kMicrosecond);
   const auto cores = static_cast<std::int64_t>(hardware_threads());
   for (const auto& [readers, writers] : std::vector<std::pair<std::int64_t, std::int64_t>>{
            {1, 0}, {cores, 0}, {0, 1}, {1, 1}, {cores, 1}, {2 * cores, 1}})
@@ -361,7 +377,10 @@ void add_sync_benchmarks(const Selection&) {
            {"sync/event/atomic_wait/pingpong", event_pingpong<AtomicEvent>},
            {"sync/event/eventfd/pingpong", event_pingpong<EventfdEvent>},
            {"sync/condvar/producer_consumer", condvar_producer_consumer}})
-    benchmark::RegisterBenchmark(name.c_str(), function)->UseRealTime()->MeasureProcessCPUTime()->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(name.c_str(), function)
+        ->UseRealTime()
+        ->MeasureProcessCPUTime()
+        ->Unit(benchmark::kMicrosecond);
 }
 
 const bool registered = register_family("sync", &add_sync_benchmarks);

@@ -8,10 +8,10 @@
 
 #include <atomic>
 #include <chrono>
-#include <string>
 #include <cstddef>
 #include <exception>
 #include <functional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -84,7 +84,8 @@ void time_units(benchmark::State& state, const char* name, double units_per_iter
   const auto start = std::chrono::steady_clock::now();
   for (auto _ : state) iteration();
   const std::chrono::duration<double, std::nano> elapsed = std::chrono::steady_clock::now() - start;
-  state.counters[name] = elapsed.count() / (static_cast<double>(state.iterations()) * units_per_iteration);
+  state.counters[name] =
+      elapsed.count() / (static_cast<double>(state.iterations()) * units_per_iteration);
 }
 
 /// Fails the benchmark unless `done` equals `expected` (per iteration times

@@ -85,7 +85,9 @@ void timer_thread_wait(std::chrono::nanoseconds delay) {
   timer.join();
 }
 
-coro::Task<void> loop_sleep(coro::Io io, std::chrono::nanoseconds delay) { co_await io.sleep(delay); }
+coro::Task<void> loop_sleep(coro::Io io, std::chrono::nanoseconds delay) {
+  co_await io.sleep(delay);
+}
 
 enum class Kind { busy_wait, sleep, timerfd, coroutine_loop, timer_thread };
 
@@ -98,22 +100,29 @@ struct Sleeper {
     if (kind == Kind::coroutine_loop) loop = coro::make_loop();
   }
   void sleep_until(Clock::time_point deadline) {
-    const auto delay = std::max(std::chrono::nanoseconds(0),
-                                std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - Clock::now()));
+    const auto delay =
+        std::max(std::chrono::nanoseconds(0),
+                 std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - Clock::now()));
     switch (kind) {
       case Kind::busy_wait:  // the floor: no timer, no wake-up, just the clock
         while (Clock::now() < deadline) {
         }
         break;
-      case Kind::sleep: std::this_thread::sleep_until(deadline); break;
+      case Kind::sleep:
+        std::this_thread::sleep_until(deadline);
+        break;
       case Kind::timerfd:
         if (delay.count() > 0) {
           timerfd.arm(delay, std::chrono::nanoseconds(0));
           timerfd.wait();
         }
         break;
-      case Kind::coroutine_loop: loop->run(loop_sleep(coro::Io(loop.get()), delay)); break;
-      case Kind::timer_thread: timer_thread_wait(delay); break;
+      case Kind::coroutine_loop:
+        loop->run(loop_sleep(coro::Io(loop.get()), delay));
+        break;
+      case Kind::timer_thread:
+        timer_thread_wait(delay);
+        break;
     }
   }
 };
@@ -126,7 +135,8 @@ double percentile(std::vector<double> values, double q) {
   return values[low] + (values[high] - values[low]) * (position - static_cast<double>(low));
 }
 
-void report_lateness(benchmark::State& state, const std::vector<double>& late_us, std::size_t expected) {
+void report_lateness(benchmark::State& state, const std::vector<double>& late_us,
+                     std::size_t expected) {
   if (late_us.size() != expected) {
     state.SkipWithError("timer: samples missing");
     return;
@@ -145,7 +155,8 @@ void one_shot(benchmark::State& state, Kind kind) {
   try {
     const auto requested = std::chrono::microseconds(state.range(0));
     // About 100 ms of sleeping per repetition, at least 10 samples.
-    const std::size_t samples = std::max<std::size_t>(10, 100'000 / static_cast<std::size_t>(state.range(0)));
+    const std::size_t samples =
+        std::max<std::size_t>(10, 100'000 / static_cast<std::size_t>(state.range(0)));
     Sleeper sleeper(kind);
     std::vector<double> late_us;
     for (auto _ : state) {
@@ -214,12 +225,19 @@ void add_timer_benchmarks(const Selection&) {
   for (const auto& [name, kind] : kinds) {
     benchmark::RegisterBenchmark(("timer/sleep/" + name).c_str(),
                                  [kind = kind](benchmark::State& state) { one_shot(state, kind); })
-        ->ArgNames({"us"})->Arg(100)->Arg(1000)->Arg(10000)->Iterations(1)->UseRealTime()
+        ->ArgNames({"us"})
+        ->Arg(100)
+        ->Arg(1000)
+        ->Arg(10000)
+        ->Iterations(1)
+        ->UseRealTime()
         ->Unit(benchmark::kMillisecond);
     const std::string periodic_name = name == "sleep_for" ? "sleep_until" : name;
     benchmark::RegisterBenchmark(("timer/periodic/" + periodic_name).c_str(),
                                  [kind = kind](benchmark::State& state) { periodic(state, kind); })
-        ->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+        ->Iterations(1)
+        ->UseRealTime()
+        ->Unit(benchmark::kMillisecond);
   }
 }
 

@@ -17,23 +17,35 @@ IoError::IoError(const std::string& operation, int error)
 
 const char* to_string(OpKind kind) noexcept {
   switch (kind) {
-    case OpKind::sleep: return "sleep";
-    case OpKind::read: return "read";
-    case OpKind::write: return "write";
-    case OpKind::fsync: return "fsync";
-    case OpKind::open: return "open";
-    case OpKind::close: return "close";
-    case OpKind::accept: return "accept";
-    case OpKind::connect: return "connect";
-    case OpKind::recv: return "recv";
-    case OpKind::send: return "send";
+    case OpKind::sleep:
+      return "sleep";
+    case OpKind::read:
+      return "read";
+    case OpKind::write:
+      return "write";
+    case OpKind::fsync:
+      return "fsync";
+    case OpKind::open:
+      return "open";
+    case OpKind::close:
+      return "close";
+    case OpKind::accept:
+      return "accept";
+    case OpKind::connect:
+      return "connect";
+    case OpKind::recv:
+      return "recv";
+    case OpKind::send:
+      return "send";
   }
   return "?";
 }
 
 namespace {
 
-std::int64_t result_of(long value) noexcept { return value < 0 ? -errno : value; }
+std::int64_t result_of(long value) noexcept {
+  return value < 0 ? -errno : value;
+}
 
 template <class Call>
 std::int64_t retry_on_eintr(Call call) noexcept {
@@ -69,12 +81,16 @@ void run_blocking_op(Op& op) noexcept {
                    : ::pwrite(op.fd, op.buffer, op.length, static_cast<off_t>(op.offset));
       });
       return;
-    case OpKind::fsync: op.result = retry_on_eintr([&] { return ::fsync(op.fd); }); return;
+    case OpKind::fsync:
+      op.result = retry_on_eintr([&] { return ::fsync(op.fd); });
+      return;
     case OpKind::open:
       op.result = retry_on_eintr(
           [&] { return ::openat(AT_FDCWD, op.path, op.flags | O_CLOEXEC, op.mode); });
       return;
-    case OpKind::close: op.result = result_of(::close(op.fd)); return;
+    case OpKind::close:
+      op.result = result_of(::close(op.fd));
+      return;
     case OpKind::accept:
       op.result = retry_on_eintr([&] { return ::accept4(op.fd, nullptr, nullptr, SOCK_CLOEXEC); });
       return;
@@ -85,8 +101,7 @@ void run_blocking_op(Op& op) noexcept {
       op.result = retry_on_eintr([&] { return ::recv(op.fd, op.buffer, op.length, 0); });
       return;
     case OpKind::send:
-      op.result =
-          retry_on_eintr([&] { return ::send(op.fd, op.buffer, op.length, MSG_NOSIGNAL); });
+      op.result = retry_on_eintr([&] { return ::send(op.fd, op.buffer, op.length, MSG_NOSIGNAL); });
       return;
   }
 }
@@ -229,7 +244,9 @@ Task<std::size_t> when_any(Io io, std::vector<TaskFactory> children) {
 }
 
 namespace {
-Task<void> sleep_for(Io io, std::chrono::nanoseconds duration) { co_await io.sleep(duration); }
+Task<void> sleep_for(Io io, std::chrono::nanoseconds duration) {
+  co_await io.sleep(duration);
+}
 }  // namespace
 
 Task<bool> with_timeout(Io io, std::chrono::nanoseconds timeout, TaskFactory child) {

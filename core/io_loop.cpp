@@ -128,17 +128,27 @@ class UringLoop final : public Loop {
         io_uring_prep_write(sqe, op.fd, op.buffer, static_cast<unsigned>(op.length), op.offset);
         offload_if_large(sqe, op);
         break;
-      case OpKind::fsync: io_uring_prep_fsync(sqe, op.fd, 0); break;
+      case OpKind::fsync:
+        io_uring_prep_fsync(sqe, op.fd, 0);
+        break;
       case OpKind::open:
         io_uring_prep_openat(sqe, AT_FDCWD, op.path, op.flags | O_CLOEXEC, op.mode);
         break;
-      case OpKind::close: io_uring_prep_close(sqe, op.fd); break;
+      case OpKind::close:
+        io_uring_prep_close(sqe, op.fd);
+        break;
       case OpKind::accept:
         io_uring_prep_accept(sqe, op.fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
         break;
-      case OpKind::connect: io_uring_prep_connect(sqe, op.fd, op.address, op.address_length); break;
-      case OpKind::recv: io_uring_prep_recv(sqe, op.fd, op.buffer, op.length, 0); break;
-      case OpKind::send: io_uring_prep_send(sqe, op.fd, op.buffer, op.length, MSG_NOSIGNAL); break;
+      case OpKind::connect:
+        io_uring_prep_connect(sqe, op.fd, op.address, op.address_length);
+        break;
+      case OpKind::recv:
+        io_uring_prep_recv(sqe, op.fd, op.buffer, op.length, 0);
+        break;
+      case OpKind::send:
+        io_uring_prep_send(sqe, op.fd, op.buffer, op.length, MSG_NOSIGNAL);
+        break;
     }
     io_uring_sqe_set_data(sqe, &op);
   }
@@ -147,7 +157,8 @@ class UringLoop final : public Loop {
     for (;;) {
       const int rc = io_uring_submit_and_wait(&ring_, 1);
       if (rc >= 0) break;
-      if (rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) throw_errno("io_uring_submit_and_wait", -rc);
+      if (rc != -EINTR && rc != -EAGAIN && rc != -EBUSY)
+        throw_errno("io_uring_submit_and_wait", -rc);
     }
     unsigned head = 0;
     unsigned seen = 0;
@@ -178,7 +189,8 @@ class UringLoop final : public Loop {
     return bytes;
   }
   static void offload_if_large(io_uring_sqe* sqe, const Op& op) noexcept {
-    if (offload_bytes() != 0 && op.length >= offload_bytes()) io_uring_sqe_set_flags(sqe, IOSQE_ASYNC);
+    if (offload_bytes() != 0 && op.length >= offload_bytes())
+      io_uring_sqe_set_flags(sqe, IOSQE_ASYNC);
   }
 
   static constexpr unsigned kSubmissionEntries = 4096;
@@ -235,9 +247,12 @@ class EpollLoop final : public Loop {
     const auto found = waiters_.find(op.fd);
     if (found == waiters_.end()) return;  // file operations never wait
     Waiters& waiters = found->second;
-    if (waiters.reader == &op) waiters.reader = nullptr;
-    else if (waiters.writer == &op) waiters.writer = nullptr;
-    else return;
+    if (waiters.reader == &op)
+      waiters.reader = nullptr;
+    else if (waiters.writer == &op)
+      waiters.writer = nullptr;
+    else
+      return;
     update_interest(op.fd);
     complete(op, -ECANCELED);
   }
@@ -321,7 +336,9 @@ class EpollLoop final : public Loop {
       case OpKind::accept:
         value = ::accept4(op.fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
         break;
-      case OpKind::recv: value = ::recv(op.fd, op.buffer, op.length, MSG_DONTWAIT); break;
+      case OpKind::recv:
+        value = ::recv(op.fd, op.buffer, op.length, MSG_DONTWAIT);
+        break;
       case OpKind::send:
         value = ::send(op.fd, op.buffer, op.length, MSG_DONTWAIT | MSG_NOSIGNAL);
         break;
@@ -333,7 +350,8 @@ class EpollLoop final : public Loop {
         complete(op, -error);
         return true;
       }
-      default: break;
+      default:
+        break;
     }
     (void)completing;
     if (value < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return false;
@@ -442,8 +460,12 @@ const BackendChoice& choice() {
 
 }  // namespace
 
-Backend default_backend() { return choice().backend; }
-std::string backend_reason() { return choice().reason; }
+Backend default_backend() {
+  return choice().backend;
+}
+std::string backend_reason() {
+  return choice().reason;
+}
 
 std::unique_ptr<Loop> make_loop(Backend backend) {
   if (backend == Backend::uring) {

@@ -84,6 +84,8 @@ class Loop {
 /// A loop on the given back-end. Throws std::runtime_error naming the
 /// system call that failed (e.g. io_uring_queue_init: Operation not permitted).
 std::unique_ptr<Loop> make_loop(Backend backend);
-inline std::unique_ptr<Loop> make_loop() { return make_loop(default_backend()); }
+inline std::unique_ptr<Loop> make_loop() {
+  return make_loop(default_backend());
+}
 
 }  // namespace parbench::coro

@@ -27,8 +27,7 @@ std::uint64_t knob(const char* name, std::uint64_t default_value, std::uint64_t 
   const unsigned long long value = std::strtoull(text, &end, 10);
   if (errno != 0 || *end != '\0' || text[0] == '-' || value < min_value || value > max_value)
     throw std::invalid_argument(std::string(name) + "=" + text + ": not an integer in [" +
-                                std::to_string(min_value) + ", " + std::to_string(max_value) +
-                                "]");
+                                std::to_string(min_value) + ", " + std::to_string(max_value) + "]");
   return value;
 }
 
@@ -117,7 +116,8 @@ void write_file(const std::string& path, const unsigned char* data, std::size_t 
     if (n <= 0) throw std::runtime_error(path + ": write: " + std::strerror(n < 0 ? errno : EIO));
     done += static_cast<std::size_t>(n);
   }
-  if (::close(guard.release()) != 0) throw std::runtime_error(path + ": close: " + std::strerror(errno));
+  if (::close(guard.release()) != 0)
+    throw std::runtime_error(path + ": close: " + std::strerror(errno));
 }
 
 std::uint64_t file_checksum(const std::string& path, std::size_t* bytes) {

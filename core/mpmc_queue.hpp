@@ -20,7 +20,8 @@ class MpmcQueue {
   explicit MpmcQueue(std::size_t capacity) : mask_(capacity - 1), slots_(new Slot[capacity]) {
     if (capacity < 2 || (capacity & (capacity - 1)) != 0)
       throw std::invalid_argument("MpmcQueue: capacity must be a power of two >= 2");
-    for (std::size_t i = 0; i < capacity; ++i) slots_[i].sequence.store(i, std::memory_order_relaxed);
+    for (std::size_t i = 0; i < capacity; ++i)
+      slots_[i].sequence.store(i, std::memory_order_relaxed);
   }
   /// False if full.
   bool try_push(const T& value) noexcept {

@@ -24,7 +24,8 @@ namespace {
 using namespace std::chrono_literals;
 using testing_support::open_descriptors;
 
-Task<void> sleep_then_record(Io io, std::chrono::milliseconds delay, int id, std::vector<int>* order) {
+Task<void> sleep_then_record(Io io, std::chrono::milliseconds delay, int id,
+                             std::vector<int>* order) {
   co_await io.sleep(delay);
   order->push_back(id);
 }
@@ -34,7 +35,9 @@ Task<int> answer(Io io) {
   co_return 42;
 }
 
-Task<int> add_one(Io io) { co_return co_await answer(io) + 1; }
+Task<int> add_one(Io io) {
+  co_return co_await answer(io) + 1;
+}
 
 Task<void> fail_after(Io io, std::chrono::milliseconds delay, const char* message) {
   co_await io.sleep(delay);
@@ -126,10 +129,12 @@ TEST_P(CoroTest, TimeoutCancelsTheSlowOperation) {
   int finished = 0;
   const Io io(loop_.get());
   const auto start = std::chrono::steady_clock::now();
-  EXPECT_FALSE(loop_->run(with_timeout(io, 10ms, [&](Io child) { return sleep_for(child, 5000ms, &finished); })));
+  EXPECT_FALSE(loop_->run(
+      with_timeout(io, 10ms, [&](Io child) { return sleep_for(child, 5000ms, &finished); })));
   EXPECT_LT(std::chrono::steady_clock::now() - start, 1000ms);
   EXPECT_EQ(finished, 0);
-  EXPECT_TRUE(loop_->run(with_timeout(io, 2000ms, [&](Io child) { return sleep_for(child, 1ms, &finished); })));
+  EXPECT_TRUE(loop_->run(
+      with_timeout(io, 2000ms, [&](Io child) { return sleep_for(child, 1ms, &finished); })));
   EXPECT_EQ(finished, 1);
   EXPECT_EQ(loop_->pending(), 0u);
 }
@@ -265,7 +270,10 @@ TEST_P(CoroTest, TenThousandConcurrentSleepsOverlap) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, CoroTest, testing::Values(Backend::uring, Backend::epoll),
-                         [](const auto& info) { return std::string(to_string(info.param)) == "io_uring" ? "uring" : "epoll"; });
+                         [](const auto& info) {
+                           return std::string(to_string(info.param)) == "io_uring" ? "uring"
+                                                                                   : "epoll";
+                         });
 
 TEST(CoroBlocking, LooplessIoDoesTheCallsOnTheSpot) {
   const std::string path = testing::TempDir() + "parbench_coro_blocking";
@@ -281,7 +289,9 @@ TEST(CoroBlocking, LooplessIoDoesTheCallsOnTheSpot) {
   EXPECT_EQ(finished, 2);
 }
 
-Task<void> sleep_only(Io io, std::chrono::milliseconds delay) { co_await io.sleep(delay); }
+Task<void> sleep_only(Io io, std::chrono::milliseconds delay) {
+  co_await io.sleep(delay);
+}
 
 TEST(CoroRuntime, RequestsRunWithTheConfiguredConcurrencyAndErrorsPropagate) {
   for (std::size_t threads : {1u, 2u}) {
@@ -289,13 +299,17 @@ TEST(CoroRuntime, RequestsRunWithTheConfiguredConcurrencyAndErrorsPropagate) {
     std::vector<int> done(256, 0);
     int* marks = done.data();
     const auto start = std::chrono::steady_clock::now();
-    runtime.run_requests(256, [marks](std::size_t i, Io io) { return sleep_for(io, 10ms, &marks[i]); });
+    runtime.run_requests(256,
+                         [marks](std::size_t i, Io io) { return sleep_for(io, 10ms, &marks[i]); });
     const auto elapsed = std::chrono::steady_clock::now() - start;
     for (int mark : done) EXPECT_EQ(mark, 1);
     EXPECT_GE(elapsed, 40ms);  // 256 requests, 64 at a time: at least 4 rounds
-    EXPECT_THROW(runtime.run_requests(8, [](std::size_t i, Io io) {
-      return i == 5 ? fail_after(io, 1ms, "request 5") : sleep_only(io, 1ms);
-    }), std::runtime_error);
+    EXPECT_THROW(runtime.run_requests(8,
+                                      [](std::size_t i, Io io) {
+                                        return i == 5 ? fail_after(io, 1ms, "request 5")
+                                                      : sleep_only(io, 1ms);
+                                      }),
+                 std::runtime_error);
   }
 }
 

@@ -214,9 +214,8 @@ TEST_P(ModelTest, MemoryIsZeroedAlignedAndWritableByWorkers) {
 INSTANTIATE_TEST_SUITE_P(AllModels, ModelTest, testing::ValuesIn(all_cases()), case_name);
 
 TEST(ModelRegistry, HasTheModelsOfThisIssue) {
-  for (const char* name :
-       {"serial", "threads", "pool", "tbb", "openmp", "processes", "process_pool", "coroutines",
-        "coroutines_mt"})
+  for (const char* name : {"serial", "threads", "pool", "tbb", "openmp", "processes",
+                           "process_pool", "coroutines", "coroutines_mt"})
     EXPECT_NE(find_model(name), nullptr) << name;
   EXPECT_EQ(find_model("no_such_model"), nullptr);
   EXPECT_FALSE(find_model("serial")->parallel);

@@ -20,7 +20,9 @@ namespace {
 
 using testing_support::count_children;
 
-std::set<std::string> shm_entries() { return testing_support::entries("/dev/shm"); }
+std::set<std::string> shm_entries() {
+  return testing_support::entries("/dev/shm");
+}
 
 class ProcessModelTest : public testing::TestWithParam<const char*> {
  protected:

@@ -59,9 +59,8 @@ coro::Task<void> pipeline_request(coro::Io io, const char* dir, std::size_t inde
   {                                           // stage 3: write
     io_support::FdGuard fd(
         static_cast<int>(co_await io.open(out_path, O_CREAT | O_TRUNC | O_WRONLY, 0600)));
-    co_await io_support::write_exact(io, fd.get(),
-                                     reinterpret_cast<const unsigned char*>(digests.get()),
-                                     kDigestBytes);
+    co_await io_support::write_exact(
+        io, fd.get(), reinterpret_cast<const unsigned char*>(digests.get()), kDigestBytes);
     co_await io.close(fd.release());
   }
   *done = 1;
@@ -69,7 +68,8 @@ coro::Task<void> pipeline_request(coro::Io io, const char* dir, std::size_t inde
 
 class Pipeline final : public Instance {
  public:
-  Pipeline(Executor& executor, std::size_t n) : n_(n), dir_(executor, kPathCapacity), done_(executor, n) {
+  Pipeline(Executor& executor, std::size_t n)
+      : n_(n), dir_(executor, kPathCapacity), done_(executor, n) {
     std::strncpy(dir_.data(), tmp_.path().c_str(), kPathCapacity - 1);
     std::vector<unsigned char> data(kInputBytes);
     char path[kPathCapacity];

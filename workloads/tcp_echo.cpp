@@ -74,7 +74,8 @@ int serve_echo(int listener, std::int64_t delay_ns, EchoServerState& state) noex
   auto reply = [&](int fd) {
     auto& connection = state.connections[static_cast<std::size_t>(fd)];
     connection.queued = false;
-    const ssize_t sent = ::send(fd, connection.data, connection.length, MSG_NOSIGNAL | MSG_DONTWAIT);
+    const ssize_t sent =
+        ::send(fd, connection.data, connection.length, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (sent != static_cast<ssize_t>(connection.length)) drop(fd);  // the client went away
     connection.length = 0;
   };
@@ -147,7 +148,8 @@ class EchoServer {
       throw std::runtime_error(std::string("echo server: ") + std::strerror(errno));
     // Bound and listening before the fork: clients can connect at once.
     EchoServerState* state = &state_;
-    server_ = ChildProcess([listener, delay_ns, state] { return serve_echo(listener, delay_ns, *state); });
+    server_ = ChildProcess(
+        [listener, delay_ns, state] { return serve_echo(listener, delay_ns, *state); });
   }
   ~EchoServer() { server_.kill_and_reap(); }
   EchoServer(const EchoServer&) = delete;
