@@ -312,10 +312,10 @@ class EpollLoop final : public Loop {
       const std::uint32_t ready = events[i].events;
       const bool error = (ready & (EPOLLERR | EPOLLHUP)) != 0;
       if (Op* reader = found->second.reader; reader != nullptr && (error || (ready & EPOLLIN))) {
-        if (try_socket_op(*reader, /*completing=*/true)) found->second.reader = nullptr;
+        if (try_socket_op(*reader)) found->second.reader = nullptr;
       }
       if (Op* writer = found->second.writer; writer != nullptr && (error || (ready & EPOLLOUT))) {
-        if (try_socket_op(*writer, /*completing=*/true)) found->second.writer = nullptr;
+        if (try_socket_op(*writer)) found->second.writer = nullptr;
       }
       update_interest(fd);
     }
@@ -330,7 +330,7 @@ class EpollLoop final : public Loop {
 
   /// Tries op's non-blocking system call; completes op and returns true
   /// unless it would block.
-  bool try_socket_op(Op& op, bool completing = false) noexcept {
+  bool try_socket_op(Op& op) noexcept {
     long value = 0;
     switch (op.kind) {
       case OpKind::accept:
@@ -353,7 +353,6 @@ class EpollLoop final : public Loop {
       default:
         break;
     }
-    (void)completing;
     if (value < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return false;
     complete(op, value < 0 ? -errno : value);
     return true;

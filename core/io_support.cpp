@@ -31,7 +31,7 @@ std::uint64_t knob(const char* name, std::uint64_t default_value, std::uint64_t 
   return value;
 }
 
-TempDir::TempDir() {
+TempDir::TempDir(Executor& executor) : shared_path_(executor, kPathCapacity) {
   const char* base = std::getenv("PARBENCH_IO_DIR");
   if (base == nullptr || *base == '\0') base = std::getenv("TMPDIR");
   if (base == nullptr || *base == '\0') base = "/tmp";
@@ -42,6 +42,18 @@ TempDir::TempDir() {
     throw std::runtime_error(std::string("I/O directory ") + base + ": " + std::strerror(errno) +
                              " (set PARBENCH_IO_DIR to a writable directory)");
   path_ = pattern;
+  std::memcpy(shared_path_.data(), path_.c_str(), path_.size() + 1);
+}
+
+void TempDir::write_pattern_files(const char* prefix, std::size_t count, std::size_t bytes,
+                                  std::uint64_t seed_base) const {
+  std::vector<unsigned char> data(bytes);
+  char name[kPathCapacity];
+  for (std::size_t i = 0; i < count; ++i) {
+    fill_pattern(seed_base + i, data.data(), bytes);
+    file_name(name, sizeof name, path(), prefix, i);
+    write_file(name, data.data(), bytes);
+  }
 }
 
 TempDir::~TempDir() {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/coro.hpp"
+#include "core/executor.hpp"
 
 namespace parbench::io_support {
 
@@ -17,19 +18,31 @@ namespace parbench::io_support {
 std::uint64_t knob(const char* name, std::uint64_t default_value, std::uint64_t min_value,
                    std::uint64_t max_value);
 
+/// Largest path the I/O workloads keep in executor memory.
+inline constexpr std::size_t kPathCapacity = 256;
+
 /// A fresh directory parbench-io-XXXXXX under PARBENCH_IO_DIR (default:
-/// $TMPDIR, else /tmp), removed with everything in it on destruction. Throws
-/// std::runtime_error naming the directory when it cannot be created.
+/// $TMPDIR, else /tmp), removed with everything in it on destruction. Its path
+/// lives in memory from the executor, so that every worker of the model (also
+/// another process) can read it. Throws std::runtime_error naming the
+/// directory when it cannot be created.
 class TempDir {
  public:
-  TempDir();
+  explicit TempDir(Executor& executor);
   ~TempDir();
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const noexcept { return path_; }
+  /// The path, in executor memory: capture this pointer in request bodies.
+  const char* path() const noexcept { return shared_path_.data(); }
+
+  /// Writes files <prefix>0 .. <prefix>count-1 of `bytes` bytes each, file i
+  /// holding fill_pattern(seed_base + i) (blocking; set-up only).
+  void write_pattern_files(const char* prefix, std::size_t count, std::size_t bytes,
+                           std::uint64_t seed_base) const;
 
  private:
   std::string path_;
+  Array<char> shared_path_;
 };
 
 /// Closes a descriptor on scope exit unless released (for error paths; the
@@ -76,8 +89,5 @@ coro::Task<void> write_exact(coro::Io io, int fd, const unsigned char* data, std
 /// Raises this process's soft RLIMIT_NOFILE to at least `needed` descriptors
 /// (up to the hard limit); throws std::runtime_error if the hard limit is lower.
 void ensure_descriptor_limit(std::size_t needed);
-
-/// Largest path the I/O workloads keep in executor memory.
-inline constexpr std::size_t kPathCapacity = 256;
 
 }  // namespace parbench::io_support

@@ -49,20 +49,13 @@ class FileRead final : public Instance {
       : n_(n),
         bytes_(1024 * io_support::knob("PARBENCH_FILE_KIB", 64, 4, 1024 * 1024)),
         direct_(io_support::knob("PARBENCH_FILE_DIRECT", 0, 0, 1) == 1),
-        dir_(executor, kPathCapacity),
+        dir_(executor),
         checksums_(executor, n) {
-    std::strncpy(dir_.data(), tmp_.path().c_str(), kPathCapacity - 1);
-    std::unique_ptr<unsigned char[]> data(new unsigned char[bytes_]);
-    char path[kPathCapacity];
-    for (std::size_t i = 0; i < n; ++i) {
-      io_support::fill_pattern(seed(i), data.get(), bytes_);
-      io_support::file_name(path, sizeof path, dir_.data(), "in_", i);
-      io_support::write_file(path, data.get(), bytes_);
-    }
+    dir_.write_pattern_files("in_", n, bytes_, seed(0));
   }
 
   void run(Executor& executor) override {
-    const char* dir = dir_.data();
+    const char* dir = dir_.path();
     std::uint64_t* checksums = checksums_.data();
     const std::size_t bytes = bytes_;
     const bool direct = direct_;
@@ -89,8 +82,7 @@ class FileRead final : public Instance {
   static std::uint64_t seed(std::size_t i) { return 0xF11E0000ull + i; }
   std::size_t n_, bytes_;
   bool direct_;
-  io_support::TempDir tmp_;
-  Array<char> dir_;  // the directory's path where every worker (process) can read it
+  io_support::TempDir dir_;
   Array<std::uint64_t> checksums_;
 };
 

@@ -40,13 +40,11 @@ class FileWrite final : public Instance {
   FileWrite(Executor& executor, std::size_t n)
       : n_(n),
         bytes_(1024 * io_support::knob("PARBENCH_WRITE_KIB", 16, 1, 1024 * 1024)),
-        dir_(executor, kPathCapacity),
-        done_(executor, n) {
-    std::strncpy(dir_.data(), tmp_.path().c_str(), kPathCapacity - 1);
-  }
+        dir_(executor),
+        done_(executor, n) {}
 
   void run(Executor& executor) override {
-    const char* dir = dir_.data();
+    const char* dir = dir_.path();
     std::uint8_t* done = done_.data();
     const std::size_t bytes = bytes_;
     for (std::size_t i = 0; i < n_; ++i) done[i] = 0;
@@ -58,7 +56,7 @@ class FileWrite final : public Instance {
     for (std::size_t i = 0; i < n_; ++i) {
       if (done_[i] != 1) return Verdict::fail("request ", i, " did not finish");
       char path[kPathCapacity];
-      io_support::file_name(path, sizeof path, dir_.data(), "out_", i);
+      io_support::file_name(path, sizeof path, dir_.path(), "out_", i);
       std::size_t size = 0;
       const std::uint64_t sum = io_support::file_checksum(path, &size);
       if (size != bytes_ || sum != io_support::pattern_checksum(seed(i), bytes_))
@@ -69,7 +67,7 @@ class FileWrite final : public Instance {
   void corrupt() override {
     const unsigned char junk[3] = {1, 2, 3};
     char path[kPathCapacity];
-    io_support::file_name(path, sizeof path, dir_.data(), "out_", n_ - 1);
+    io_support::file_name(path, sizeof path, dir_.path(), "out_", n_ - 1);
     io_support::write_file(path, junk, sizeof junk);
   }
   WorkPerRun work() const override {
@@ -82,8 +80,7 @@ class FileWrite final : public Instance {
  private:
   static std::uint64_t seed(std::size_t i) { return 0xF11E8000ull + i; }
   std::size_t n_, bytes_;
-  io_support::TempDir tmp_;
-  Array<char> dir_;
+  io_support::TempDir dir_;
   Array<std::uint8_t> done_;
 };
 

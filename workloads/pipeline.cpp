@@ -68,20 +68,12 @@ coro::Task<void> pipeline_request(coro::Io io, const char* dir, std::size_t inde
 
 class Pipeline final : public Instance {
  public:
-  Pipeline(Executor& executor, std::size_t n)
-      : n_(n), dir_(executor, kPathCapacity), done_(executor, n) {
-    std::strncpy(dir_.data(), tmp_.path().c_str(), kPathCapacity - 1);
-    std::vector<unsigned char> data(kInputBytes);
-    char path[kPathCapacity];
-    for (std::size_t i = 0; i < n; ++i) {
-      io_support::fill_pattern(seed(i), data.data(), kInputBytes);
-      io_support::file_name(path, sizeof path, dir_.data(), "in_", i);
-      io_support::write_file(path, data.data(), kInputBytes);
-    }
+  Pipeline(Executor& executor, std::size_t n) : n_(n), dir_(executor), done_(executor, n) {
+    dir_.write_pattern_files("in_", n, kInputBytes, seed(0));
   }
 
   void run(Executor& executor) override {
-    const char* dir = dir_.data();
+    const char* dir = dir_.path();
     std::uint8_t* done = done_.data();
     for (std::size_t i = 0; i < n_; ++i) done[i] = 0;
     run_requests(executor, n_, [=](std::size_t i, coro::Io io) {
@@ -96,7 +88,7 @@ class Pipeline final : public Instance {
       if (done_[i] != 1) return Verdict::fail("request ", i, " did not finish");
       io_support::fill_pattern(seed(i), input.data(), kInputBytes);
       digest_blocks(input.data(), digests.data());
-      io_support::file_name(path, sizeof path, dir_.data(), "out_", i);
+      io_support::file_name(path, sizeof path, dir_.path(), "out_", i);
       std::size_t size = 0;
       const std::uint64_t sum = io_support::file_checksum(path, &size);
       if (size != kDigestBytes ||
@@ -108,7 +100,7 @@ class Pipeline final : public Instance {
   }
   void corrupt() override {
     char path[kPathCapacity];
-    io_support::file_name(path, sizeof path, dir_.data(), "out_", 0);
+    io_support::file_name(path, sizeof path, dir_.path(), "out_", 0);
     const unsigned char junk[8] = {};
     io_support::write_file(path, junk, sizeof junk);
   }
@@ -119,8 +111,7 @@ class Pipeline final : public Instance {
  private:
   static std::uint64_t seed(std::size_t i) { return 0x919E0000ull + i; }
   std::size_t n_;
-  io_support::TempDir tmp_;
-  Array<char> dir_;
+  io_support::TempDir dir_;
   Array<std::uint8_t> done_;
 };
 

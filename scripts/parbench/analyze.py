@@ -436,6 +436,7 @@ def analyze(directory: Path) -> dict:
     points = build_points(results, physical, threads)
     primitives = build_primitives(results)
     metg_rows, curves = build_metg(points)
+    primitive_tables = build_primitive_tables(primitives)
     errors = [{"benchmark": r.run_name, "errors": sorted(set(r.errors))}
               for r in results.runs.values() if r.errors]
     return {
@@ -456,8 +457,8 @@ def analyze(directory: Path) -> dict:
                         for k, v in context.items() if k.startswith("model_note:")},
         "primitives": primitives,
         "which_model": build_which_model(results, physical),
-        "primitive_tables": build_primitive_tables(primitives),
-        "primitive_findings": build_primitive_findings(build_primitive_tables(primitives), threads),
+        "primitive_tables": primitive_tables,
+        "primitive_findings": build_primitive_findings(primitive_tables, threads),
         "io_method": IO_STATEMENT,
         "io": build_io(points),
         "errors": errors,
