@@ -56,32 +56,21 @@ std::size_t share_of(std::size_t total, std::size_t threads, std::size_t t) {
 
 }  // namespace
 
-CoroutineRuntime::CoroutineRuntime(std::size_t concurrency, std::size_t threads)
-    : concurrency_(concurrency) {
+namespace {
+std::size_t checked_threads(std::size_t concurrency, std::size_t threads) {
   if (concurrency == 0 || threads == 0 || threads > concurrency)
     throw std::invalid_argument("coroutine runtime: need 1 <= threads <= concurrency");
+  return threads;
+}
+}  // namespace
+
+CoroutineRuntime::CoroutineRuntime(std::size_t concurrency, std::size_t threads)
+    : concurrency_(concurrency), team_(checked_threads(concurrency, threads)) {
   const coro::Backend backend = coro::default_backend();
   for (std::size_t t = 0; t < threads; ++t) loops_.push_back(coro::make_loop(backend));
-  for (std::size_t t = 1; t < threads; ++t) helpers_.emplace_back([this, t] { helper_main(t); });
 }
 
-CoroutineRuntime::~CoroutineRuntime() {
-  stopping_.store(true);
-  generation_.fetch_add(1);
-  generation_.notify_all();
-  for (std::thread& helper : helpers_) helper.join();
-}
-
-void CoroutineRuntime::helper_main(std::size_t thread) {
-  std::uint64_t seen = 0;
-  for (;;) {
-    generation_.wait(seen);
-    seen = generation_.load();
-    if (stopping_.load()) return;
-    run_share(thread, *job_);
-    if (helpers_busy_.fetch_sub(1) == 1) helpers_busy_.notify_one();
-  }
-}
+CoroutineRuntime::~CoroutineRuntime() = default;
 
 void CoroutineRuntime::run_share(std::size_t thread, Job& job) noexcept {
   const std::size_t workers = std::min(concurrency_, job.items);
@@ -105,17 +94,7 @@ void CoroutineRuntime::run_share(std::size_t thread, Job& job) noexcept {
 
 void CoroutineRuntime::run(Job& job) {
   if (job.items == 0) return;
-  if (!helpers_.empty()) {
-    job_ = &job;
-    helpers_busy_.store(helpers_.size());
-    generation_.fetch_add(1);
-    generation_.notify_all();
-  }
-  run_share(0, job);
-  if (!helpers_.empty()) {
-    for (std::size_t busy = helpers_busy_.load(); busy != 0; busy = helpers_busy_.load())
-      helpers_busy_.wait(busy);
-  }
+  team_.run([&](std::size_t thread) { run_share(thread, job); });
   job.error.rethrow_if_any();
 }
 

@@ -6,15 +6,13 @@
 // parallelism.
 #pragma once
 
-#include <atomic>
 #include <cstddef>
 #include <memory>
-#include <thread>
 #include <vector>
 
-#include "core/first_exception.hpp"
 #include "core/io_loop.hpp"
 #include "core/requests.hpp"
+#include "core/thread_team.hpp"
 
 namespace parbench {
 
@@ -44,15 +42,10 @@ class CoroutineRuntime final : public Executor, public RequestRunner {
  private:
   void run(Job& job);
   void run_share(std::size_t thread, Job& job) noexcept;
-  void helper_main(std::size_t thread);
 
   std::size_t concurrency_;
-  std::vector<std::unique_ptr<coro::Loop>> loops_;
-  std::vector<std::thread> helpers_;
-  Job* job_ = nullptr;
-  std::atomic<std::uint64_t> generation_{0};
-  std::atomic<std::size_t> helpers_busy_{0};
-  std::atomic<bool> stopping_{false};
+  std::vector<std::unique_ptr<coro::Loop>> loops_;  // loop t belongs to team thread t
+  ThreadTeam team_;
 };
 
 }  // namespace parbench
