@@ -211,6 +211,13 @@ TEST_P(CoroTest, UnreachableServerIsAClearError) {
   }
 }
 
+// ctest runs the uring and epoll instances of a test at the same time, in
+// separate processes: a file name shared between them lets one truncate the
+// other's file mid-test, so every name carries the process id.
+std::string private_temp_path(const char* tag) {
+  return testing::TempDir() + "parbench_" + tag + "_" + std::to_string(::getpid());
+}
+
 Task<void> write_then_read(Io io, const char* path, std::string* back) {
   const int fd = static_cast<int>(co_await io.open(path, O_CREAT | O_TRUNC | O_RDWR, 0600));
   co_await io.write(fd, "hello, file", 11, 0);
@@ -222,7 +229,7 @@ Task<void> write_then_read(Io io, const char* path, std::string* back) {
 }
 
 TEST_P(CoroTest, FilesAtOffsetsAndErrorsNameTheOperation) {
-  const std::string path = testing::TempDir() + "parbench_coro_file";
+  const std::string path = private_temp_path("coro_file");
   std::string back;
   loop_->run(write_then_read(Io(loop_.get()), path.c_str(), &back));
   EXPECT_EQ(back, "file");
@@ -276,7 +283,7 @@ INSTANTIATE_TEST_SUITE_P(Backends, CoroTest, testing::Values(Backend::uring, Bac
                          });
 
 TEST(CoroBlocking, LooplessIoDoesTheCallsOnTheSpot) {
-  const std::string path = testing::TempDir() + "parbench_coro_blocking";
+  const std::string path = private_temp_path("coro_blocking");
   std::string back;
   run_blocking(write_then_read(Io{}, path.c_str(), &back));
   EXPECT_EQ(back, "file");
