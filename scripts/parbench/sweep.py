@@ -177,7 +177,9 @@ def _last_line(path: Path) -> str:
 
 
 def run_family(binary: Path, selection: list[str], family: Family, config, directory: Path,
-               env: dict) -> dict:
+               env: dict, stop: "StopRequest") -> dict | None:
+    """Runs one family in its own process group. Returns its record, or None when a stop was
+    requested while it ran: the child is then killed and reaped and its partial output removed."""
     raw, logs = directory / "raw", directory / "logs"
     temporary = raw / f".{family.stem}.json.partial"
     log_path = logs / f"{family.stem}.log"
@@ -197,23 +199,22 @@ def run_family(binary: Path, selection: list[str], family: Family, config, direc
     with open(log_path, "w") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    env=env, start_new_session=True)
-    try:
-        deadline = start + config.family_timeout
-        while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid:
-                process.returncode = os.waitstatus_to_exitcode(status)
-                record["max_rss_mib"] = round(usage.ru_maxrss / 1024, 1)
-                break
-            if time.monotonic() > deadline:
-                _kill_group(process)
-                record.update(status="timeout", message=f"killed after {config.family_timeout:g} s")
-                break
-            time.sleep(0.02)
-    except BaseException:  # Ctrl-C or SIGTERM: stop the child, keep nothing half-done
-        _kill_group(process)
-        temporary.unlink(missing_ok=True)
-        raise
+    deadline = start + config.family_timeout
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            process.returncode = os.waitstatus_to_exitcode(status)
+            record["max_rss_mib"] = round(usage.ru_maxrss / 1024, 1)
+            break
+        if stop.signal is not None:  # Ctrl-C or SIGTERM: stop the child, keep nothing half-done
+            _kill_group(process)
+            temporary.unlink(missing_ok=True)
+            return None
+        if time.monotonic() > deadline:
+            _kill_group(process)
+            record.update(status="timeout", message=f"killed after {config.family_timeout:g} s")
+            break
+        time.sleep(0.02)
     record["seconds"] = round(time.monotonic() - start, 2)
     if record["status"] != "timeout":
         code = process.returncode
@@ -251,15 +252,45 @@ def write_state(directory: Path, state: dict) -> None:
     atomic_write_text(directory / "sweep.json", json.dumps(state, indent=1) + "\n")
 
 
-class _Terminate(Exception):
-    pass
+class StopRequest:
+    """SIGINT/SIGTERM handler that only records the signal. The sweep polls it at safe points
+    (between families and while waiting for one), so an interrupt can never land between
+    starting a child and taking charge of it, or halfway through moving a result into place."""
 
+    def __init__(self) -> None:
+        self.signal: int | None = None
 
-def _on_sigterm(signum, frame):
-    raise _Terminate()
+    def __call__(self, signum, frame) -> None:
+        self.signal = signum
 
 
 def sweep(config_name: str, out: str | None, resume: str | None) -> int:
+    stop = StopRequest()
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        directory, failed = _run_families(config_name, out, resume, stop)
+    except UserError:
+        if stop.signal is None:
+            raise
+        # Ctrl-C on a terminal also reaches a set-up child (same process group), which then fails.
+        print(f"parbench: sweep interrupted by {signal.Signals(stop.signal).name} before its first family",
+              file=sys.stderr)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if stop.signal is not None:
+        return 128 + stop.signal  # the shell's convention: 130 for Ctrl-C, 143 for SIGTERM
+    from . import analyze, plot, report
+    analyze.main(str(directory))
+    plot.main(str(directory))
+    report_path = report.write_report(directory)
+    print(f"report: {report_path}")
+    return 1 if failed else 0
+
+
+def _run_families(config_name: str, out: str | None, resume: str | None,
+                  stop: StopRequest) -> tuple[Path, list[dict]]:
+    """The sweep up to its last family: returns the directory and the families that failed."""
     binary = binary_path()
     env = dict(os.environ)
     env.setdefault("OMP_WAIT_POLICY", "passive")
@@ -303,28 +334,28 @@ def sweep(config_name: str, out: str | None, resume: str | None) -> int:
     progress = Progress(families, config)
     print(f"sweep '{config.name}': {len(families)} families ({len(done)} already done) -> {directory}",
           flush=True)
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
-    try:
-        for family in families:
-            if (family.name, family.weak) in done:
-                progress.finished(family, done[(family.name, family.weak)], skipped=True)
-                continue
-            progress.starting(family)
-            record = run_family(binary, selection, family, config, directory, env)
-            state["families"].append(record)
-            write_state(directory, state)
-            progress.finished(family, record)
-    except (KeyboardInterrupt, _Terminate):
-        progress.close()
+    for family in families:
+        if stop.signal is not None:
+            break
+        if (family.name, family.weak) in done:
+            progress.finished(family, done[(family.name, family.weak)], skipped=True)
+            continue
+        progress.starting(family)
+        record = run_family(binary, selection, family, config, directory, env, stop)
+        if record is None:
+            break
+        state["families"].append(record)
+        write_state(directory, state)
+        progress.finished(family, record)
+    progress.close()
+    if stop.signal is not None:
         state["status"] = "interrupted"
         write_state(directory, state)
         kept = sum(1 for f in state["families"] if f["status"] == "ok")
-        print(f"parbench: sweep interrupted; {kept} finished families kept in {directory}; "
-              f"continue with: ./parbench sweep --resume {directory}", file=sys.stderr)
-        return 130
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    progress.close()
+        print(f"parbench: sweep interrupted by {signal.Signals(stop.signal).name}; {kept} finished "
+              f"families kept in {directory}; continue with: ./parbench sweep --resume {directory}",
+              file=sys.stderr)
+        return directory, []
     env_record["load_average"]["after"] = list(os.getloadavg())
     atomic_write_text(directory / "env.json", json.dumps(env_record, indent=1) + "\n")
     state["status"] = "complete"
@@ -334,10 +365,4 @@ def sweep(config_name: str, out: str | None, resume: str | None) -> int:
     elapsed = sum(f["seconds"] for f in state["families"])
     print(f"sweep: {len(state['families']) - len(failed)} families ok, {len(failed)} failed "
           f"({elapsed / 60:.1f} min of benchmarks)", flush=True)
-
-    from . import analyze, plot, report
-    analyze.main(str(directory))
-    plot.main(str(directory))
-    report_path = report.write_report(directory)
-    print(f"report: {report_path}")
-    return 1 if failed else 0
+    return directory, failed

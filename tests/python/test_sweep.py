@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import ROOT, run_cli
 
 TINY = """
@@ -33,6 +35,19 @@ def children_of(pid: int) -> list[int]:
                 continue
             if int(fields[1]) == pid:
                 found.append(int(entry.name))
+    return found
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Processes whose command line contains text: catches orphans, which children_of cannot."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                if text in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
     return found
 
 
@@ -88,7 +103,7 @@ def test_interrupt_keeps_finished_families_and_resume_completes(tmp_path, bench_
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     assert "--resume" in stderr
-    assert children_of(process.pid) == []
+    assert children_of(process.pid) == [] and processes_mentioning(str(out)) == []
     state = json.loads((out / "sweep.json").read_text())
     assert state["status"] == "interrupted"
     kept = [f for f in state["families"] if f["status"] == "ok"]
@@ -101,6 +116,33 @@ def test_interrupt_keeps_finished_families_and_resume_completes(tmp_path, bench_
     assert f"({len(kept)} already done)" in resumed.stdout
     state = json.loads((out / "sweep.json").read_text())
     assert state["status"] == "complete" and all(f["status"] == "ok" for f in state["families"])
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.003, 0.02, 0.15])
+def test_sigterm_at_any_moment_leaves_no_partial_file_or_process(tmp_path, bench_binary, delay):
+    # The signal lands at a different point of starting and running the first families each time,
+    # including the moment a child has been forked but not yet waited for.
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY)
+    out = tmp_path / "run"
+    environment = dict(os.environ, PYTHONPATH=str(ROOT / "scripts"), PARBENCH_BENCH=str(bench_binary))
+    process = subprocess.Popen([sys.executable, "-m", "parbench", "sweep", "--config", str(config),
+                                "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=environment)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (out / "sweep.json").exists():
+        time.sleep(0.001)
+    time.sleep(delay)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert "SIGTERM" in stderr and "--resume" in stderr
+    assert processes_mentioning(str(out)) == []
+    assert not list((out / "raw").glob(".*"))
+    state = json.loads((out / "sweep.json").read_text())
+    assert state["status"] == "interrupted"
+    for family in state["families"]:
+        json.loads((out / family["file"]).read_text())
 
 
 def test_crashing_family_is_recorded_and_the_sweep_goes_on(tmp_path, bench_binary):
