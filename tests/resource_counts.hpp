@@ -47,4 +47,32 @@ inline std::set<std::string> entries(const std::string& directory) {
   return names;
 }
 
+/// The entries of a shared namespace (/dev/shm, /dev/mqueue) that this suite
+/// names: every object it names starts with "parbench". Other programs on the
+/// machine create and remove their own entries at any time, so a leak check
+/// looks at ours only.
+inline std::set<std::string> suite_entries(const std::string& directory) {
+  std::set<std::string> ours;
+  for (const auto& name : entries(directory))
+    if (name.starts_with("parbench")) ours.insert(name);
+  return ours;
+}
+
+/// Suite entries in directory that were not in before and are still there a
+/// moment later. Tests in other processes (ctest runs several at once, and the
+/// sweep tests run the ipc benchmarks) name an object for the microseconds
+/// between creating and unlinking it; a leaked one stays.
+inline std::set<std::string> suite_entries_left(const std::string& directory,
+                                                const std::set<std::string>& before) {
+  std::set<std::string> left;
+  for (int look = 0; look < 5; ++look) {
+    if (look > 0) usleep(20'000);
+    left.clear();
+    for (const auto& name : suite_entries(directory))
+      if (!before.contains(name)) left.insert(name);
+    if (left.empty()) break;
+  }
+  return left;
+}
+
 }  // namespace parbench::testing_support

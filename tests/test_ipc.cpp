@@ -18,14 +18,15 @@
 namespace parbench {
 namespace {
 
-using testing_support::entries;
 using testing_support::open_descriptors;
+using testing_support::suite_entries;
+using testing_support::suite_entries_left;
 
 class IpcTest : public testing::TestWithParam<IpcMechanism> {};
 
 TEST_P(IpcTest, EchoesEverySizeIntact) {
   const std::size_t fds_before = open_descriptors();
-  const auto shm_before = entries("/dev/shm"), mqueue_before = entries("/dev/mqueue");
+  const auto shm_before = suite_entries("/dev/shm"), mqueue_before = suite_entries("/dev/mqueue");
   {
     Channel channel = GetParam().make();
     ChildProcess echo([&] {  // echo: header (size) then payload, until the end
@@ -63,8 +64,8 @@ TEST_P(IpcTest, EchoesEverySizeIntact) {
     EXPECT_EQ(echo.wait(), 0);
   }
   EXPECT_EQ(open_descriptors(), fds_before) << "descriptors leaked";
-  EXPECT_EQ(entries("/dev/shm"), shm_before);
-  EXPECT_EQ(entries("/dev/mqueue"), mqueue_before);
+  EXPECT_EQ(suite_entries_left("/dev/shm", shm_before), std::set<std::string>{});
+  EXPECT_EQ(suite_entries_left("/dev/mqueue", mqueue_before), std::set<std::string>{});
 }
 
 INSTANTIATE_TEST_SUITE_P(AllMechanisms, IpcTest,

@@ -20,21 +20,18 @@ namespace {
 
 using testing_support::count_children;
 
-std::set<std::string> shm_entries() {
-  return testing_support::entries("/dev/shm");
-}
-
 class ProcessModelTest : public testing::TestWithParam<const char*> {
  protected:
   void SetUp() override {
     model_ = find_model(GetParam());
     ASSERT_NE(model_, nullptr);
     children_before_ = count_children();
-    shm_before_ = shm_entries();
+    shm_before_ = testing_support::suite_entries("/dev/shm");
   }
   void TearDown() override {
     EXPECT_EQ(count_children(), children_before_) << "child processes left behind";
-    EXPECT_EQ(shm_entries(), shm_before_) << "/dev/shm entries left behind";
+    EXPECT_EQ(testing_support::suite_entries_left("/dev/shm", shm_before_), std::set<std::string>{})
+        << "/dev/shm entries left behind";
   }
   const ModelInfo* model_ = nullptr;
   int children_before_ = 0;
