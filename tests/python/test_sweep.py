@@ -82,7 +82,8 @@ def test_tiny_sweep_end_to_end(tmp_path, bench_binary):
     assert "Amdahl fit" in check.stdout and "check:" in check.stdout
 
 
-def test_interrupt_keeps_finished_families_and_resume_completes(tmp_path, bench_binary):
+def start_tiny_sweep(tmp_path: Path, bench_binary: Path) -> tuple[subprocess.Popen, Path]:
+    """Starts the tiny sweep in the background (to be interrupted); returns it and its directory."""
     config = tmp_path / "tiny.toml"
     config.write_text(TINY)
     out = tmp_path / "run"
@@ -90,6 +91,11 @@ def test_interrupt_keeps_finished_families_and_resume_completes(tmp_path, bench_
     process = subprocess.Popen([sys.executable, "-m", "parbench", "sweep", "--config", str(config),
                                 "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, env=environment)
+    return process, out
+
+
+def test_interrupt_keeps_finished_families_and_resume_completes(tmp_path, bench_binary):
+    process, out = start_tiny_sweep(tmp_path, bench_binary)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # wait until two families are done
         try:
@@ -122,13 +128,7 @@ def test_interrupt_keeps_finished_families_and_resume_completes(tmp_path, bench_
 def test_sigterm_at_any_moment_leaves_no_partial_file_or_process(tmp_path, bench_binary, delay):
     # The signal lands at a different point of starting and running the first families each time,
     # including the moment a child has been forked but not yet waited for.
-    config = tmp_path / "tiny.toml"
-    config.write_text(TINY)
-    out = tmp_path / "run"
-    environment = dict(os.environ, PYTHONPATH=str(ROOT / "scripts"), PARBENCH_BENCH=str(bench_binary))
-    process = subprocess.Popen([sys.executable, "-m", "parbench", "sweep", "--config", str(config),
-                                "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env=environment)
+    process, out = start_tiny_sweep(tmp_path, bench_binary)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (out / "sweep.json").exists():
         time.sleep(0.001)
