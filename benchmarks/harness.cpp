@@ -2,7 +2,9 @@
 #include "benchmarks/team.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <thread>
 #include <utility>
 
@@ -10,6 +12,14 @@ namespace parbench {
 
 std::size_t hardware_threads() {
   return std::max<std::size_t>(1, std::thread::hardware_concurrency());
+}
+
+std::string omp_wait_policy() {
+  const char* value = std::getenv("OMP_WAIT_POLICY");
+  std::string policy = value != nullptr ? value : "";
+  for (char& ch : policy) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  // libgomp ignores any other value and keeps its default.
+  return policy == "active" || policy == "passive" ? policy : "default";
 }
 
 std::vector<std::size_t> default_worker_counts() {
@@ -45,6 +55,12 @@ std::vector<std::size_t> Selection::sizes_for(const WorkloadInfo& workload) cons
       return sizes;
   }
   return {};
+}
+
+bool Selection::wants_primitive(std::string_view name) const {
+  for (const std::string& prefix : primitives)
+    if (name == prefix || (name.starts_with(prefix) && name[prefix.size()] == '/')) return true;
+  return false;
 }
 
 std::vector<std::size_t> Selection::workers_for(const ModelInfo& model) const {
@@ -97,6 +113,14 @@ void add_all_families(const Selection& selection) {
     return a_first != b_first ? a_first : std::string(a.first) < std::string(b.first);
   });
   for (const auto& [prefix, add] : families) add(selection);
+}
+
+std::vector<std::string> primitive_family_names() {
+  std::vector<std::string> names;
+  for (const auto& [prefix, add] : family_registry())
+    if (std::string(prefix) != "workloads") names.emplace_back(prefix);
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 }  // namespace parbench

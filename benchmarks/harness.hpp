@@ -3,8 +3,12 @@
 // Google Benchmark for a Selection; main calls them all.
 #pragma once
 
+#include <benchmark/benchmark.h>
+
 #include <cstddef>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/model.hpp"
@@ -33,7 +37,21 @@ struct Selection {
   std::vector<std::size_t> workers_for(const WorkloadInfo& workload, const ModelInfo& model) const;
   bool workers_given = false;            ///< --p was on the command line
   std::vector<std::size_t> concurrency;  ///< --concurrency (default: each I/O workload's levels)
+  /// --primitives: prefixes of the primitive families to register ("sync",
+  /// "sync/mutex", ...). Primitive families run when named here, or when no
+  /// selection at all is given (then this holds every family's name); naming
+  /// workloads or models alone selects workload families only.
+  std::vector<std::string> primitives;
+
+  /// True when the primitive benchmark `name` (e.g. "sync/mutex/std") is selected.
+  bool wants_primitive(std::string_view name) const;
 };
+
+/// The OpenMP wait policy this process runs with, as libgomp read it when it
+/// was loaded: "active" or "passive" from OMP_WAIT_POLICY, else "default"
+/// (libgomp's own: idle threads spin for a while, then sleep). Benchmarks whose
+/// figure depends on it carry it in their name (wait:<policy>).
+std::string omp_wait_policy();
 
 /// Hardware threads of this machine (at least 1).
 std::size_t hardware_threads();
@@ -48,10 +66,21 @@ std::size_t requests_at(const WorkloadInfo& workload, std::size_t size, std::siz
 /// workload does not support weak scaling).
 std::size_t weak_size(const WorkloadInfo& workload, std::size_t n, std::size_t p);
 
+/// Google Benchmark's RegisterBenchmark for a primitive family's benchmark,
+/// if the selection wants it (see Selection::primitives); nullptr otherwise.
+template <class Function>
+benchmark::internal::Benchmark* add_primitive(const Selection& selection, const std::string& name,
+                                              Function&& function) {
+  if (!selection.wants_primitive(name)) return nullptr;
+  return benchmark::RegisterBenchmark(name.c_str(), std::forward<Function>(function));
+}
+
 using FamilyRegistrar = void (*)(const Selection&);
 /// Registers a family of benchmarks (by prefix, e.g. "overhead").
 bool register_family(const char* prefix, FamilyRegistrar add);
 /// Adds every family's benchmarks for the selection.
 void add_all_families(const Selection& selection);
+/// The prefixes of the registered primitive families (overhead, sync, ...).
+std::vector<std::string> primitive_family_names();
 
 }  // namespace parbench

@@ -141,14 +141,14 @@ void stream(benchmark::State& state, const Mechanism& mechanism) {
   }
 }
 
-void add_ipc_benchmarks(const Selection&) {
+void add_ipc_benchmarks(const Selection& selection) {
   for (const Mechanism& mechanism : ipc_mechanisms()) {
     for (auto [mode, function] : {std::pair{"pingpong", &pingpong}, std::pair{"stream", &stream}}) {
-      auto* benchmark =
-          benchmark::RegisterBenchmark((std::string("ipc/") + mechanism.name + "/" + mode).c_str(),
-                                       [&mechanism, function = function](benchmark::State& state) {
-                                         function(state, mechanism);
-                                       });
+      auto* benchmark = add_primitive(selection, std::string("ipc/") + mechanism.name + "/" + mode,
+                                      [&mechanism, function = function](benchmark::State& state) {
+                                        function(state, mechanism);
+                                      });
+      if (benchmark == nullptr) continue;
       benchmark->ArgNames({"size"})->UseRealTime()->Unit(benchmark::kMicrosecond);
       for (std::size_t size : kSizes) benchmark->Arg(static_cast<std::int64_t>(size));
     }

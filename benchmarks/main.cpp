@@ -6,8 +6,12 @@
 //   parbench_bench [selection options] [--benchmark_* flags]   benchmark
 //
 // Selection options:
-//   --workloads=a,b   workloads to include (default: all)
-//   --models=a,b      models to include (default: all)
+//   --workloads=a,b   workloads to include: names, all or none (default: all)
+//   --models=a,b      models to include: names or all (default: all)
+//   --primitives=a,b  primitive families by prefix (overhead, sync, sync/mutex, ...),
+//                     all or none. Default: all when nothing is selected; none
+//                     when --workloads or --models is given (they select
+//                     workload families), so a named workload runs alone
 //   --skip-models=a,b models to leave out (e.g. uninstrumented runtimes under tsan)
 //   --p=1,2,4         worker counts for parallel models (default: 1, 2, 4, ...
 //                     up to the hardware threads, that count, and twice it)
@@ -69,6 +73,12 @@ std::size_t parse_positive(const std::string& text, const char* what) {
   return value;
 }
 
+std::string join(const std::vector<std::string>& names) {
+  std::string text;
+  for (const auto& name : names) text += (text.empty() ? "" : ", ") + name;
+  return text;
+}
+
 template <class Info>
 std::string names_of(const std::vector<Info>& infos) {
   std::string names;
@@ -85,7 +95,8 @@ struct Command {
 Command parse(int argc, char** argv) {
   Command command;
   command.benchmark_args.push_back(argv[0]);
-  bool workloads_given = false, models_given = false, workers_given = false;
+  bool workloads_given = false, models_given = false, workers_given = false,
+       primitives_given = false;
   std::vector<std::string> skipped_models;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
@@ -101,6 +112,11 @@ Command parse(int argc, char** argv) {
     } else if (arg.starts_with("--workloads")) {
       workloads_given = true;
       for (const auto& name : split(value_of("--workloads"))) {
+        if (name == "none") continue;
+        if (name == "all") {
+          for (const auto& workload : workloads()) command.selection.workloads.push_back(&workload);
+          continue;
+        }
         const WorkloadInfo* workload = find_workload(name);
         if (workload == nullptr)
           throw UsageError("unknown workload '" + name + "' (valid: " + names_of(workloads()) +
@@ -110,10 +126,30 @@ Command parse(int argc, char** argv) {
     } else if (arg.starts_with("--models")) {
       models_given = true;
       for (const auto& name : split(value_of("--models"))) {
+        if (name == "all") {
+          for (const auto& model : models()) command.selection.models.push_back(&model);
+          continue;
+        }
         const ModelInfo* model = find_model(name);
         if (model == nullptr)
           throw UsageError("unknown model '" + name + "' (valid: " + names_of(models()) + ")");
         command.selection.models.push_back(model);
+      }
+    } else if (arg.starts_with("--primitives")) {
+      primitives_given = true;
+      const std::vector<std::string> families = primitive_family_names();
+      for (const auto& name : split(value_of("--primitives"))) {
+        if (name == "none") continue;
+        if (name == "all") {
+          command.selection.primitives.insert(command.selection.primitives.end(), families.begin(),
+                                              families.end());
+          continue;
+        }
+        const std::string top = name.substr(0, name.find('/'));
+        if (std::find(families.begin(), families.end(), top) == families.end())
+          throw UsageError("unknown primitive family '" + name +
+                           "' (valid: all, none, or a prefix of " + join(families) + ")");
+        command.selection.primitives.push_back(name);
       }
     } else if (arg.starts_with("--skip-models")) {
       for (const auto& name : split(value_of("--skip-models"))) {
@@ -155,14 +191,19 @@ Command parse(int argc, char** argv) {
     } else {
       throw UsageError(
           "unknown option '" + std::string(arg) +
-          "' (parbench options: --workloads= --models= --skip-models= --p= --concurrency= --size= "
+          "' (parbench options: --workloads= --models= --primitives= --skip-models= --p= "
+          "--concurrency= --size= "
           "--scaling=; "
           "Google Benchmark flags start with --benchmark_)");
     }
   }
   Selection& selection = command.selection;
-  if (!workloads_given)
+  // Naming workloads or models selects workload families; naming primitives
+  // selects those; naming nothing selects everything.
+  if (!workloads_given && !primitives_given)
     for (const auto& workload : workloads()) selection.workloads.push_back(&workload);
+  if (!primitives_given && !workloads_given && !models_given)
+    selection.primitives = primitive_family_names();
   if (!models_given)
     for (const auto& model : models()) selection.models.push_back(&model);
   std::erase_if(selection.models, [&](const ModelInfo* model) {
@@ -221,8 +262,13 @@ int list(const Selection& selection) {
       "  Largest p per model: %s\n",
       caps.c_str());
   std::printf(
+      "\nPrimitive families (--primitives=all, none or prefixes such as sync/mutex): %s%s\n",
+      join(primitive_family_names()).c_str(),
+      selection.primitives.empty() ? " (none selected)" : "");
+  std::printf(
       "\nBenchmark names: <workload>/<model>/n:<N>/p:<P>, overhead/tasks/<model>/p:<P>,"
-      " overhead/parallel_for/<model>/p:<P>, ipc/..., psync/..., spawn/coroutine\n");
+      " overhead/parallel_for/<model>/p:<P>, sync/..., queue/..., spawn/..., timer/..., ipc/...,"
+      " psync/...\n");
   return 0;
 }
 
@@ -284,7 +330,6 @@ int selfcheck(const Selection& selection, bool workers_given) {
 // sweep's env.json. It also measures the spin calibration once, so that every
 // family process of a sweep can be given the same value.
 int info() {
-  const char* policy = std::getenv("OMP_WAIT_POLICY");
   std::printf(
       "{\"spin_iters_per_us\": %.6f, \"hardware_threads\": %zu, \"compiler\": \"g++ %s\", "
       "\"build_type\": \"%s\", \"cxx_flags\": \"%s\", \"sanitizer\": \"%s\", "
@@ -292,15 +337,22 @@ int info() {
       "\"io_backend\": \"%s\", \"io_backend_reason\": \"%s\"}\n",
       spin_iterations_per_us(), hardware_threads(), __VERSION__, PARBENCH_BUILD_TYPE,
       PARBENCH_CXX_FLAGS, PARBENCH_SANITIZER, TBB_VERSION_STRING, _OPENMP,
-      policy != nullptr ? policy : "unset",
-      std::string(coro::to_string(coro::default_backend())).c_str(),
+      omp_wait_policy().c_str(), std::string(coro::to_string(coro::default_backend())).c_str(),
       coro::backend_reason().c_str());
   return 0;
 }
 
+// Set in the environment of a re-executed process whose OpenMP wait policy
+// parbench chose (see choose_omp_wait_policy); recorded in the context.
+constexpr const char* kPolicyReasonVariable = "PARBENCH_OMP_WAIT_POLICY_REASON";
+
 void add_context() {
-  const char* policy = std::getenv("OMP_WAIT_POLICY");
-  benchmark::AddCustomContext("omp_wait_policy", policy != nullptr ? policy : "unset");
+  benchmark::AddCustomContext("omp_wait_policy", omp_wait_policy());
+  const char* reason = std::getenv(kPolicyReasonVariable);
+  benchmark::AddCustomContext("omp_wait_policy_set_by", reason != nullptr ? reason
+                                                        : std::getenv("OMP_WAIT_POLICY") != nullptr
+                                                            ? "the environment"
+                                                            : "libgomp's default");
   benchmark::AddCustomContext("parbench_build_type", PARBENCH_BUILD_TYPE);
   benchmark::AddCustomContext("parbench_cxx_flags", PARBENCH_CXX_FLAGS);
   benchmark::AddCustomContext("parbench_sanitizer", PARBENCH_SANITIZER);
@@ -313,15 +365,74 @@ void add_context() {
   for (const auto& workload : workloads())
     benchmark::AddCustomContext("category:" + workload.name,
                                 std::string(to_string(workload.category)));
-  for (const auto& model : models())
+  for (const auto& model : models()) {
     if (!model.note.empty()) benchmark::AddCustomContext("model_note:" + model.name, model.note);
+    benchmark::AddCustomContext("task_spawn:" + model.name, model.task_spawn.empty()
+                                                                ? "none: " + model.no_task_spawn
+                                                                : model.task_spawn);
+  }
 }
 
-// libgomp reads OMP_WAIT_POLICY once, when it is loaded: to run with passive
-// waiting (idle OpenMP threads sleep instead of spinning and slowing the next
-// benchmark) the variable must be set before the process starts. If the user
-// did not choose a policy, set passive and re-execute this binary once.
-void ensure_omp_wait_policy(char** argv) {
+/// Google Benchmark's Initialize on a copy of the pointer array (it removes
+/// what it parses). The strings must outlive the run: Google Benchmark keeps
+/// argv[0] for the JSON context, so these are argv's own strings or literals.
+void initialize_benchmark(std::vector<char*> args) {
+  int count = static_cast<int>(args.size());
+  benchmark::Initialize(&count, args.data());
+}
+
+/// The names of the benchmarks that RunSpecifiedBenchmarks would run for
+/// these flags (the filter applied): Google Benchmark lists them into a
+/// string, runs nothing, and the flags are restored afterwards.
+std::vector<std::string> planned_benchmarks(const std::vector<char*>& args) {
+  static char list_on[] = "--benchmark_list_tests=true",
+              list_off[] = "--benchmark_list_tests=false", no_out[] = "--benchmark_out=";
+  initialize_benchmark({args[0], list_on, no_out});
+  std::ostringstream listing, errors;
+  benchmark::ConsoleReporter reporter(benchmark::ConsoleReporter::OO_None);
+  reporter.SetOutputStream(&listing);
+  reporter.SetErrorStream(&errors);
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  initialize_benchmark({args[0], list_off});
+  initialize_benchmark(args);
+  std::vector<std::string> names;
+  std::istringstream lines(listing.str());
+  for (std::string line; std::getline(lines, line);)
+    if (!line.empty()) names.push_back(line);
+  return names;
+}
+
+bool uses_openmp(std::string_view benchmark_name) {
+  for (std::size_t start = 0; start < benchmark_name.size();) {
+    const std::size_t end = std::min(benchmark_name.find('/', start), benchmark_name.size());
+    const std::string_view part = benchmark_name.substr(start, end - start);
+    if (part.find(':') != std::string_view::npos) return false;  // the arguments begin
+    if (part == "openmp" || part.starts_with("openmp_")) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+// OpenMP runs with libgomp's default wait policy (idle threads spin for a
+// while, then sleep), as its users run it: the sweep runs one family per
+// process. Only a process that runs OpenMP benchmarks *and* others (e.g.
+// `./parbench bench --models=serial,openmp,pool`) gets passive waiting, so
+// that spinning OpenMP threads do not slow the next benchmark; the policy and
+// who chose it go into the JSON context. libgomp reads OMP_WAIT_POLICY when it
+// is loaded, so choosing it means re-executing this binary once.
+void choose_omp_wait_policy(char** argv, const std::vector<std::string>& planned) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;  // the user's (or the sweep's) choice
+  const auto openmp = std::count_if(planned.begin(), planned.end(),
+                                    [](const std::string& name) { return uses_openmp(name); });
+  if (openmp == 0 || openmp == static_cast<std::ptrdiff_t>(planned.size())) return;
+  setenv("OMP_WAIT_POLICY", "passive", 1);
+  setenv(kPolicyReasonVariable, "parbench: OpenMP and other benchmarks share this process", 1);
+  execv("/proc/self/exe", argv);
+  std::perror("parbench: could not re-execute with OMP_WAIT_POLICY=passive");
+}
+
+/// The selfcheck runs every model in one process: idle OpenMP threads sleep.
+void passive_for_selfcheck(char** argv) {
   if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
   setenv("OMP_WAIT_POLICY", "passive", 1);
   execv("/proc/self/exe", argv);
@@ -333,7 +444,6 @@ void ensure_omp_wait_policy(char** argv) {
 
 int main(int argc, char** argv) {
   using namespace parbench;
-  ensure_omp_wait_policy(argv);
   // A peer process that dies must show up as an error on write, not kill us.
   signal(SIGPIPE, SIG_IGN);
   try {
@@ -343,12 +453,22 @@ int main(int argc, char** argv) {
       workers_given = workers_given || std::string_view(argv[i]).starts_with("--p=");
     if (command.verb == "list") return list(command.selection);
     if (command.verb == "info") return info();
-    if (command.verb == "selfcheck") return selfcheck(command.selection, workers_given);
+    if (command.verb == "selfcheck") {
+      passive_for_selfcheck(argv);
+      return selfcheck(command.selection, workers_given);
+    }
     add_all_families(command.selection);
-    add_context();
+    const std::vector<char*> benchmark_args = command.benchmark_args;  // argv's own strings
     int gb_argc = static_cast<int>(command.benchmark_args.size());
     benchmark::Initialize(&gb_argc, command.benchmark_args.data());
     if (benchmark::ReportUnrecognizedArguments(gb_argc, command.benchmark_args.data())) return 2;
+    const bool listing_only =
+        std::any_of(benchmark_args.begin(), benchmark_args.end(), [](const char* arg) {
+          return std::string_view(arg) == "--benchmark_list_tests" ||
+                 std::string_view(arg) == "--benchmark_list_tests=true";
+        });
+    if (!listing_only) choose_omp_wait_policy(argv, planned_benchmarks(benchmark_args));
+    add_context();
     const std::size_t ran = benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
     if (ran == 0) return 2;  // Google Benchmark has said which filter matched nothing

@@ -73,17 +73,23 @@ void parallel_for_overhead(benchmark::State& state, const ModelInfo& model) {
 
 void add_overhead_benchmarks(const Selection& selection) {
   for (const ModelInfo* model : selection.models) {
-    if (model->task_pool) {
-      auto* tasks = benchmark::RegisterBenchmark(
-          ("overhead/tasks/" + model->name).c_str(),
-          [model](benchmark::State& state) { tasks_overhead(state, *model); });
-      tasks->ArgNames({"p"})->UseRealTime()->MeasureProcessCPUTime()->Unit(benchmark::kMicrosecond);
-      for (const std::size_t p : selection.workers_for(*model))
-        tasks->Arg(static_cast<std::int64_t>(p));
+    if (!model->task_spawn.empty()) {
+      if (auto* tasks =
+              add_primitive(selection, "overhead/tasks/" + model->name,
+                            [model](benchmark::State& state) { tasks_overhead(state, *model); })) {
+        tasks->ArgNames({"p"})->UseRealTime()->MeasureProcessCPUTime()->Unit(
+            benchmark::kMicrosecond);
+        for (const std::size_t p : selection.workers_for(*model))
+          tasks->Arg(static_cast<std::int64_t>(p));
+      }
     }
-    auto* region = benchmark::RegisterBenchmark(
-        ("overhead/parallel_for/" + model->name).c_str(),
-        [model](benchmark::State& state) { parallel_for_overhead(state, *model); });
+    // OpenMP's region cost depends on its wait policy (idle threads spin or
+    // sleep): the name says which one this process runs with.
+    const std::string wait = model->name == "openmp" ? "/wait:" + omp_wait_policy() : "";
+    auto* region =
+        add_primitive(selection, "overhead/parallel_for/" + model->name + wait,
+                      [model](benchmark::State& state) { parallel_for_overhead(state, *model); });
+    if (region == nullptr) continue;
     region->ArgNames({"p"})->UseRealTime()->MeasureProcessCPUTime()->Unit(benchmark::kMicrosecond);
     for (const std::size_t p : selection.workers_for(*model))
       region->Arg(static_cast<std::int64_t>(p));

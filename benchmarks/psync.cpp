@@ -458,38 +458,35 @@ void add_psync_benchmarks(const Selection& selection) {
   const std::size_t cores = hardware_threads();
   std::vector<std::size_t> process_counts{1, 2};
   if (cores > 2) process_counts.push_back(cores);
-  (void)selection;
   for (auto [name, kind] :
        {std::pair{"atomic", CounterKind::atomic}, std::pair{"mutex", CounterKind::mutex},
         std::pair{"robust_mutex", CounterKind::robust_mutex},
         std::pair{"semaphore", CounterKind::semaphore}}) {
-    auto* b = benchmark::RegisterBenchmark(
-        (std::string("psync/counter/") + name).c_str(),
-        [kind = kind](benchmark::State& s) { counter_benchmark(s, kind); });
+    auto* b = add_primitive(selection, std::string("psync/counter/") + name,
+                            [kind = kind](benchmark::State& s) { counter_benchmark(s, kind); });
+    if (b == nullptr) continue;
     b->ArgNames({"procs"})->UseRealTime()->Unit(benchmark::kMicrosecond);
     for (std::size_t p : process_counts) b->Arg(static_cast<std::int64_t>(p));
   }
   for (auto [name, kind] :
        {std::pair{"semaphore", PingKind::semaphore}, std::pair{"condvar", PingKind::condvar},
         std::pair{"event", PingKind::event}})
-    benchmark::RegisterBenchmark(
-        (std::string("psync/pingpong/") + name).c_str(),
-        [kind = kind](benchmark::State& s) { pingpong_benchmark(s, kind); })
-        ->UseRealTime()
-        ->Unit(benchmark::kMicrosecond);
-  auto* barrier = benchmark::RegisterBenchmark("psync/barrier", &barrier_benchmark);
-  barrier->ArgNames({"procs"})->UseRealTime()->Unit(benchmark::kMicrosecond);
-  for (std::size_t p : process_counts)
-    if (p > 1) barrier->Arg(static_cast<std::int64_t>(p));
+    if (auto* b =
+            add_primitive(selection, std::string("psync/pingpong/") + name,
+                          [kind = kind](benchmark::State& s) { pingpong_benchmark(s, kind); }))
+      b->UseRealTime()->Unit(benchmark::kMicrosecond);
+  if (auto* barrier = add_primitive(selection, "psync/barrier", &barrier_benchmark)) {
+    barrier->ArgNames({"procs"})->UseRealTime()->Unit(benchmark::kMicrosecond);
+    for (std::size_t p : process_counts)
+      if (p > 1) barrier->Arg(static_cast<std::int64_t>(p));
+  }
   for (bool get : {false, true}) {
-    benchmark::RegisterBenchmark((std::string("psync/manager/") + (get ? "get" : "set")).c_str(),
-                                 [get](benchmark::State& s) { manager_benchmark(s, get); })
-        ->UseRealTime()
-        ->Unit(benchmark::kMicrosecond);
-    benchmark::RegisterBenchmark((std::string("psync/shared_map/") + (get ? "get" : "set")).c_str(),
-                                 [get](benchmark::State& s) { shared_map_benchmark(s, get); })
-        ->UseRealTime()
-        ->Unit(benchmark::kMicrosecond);
+    if (auto* b = add_primitive(selection, std::string("psync/manager/") + (get ? "get" : "set"),
+                                [get](benchmark::State& s) { manager_benchmark(s, get); }))
+      b->UseRealTime()->Unit(benchmark::kMicrosecond);
+    if (auto* b = add_primitive(selection, std::string("psync/shared_map/") + (get ? "get" : "set"),
+                                [get](benchmark::State& s) { shared_map_benchmark(s, get); }))
+      b->UseRealTime()->Unit(benchmark::kMicrosecond);
   }
 }
 

@@ -185,23 +185,22 @@ void handoff(benchmark::State& state) {
 }
 
 template <class Queue>
-void add_kind(const std::string& kind, bool single_producer_consumer) {
-  auto* fill =
-      benchmark::RegisterBenchmark(("queue/" + kind + "/throughput").c_str(), throughput<Queue>);
-  fill->ArgNames({"producers", "consumers"})
-      ->UseRealTime()
-      ->MeasureProcessCPUTime()
-      ->Unit(benchmark::kMicrosecond);
-  std::vector<std::int64_t> sides{1, 2, static_cast<std::int64_t>(hardware_threads())};
-  std::sort(sides.begin(), sides.end());
-  sides.erase(std::unique(sides.begin(), sides.end()), sides.end());
-  for (const std::int64_t p : sides)
-    for (const std::int64_t c : sides)
-      if (!single_producer_consumer || (p == 1 && c == 1)) fill->Args({p, c});
-  benchmark::RegisterBenchmark(("queue/" + kind + "/handoff").c_str(), handoff<Queue>)
-      ->UseRealTime()
-      ->MeasureProcessCPUTime()
-      ->Unit(benchmark::kMicrosecond);
+void add_kind(const Selection& selection, const std::string& kind, bool single_producer_consumer) {
+  if (auto* fill = add_primitive(selection, "queue/" + kind + "/throughput", throughput<Queue>)) {
+    fill->ArgNames({"producers", "consumers"})
+        ->UseRealTime()
+        ->MeasureProcessCPUTime()
+        ->Unit(benchmark::kMicrosecond);
+    std::vector<std::int64_t> sides{1, 2, static_cast<std::int64_t>(hardware_threads())};
+    std::sort(sides.begin(), sides.end());
+    sides.erase(std::unique(sides.begin(), sides.end()), sides.end());
+    for (const std::int64_t p : sides)
+      for (const std::int64_t c : sides)
+        if (!single_producer_consumer || (p == 1 && c == 1)) fill->Args({p, c});
+  }
+  if (auto* handoff_benchmark =
+          add_primitive(selection, "queue/" + kind + "/handoff", handoff<Queue>))
+    handoff_benchmark->UseRealTime()->MeasureProcessCPUTime()->Unit(benchmark::kMicrosecond);
 }
 
 /// The floor: the same items through a plain ring on one thread, no
@@ -222,18 +221,17 @@ void plain_ring_baseline(benchmark::State& state) {
     state.SkipWithError("the values popped do not add up to the values pushed");
 }
 
-void add_queue_benchmarks(const Selection&) {
-  benchmark::RegisterBenchmark("queue/plain_ring_baseline", plain_ring_baseline)
-      ->UseRealTime()
-      ->Unit(benchmark::kMicrosecond);
-  add_kind<Fifo>("fifo", false);
-  add_kind<Lifo>("lifo", false);
-  add_kind<Priority>("priority", false);
-  add_kind<TbbQueue>("tbb_queue", false);
-  add_kind<TbbBoundedQueue>("tbb_bounded_queue", false);
-  add_kind<TbbPriorityQueue>("tbb_priority_queue", false);
-  add_kind<Mpmc>("mpmc", false);
-  add_kind<Spsc>("spsc", true);
+void add_queue_benchmarks(const Selection& selection) {
+  if (auto* b = add_primitive(selection, "queue/plain_ring_baseline", plain_ring_baseline))
+    b->UseRealTime()->Unit(benchmark::kMicrosecond);
+  add_kind<Fifo>(selection, "fifo", false);
+  add_kind<Lifo>(selection, "lifo", false);
+  add_kind<Priority>(selection, "priority", false);
+  add_kind<TbbQueue>(selection, "tbb_queue", false);
+  add_kind<TbbBoundedQueue>(selection, "tbb_bounded_queue", false);
+  add_kind<TbbPriorityQueue>(selection, "tbb_priority_queue", false);
+  add_kind<Mpmc>(selection, "mpmc", false);
+  add_kind<Spsc>(selection, "spsc", true);
 }
 
 const bool registered = register_family("queue", &add_queue_benchmarks);

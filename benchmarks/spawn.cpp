@@ -169,7 +169,7 @@ void spawn_posix_spawn(benchmark::State& state) {
   });
 }
 
-void add_spawn_benchmarks(const Selection&) {
+void add_spawn_benchmarks(const Selection& selection) {
   for (const auto& [name, function] :
        std::vector<std::pair<const char*, void (*)(benchmark::State&)>>{
            {"spawn/function_call_baseline", spawn_function_call},
@@ -183,7 +183,8 @@ void add_spawn_benchmarks(const Selection&) {
            {"spawn/vfork", spawn_vfork},
            {"spawn/fork", spawn_fork},
            {"spawn/posix_spawn", spawn_posix_spawn}})
-    benchmark::RegisterBenchmark(name, function)->UseRealTime()->Unit(benchmark::kNanosecond);
+    if (auto* b = add_primitive(selection, name, function))
+      b->UseRealTime()->Unit(benchmark::kNanosecond);
 }
 
 const bool registered = register_family("spawn", &add_spawn_benchmarks);

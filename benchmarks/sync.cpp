@@ -335,10 +335,11 @@ void latch_rounds(benchmark::State& state) {
   expect_count(state, arrivals.load(), threads * kLatches);
 }
 
-void add_sync_benchmarks(const Selection&) {
+void add_sync_benchmarks(const Selection& selection) {
   const std::vector<std::size_t> counts = primitive_thread_counts();
   auto per_threads = [&](const std::string& name, void (*function)(benchmark::State&)) {
-    auto* benchmark = benchmark::RegisterBenchmark(name.c_str(), function);
+    auto* benchmark = add_primitive(selection, name, function);
+    if (benchmark == nullptr) return;
     benchmark->ArgNames({"nthreads"})
         ->UseRealTime()
         ->MeasureProcessCPUTime()
@@ -352,35 +353,31 @@ void add_sync_benchmarks(const Selection&) {
   per_threads("sync/semaphore/binary", semaphore<true>);
   per_threads("sync/barrier/std", std_barrier);
   per_threads("sync/barrier/pthread", pthread_barrier);
-  per_threads("sync/barrier/openmp", openmp_barrier);
+  // The OpenMP barrier's cost depends on the wait policy (spin or sleep).
+  per_threads("sync/barrier/openmp/wait:" + omp_wait_policy(), openmp_barrier);
   per_threads("sync/barrier/sense_reversing", sense_barrier);
   per_threads("sync/latch", latch_rounds);
-  benchmark::RegisterBenchmark("sync/recursive_mutex", recursive_mutex)
-      ->ArgNames({"depth"})
-      ->Arg(1)
-      ->Arg(4)
-      ->Arg(16)
-      ->UseRealTime()
-      ->Unit(benchmark::kMicrosecond);
-  auto* shared = benchmark::RegisterBenchmark("sync/shared_mutex", shared_mutex);
-  shared->ArgNames({"readers", "writers"})
-      ->UseRealTime()
-      ->MeasureProcessCPUTime()
-      ->Unit(benchmark::kMicrosecond);
-  const auto cores = static_cast<std::int64_t>(hardware_threads());
-  for (const auto& [readers, writers] : std::vector<std::pair<std::int64_t, std::int64_t>>{
-           {1, 0}, {cores, 0}, {0, 1}, {1, 1}, {cores, 1}, {2 * cores, 1}})
-    shared->Args({readers, writers});
+  if (auto* recursive = add_primitive(selection, "sync/recursive_mutex", recursive_mutex))
+    recursive->ArgNames({"depth"})->Arg(1)->Arg(4)->Arg(16)->UseRealTime()->Unit(
+        benchmark::kMicrosecond);
+  if (auto* shared = add_primitive(selection, "sync/shared_mutex", shared_mutex)) {
+    shared->ArgNames({"readers", "writers"})
+        ->UseRealTime()
+        ->MeasureProcessCPUTime()
+        ->Unit(benchmark::kMicrosecond);
+    const auto cores = static_cast<std::int64_t>(hardware_threads());
+    for (const auto& [readers, writers] : std::vector<std::pair<std::int64_t, std::int64_t>>{
+             {1, 0}, {cores, 0}, {0, 1}, {1, 1}, {cores, 1}, {2 * cores, 1}})
+      shared->Args({readers, writers});
+  }
   for (const auto& [name, function] :
        std::vector<std::pair<std::string, void (*)(benchmark::State&)>>{
            {"sync/event/condvar/pingpong", event_pingpong<CondvarEvent>},
            {"sync/event/atomic_wait/pingpong", event_pingpong<AtomicEvent>},
            {"sync/event/eventfd/pingpong", event_pingpong<EventfdEvent>},
            {"sync/condvar/producer_consumer", condvar_producer_consumer}})
-    benchmark::RegisterBenchmark(name.c_str(), function)
-        ->UseRealTime()
-        ->MeasureProcessCPUTime()
-        ->Unit(benchmark::kMicrosecond);
+    if (auto* b = add_primitive(selection, name, function))
+      b->UseRealTime()->MeasureProcessCPUTime()->Unit(benchmark::kMicrosecond);
 }
 
 const bool registered = register_family("sync", &add_sync_benchmarks);

@@ -216,28 +216,21 @@ void periodic(benchmark::State& state, Kind kind) {
   }
 }
 
-void add_timer_benchmarks(const Selection&) {
+void add_timer_benchmarks(const Selection& selection) {
   const std::vector<std::pair<std::string, Kind>> kinds{{"busy_wait_baseline", Kind::busy_wait},
                                                         {"sleep_for", Kind::sleep},
                                                         {"timerfd", Kind::timerfd},
                                                         {"coroutine_loop", Kind::coroutine_loop},
                                                         {"timer_thread", Kind::timer_thread}};
   for (const auto& [name, kind] : kinds) {
-    benchmark::RegisterBenchmark(("timer/sleep/" + name).c_str(),
-                                 [kind = kind](benchmark::State& state) { one_shot(state, kind); })
-        ->ArgNames({"us"})
-        ->Arg(100)
-        ->Arg(1000)
-        ->Arg(10000)
-        ->Iterations(1)
-        ->UseRealTime()
-        ->Unit(benchmark::kMillisecond);
+    if (auto* b = add_primitive(selection, "timer/sleep/" + name,
+                                [kind = kind](benchmark::State& state) { one_shot(state, kind); }))
+      b->ArgNames({"us"})->Arg(100)->Arg(1000)->Arg(10000)->Iterations(1)->UseRealTime()->Unit(
+          benchmark::kMillisecond);
     const std::string periodic_name = name == "sleep_for" ? "sleep_until" : name;
-    benchmark::RegisterBenchmark(("timer/periodic/" + periodic_name).c_str(),
-                                 [kind = kind](benchmark::State& state) { periodic(state, kind); })
-        ->Iterations(1)
-        ->UseRealTime()
-        ->Unit(benchmark::kMillisecond);
+    if (auto* b = add_primitive(selection, "timer/periodic/" + periodic_name,
+                                [kind = kind](benchmark::State& state) { periodic(state, kind); }))
+      b->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
   }
 }
 

@@ -47,6 +47,8 @@ void add_workload_benchmarks(const Selection& selection) {
   for (const WorkloadInfo* workload : selection.workloads) {
     if (weak && workload->work_exponent <= 0) continue;  // no weak-scaling form
     for (const ModelInfo* model : selection.models) {
+      // Per-task spawning measured only where the model spawns each task.
+      if (workload->uses_spawn_tasks && model->parallel && model->task_spawn.empty()) continue;
       for (const std::size_t base_n : selection.sizes_for(*workload)) {
         const std::string family = workload->name + "/" + model->name;
         // A family per (workload, model, base size) keeps weak-scaling sizes apart.

@@ -5,10 +5,11 @@
 namespace parbench {
 
 struct CoroutineRuntime::Job {
-  enum class Kind { range, requests } kind = Kind::range;
-  std::size_t n = 0, grain = 1, items = 0;  // items: chunks or requests
+  enum class Kind { range, requests, tasks } kind = Kind::range;
+  std::size_t n = 0, grain = 1, items = 0;  // items: chunks, requests or tasks
   RangeBody* body = nullptr;
   IoRequest* request = nullptr;
+  IndexBody* task = nullptr;
   std::atomic<std::size_t> next{0};
   FirstException error;
 };
@@ -49,6 +50,45 @@ coro::Task<void> request_worker(coro::Io io, CoroutineRuntime::Job* job) {
   }
 }
 
+/// A started coroutine that nobody awaits (asyncio.create_task's task): it
+/// waits in the loop's ready queue, runs when resumed and frees its frame.
+struct SpawnedTask {
+  struct promise_type {
+    SpawnedTask get_return_object() noexcept {
+      return {std::coroutine_handle<promise_type>::from_promise(*this)};
+    }
+    std::suspend_always initial_suspend() const noexcept { return {}; }
+    std::suspend_never final_suspend() const noexcept { return {}; }
+    void return_void() const noexcept {}
+    void unhandled_exception() const noexcept { std::terminate(); }
+  };
+  std::coroutine_handle<promise_type> handle;
+};
+
+SpawnedTask task_coroutine(CoroutineRuntime::Job* job, std::size_t index, std::size_t* in_flight) {
+  try {
+    (*job->task)(index);
+  } catch (...) {
+    job->error.capture();
+  }
+  --*in_flight;  // the spawner's frame outlives every task it started
+  co_return;
+}
+
+/// Starts a coroutine per claimed task index on its loop, at most `limit` in
+/// flight, and returns when all it started have finished.
+coro::Task<void> task_spawner(coro::Io io, CoroutineRuntime::Job* job, std::size_t limit) {
+  std::size_t in_flight = 0;
+  for (;;) {
+    while (in_flight >= limit) co_await io.yield();  // the loop runs the queued tasks
+    const std::size_t i = job->next.fetch_add(1, std::memory_order_relaxed);
+    if (i >= job->items || job->error.failed()) break;
+    ++in_flight;
+    io.loop()->post(task_coroutine(job, i, &in_flight).handle);
+  }
+  while (in_flight > 0) co_await io.yield();
+}
+
 /// Coroutines thread t runs out of `total` spread over `threads` loops.
 std::size_t share_of(std::size_t total, std::size_t threads, std::size_t t) {
   return total / threads + (t < total % threads ? 1 : 0);
@@ -80,12 +120,16 @@ void CoroutineRuntime::run_share(std::size_t thread, Job& job) noexcept {
   const coro::Io io(&loop);
   t_running = this;
   try {
-    std::vector<coro::Task<void>> tasks;
-    tasks.reserve(mine);
-    for (std::size_t k = 0; k < mine; ++k)
-      tasks.push_back(job.kind == Job::Kind::range ? range_worker(io, &job)
-                                                   : request_worker(io, &job));
-    loop.run(coro::when_all(std::move(tasks)));
+    if (job.kind == Job::Kind::tasks) {
+      loop.run(task_spawner(io, &job, mine));
+    } else {
+      std::vector<coro::Task<void>> tasks;
+      tasks.reserve(mine);
+      for (std::size_t k = 0; k < mine; ++k)
+        tasks.push_back(job.kind == Job::Kind::range ? range_worker(io, &job)
+                                                     : request_worker(io, &job));
+      loop.run(coro::when_all(std::move(tasks)));
+    }
   } catch (...) {
     job.error.capture();  // the loop itself failed (the workers catch their own)
   }
@@ -124,6 +168,19 @@ void CoroutineRuntime::fork_join(TaskBody a, TaskBody b) {
     return;
   }
   parallel_for(2, 1, [&](std::size_t lo, std::size_t) { lo == 0 ? a() : b(); });
+}
+
+void CoroutineRuntime::spawn_tasks(std::size_t count, IndexBody task) {
+  if (t_running == this) {  // nested inside a body: this coroutine runs them in order
+    for (std::size_t i = 0; i < count; ++i) task(i);
+    return;
+  }
+  Job job;
+  job.kind = Job::Kind::tasks;
+  job.n = count;
+  job.items = count;
+  job.task = &task;
+  run(job);
 }
 
 void CoroutineRuntime::run_requests(std::size_t n, IoRequest request) {

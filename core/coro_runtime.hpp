@@ -34,6 +34,11 @@ class CoroutineRuntime final : public Executor, public RequestRunner {
   void parallel_for(std::size_t n, std::size_t grain, RangeBody body) override;
   /// The top-level call runs a and b as two coroutines; nested calls run serially.
   void fork_join(TaskBody a, TaskBody b) override;
+  /// A coroutine per task (like asyncio.create_task): each loop's spawner
+  /// claims task indices and starts a coroutine for each, queued on its loop,
+  /// keeping at most its share of the p coroutines in flight. Nested calls
+  /// run the tasks in order on the calling coroutine.
+  void spawn_tasks(std::size_t count, IndexBody task) override;
   RequestRunner* request_runner() noexcept override { return this; }
   void run_requests(std::size_t n, IoRequest request) override;
 

@@ -1,19 +1,37 @@
 #include "core/executor.hpp"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <new>
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23  // Linux 5.14; older kernels reject it (see prefault_pages)
+#endif
+
 namespace parbench {
 
-Memory allocate_heap(std::size_t bytes) {
+void prefault_pages(void* data, std::size_t bytes) noexcept {
+  if (bytes == 0) return;
+  if (madvise(data, bytes, MADV_POPULATE_WRITE) == 0) return;
+  // Kernels before 5.14: write a zero into each page (the pages are new and zero).
+  const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  for (std::size_t at = 0; at < bytes; at += page) reinterpret_cast<volatile char*>(data)[at] = 0;
+}
+
+Memory allocate_pages(std::size_t bytes, bool shared) {
   if (bytes == 0) return {};
-  constexpr std::size_t alignment = 64;
-  const std::size_t rounded = (bytes + alignment - 1) / alignment * alignment;
-  void* data = std::aligned_alloc(alignment, rounded);
-  if (data == nullptr) throw std::bad_alloc();
-  std::memset(data, 0, rounded);
-  return Memory(data, rounded, [](void*, void* p, std::size_t) noexcept { std::free(p); });
+  const int flags = MAP_ANONYMOUS | (shared ? MAP_SHARED : MAP_PRIVATE);
+  void* data = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, flags, -1, 0);
+  if (data == MAP_FAILED) throw std::bad_alloc();
+  prefault_pages(data, bytes);
+  return Memory(data, bytes, [](void*, void* p, std::size_t n) noexcept { munmap(p, n); });
+}
+
+Memory allocate_heap(std::size_t bytes) {
+  return allocate_pages(bytes, false);
 }
 
 namespace {

@@ -32,10 +32,12 @@ constexpr Chunk chunk_bounds(std::size_t n, std::size_t grain, std::size_t c) no
   return {lo, lo + (n - lo < grain ? n - lo : grain)};
 }
 
-/// Memory that every worker of a model can read and write (plain heap memory
-/// for threads; shared mappings for process models). Zero-filled, 64-byte
-/// aligned, released by its own deleter (with an optional context, e.g. the
-/// arena it came from).
+/// Memory that every worker of a model can read and write (private pages for
+/// threads; shared mappings for process models). Zero-filled, page-aligned
+/// and faulted in before it is returned, on every model, so that no model's
+/// arrays sit at different cache or page offsets, or take their page faults
+/// inside a timed run, than another's. Released by its own deleter (with an
+/// optional context, e.g. the arena it came from).
 class Memory {
  public:
   using Deleter = void (*)(void* context, void* data, std::size_t bytes) noexcept;
@@ -68,8 +70,17 @@ class Memory {
   void* context_ = nullptr;
 };
 
-/// Zero-filled, 64-byte aligned heap memory: what thread-based models return.
+/// Zero-filled private pages, faulted in: what thread-based models return.
+/// (Not malloc: where malloc puts a large block depends on what the process
+/// allocated and freed before, and that moved the page offsets of matmul's
+/// matrices, and so its 4 KiB aliasing, between models: serial ran 0.75x the
+/// speed of the same code at p = 1 on other models.)
 Memory allocate_heap(std::size_t bytes);
+/// Anonymous pages (MAP_SHARED if shared: visible to children forked later),
+/// zero-filled and faulted in for writing; released with munmap.
+Memory allocate_pages(std::size_t bytes, bool shared);
+/// Faults in [data, data + bytes) for writing (page-aligned data).
+void prefault_pages(void* data, std::size_t bytes) noexcept;
 
 /// An execution model bound to a worker count. Contract for every primitive:
 /// the first exception thrown by a body is rethrown to the caller after every
@@ -107,23 +118,40 @@ class Executor {
   /// Zero-filled memory that every worker of this model can write.
   virtual Memory allocate(std::size_t bytes) { return allocate_heap(bytes); }
 
+  /// The offset in its memory where the next Array made with this executor
+  /// starts: the k-th is (k x 320) mod 4096 bytes into its page-aligned
+  /// memory. Arrays walked in lockstep (a[i] = b[i] + c[i]) then never share
+  /// their low 12 address bits, which x86 cores compare to tell whether a load
+  /// depends on an earlier store (4 KiB aliasing); and the k-th array of a
+  /// workload sits at the same offset on every model.
+  std::size_t next_array_offset() noexcept { return (arrays_made_++ * 320) % 4096; }
+
   /// Coroutine models return their event-loop runner here, so that I/O
   /// requests (core/requests.hpp) suspend instead of blocking a worker. The
   /// default, nullptr, runs each request as a blocking call in parallel_for.
   virtual RequestRunner* request_runner() noexcept { return nullptr; }
+
+ private:
+  std::size_t arrays_made_ = 0;
 };
 
-/// Typed view over Memory from Executor::allocate. T must be an implicit-
-/// lifetime type (no constructor runs: the bytes are zero).
+/// Typed view over Memory from Executor::allocate, starting at the
+/// executor's next_array_offset(). T must be an implicit-lifetime type (no
+/// constructor runs: the bytes are zero) aligned to at most 64 bytes.
 template <class T>
 class Array {
   static_assert(std::is_trivially_copyable_v<T> && std::is_trivially_destructible_v<T>);
+  static_assert(alignof(T) <= 64);
 
  public:
   Array() = default;
-  Array(Executor& executor, std::size_t size)
-      : memory_(executor.allocate(size * sizeof(T))), size_(size) {}
-  T* data() const noexcept { return static_cast<T*>(memory_.data()); }
+  Array(Executor& executor, std::size_t size) : size_(size) {
+    if (size == 0) return;
+    const std::size_t offset = executor.next_array_offset();
+    memory_ = executor.allocate(offset + size * sizeof(T));
+    data_ = reinterpret_cast<T*>(static_cast<char*>(memory_.data()) + offset);
+  }
+  T* data() const noexcept { return data_; }
   std::size_t size() const noexcept { return size_; }
   T& operator[](std::size_t i) const noexcept { return data()[i]; }
   T* begin() const noexcept { return data(); }
@@ -131,6 +159,7 @@ class Array {
 
  private:
   Memory memory_;
+  T* data_ = nullptr;
   std::size_t size_ = 0;
 };
 

@@ -22,9 +22,16 @@ struct ModelInfo {
   int order = 100;
   /// False for the serial baseline: it is registered with p = 1 only.
   bool parallel = true;
-  /// True for models with persistent workers that take individual tasks
-  /// (pool, tbb, openmp): they get the overhead/tasks family.
-  bool task_pool = false;
+  /// How spawn_tasks starts each task, in a few words (e.g. "a std::thread
+  /// per task"), for list and the report. Empty when the model has no spawn
+  /// per task: overhead/tasks and the granularity workload (METG) then leave
+  /// it out, and no_task_spawn says why, rather than report a figure for
+  /// tasks it never spawned.
+  std::string task_spawn = {};
+  std::string no_task_spawn = {};
+  /// True when a model with p >= 2 runs spawned tasks at the same time (two
+  /// tasks that wait for each other complete); the model tests check it.
+  bool concurrent_tasks = false;
   /// Creates an executor with the given number of workers (>= 1).
   std::function<std::unique_ptr<Executor>(std::size_t workers)> create;
   /// What a reader of the results must know about this model's limits (e.g.

@@ -17,10 +17,7 @@
 namespace parbench {
 
 Memory allocate_shared(std::size_t bytes) {
-  if (bytes == 0) return {};
-  void* data = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (data == MAP_FAILED) throw std::bad_alloc();
-  return Memory(data, bytes, [](void*, void* p, std::size_t n) noexcept { munmap(p, n); });
+  return allocate_pages(bytes, true);
 }
 
 SharedMapping::SharedMapping(std::size_t bytes, bool reserve_only) : bytes_(bytes) {

@@ -16,8 +16,8 @@
 
 namespace parbench {
 
-/// Zero-filled MAP_SHARED anonymous memory: visible to children forked after
-/// it was mapped. Released with munmap.
+/// Zero-filled MAP_SHARED anonymous memory, faulted in: visible to children
+/// forked after it was mapped. Released with munmap.
 Memory allocate_shared(std::size_t bytes);
 
 /// A raw shared anonymous mapping (RAII), for control blocks.

@@ -7,7 +7,9 @@
 
 namespace parbench {
 
-/// Runs `iterations` LCG steps from `seed` and returns the final state.
+/// Runs `iterations` LCG steps from `seed` and returns the final state. Work
+/// before the call completes before its chain starts (no overlap between
+/// back-to-back calls), so short calls cost what the calibration says.
 std::uint64_t spin(std::uint64_t iterations, std::uint64_t seed) noexcept;
 
 /// The same value as spin(iterations, seed), in O(log iterations).

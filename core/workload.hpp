@@ -76,6 +76,10 @@ struct WorkloadInfo {
   std::size_t min_size = 1, max_size = 0;
   /// True if the kernel uses fork_join (recursive work).
   bool uses_fork_join = false;
+  /// True if the workload measures spawning one task per unit of work
+  /// (granularity): it runs on the serial baseline and on the models that
+  /// spawn each task (ModelInfo::task_spawn), not on the others.
+  bool uses_spawn_tasks = false;
   /// Work grows like n^work_exponent; weak scaling uses it to give p workers
   /// p times the work. 0: the workload has no weak-scaling form.
   double work_exponent = 1;

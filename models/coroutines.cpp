@@ -12,7 +12,8 @@ const bool registered = register_model({
     .summary = "C++20 coroutines on one event-loop thread (io_uring or epoll), p in flight",
     .order = 70,
     .parallel = true,
-    .task_pool = false,
+    .task_spawn = "a coroutine per task on the loop, p in flight (like asyncio.create_task)",
+    .concurrent_tasks = false,
     .create = [](std::size_t workers) -> std::unique_ptr<Executor> {
       return std::make_unique<CoroutineRuntime>(workers, 1);
     },

@@ -14,7 +14,8 @@ const bool registered = register_model({
     .summary = "C++20 coroutines on min(p, hardware threads) event-loop threads",
     .order = 75,
     .parallel = true,
-    .task_pool = false,
+    .task_spawn = "a coroutine per task on min(p, hardware threads) loops, p in flight",
+    .concurrent_tasks = true,
     .create = [](std::size_t workers) -> std::unique_ptr<Executor> {
       const std::size_t hardware = std::max(1u, std::thread::hardware_concurrency());
       return std::make_unique<CoroutineRuntime>(workers, std::min(workers, hardware));

@@ -3,9 +3,24 @@
 // fork_join and spawn_tasks use OpenMP tasks, opening a parallel region of p
 // threads when called outside one. Exceptions cannot cross an OpenMP region,
 // so every body is wrapped and the first exception is rethrown afterwards.
-// Idle OpenMP threads spin and disturb whatever runs next in the process:
-// the benchmark binary runs with OMP_WAIT_POLICY=passive unless told otherwise
-// (see benchmarks/main.cpp), and records the policy in its context.
+//
+// Wait policy. libgomp's default (OMP_WAIT_POLICY unset) lets idle threads
+// spin for a while after a region, then sleep: back-to-back regions cost
+// about 1 us at p = 2 here. That is how OpenMP's users run it and how the
+// sweep runs it (each family has its own process, so the spinning disturbs
+// nothing else). Only a process that runs OpenMP beside other benchmarks sets
+// passive (benchmarks/main.cpp); the policy goes into the JSON context, and
+// overhead/parallel_for/openmp and sync/barrier/openmp are measured under
+// each policy (wait:<policy> in their names).
+// Under passive every region wakes sleeping threads with a futex, and the
+// region costs two wake-ups (the team's, then the caller's at the closing
+// barrier). On a VM a wake-up means an interrupt to an idle, halted vCPU:
+// 10-120 us here depending on the host's load, so passive regions cost
+// 20-240 us. An earlier report of 45-60 us for parbench against 10.3 us for
+// EPCC's syncbench (PARALLEL FOR, passive) compared runs made at different
+// times: measured side by side, an EPCC-style loop (delay 0.1 us, innerreps
+// doubled to 1 ms, median of 20) gave 77-122 us per region and
+// overhead/parallel_for/openmp/wait:passive 98-127 us (p = 2), the same cost.
 #include <omp.h>
 
 #include "core/first_exception.hpp"
@@ -77,18 +92,20 @@ class OpenMpExecutor final : public Executor {
   }
 
  private:
+  // b becomes the task another thread may take and `a` runs here first, as
+  // in serial code (at p = 1 libgomp defers the task to the taskwait: a, b).
   static void fork_join_in_region(TaskBody a, TaskBody b) {
     FirstException error;
-#pragma omp task shared(a, error)
+#pragma omp task shared(b, error)
     {
       try {
-        a();
+        b();
       } catch (...) {
         error.capture();
       }
     }
     try {
-      b();
+      a();
     } catch (...) {
       error.capture();
     }
@@ -104,10 +121,15 @@ const bool registered = register_model({
     .summary = "OpenMP (libgomp): parallel for, dynamic schedule; tasks for fork_join",
     .order = 40,
     .parallel = true,
-    .task_pool = true,
+    .task_spawn =
+        "#pragma omp task per task in a parallel region (at p = 1 libgomp runs each at once)",
+    .concurrent_tasks = true,
     .create = [](std::size_t workers) -> std::unique_ptr<Executor> {
       return std::make_unique<OpenMpExecutor>(workers);
     },
+    .note = "a region's cost depends on OMP_WAIT_POLICY (libgomp's default in the sweep: idle "
+            "threads spin, then sleep; passive: each region wakes sleeping threads, tens of us "
+            "on a VM)",
     .max_concurrency = 1024,
 });
 

@@ -479,10 +479,8 @@ void ThreadPool::spawn_tasks(std::size_t count, IndexBody task) {
     tasks[i].remaining = &remaining;
     tasks[i].all_done = &all_done;
     tasks[i].error = &error;
-    if (workers_.empty()) {
-      IndexTask::run(&tasks[i]);
-      continue;
-    }
+    // Pushed even with no worker thread (p = 1): each task is spawned and
+    // taken from the queue, as the figure for spawning a task says.
     home.push_back(&tasks[i]);
     if (i == 0) wake_sleepers();
   }
@@ -512,7 +510,8 @@ const bool registered = register_model({
     .summary = "parbench's own work-stealing thread pool (p - 1 threads + the caller)",
     .order = 20,
     .parallel = true,
-    .task_pool = true,
+    .task_spawn = "a task pushed to the caller's queue per task; workers steal, the caller helps",
+    .concurrent_tasks = true,
     .create = [](std::size_t workers) -> std::unique_ptr<Executor> {
       return std::make_unique<PoolExecutor>(workers);
     },

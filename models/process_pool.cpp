@@ -17,6 +17,13 @@
 //   (job sequence, next chunk), so a worker late from an old job can never
 //   take a chunk of the next one. The worker that finishes the last chunk
 //   publishes the job as done.
+// - spawn_tasks sends a message per task (its index) through a bounded
+//   multi-consumer ring in the control block, like Pool.apply_async per task:
+//   the parent publishes the job, then pushes the messages one by one (waiting
+//   for a free cell when the ring is full); workers pop and run them. Ring
+//   positions count up across jobs and a job's messages take positions
+//   [first, first + count), so a worker late from an old job finds the ring
+//   past its job and leaves without popping anything of the next.
 // - Wake-ups: idle workers spin briefly, then sleep on a futex on the
 //   sequence word; the parent spins briefly, then sleeps on a futex on the
 //   done word with a 10 ms timeout, and on every timeout checks that each
@@ -56,8 +63,17 @@ namespace {
 constexpr std::size_t kClosureWords = 32;  // bodies up to 256 bytes
 constexpr std::size_t kArenaBytes = std::size_t{32} << 30;
 constexpr std::chrono::microseconds kSpinTime{100};
+constexpr std::size_t kRingCells = 1024;  // task messages in flight, parent to workers
 
-enum class JobKind : std::uint32_t { range = 0, index = 1 };
+enum class JobKind : std::uint32_t { range = 0, tasks = 1 };
+
+// One cell of the task ring (Vyukov's bounded queue with one producer): the
+// cell at position pos is free for the producer when turn == pos and holds a
+// message for the consumers when turn == pos + 1.
+struct alignas(64) RingCell {
+  std::atomic<std::uint64_t> turn{0};
+  std::atomic<std::uint64_t> message{0};
+};
 
 // The shared control block. Job fields are atomics read and written with
 // acquire/release under the sequence lock (no torn or stale reads).
@@ -69,7 +85,10 @@ struct Control {
   std::atomic<std::size_t> n{0}, grain{1}, chunks{0};
   std::atomic<std::uintptr_t> trampoline{0};
   std::atomic<std::uint64_t> closure[kClosureWords] = {};
-  alignas(64) std::atomic<std::uint64_t> next{0};  // (sequence << 32) | next chunk
+  std::atomic<std::uint64_t> first_message{0};          // tasks: ring position of the job's first
+  alignas(64) std::atomic<std::uint64_t> next{0};       // (sequence << 32) | next chunk
+  alignas(64) std::atomic<std::uint64_t> ring_head{0};  // next ring position to pop
+  RingCell ring[kRingCells];
   alignas(64) std::atomic<std::uint64_t> finished{0};
   alignas(64) std::atomic<std::uint32_t> done{0};  // sequence of the last finished job; futex word
   std::atomic<std::uint32_t> parent_sleeping{0};
@@ -80,6 +99,7 @@ struct Control {
 struct LocalJob {
   JobKind kind;
   std::size_t n, grain, chunks;
+  std::uint64_t first_message;
   std::uintptr_t trampoline;
   alignas(64) std::uint64_t closure[kClosureWords];
 };
@@ -98,6 +118,7 @@ class Arena {
     void* data = static_cast<char*>(mapping_.data()) + offset_;
     offset_ += rounded;
     ++live_;
+    prefault_pages(data, rounded);  // as every model's memory (core/executor.hpp)
     return Memory(data, rounded, &Arena::release, this);
   }
 
@@ -119,6 +140,7 @@ class ProcessPoolExecutor final : public Executor {
   explicit ProcessPoolExecutor(std::size_t workers)
       : workers_(workers), control_mapping_(sizeof(Control)) {
     control_ = new (control_mapping_.data()) Control();
+    for (std::size_t c = 0; c < kRingCells; ++c) control_->ring[c].turn.store(c);
     children_.reserve(workers);
     for (std::size_t k = 0; k < workers; ++k)
       children_.emplace_back([this] {
@@ -165,7 +187,7 @@ class ProcessPoolExecutor final : public Executor {
       for (std::size_t i = 0; i < count; ++i) task(i);
       return;
     }
-    run_job(JobKind::index, count, 1, count, task.object(), task.object_size(),
+    run_job(JobKind::tasks, count, 1, count, task.object(), task.object_size(),
             task.trivially_copyable(), reinterpret_cast<std::uintptr_t>(task.trampoline()));
   }
 
@@ -200,9 +222,12 @@ class ProcessPoolExecutor final : public Executor {
       control.closure[w].store(words[w], std::memory_order_release);
     control.failed.store(0, std::memory_order_release);
     control.finished.store(0, std::memory_order_release);
+    control.first_message.store(ring_tail_, std::memory_order_release);
     control.next.store(std::uint64_t{job} << 32, std::memory_order_release);
     control.sequence.store(job, std::memory_order_seq_cst);
     if (control.sleepers.load(std::memory_order_seq_cst) > 0) futex_wake(control.sequence, INT_MAX);
+    if (kind == JobKind::tasks)
+      for (std::size_t i = 0; i < n; ++i) send_task(i);
     wait_for(job);
     if (control.failed.load(std::memory_order_acquire)) throw std::runtime_error(control.message);
   }
@@ -221,6 +246,25 @@ class ProcessPoolExecutor final : public Executor {
       control.parent_sleeping.store(0, std::memory_order_relaxed);
       if (control.done.load(std::memory_order_acquire) != job) check_workers_alive();
     }
+  }
+
+  // Pushes task message i into the next ring cell, waiting while the ring is
+  // full (workers free cells as they pop); a worker that died is noticed.
+  void send_task(std::size_t i) {
+    RingCell& cell = control_->ring[ring_tail_ % kRingCells];
+    const auto start = std::chrono::steady_clock::now();
+    for (std::uint32_t spins = 0; cell.turn.load(std::memory_order_acquire) != ring_tail_;
+         ++spins) {
+      if ((spins & 255) != 0 || std::chrono::steady_clock::now() - start < kSpinTime) {
+        cpu_relax();
+        continue;
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+      check_workers_alive();
+    }
+    cell.message.store(i, std::memory_order_relaxed);
+    cell.turn.store(ring_tail_ + 1, std::memory_order_release);
+    ++ring_tail_;
   }
 
   void check_workers_alive() {
@@ -248,12 +292,16 @@ class ProcessPoolExecutor final : public Executor {
       job.n = control.n.load(std::memory_order_acquire);
       job.grain = control.grain.load(std::memory_order_acquire);
       job.chunks = control.chunks.load(std::memory_order_acquire);
+      job.first_message = control.first_message.load(std::memory_order_acquire);
       job.trampoline = control.trampoline.load(std::memory_order_acquire);
       for (std::size_t w = 0; w < kClosureWords; ++w)
         job.closure[w] = control.closure[w].load(std::memory_order_acquire);
       if (control.sequence.load(std::memory_order_acquire) != sequence) continue;  // torn: retry
       handled = sequence;
-      run_chunks(job, sequence);
+      if (job.kind == JobKind::tasks)
+        run_tasks(job, sequence);
+      else
+        run_chunks(job, sequence);
     }
   }
 
@@ -274,6 +322,60 @@ class ProcessPoolExecutor final : public Executor {
     }
   }
 
+  // Pops and runs task messages of this job until all its positions are taken.
+  void run_tasks(LocalJob& job, std::uint32_t sequence) {
+    Control& control = *control_;
+    const std::uint64_t end = job.first_message + job.chunks;
+    std::uint64_t position = control.ring_head.load(std::memory_order_acquire);
+    for (std::uint32_t waits = 0; position < end;) {
+      if (position < job.first_message) {  // cannot happen: the old job finished first
+        position = control.ring_head.load(std::memory_order_acquire);
+        continue;
+      }
+      RingCell& cell = control.ring[position % kRingCells];
+      if (cell.turn.load(std::memory_order_acquire) != position + 1) {
+        // Not sent yet (the parent is still pushing), or popped by another worker.
+        const std::uint64_t head = control.ring_head.load(std::memory_order_acquire);
+        if (head == position && ++waits > 64) std::this_thread::yield();
+        if (head == position) cpu_relax();
+        position = head;
+        continue;
+      }
+      if (!control.ring_head.compare_exchange_weak(position, position + 1,
+                                                   std::memory_order_acq_rel))
+        continue;  // another worker took it; position holds the new head
+      waits = 0;
+      const std::uint64_t index = cell.message.load(std::memory_order_relaxed);
+      cell.turn.store(position + kRingCells, std::memory_order_release);  // free for the parent
+      run_one(job, index);
+      finish_one(job, sequence);
+      position = control.ring_head.load(std::memory_order_acquire);
+    }
+  }
+
+  void run_one(LocalJob& job, std::uint64_t index) noexcept {
+    try {
+      if (job.kind == JobKind::range) {
+        const Chunk chunk = chunk_bounds(job.n, job.grain, index);
+        reinterpret_cast<RangeBody::Trampoline>(job.trampoline)(job.closure, chunk.lo, chunk.hi);
+      } else {
+        reinterpret_cast<IndexBody::Trampoline>(job.trampoline)(job.closure, index);
+      }
+    } catch (const std::exception& error) {
+      record_failure(error.what());
+    } catch (...) {
+      record_failure("unknown exception");
+    }
+  }
+
+  void finish_one(const LocalJob& job, std::uint32_t sequence) noexcept {
+    Control& control = *control_;
+    if (control.finished.fetch_add(1, std::memory_order_acq_rel) + 1 == job.chunks) {
+      control.done.store(sequence, std::memory_order_seq_cst);
+      if (control.parent_sleeping.load(std::memory_order_seq_cst)) futex_wake(control.done, 1);
+    }
+  }
+
   void run_chunks(LocalJob& job, std::uint32_t sequence) {
     Control& control = *control_;
     std::uint64_t claim = control.next.load(std::memory_order_acquire);
@@ -283,22 +385,8 @@ class ProcessPoolExecutor final : public Executor {
       if (c >= job.chunks) return;
       if (!control.next.compare_exchange_weak(claim, claim + 1, std::memory_order_acq_rel))
         continue;
-      try {
-        if (job.kind == JobKind::range) {
-          const Chunk chunk = chunk_bounds(job.n, job.grain, c);
-          reinterpret_cast<RangeBody::Trampoline>(job.trampoline)(job.closure, chunk.lo, chunk.hi);
-        } else {
-          reinterpret_cast<IndexBody::Trampoline>(job.trampoline)(job.closure, c);
-        }
-      } catch (const std::exception& error) {
-        record_failure(error.what());
-      } catch (...) {
-        record_failure("unknown exception");
-      }
-      if (control.finished.fetch_add(1, std::memory_order_acq_rel) + 1 == job.chunks) {
-        control.done.store(sequence, std::memory_order_seq_cst);
-        if (control.parent_sleeping.load(std::memory_order_seq_cst)) futex_wake(control.done, 1);
-      }
+      run_one(job, c);
+      finish_one(job, sequence);
       claim = control.next.load(std::memory_order_acquire);
     }
   }
@@ -314,8 +402,9 @@ class ProcessPoolExecutor final : public Executor {
   Control* control_;
   Arena arena_;
   std::vector<ChildProcess> children_;
-  bool in_worker_ = false;  // true in a worker's copy of this object
-  std::string broken_;      // why the pool cannot be used any more
+  std::uint64_t ring_tail_ = 0;  // the parent's next ring position to push
+  bool in_worker_ = false;       // true in a worker's copy of this object
+  std::string broken_;           // why the pool cannot be used any more
 };
 
 const bool registered = register_model({
@@ -324,7 +413,9 @@ const bool registered = register_model({
         "p persistent worker processes fed through shared memory (like multiprocessing.Pool)",
     .order = 60,
     .parallel = true,
-    .task_pool = true,
+    .task_spawn = "a message per task through a shared-memory queue to the worker processes "
+                  "(like Pool.apply_async per task)",
+    .concurrent_tasks = true,
     .create = [](std::size_t workers) -> std::unique_ptr<Executor> {
       return std::make_unique<ProcessPoolExecutor>(workers);
     },

@@ -117,7 +117,8 @@ const bool registered = register_model({
     .summary = "p forked child processes per parallel region (fork + wait measured)",
     .order = 50,
     .parallel = true,
-    .task_pool = false,
+    .no_task_spawn = "a process per task is spawn/fork (hundreds of us); this model forks p "
+                     "workers per region that claim task indices, so it spawns nothing per task",
     .create = [](std::size_t workers) -> std::unique_ptr<Executor> {
       return std::make_unique<ProcessesExecutor>(workers);
     },

@@ -33,7 +33,7 @@ const bool registered = register_model({
     .summary = "the baseline: everything on the calling thread",
     .order = 0,
     .parallel = false,
-    .task_pool = false,
+    .no_task_spawn = "the baseline: every task runs inline, in order",
     .create = [](std::size_t) -> std::unique_ptr<Executor> {
       return std::make_unique<SerialExecutor>();
     },

@@ -1,7 +1,8 @@
 // tbb: oneTBB inside a task_arena of p slots (the caller takes one).
 // parallel_for: tbb::parallel_for over chunk indices with simple_partitioner
 // (one task per chunk at most: the grain is ours, not TBB's auto-partitioner's).
-// fork_join: tbb::parallel_invoke. spawn_tasks: one tbb::task_group.
+// fork_join: tbb::parallel_invoke (a on the caller first). spawn_tasks: one
+// tbb::task_group, a run() per task.
 // A global_control raises TBB's process-wide thread limit to p while the
 // executor lives, so that p above the hardware thread count really runs p
 // threads (oversubscription is measured, not silently capped).
@@ -49,7 +50,10 @@ class TbbExecutor final : public Executor {
   }
 
   void fork_join(TaskBody a, TaskBody b) override {
-    arena_.execute([&] { tbb::parallel_invoke([&] { a(); }, [&] { b(); }); });
+    // parallel_invoke runs its last function first on the calling thread and
+    // offers the others to thieves: b is passed first so that `a` runs first,
+    // as in serial code (at p = 1 nothing is stolen and the order is a, b).
+    arena_.execute([&] { tbb::parallel_invoke([&] { b(); }, [&] { a(); }); });
   }
 
   void spawn_tasks(std::size_t count, IndexBody task) override {
@@ -71,7 +75,8 @@ const bool registered = register_model({
     .summary = "oneTBB in a task_arena of p threads",
     .order = 30,
     .parallel = true,
-    .task_pool = true,
+    .task_spawn = "tbb::task_group::run per task",
+    .concurrent_tasks = true,
     .create = [](std::size_t workers) -> std::unique_ptr<Executor> {
       return std::make_unique<TbbExecutor>(workers);
     },

@@ -8,7 +8,12 @@
 // is free, else inline; a thread that blocks in join gives its permit back
 // while it waits, so about p threads compute at any time and recursive work
 // (fib, merge_sort) still spreads over all p.
+// spawn_tasks starts a std::thread per task, at most p at a time, as a
+// program that starts a threading.Thread per task under a semaphore does: a
+// finished task's thread is joined and its slot reused by the next task.
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -51,6 +56,45 @@ class ThreadsExecutor final : public Executor {
         if (threads.empty()) throw;
       }
     }  // jthread joins here
+    error.rethrow_if_any();
+  }
+
+  void spawn_tasks(std::size_t count, IndexBody task) override {
+    if (count == 0) return;
+    FirstException error;
+    std::mutex mutex;
+    std::condition_variable slot_freed;
+    std::vector<std::thread> slots(std::min(workers_, count));
+    std::vector<std::size_t> free_slots(slots.size());
+    for (std::size_t s = 0; s < slots.size(); ++s) free_slots[s] = s;
+    for (std::size_t i = 0; i < count && !error.failed(); ++i) {
+      std::size_t slot;
+      {
+        std::unique_lock lock(mutex);
+        slot_freed.wait(lock, [&] { return !free_slots.empty(); });
+        slot = free_slots.back();
+        free_slots.pop_back();
+      }
+      if (slots[slot].joinable()) slots[slot].join();  // its task is done: only its exit is left
+      try {
+        slots[slot] = std::thread([&, i, slot] {
+          try {
+            task(i);
+          } catch (...) {
+            error.capture();
+          }
+          {
+            std::lock_guard lock(mutex);
+            free_slots.push_back(slot);
+          }
+          slot_freed.notify_one();  // safe: the caller joins this thread before it returns
+        });
+      } catch (...) {  // could not start a thread: stop spawning, keep the error
+        error.capture();
+      }
+    }
+    for (std::thread& thread : slots)
+      if (thread.joinable()) thread.join();
     error.rethrow_if_any();
   }
 
@@ -108,7 +152,8 @@ const bool registered = register_model({
     .summary = "a new std::thread per worker per parallel region (creation cost included)",
     .order = 10,
     .parallel = true,
-    .task_pool = false,
+    .task_spawn = "a std::thread per task, at most p at a time (like threading.Thread per task)",
+    .concurrent_tasks = true,
     .create = [](std::size_t workers) -> std::unique_ptr<Executor> {
       return std::make_unique<ThreadsExecutor>(workers);
     },

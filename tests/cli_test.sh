@@ -29,7 +29,16 @@ expect_error "size n must be a positive integer, got 'big'" selfcheck --size=big
 expect_error "unknown option '--frobnicate'" --frobnicate
 expect_error "scaling must be strong or weak" list --scaling=sideways
 expect_error "Failed to match any benchmarks against regex: does_not_exist" --benchmark_filter=does_not_exist
+expect_error "unknown primitive family 'bogus' (valid: all, none, or a prefix of" list --primitives=bogus
+expect_error "option --primitives needs a value" list --primitives
 # Good input still works.
 "$bench" list --workloads=fib --models=serial >/dev/null || { echo "FAIL: list"; failures=$((failures + 1)); }
+# Naming workloads selects workload families only; primitives run when named.
+others=$("$bench" --workloads=fib --models=serial,pool --benchmark_list_tests=true | grep -v '^fib/')
+[ -z "$others" ] || { echo "FAIL: --workloads=fib also selected: $others" | head -3; failures=$((failures + 1)); }
+named=$("$bench" --primitives=spawn/thread --benchmark_list_tests=true)
+[ "$named" = "spawn/thread/real_time" ] || { echo "FAIL: --primitives=spawn/thread selected: $named" | head -3; failures=$((failures + 1)); }
+mixed=$("$bench" --workloads=fib --models=pool --primitives=overhead/tasks --benchmark_list_tests=true | cut -d/ -f1 | sort -u | tr '\n' ' ')
+[ "$mixed" = "fib overhead " ] || { echo "FAIL: workloads + primitives selected: $mixed"; failures=$((failures + 1)); }
 echo "cli: $failures failed"
 [ "$failures" -eq 0 ]

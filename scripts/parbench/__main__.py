@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="check a sweep's invariants")
     check.add_argument("directory")
     check.add_argument("--reference", help="a reference result directory to compare speedups with")
+    check.add_argument("--no-remeasure", action="store_true",
+                       help="fail a performance check at once instead of re-running its family")
     return parser
 
 
@@ -69,7 +71,8 @@ def run(argv: list[str]) -> int:
         return compare(Path(args.a), Path(args.b), args.alpha, args.fail_on_regression)
     if args.command == "check":
         from .check import check
-        return check(Path(args.directory), Path(args.reference) if args.reference else None)
+        return check(Path(args.directory), Path(args.reference) if args.reference else None,
+                     allow_remeasure=not args.no_remeasure)
     raise UserError(f"unknown command {args.command}")
 
 

@@ -13,7 +13,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from . import UserError, stats
-from .gbench import ResultSet, Run, load_results
+from .gbench import ResultSet, Run, format_arg, load_results
 from .util import atomic_write_text
 
 BASELINE_MODEL = "serial"
@@ -25,6 +25,11 @@ AMDAHL_METHOD = ("least squares of T(p) = T1 (s + (1 - s)/p) on the median time 
                  "within each p")
 BASELINE_STATEMENT = ("speedup is the median time of the `serial` model at the same n divided by "
                       "the model's median time; self-speedup uses the same model at p = 1")
+METG_STATEMENT = ("METG(50%): the shortest task length at which a model reaches 50% efficiency "
+                  "on the granularity workload, interpolated in log(length) between sweep points; "
+                  "lengths are the measured ones (each task body timed back to back on one thread "
+                  "when the instance is prepared). Only models that spawn each task take part; "
+                  "the others are listed with the reason")
 IO_CATEGORY = "io"
 IO_STATEMENT = ("I/O workloads: p is concurrency (requests in flight) and n = requests per slot x p; "
                 "throughput = n / median time; speedup = throughput / the `serial` model's "
@@ -123,7 +128,8 @@ def build_points(results: ResultSet, physical: int, threads: int) -> list[dict]:
             if own:
                 s = stats.speedup(own, median)
                 point.update(self_speedup=s, self_efficiency=stats.efficiency(s, p))
-        for key in ("true_serial_fraction", "task_us", "items_per_second", "bytes_per_second"):
+        for key in ("true_serial_fraction", "task_us", "task_us_actual", "items_per_second",
+                    "bytes_per_second"):
             value = run.counter(key)
             if value is not None:
                 point[key] = value
@@ -176,11 +182,14 @@ def build_gustafson(points: list[dict]) -> list[dict]:
 
 
 def build_metg(points: list[dict]) -> tuple[list[dict], list[dict]]:
+    """METG(50%) per model and p, on each task's measured length (task_us_actual, the task
+    body timed back to back when the instance was prepared; the nominal n where absent)."""
     curves: dict[tuple, list[tuple[float, float]]] = defaultdict(list)
     for point in points:
         if (point["workload"] == "granularity" and point["scaling"] == "strong"
                 and point["model"] != BASELINE_MODEL and "efficiency" in point):
-            curves[(point["model"], point["p"])].append((point["n"] / 1000.0, point["efficiency"]))
+            length = point.get("task_us_actual") or point["n"] / 1000.0
+            curves[(point["model"], point["p"])].append((length, point["efficiency"]))
     metg_rows, curve_rows = [], []
     for (model, p), pairs in sorted(curves.items()):
         pairs.sort()
@@ -189,6 +198,43 @@ def build_metg(points: list[dict]) -> tuple[list[dict], list[dict]]:
         curve_rows.append({"model": model, "p": p, "task_us": [d for d, _ in pairs],
                            "efficiency": [e for _, e in pairs]})
     return metg_rows, curve_rows
+
+
+def build_task_lengths(points: list[dict]) -> list[dict]:
+    """Per granularity size: the nominal task length beside the measured one (median over the
+    families that ran it, and their range), and actual / nominal."""
+    by_n: dict[int, list[float]] = defaultdict(list)
+    for point in points:
+        if point["workload"] == "granularity" and point.get("task_us_actual"):
+            by_n[point["n"]].append(point["task_us_actual"])
+    rows = []
+    for n, values in sorted(by_n.items()):
+        actual = stats.median(values)
+        rows.append({"nominal_us": n / 1000.0, "actual_us": actual, "actual_min_us": min(values),
+                     "actual_max_us": max(values), "ratio": actual / (n / 1000.0),
+                     "measurements": len(values)})
+    return rows
+
+
+def build_task_spawn(results: ResultSet) -> dict[str, str]:
+    """How each model spawns a task (or 'none: why not'), from the binary's context."""
+    return {k.split(":", 1)[1]: v for context in results.contexts.values()
+            for k, v in context.items() if k.startswith("task_spawn:") and isinstance(v, str)}
+
+
+def build_disturbance(sweep: dict) -> list[dict]:
+    """Per family run of the sweep: the CPU stolen and taken by other processes while it ran
+    (fractions of the machine's CPU capacity) and how many attempts it took."""
+    rows = []
+    for family in sweep.get("families", []):
+        figures = family.get("disturbance") or {}
+        rows.append({"family": family.get("family"), "weak": bool(family.get("weak")),
+                     "omp_wait": family.get("omp_wait", ""), "status": family.get("status"),
+                     "steal": figures.get("steal"), "other": figures.get("other"),
+                     "total": figures.get("total"), "attempts": len(family.get("attempts", [])) or 1,
+                     "attempt_totals": [(a.get("disturbance") or {}).get("total")
+                                        for a in family.get("attempts", [])]})
+    return rows
 
 
 # The headline counter of a primitive benchmark, first one present wins.
@@ -226,7 +272,9 @@ def build_overhead(primitives: list[dict]) -> list[dict]:
         parts = row["family"].split("/")
         if parts[0] != "overhead" or len(parts) < 3 or "metric" not in row:
             continue
-        rows.append({"kind": parts[1], "model": parts[2], "p": int(row["args"].get("p", 1)),
+        wait = row["args"].get("wait")  # OpenMP's wait policy, a dimension of its figures
+        rows.append({"kind": parts[1], "model": parts[2] + (f" wait:{wait}" if wait else ""),
+                     "wait": wait or "", "p": int(row["args"].get("p", 1)),
                      "metric": row["metric"], "ns": row["value"], "ci": row["ci"]})
     return sorted(rows, key=lambda r: (r["kind"], r["model"], r["p"]))
 
@@ -239,7 +287,7 @@ def build_primitive_tables(primitives: list[dict]) -> dict[str, list[dict]]:
         prefix = row["family"].split("/")[0]
         if prefix not in PRIMITIVE_FAMILIES or "metric" not in row:
             continue
-        args = ", ".join(f"{k}={int(v)}" for k, v in row["args"].items())
+        args = ", ".join(f"{k}={format_arg(v)}" for k, v in row["args"].items())
         entry = {"benchmark": row["family"] + (f" ({args})" if args else ""), "family": row["family"],
                  "args": row["args"], "metric": row["metric"], "value": row["value"], "ci": row["ci"],
                  "cv": row["cv"], "baseline": "baseline" in row["family"]}
@@ -252,7 +300,7 @@ def build_primitive_tables(primitives: list[dict]) -> dict[str, list[dict]]:
 
 def _value(tables: dict, family: str, **args) -> float | None:
     for row in tables.get(family.split("/")[0], []):
-        if row["family"] == family and all(int(row["args"].get(k, -1)) == v for k, v in args.items()):
+        if row["family"] == family and all(row["args"].get(k) == v for k, v in args.items()):
             return row["value"]
     return None
 
@@ -314,7 +362,7 @@ def build_psync(primitives: list[dict]) -> list[dict]:
     for row in primitives:
         if not row["family"].startswith("psync/"):
             continue
-        args = ", ".join(f"{k}={int(v)}" for k, v in row["args"].items())
+        args = ", ".join(f"{k}={format_arg(v)}" for k, v in row["args"].items())
         rows.append({"benchmark": row["family"] + (f" ({args})" if args else ""),
                      "us_per_iteration": row["median_s"] * 1e6,
                      "ns_per_op": row["counters"].get("ns_per_op"), "cv": row["cv"]})
@@ -405,7 +453,16 @@ def build_warnings(points, env, sweep, physical, threads, primitives) -> list[st
                         f"(more workers than the {threads} hardware threads)")
     failed = [f for f in sweep.get("families", []) if f.get("status") != "ok"]
     for family in failed:
-        warnings.append(f"family {family['family']} {family.get('status')}: {family.get('message', '')}")
+        wait = f" (wait:{family['omp_wait']})" if family.get("omp_wait") else ""
+        warnings.append(f"family {family['family']}{wait} {family.get('status')}: {family.get('message', '')}")
+    limit = (sweep.get("config") or {}).get("disturbance_max")
+    disturbed = [f for f in sweep.get("families", [])
+                 if isinstance(limit, (int, float)) and ((f.get("disturbance") or {}).get("total") or 0) > limit]
+    if disturbed:
+        worst = max(disturbed, key=lambda f: f["disturbance"]["total"])
+        warnings.append(f"{len(disturbed)} famil{'y' if len(disturbed) == 1 else 'ies'} stayed disturbed above "
+                        f"{limit:.0%} of the CPU capacity after their re-runs (worst: {worst['family']}, "
+                        f"{worst['disturbance']['total']:.0%}): other work on the machine may have slowed them")
     unverified = [p for p in points if not p["verified"]]
     if unverified:
         warnings.append(f"{len(unverified)} points carry no 'verified' counter")
@@ -415,8 +472,10 @@ def build_warnings(points, env, sweep, physical, threads, primitives) -> list[st
     return warnings
 
 
-def analyze(directory: Path) -> dict:
-    files = result_files(directory)
+def analyze(directory: Path, replacements: dict[str, Path] | None = None) -> dict:
+    """The analysis of DIR's raw files; replacements maps a raw file's name to another file to
+    read in its place (check's re-measurements)."""
+    files = [(replacements or {}).get(f.name, f) for f in result_files(directory)]
     results = load_results(files)
     if not results.workload_runs() and not any(
             r.family.startswith(p) for r in results.runs.values() for p in ("overhead/",)):
@@ -449,7 +508,12 @@ def analyze(directory: Path) -> dict:
         "fits": build_fits(results, physical),
         "gustafson": build_gustafson(points),
         "metg": metg_rows,
+        "metg_method": METG_STATEMENT,
         "granularity_curves": curves,
+        "task_lengths": build_task_lengths(points),
+        "task_spawn": build_task_spawn(results),
+        "disturbance": build_disturbance(sweep),
+        "disturbance_max": (sweep.get("config") or {}).get("disturbance_max"),
         "overhead": build_overhead(primitives),
         "ipc": build_ipc(primitives),
         "psync": build_psync(primitives),
@@ -485,12 +549,14 @@ CSV_TABLES = {
              "serial_fraction_ci", "t1_s", "points", "max_p"],
     "gustafson": ["workload", "model", "base_n", "n", "p", "scaled_speedup", "serial_fraction"],
     "metg": ["model", "p", "metg_us", "how"],
-    "overhead": ["kind", "model", "p", "metric", "ns", "ci"],
+    "overhead": ["kind", "model", "wait", "p", "metric", "ns", "ci"],
     "which_model": ["workload", "n", "p", "best", "best_median_s", "runner_up",
                     "runner_up_median_s", "margin", "p_value", "significant"],
     "ipc": ["mechanism", "mode", "size", "us_per_message", "bytes_per_second", "messages_per_second"],
     "psync": ["benchmark", "us_per_iteration", "ns_per_op", "cv"],
     "io": ["workload", "model", "best_p", "throughput", "concurrency_reached", "efficiency_at_best", "max_p"],
+    "task_lengths": ["nominal_us", "actual_us", "actual_min_us", "actual_max_us", "ratio", "measurements"],
+    "disturbance": ["family", "weak", "omp_wait", "status", "steal", "other", "total", "attempts"],
 }
 
 

@@ -39,6 +39,9 @@ class SweepConfig:
     family_timeout: float = 900.0
     weak_scaling: bool | list[str] = False
     primitives: list[str] = field(default_factory=lambda: ["overhead"])
+    omp_wait_policies: list[str] = field(default_factory=lambda: ["default", "passive", "active"])
+    disturbance_max: float = 0.10
+    disturbance_reruns: int = 2
     check: CheckThresholds = field(default_factory=CheckThresholds)
 
     def to_dict(self) -> dict:
@@ -49,7 +52,9 @@ _SWEEP_TYPES = {
     "description": str, "size": str, "workloads": (list, str), "models": (list, str),
     "workers": (list, str), "concurrency": (list, str), "repetitions": int, "min_time": (int, float),
     "family_timeout": (int, float), "weak_scaling": (bool, list), "primitives": list,
+    "omp_wait_policies": list, "disturbance_max": (int, float), "disturbance_reruns": int,
 }
+OMP_WAIT_POLICIES = ("default", "passive", "active")
 _CHECK_TYPES = {
     "amdahl_tolerance": (int, float), "amdahl_models": list, "efficiency_min": (int, float),
     "efficiency_workloads": list, "efficiency_models": list, "reference_tolerance": (int, float),
@@ -90,6 +95,14 @@ def from_dict(data: dict, name: str, source: str) -> SweepConfig:
         raise UserError(f"{source}: [sweep] repetitions must be at least 1")
     if config.min_time <= 0 or config.family_timeout <= 0:
         raise UserError(f"{source}: [sweep] min_time and family_timeout must be positive")
+    if not config.omp_wait_policies or any(p not in OMP_WAIT_POLICIES for p in config.omp_wait_policies):
+        raise UserError(f"{source}: [sweep] omp_wait_policies must list some of "
+                        f"{', '.join(OMP_WAIT_POLICIES)}")
+    if not 0 <= config.disturbance_max <= 1 or config.disturbance_reruns < 0:
+        raise UserError(f"{source}: [sweep] disturbance_max must be in [0, 1] and "
+                        "disturbance_reruns at least 0")
+    if isinstance(config.models, list) and not config.models:
+        raise UserError(f"{source}: [sweep] models must name at least one model (or be \"all\")")
     if isinstance(config.weak_scaling, list) and not all(isinstance(w, str) for w in config.weak_scaling):
         raise UserError(f"{source}: [sweep] weak_scaling must be true, false or a list of workload names")
     for key in ("workers", "concurrency"):

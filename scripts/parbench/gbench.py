@@ -30,7 +30,7 @@ class Run:
     """All repetitions of one benchmark instance (one run_name)."""
     run_name: str
     family: str                      # e.g. "primes/pool" or "overhead/tasks/pool"
-    args: dict[str, float]           # e.g. {"n": 3000000, "p": 2}
+    args: dict[str, float | str]     # e.g. {"n": 3000000, "p": 2}, {"wait": "passive", "p": 2}
     file: str
     weak: bool = False               # a weak-scaling run (n grows with p)
     real_times: list[float] = field(default_factory=list)  # seconds, one per repetition
@@ -61,7 +61,7 @@ class ResultSet:
     def workload_runs(self) -> list[Run]:
         """Runs named <workload>/<model>/n:<N>/p:<P>."""
         return [r for r in self.runs.values()
-                if len(r.parts) == 2 and "n" in r.args and "p" in r.args
+                if len(r.parts) == 2 and _count(r.args.get("n")) and _count(r.args.get("p"))
                 and not r.family.startswith(PRIMITIVE_PREFIXES)]
 
     def primitive_runs(self, prefix: str) -> list[Run]:
@@ -71,9 +71,22 @@ class ResultSet:
 PRIMITIVE_PREFIXES = ("overhead/", "sync/", "queue/", "spawn/", "timer/", "ipc/", "psync/")
 
 
-def parse_run_name(run_name: str) -> tuple[str, dict[str, float]]:
+def _count(value) -> bool:
+    """A run-name argument that is a positive whole number (n, p)."""
+    return isinstance(value, float) and math.isfinite(value) and value >= 1 and value == int(value)
+
+
+def format_arg(value: float | str) -> str:
+    """A run-name argument as it was written: 2.0 -> '2', 'passive' -> 'passive'."""
+    if isinstance(value, float) and math.isfinite(value) and value == int(value):
+        return str(int(value))
+    return str(value)
+
+
+def parse_run_name(run_name: str) -> tuple[str, dict[str, float | str]]:
     """Splits 'primes/pool/n:3000000/p:2/process_time/real_time' into
-    ('primes/pool', {'n': 3000000.0, 'p': 2.0})."""
+    ('primes/pool', {'n': 3000000.0, 'p': 2.0}); a non-numeric value stays a
+    string ('overhead/parallel_for/openmp/wait:passive/p:2' gives wait='passive')."""
     family_parts, args = [], {}
     for part in run_name.split("/"):
         if part in _GB_SUFFIXES or part.startswith(_GB_ARG_PREFIXES):
@@ -83,7 +96,7 @@ def parse_run_name(run_name: str) -> tuple[str, dict[str, float]]:
             try:
                 args[key] = float(value)
             except ValueError:
-                args[key] = math.nan
+                args[key] = value
         elif not args:
             family_parts.append(part)
     return "/".join(family_parts), args

@@ -116,6 +116,22 @@ def _io_backend(env: dict) -> str:
     return f"{name}" + (f" ({reason})" if reason else "")
 
 
+def _omp_policy(env: dict, config: dict) -> str:
+    policy = env.get("omp_wait_policy", "?")
+    text = {"default": "libgomp's default (idle threads spin for a while, then sleep)",
+            "passive": "passive (idle threads sleep at once), set in the environment",
+            "active": "active (idle threads spin), set in the environment"}.get(policy, policy)
+    policies = config.get("omp_wait_policies") or []
+    others = [p for p in policies if p != policy]
+    return (text + "; every family in its own process"
+            + (f"; overhead/parallel_for/openmp and sync/barrier/openmp also run under "
+               f"{', '.join(others)} (wait:<policy> in their names)" if others else ""))
+
+
+def _percent(value) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
 def build(directory: Path) -> Report:
     analysis = load_analysis(directory)
     env = read_optional(directory / "env.json")
@@ -147,7 +163,7 @@ def build(directory: Path) -> Report:
         ["Google Benchmark", f"{libraries.get('google_benchmark', '?')} (reports itself as a DEBUG build: "
                              "the library's own build type, harmless for these timings)"],
         ["oneTBB / OpenMP", f"{libraries.get('onetbb', '?')} / {libraries.get('openmp', '?')}"],
-        ["OMP_WAIT_POLICY", f"{env.get('omp_wait_policy', '?')} (one process per family as well)"],
+        ["OpenMP wait policy", _omp_policy(env, config)],
         ["git", f"{env.get('git', {}).get('sha', '?')}{' (dirty)' if env.get('git', {}).get('dirty') else ''}"],
         ["CPU affinity", ", ".join(map(str, env.get("affinity") or [])) or "unknown"],
         ["load average before / after",
@@ -204,20 +220,33 @@ def build(directory: Path) -> Report:
 
     if analysis.get("metg"):
         r.heading("Task granularity (METG)")
-        r.text("METG(50%): the smallest task duration at which a model reaches 50% efficiency on the "
-               "granularity workload, interpolated in log(duration) between sweep points. 'below_range': "
-               "already efficient at the smallest duration measured (an upper bound). Above the core count "
-               "efficiency cannot pass cores / p, so oversubscribed p may never reach 50%. Models with a "
-               "native task mechanism (pool, tbb, openmp) spawn every task on its own; the others split "
-               "the task range recursively with fork_join.")
+        r.text(analysis.get("metg_method", "") + ". 'below_range': already efficient at the shortest length "
+               "measured (an upper bound). Above the core count efficiency cannot pass cores / p, so "
+               "oversubscribed p may never reach 50%.")
+        spawn = analysis.get("task_spawn", {})
+        r.bullets([f"{model}: {how}" for model, how in sorted(spawn.items())
+                   if not how.startswith("none") and model in {m["model"] for m in analysis["metg"]}])
+        left_out = sorted((model, how[len("none: "):]) for model, how in spawn.items()
+                          if how.startswith("none") and model != "serial")
+        if left_out:
+            r.text("Left out (no spawn per task): " + "; ".join(f"{m}: {why}" for m, why in left_out) + ".")
         r.image(plots / "metg.png", "Efficiency vs task duration", "plots/metg.png")
         r.table(["model", "p", "METG (us)", "how"],
                 [[m["model"], m["p"], fmt(m["metg_us"]), m["how"]] for m in analysis["metg"]])
+        if analysis.get("task_lengths"):
+            r.text("Task length, nominal vs measured (the task body run back to back on one thread; median "
+                   "over the families that ran the size, and their range):")
+            r.table(["nominal (us)", "measured (us)", "range (us)", "measured / nominal"],
+                    [[fmt(t["nominal_us"]), fmt(t["actual_us"]),
+                      f"[{fmt(t['actual_min_us'])}, {fmt(t['actual_max_us'])}]", f"{t['ratio']:.3f}"]
+                     for t in analysis["task_lengths"]])
 
     if analysis.get("overhead"):
         r.heading("Overheads")
-        r.text("overhead/tasks: 10,000 empty tasks spawned one by one and waited for (ns per task); "
-               "overhead/parallel_for: one parallel_for of p empty chunks (ns per region).")
+        r.text("overhead/tasks: 10,000 empty tasks spawned one by one and waited for (ns per task), on "
+               "models that spawn each task; overhead/parallel_for: one parallel_for of p empty chunks "
+               "(ns per region). OpenMP's figures depend on its wait policy: 'openmp wait:<policy>' rows "
+               "(default: libgomp's own; passive: idle threads sleep; active: they spin).")
         r.image(plots / "overhead.png", "Overheads per model (log scale)", "plots/overhead.png")
         r.table(["kind", "model", "p", "ns (median)", "95% interval"],
                 [[o["kind"], o["model"], o["p"], fmt(o["ns"], 4), f"[{fmt(o['ci'][0])}, {fmt(o['ci'][1])}]"]
@@ -313,6 +342,26 @@ def build(directory: Path) -> Report:
               f"[{ms(p['ci_low_s'])}, {ms(p['ci_high_s'])}]", fmt(p["cv"], percent=True),
               fmt(p.get("speedup")), fmt(p.get("efficiency")), fmt(p.get("karp_flatt")), fmt(p["verified"])]
              for p in analysis["points"]])
+
+    disturbance = analysis.get("disturbance", [])
+    if disturbance:
+        r.heading("Disturbance")
+        limit = analysis.get("disturbance_max")
+        totals = [d["total"] for d in disturbance if d.get("total") is not None]
+        rerun = [d for d in disturbance if d["attempts"] > 1]
+        r.text("While each family ran, the CPU time stolen by the hypervisor (steal) and used by other "
+               "processes (other), as fractions of the machine's CPU capacity (from /proc/stat, less the "
+               "family's and the sweep's own CPU time)."
+               + (f" A family above {limit:.0%} is run again (the least disturbed attempt is kept)." if
+                  isinstance(limit, (int, float)) else "")
+               + (f" Median {100 * sorted(totals)[len(totals) // 2]:.1f}%, largest {100 * max(totals):.1f}%, "
+                  f"{len(rerun)} of {len(disturbance)} families re-run." if totals else ""))
+        shown = [d for d in disturbance if (d.get("total") or 0) > 0.02 or d["attempts"] > 1]
+        r.table(["family", "steal", "other", "total (kept)", "attempts (totals)"],
+                [[d["family"] + (" (weak)" if d["weak"] else "") + (f" wait:{d['omp_wait']}" if d["omp_wait"] else ""),
+                  _percent(d.get("steal")), _percent(d.get("other")), _percent(d.get("total")),
+                  f"{d['attempts']} (" + ", ".join(_percent(t) for t in d["attempt_totals"]) + ")"]
+                 for d in sorted(shown, key=lambda d: -(d.get("total") or 0))])
 
     failures = analysis.get("failures", [])
     r.heading("Failed families")

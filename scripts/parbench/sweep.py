@@ -7,12 +7,26 @@ Google Benchmark's JSON written to a temporary file and renamed into raw/ only
 when the family finished: raw/ never holds half a file. sweep.json records
 every family's status and is rewritten atomically after each one, so Ctrl-C
 (or SIGTERM) keeps every finished family and --resume DIR goes on from there.
+
+OpenMP runs with libgomp's default wait policy (the user's OMP_WAIT_POLICY if
+set); families whose figures depend on the policy (their benchmarks carry a
+wait:<policy> argument) run once per policy of the config's
+omp_wait_policies, each in its own process.
+
+Each family's disturbance is measured: the CPU time stolen by the hypervisor
+and taken by other processes while it ran, as a fraction of the machine's CPU
+capacity (/proc/stat, less the family's and the sweep's own CPU time). A
+family disturbed beyond the config's disturbance_max (and by at least 0.1
+CPU-seconds, the resolution of /proc/stat) is run again, at most
+disturbance_reruns times; the least disturbed attempt is kept in raw/, the
+others in rejected/, and every attempt's figures in sweep.json.
 """
 from __future__ import annotations
 
 import json
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -34,14 +48,36 @@ class Family:
     name: str          # e.g. "primes/pool"
     weak: bool         # weak-scaling variant
     instances: int     # benchmarks in it (for the ETA)
+    omp_wait: str = ""  # "", or the OpenMP wait policy this run of the family uses
 
     @property
     def key(self) -> str:
-        return self.name + ("|weak" if self.weak else "")
+        return self.name + ("|weak" if self.weak else "") + (f"|wait:{self.omp_wait}" if self.omp_wait else "")
+
+    @property
+    def label(self) -> str:
+        return self.name + (" (weak)" if self.weak else "") + (f" (wait:{self.omp_wait})" if self.omp_wait else "")
 
     @property
     def stem(self) -> str:
-        return self.name.replace("/", "__") + ("__weak" if self.weak else "")
+        return (self.name.replace("/", "__") + ("__weak" if self.weak else "")
+                + (f"__wait-{self.omp_wait}" if self.omp_wait else ""))
+
+    def environment(self, env: dict) -> dict:
+        """The family process's environment: its OpenMP wait policy, if it has one."""
+        if not self.omp_wait:
+            return env
+        env = dict(env)
+        if self.omp_wait == "default":
+            env.pop("OMP_WAIT_POLICY", None)
+        else:
+            env["OMP_WAIT_POLICY"] = self.omp_wait
+        return env
+
+    @classmethod
+    def from_record(cls, record: dict) -> "Family":
+        return cls(record["family"], bool(record.get("weak")), int(record.get("instances", 1)),
+                   record.get("omp_wait", ""))
 
 
 def binary_path() -> Path:
@@ -53,14 +89,14 @@ def binary_path() -> Path:
 
 def selection_args(config: config_module.SweepConfig) -> list[str]:
     args = [f"--size={config.size}"]
-    if config.workloads:
-        args.append("--workloads=" + ",".join(config.workloads))
-    if config.models:
-        args.append("--models=" + ",".join(config.models))
+    # Explicit: with --primitives given, the binary runs workloads only when named.
+    args.append("--workloads=" + ("all" if config.workloads is None else ",".join(config.workloads) or "none"))
+    args.append("--models=" + ("all" if config.models is None else ",".join(config.models)))
     if config.workers:
         args.append("--p=" + ",".join(str(p) for p in config.workers))
     if config.concurrency:
         args.append("--concurrency=" + ",".join(str(p) for p in config.concurrency))
+    args.append("--primitives=" + (",".join(config.primitives) or "none"))
     return args
 
 
@@ -77,10 +113,13 @@ def list_families(binary: Path, selection: list[str], config, env: dict) -> list
     for weak in ([False, True] if config.weak_scaling else [False]):
         args = selection + (["--scaling=weak"] if weak else []) + ["--benchmark_list_tests=true"]
         counts: dict[str, int] = {}
+        per_wait_policy: set[str] = set()
         for line in _run_binary(binary, args, env).splitlines():
             if not line.strip():
                 continue
-            family, _ = parse_run_name(line.strip())
+            family, run_args = parse_run_name(line.strip())
+            if "wait" in run_args:
+                per_wait_policy.add(family)
             parts = family.split("/")
             is_workload = len(parts) == 2 and not family.startswith(
                 tuple(prefix + "/" for prefix in ("overhead", "sync", "queue", "spawn", "timer", "ipc", "psync")))
@@ -91,7 +130,11 @@ def list_families(binary: Path, selection: list[str], config, env: dict) -> list
             if weak and isinstance(config.weak_scaling, list) and parts[0] not in config.weak_scaling:
                 continue  # weak scaling only for the workloads the config names
             counts[family] = counts.get(family, 0) + 1
-        families += [Family(name, weak, count) for name, count in counts.items()]
+        for name, count in counts.items():
+            if name in per_wait_policy:
+                families += [Family(name, weak, count, policy) for policy in config.omp_wait_policies]
+            else:
+                families.append(Family(name, weak, count))
     if not families:
         raise UserError("the sweep selects no benchmarks")
     return families
@@ -124,8 +167,7 @@ class Progress:
             width = 30
             filled = int(width * self.done_cost / self.total) if self.total else width
             bar = "#" * filled + "." * (width - filled)
-            label = family.name + (" (weak)" if family.weak else "")
-            self.stream.write(f"\r[{bar}] {self.index}/{self.count} {label:<36.36} ETA {self.eta():>7}")
+            self.stream.write(f"\r[{bar}] {self.index}/{self.count} {family.label:<36.36} ETA {self.eta():>7}")
             self.stream.flush()
 
     def finished(self, family: Family, record: dict, skipped: bool = False) -> None:
@@ -136,10 +178,11 @@ class Progress:
             if record["status"] != "ok":
                 self.stream.write(f"\r{' ' * 100}\r{family.name}: {record['status']}: {record['message']}\n")
             return
-        label = family.name + (" (weak)" if family.weak else "")
-        line = f"[{self.index}/{self.count}] {label} {record['status']} {record['seconds']:.1f}s"
+        line = f"[{self.index}/{self.count}] {family.label} {record['status']} {record['seconds']:.1f}s"
         if record["status"] != "ok":
             line += f": {record['message']}"
+        elif len(record.get("attempts", [])) > 1:
+            line += f" (run {len(record['attempts'])} times: disturbed)"
         print(line, file=self.stream, flush=True)
 
     def close(self) -> None:
@@ -176,13 +219,51 @@ def _last_line(path: Path) -> str:
     return lines[-1].strip()[:300] if lines else ""
 
 
+@dataclass
+class CpuSample:
+    """Machine-wide busy and stolen CPU seconds, and this process's own CPU seconds."""
+    busy: float
+    steal: float
+    own: float
+
+    @classmethod
+    def take(cls) -> "CpuSample | None":
+        try:
+            with open("/proc/stat") as stat:
+                fields = [int(v) for v in stat.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        ticks = os.sysconf("SC_CLK_TCK")
+        user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return cls((user + nice + system + irq + softirq) / ticks, steal / ticks,
+                   usage.ru_utime + usage.ru_stime)
+
+
+def disturbance(before: CpuSample | None, after: CpuSample | None, seconds: float,
+                family_cpu: float) -> dict | None:
+    """What else used the machine while a family ran, as fractions of its CPU capacity
+    (seconds x CPUs): steal (the hypervisor ran someone else on our CPUs) and other (busy time
+    of other processes: machine busy time less the family's and the sweep's own)."""
+    if before is None or after is None or seconds <= 0:
+        return None
+    capacity = seconds * (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                          else os.cpu_count() or 1)
+    other = max(0.0, after.busy - before.busy - family_cpu - (after.own - before.own))
+    steal = max(0.0, after.steal - before.steal)
+    return {"steal": round(steal / capacity, 4), "other": round(other / capacity, 4),
+            "total": round((steal + other) / capacity, 4), "cpu_seconds": round(steal + other, 3)}
+
+
 def run_family(binary: Path, selection: list[str], family: Family, config, directory: Path,
-               env: dict, stop: "StopRequest") -> dict | None:
-    """Runs one family in its own process group. Returns its record, or None when a stop was
-    requested while it ran: the child is then killed and reaped and its partial output removed."""
+               env: dict, stop: "StopRequest", out_path: Path | None = None) -> dict | None:
+    """Runs one family in its own process group and moves its JSON to out_path (default
+    raw/<stem>.json). Returns its record, or None when a stop was requested while it ran: the
+    child is then killed and reaped and its partial output removed."""
     raw, logs = directory / "raw", directory / "logs"
-    temporary = raw / f".{family.stem}.json.partial"
-    log_path = logs / f"{family.stem}.log"
+    out_path = out_path or raw / f"{family.stem}.json"
+    temporary = out_path.parent / f".{out_path.name}.partial"
+    log_path = logs / f"{out_path.stem}.log"
     command = [str(binary), *selection, *(["--scaling=weak"] if family.weak else []),
                f"--benchmark_filter=^{re.escape(family.name)}(/|$)",
                f"--benchmark_repetitions={config.repetitions}",
@@ -192,19 +273,25 @@ def run_family(binary: Path, selection: list[str], family: Family, config, direc
                # biasing one of them.
                "--benchmark_enable_random_interleaving=true",
                f"--benchmark_out={temporary}", "--benchmark_out_format=json"]
-    record = {"family": family.name, "weak": family.weak, "file": f"raw/{family.stem}.json",
-              "instances": family.instances, "status": "failed", "message": "", "seconds": 0.0,
-              "max_rss_mib": None}
+    record = {"family": family.name, "weak": family.weak, "omp_wait": family.omp_wait,
+              "file": str(out_path.relative_to(directory)), "instances": family.instances,
+              "status": "failed", "message": "", "seconds": 0.0, "max_rss_mib": None,
+              "cpu_seconds": None, "disturbance": None}
+    for folder in (out_path.parent, logs):
+        folder.mkdir(parents=True, exist_ok=True)
+    before = CpuSample.take()
     start = time.monotonic()
+    family_cpu = 0.0
     with open(log_path, "w") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   env=env, start_new_session=True)
+                                   env=family.environment(env), start_new_session=True)
     deadline = start + config.family_timeout
     while True:
         pid, status, usage = os.wait4(process.pid, os.WNOHANG)
         if pid:
             process.returncode = os.waitstatus_to_exitcode(status)
             record["max_rss_mib"] = round(usage.ru_maxrss / 1024, 1)
+            family_cpu = usage.ru_utime + usage.ru_stime
             break
         if stop.signal is not None:  # Ctrl-C or SIGTERM: stop the child, keep nothing half-done
             _kill_group(process)
@@ -215,7 +302,10 @@ def run_family(binary: Path, selection: list[str], family: Family, config, direc
             record.update(status="timeout", message=f"killed after {config.family_timeout:g} s")
             break
         time.sleep(0.02)
-    record["seconds"] = round(time.monotonic() - start, 2)
+    elapsed = time.monotonic() - start
+    record["seconds"] = round(elapsed, 2)
+    record["cpu_seconds"] = round(family_cpu, 3)
+    record["disturbance"] = disturbance(before, CpuSample.take(), elapsed, family_cpu)
     if record["status"] != "timeout":
         code = process.returncode
         if code == 0:
@@ -224,7 +314,7 @@ def run_family(binary: Path, selection: list[str], family: Family, config, direc
                 errors = [e for e in entries if e.get("error_occurred")]
                 with open(temporary, "rb") as file:
                     os.fsync(file.fileno())
-                os.replace(temporary, raw / f"{family.stem}.json")
+                os.replace(temporary, out_path)
                 if errors:
                     record.update(status="errors", message=f"{len(errors)} benchmark(s) reported an error, "
                                   f"first: {errors[0].get('name')}: {errors[0].get('error_message')}")
@@ -238,6 +328,68 @@ def run_family(binary: Path, selection: list[str], family: Family, config, direc
             record.update(message=f"exit status {code}: {_last_line(log_path)}")
     temporary.unlink(missing_ok=True)
     return record
+
+
+def _attempt_summary(record: dict) -> dict:
+    return {key: record.get(key) for key in ("status", "seconds", "cpu_seconds", "disturbance")}
+
+
+def _total(record: dict) -> float:
+    return (record.get("disturbance") or {}).get("total", 0.0)
+
+
+# /proc/stat counts in ticks of 10 ms per CPU: below this many CPU-seconds taken
+# by others, a short family's "disturbance" is counting noise, not disturbance.
+MIN_DISTURBED_CPU_SECONDS = 0.1
+
+
+def _disturbed(record: dict, config) -> bool:
+    figures = record.get("disturbance") or {}
+    return (figures.get("total", 0.0) > config.disturbance_max
+            and figures.get("cpu_seconds", 0.0) >= MIN_DISTURBED_CPU_SECONDS)
+
+
+def run_with_reruns(binary: Path, selection: list[str], family: Family, config, directory: Path,
+                    env: dict, stop: "StopRequest") -> dict | None:
+    """Runs a family, and again while it was disturbed beyond config.disturbance_max (at most
+    config.disturbance_reruns more times). Keeps the least disturbed successful attempt in raw/
+    and moves the others to rejected/<stem>.attempt<N>.json. A failed attempt is the family's
+    result: a crash or a wrong answer is never re-run away. None: stopped before any attempt
+    finished."""
+    final = directory / "raw" / f"{family.stem}.json"
+    rejected = directory / "rejected"
+
+    def aside(number: int) -> Path:
+        return rejected / f"{family.stem}.attempt{number}.json"
+
+    attempts: list[dict] = []
+    kept: dict | None = None  # the least disturbed successful attempt so far; its file is `final`
+    kept_number = 0
+    for number in range(1, 2 + max(0, config.disturbance_reruns)):
+        if kept is not None:
+            if not _disturbed(kept, config) or stop.signal is not None:
+                break
+            rejected.mkdir(exist_ok=True)
+            os.replace(final, aside(kept_number))  # set aside while the next attempt runs
+        record = run_family(binary, selection, family, config, directory, env, stop)
+        if record is None:  # stopped mid-run: the kept attempt goes back in place
+            if kept is not None:
+                os.replace(aside(kept_number), final)
+            break
+        attempts.append(_attempt_summary(record))
+        if record["status"] != "ok":
+            record["attempts"] = attempts
+            return record
+        if kept is not None and _total(kept) <= _total(record):
+            os.replace(final, aside(number))  # the earlier attempt was quieter: it stays
+            os.replace(aside(kept_number), final)
+        else:
+            kept, kept_number = record, number
+    if kept is None:
+        return None
+    kept["attempts"] = attempts
+    kept["kept_attempt"] = kept_number
+    return kept
 
 
 def default_directory() -> Path:
@@ -292,8 +444,9 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
                   stop: StopRequest) -> tuple[Path, list[dict]]:
     """The sweep up to its last family: returns the directory and the families that failed."""
     binary = binary_path()
+    # OpenMP keeps the user's OMP_WAIT_POLICY or libgomp's default: each family
+    # runs alone in its process, so nothing else suffers from its idle threads.
     env = dict(os.environ)
-    env.setdefault("OMP_WAIT_POLICY", "passive")
     if resume:
         directory = Path(resume)
         state_path = directory / "sweep.json"
@@ -327,8 +480,8 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
         env_record["sweep"] = {"config": config.name, "directory": str(directory)}
     atomic_write_text(directory / "env.json", json.dumps(env_record, indent=1) + "\n")
 
-    done = {(f["family"], f["weak"]): f for f in state["families"] if f.get("status") == "ok"}
-    state["families"] = [f for f in state["families"] if (f["family"], f["weak"]) in done]
+    done = {Family.from_record(f).key: f for f in state["families"] if f.get("status") == "ok"}
+    state["families"] = [f for f in state["families"] if Family.from_record(f).key in done]
     state["status"] = "running"
     write_state(directory, state)
     progress = Progress(families, config)
@@ -337,11 +490,11 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
     for family in families:
         if stop.signal is not None:
             break
-        if (family.name, family.weak) in done:
-            progress.finished(family, done[(family.name, family.weak)], skipped=True)
+        if family.key in done:
+            progress.finished(family, done[family.key], skipped=True)
             continue
         progress.starting(family)
-        record = run_family(binary, selection, family, config, directory, env, stop)
+        record = run_with_reruns(binary, selection, family, config, directory, env, stop)
         if record is None:
             break
         state["families"].append(record)

@@ -67,7 +67,7 @@ def test_tiny_sweep_end_to_end(tmp_path, bench_binary):
     assert not list((out / "raw").glob(".*"))  # no temporary files left
     env = json.loads((out / "env.json").read_text())
     assert env["cpu"]["hardware_threads"] >= 1 and "after" in env["load_average"]
-    assert env["omp_wait_policy"] == "passive"
+    assert env["omp_wait_policy"] == "default"
     analysis = json.loads((out / "analysis.json").read_text())
     assert analysis["gustafson"]
     assert {r["mechanism"] for r in analysis["ipc"]} >= {"pipe", "shm_ring", "mqueue"}

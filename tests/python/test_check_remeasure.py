@@ -1,0 +1,95 @@
+"""check re-measures a failed performance check before it fails: a slow measurement that does
+not reproduce becomes WARN ("not reproduced"), a real failure stays FAIL, and a failed
+verification is never re-run away. Runs a tiny real sweep (PARBENCH_BENCH)."""
+import json
+
+import pytest
+
+from conftest import run_cli
+
+SWEEP = """
+[sweep]
+size = "quick"
+workloads = ["primes"]
+models = ["serial", "pool"]
+workers = [1, 2]
+repetitions = 3
+min_time = 0.01
+family_timeout = 120
+weak_scaling = false
+primitives = []
+
+[check]
+amdahl_models = []
+efficiency_workloads = ["primes"]
+efficiency_models = ["pool"]
+efficiency_min = 0.3
+"""
+
+
+@pytest.fixture
+def tiny_sweep(tmp_path, bench_binary):
+    config = tmp_path / "tiny.toml"
+    config.write_text(SWEEP)
+    out = tmp_path / "run"
+    result = run_cli("sweep", "--config", config, "--out", out, env={"PARBENCH_BENCH": str(bench_binary)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out
+
+
+def _slow_down(directory, family_file, factor):
+    """Makes every p = 2 repetition in a raw file `factor` times slower (a disturbed run)."""
+    path = directory / "raw" / family_file
+    data = json.loads(path.read_text())
+    for entry in data["benchmarks"]:
+        if "/p:2/" in entry["run_name"]:
+            entry["real_time"] *= factor
+    path.write_text(json.dumps(data))
+    return path.read_text()
+
+
+def _row(stdout, subject):
+    return next(line for line in stdout.splitlines() if subject in line and "efficiency" in line)
+
+
+def test_a_noisy_failure_is_re_measured_into_warn(tiny_sweep, bench_binary):
+    slowed = _slow_down(tiny_sweep, "primes__pool.json", 8.0)  # efficiency ~0.12: fails 0.3
+    result = run_cli("check", tiny_sweep, env={"PARBENCH_BENCH": str(bench_binary)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    row = _row(result.stdout, "primes/pool")
+    assert "WARN (not reproduced on re-measurement)" in row and "re-measured:" in row
+    assert "1 not reproduced on re-measurement" in result.stdout.splitlines()[-1]
+    # Both measurements kept: the sweep's own file unchanged, the new one beside it.
+    assert (tiny_sweep / "raw" / "primes__pool.json").read_text() == slowed
+    assert (tiny_sweep / "rechecks" / "primes__pool.json").exists()
+    rechecks = json.loads((tiny_sweep / "sweep.json").read_text())["rechecks"]
+    assert [r["family"] for r in rechecks] == ["primes/pool"] and rechecks[0]["status"] == "ok"
+
+
+def test_a_real_failure_stays_fail(tiny_sweep, bench_binary):
+    state = json.loads((tiny_sweep / "sweep.json").read_text())
+    state["config"]["check"]["efficiency_min"] = 5.0  # no model can: every measurement fails
+    (tiny_sweep / "sweep.json").write_text(json.dumps(state))
+    result = run_cli("check", tiny_sweep, env={"PARBENCH_BENCH": str(bench_binary)})
+    assert result.returncode == 1, result.stdout + result.stderr
+    row = _row(result.stdout, "primes/pool")
+    assert "FAIL (reproduced on re-measurement)" in row and "re-measured:" in row
+
+
+def test_no_remeasure_fails_at_once(tiny_sweep, bench_binary):
+    _slow_down(tiny_sweep, "primes__pool.json", 8.0)
+    result = run_cli("check", tiny_sweep, "--no-remeasure", env={"PARBENCH_BENCH": str(bench_binary)})
+    assert result.returncode == 1
+    assert "FAIL (not re-measured: re-measuring is off" in _row(result.stdout, "primes/pool")
+    assert not (tiny_sweep / "rechecks").exists()
+
+
+def test_a_failed_family_is_never_re_run(tiny_sweep, bench_binary):
+    state = json.loads((tiny_sweep / "sweep.json").read_text())
+    broken = next(f for f in state["families"] if f["family"] == "primes/pool")
+    broken.update(status="errors", message="1 benchmark(s) reported an error, first: verification failed")
+    (tiny_sweep / "sweep.json").write_text(json.dumps(state))
+    result = run_cli("check", tiny_sweep, env={"PARBENCH_BENCH": str(bench_binary)})
+    assert result.returncode == 1
+    assert "measuring" not in result.stdout and not (tiny_sweep / "rechecks").exists()
+    assert any("ran and verified" in line and "FAIL" in line for line in result.stdout.splitlines())
