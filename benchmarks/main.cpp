@@ -247,6 +247,10 @@ int list(const Selection& selection) {
   for (const ModelInfo* m : selection.models) {
     std::printf("  %-16s %s\n", m->name.c_str(), m->summary.c_str());
     if (!m->note.empty()) std::printf("  %-16s note: %s\n", "", m->note.c_str());
+    if (m->parallel)
+      std::printf("  %-16s tasks: %s\n", "",
+                  m->task_spawn.empty() ? ("no spawn per task (" + m->no_task_spawn + ")").c_str()
+                                        : m->task_spawn.c_str());
   }
   std::printf("\nWorker counts p: %s (hardware threads: %zu; serial runs at p = 1 only)\n",
               join_sizes(selection.workers).c_str(), hardware_threads());

@@ -121,8 +121,8 @@ const bool registered = register_model({
     .summary = "OpenMP (libgomp): parallel for, dynamic schedule; tasks for fork_join",
     .order = 40,
     .parallel = true,
-    .task_spawn =
-        "#pragma omp task per task in a parallel region (at p = 1 libgomp runs each at once)",
+    .task_spawn = "#pragma omp task per task in a parallel region (libgomp runs a new task at "
+                  "once while more than 64 x p are queued)",
     .concurrent_tasks = true,
     .create = [](std::size_t workers) -> std::unique_ptr<Executor> {
       return std::make_unique<OpenMpExecutor>(workers);

@@ -310,11 +310,13 @@ def run_family(binary: Path, selection: list[str], family: Family, config, direc
         code = process.returncode
         if code == 0:
             try:
-                _, entries = load_file(temporary)
+                context, entries = load_file(temporary)
                 errors = [e for e in entries if e.get("error_occurred")]
-                with open(temporary, "rb") as file:
-                    os.fsync(file.fileno())
-                os.replace(temporary, out_path)
+                # The raw file says how it was measured: what disturbed it, its OpenMP policy.
+                context["parbench_family"] = {key: record[key] for key in (
+                    "family", "weak", "omp_wait", "seconds", "cpu_seconds", "disturbance")}
+                atomic_write_text(out_path, json.dumps({"context": context, "benchmarks": entries},
+                                                       indent=1) + "\n")
                 if errors:
                     record.update(status="errors", message=f"{len(errors)} benchmark(s) reported an error, "
                                   f"first: {errors[0].get('name')}: {errors[0].get('error_message')}")
