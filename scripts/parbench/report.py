@@ -360,7 +360,8 @@ def build(directory: Path) -> Report:
         r.table(["family", "steal", "other", "total (kept)", "attempts (totals)"],
                 [[d["family"] + (" (weak)" if d["weak"] else "") + (f" wait:{d['omp_wait']}" if d["omp_wait"] else ""),
                   _percent(d.get("steal")), _percent(d.get("other")), _percent(d.get("total")),
-                  f"{d['attempts']} (" + ", ".join(_percent(t) for t in d["attempt_totals"]) + ")"]
+                  f"{d['attempts']} (" + ", ".join(_percent(t) for t in d["attempt_totals"]) + ")"
+                  + (": reproduced, the family's own" if d.get("reproduced") else "")]
                  for d in sorted(shown, key=lambda d: -(d.get("total") or 0))])
 
     failures = analysis.get("failures", [])
