@@ -16,7 +16,7 @@ std::uint64_t spin(std::uint64_t iterations, std::uint64_t seed) noexcept;
 std::uint64_t spin_closed_form(std::uint64_t iterations, std::uint64_t seed) noexcept;
 
 /// Spin iterations per microsecond on this machine: measured once per process
-/// (best of several trials), or taken from PARBENCH_SPIN_ITERS_PER_US so that
+/// (median of several trials), or taken from PARBENCH_SPIN_ITERS_PER_US so that
 /// a sweep's separate processes all use the value it measured once.
 double spin_iterations_per_us();
 

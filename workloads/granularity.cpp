@@ -16,6 +16,7 @@
 // efficient well before 1 ms here; larger tasks only cost sweep time);
 // quick 0.1, 1, 10 us (where the models cross 50%); selfcheck 20 us.
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -28,7 +29,7 @@ namespace {
 
 constexpr double kTotalWorkNs = 100e6;
 constexpr std::size_t kMaxTasks = 10'000;
-constexpr double kMeasureNs = 5e6;  // how much task work the length measurement runs
+constexpr double kMeasureNs = 2e6;  // task work per round of the length measurement
 
 inline void run_task(std::uint64_t* results, std::uint64_t iterations, std::size_t i) noexcept {
   results[i] = spin(iterations, i);
@@ -68,20 +69,21 @@ class Granularity final : public Instance {
 
  private:
   // The real length of one task: the task body run back to back on this
-  // thread (no spawning), best of three rounds of about 5 ms of work.
+  // thread (no spawning), the median of five rounds of about 2 ms of work.
   double measure_task_ns() {
     const std::size_t count = std::clamp<std::size_t>(
         static_cast<std::size_t>(kMeasureNs / static_cast<double>(task_ns_)), 1, tasks_);
-    double best = 1e300;
-    for (int round = 0; round < 3; ++round) {
+    std::array<double, 5> rounds{};
+    for (double& round : rounds) {
       const auto start = std::chrono::steady_clock::now();
       for (std::size_t i = 0; i < count; ++i) run_task(results_.data(), iterations_, i);
       const std::chrono::duration<double, std::nano> elapsed =
           std::chrono::steady_clock::now() - start;
-      best = std::min(best, elapsed.count() / static_cast<double>(count));
+      round = elapsed.count() / static_cast<double>(count);
     }
     std::fill(results_.begin(), results_.end(), 0);  // run() must write every result itself
-    return best;
+    std::nth_element(rounds.begin(), rounds.begin() + 2, rounds.end());
+    return rounds[2];
   }
 
   std::size_t task_ns_;

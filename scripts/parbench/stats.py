@@ -161,3 +161,46 @@ def mann_whitney(a: Sequence[float], b: Sequence[float]) -> float:
 def geometric_mean(values: Sequence[float]) -> float:
     x = np.asarray(values, dtype=float)
     return float(np.exp(np.mean(np.log(x)))) if len(x) else math.nan
+
+
+def ratio_of_medians(a: Sequence[float], b: Sequence[float], confidence: float = 0.95,
+                     resamples: int = 4000, seed: int = 4242) -> tuple[float, float, float]:
+    """median(a) / median(b) with a percentile bootstrap interval (each side resampled on its
+    own; seeded: deterministic). Returns (ratio, low, high)."""
+    x = np.asarray(a, dtype=float)
+    y = np.asarray(b, dtype=float)
+    if len(x) == 0 or len(y) == 0:
+        raise ValueError("no samples")
+    ratio = float(np.median(x) / np.median(y))
+    if len(x) == 1 and len(y) == 1:
+        return ratio, ratio, ratio
+    rng = np.random.default_rng(seed)
+    boot = (np.median(rng.choice(x, size=(resamples, len(x))), axis=1)
+            / np.median(rng.choice(y, size=(resamples, len(y))), axis=1))
+    alpha = (1 - confidence) / 2
+    return ratio, float(np.quantile(boot, alpha)), float(np.quantile(boot, 1 - alpha))
+
+
+def welch_log_p(a: Sequence[float], b: Sequence[float]) -> float:
+    """Two-sided Welch t-test on log times (a ratio test, as timings are multiplicative);
+    1.0 when either side has < 2 samples or neither varies."""
+    x = np.log(np.asarray(a, dtype=float))
+    y = np.log(np.asarray(b, dtype=float))
+    if len(x) < 2 or len(y) < 2:
+        return 1.0
+    if x.std() == 0 and y.std() == 0:
+        return 1.0 if x.mean() == y.mean() else 0.0
+    return float(stats.ttest_ind(x, y, equal_var=False).pvalue)
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values (same order as given): controls the family-wise
+    error rate over all the comparisons at once."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_values[index]))
+        adjusted[index] = running
+    return adjusted

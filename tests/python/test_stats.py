@@ -116,3 +116,27 @@ def test_mann_whitney_and_geometric_mean():
 def test_coefficient_of_variation():
     assert stats.coefficient_of_variation([1.0, 1.0, 1.0]) == 0.0
     assert stats.coefficient_of_variation([9.0, 11.0]) == pytest.approx(math.sqrt(2) / 10)
+
+
+def test_ratio_of_medians_interval_covers_the_true_ratio():
+    rng = np.random.default_rng(3)
+    a = 1.10 * (1 + rng.normal(0, 0.02, 9))
+    b = 1.00 * (1 + rng.normal(0, 0.02, 9))
+    ratio, low, high = stats.ratio_of_medians(a, b)
+    assert low < 1.10 < high and low > 1.0  # a clear 10% difference: the interval excludes 1
+    same = stats.ratio_of_medians(b, 1.0 * (1 + rng.normal(0, 0.02, 9)))
+    assert same[1] < 1.0 < same[2]  # no difference: the interval contains 1
+
+
+def test_holm_adjusts_the_smallest_p_by_the_number_of_tests():
+    assert stats.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert stats.holm([0.5]) == [0.5]
+    assert stats.holm([0.2, 0.9]) == pytest.approx([0.4, 0.9])  # monotone, capped at 1
+
+
+def test_welch_on_log_times_separates_a_clear_difference_only():
+    rng = np.random.default_rng(5)
+    a = 1.0 + rng.normal(0, 0.01, 5)
+    assert stats.welch_log_p(a, 1.2 + rng.normal(0, 0.01, 5)) < 1e-4
+    assert stats.welch_log_p(a, 1.0 + rng.normal(0, 0.01, 5)) > 0.05
+    assert stats.welch_log_p([1.0], [2.0]) == 1.0
