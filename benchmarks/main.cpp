@@ -366,11 +366,19 @@ void add_context() {
   benchmark::AddCustomContext("hardware_threads", std::to_string(hardware_threads()));
   benchmark::AddCustomContext("spin_iters_per_us", std::to_string(spin_iterations_per_us()));
   benchmark::AddCustomContext("io_backend", std::string(coro::to_string(coro::default_backend())));
-  for (const auto& workload : workloads())
+  for (const auto& workload : workloads()) {
     benchmark::AddCustomContext("category:" + workload.name,
                                 std::string(to_string(workload.category)));
+    if (workload.uses_fork_join) benchmark::AddCustomContext("fork_join:" + workload.name, "yes");
+    if (workload.uses_spawn_tasks)
+      benchmark::AddCustomContext("spawn_tasks:" + workload.name, "yes");
+  }
   for (const auto& model : models()) {
     if (!model.note.empty()) benchmark::AddCustomContext("model_note:" + model.name, model.note);
+    if (!model.limit_cpu.empty())
+      benchmark::AddCustomContext("limit_cpu:" + model.name, model.limit_cpu);
+    if (!model.limit_fork_join.empty())
+      benchmark::AddCustomContext("limit_fork_join:" + model.name, model.limit_fork_join);
     benchmark::AddCustomContext("task_spawn:" + model.name, model.task_spawn.empty()
                                                                 ? "none: " + model.no_task_spawn
                                                                 : model.task_spawn);

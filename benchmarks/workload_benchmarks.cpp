@@ -30,6 +30,7 @@ void run_workload(benchmark::State& state, const WorkloadInfo& workload, const M
     if (work.bytes > 0)
       state.counters["bytes_per_second"] =
           benchmark::Counter(work.bytes * iterations, benchmark::Counter::kIsRate);
+    if (work.working_set > 0) state.counters["working_set_bytes"] = work.working_set;
     state.counters["p"] = static_cast<double>(p);
     state.counters["n"] = static_cast<double>(n);
     state.counters["verified"] = 1;

@@ -32,6 +32,12 @@ struct ModelInfo {
   /// True when a model with p >= 2 runs spawned tasks at the same time (two
   /// tasks that wait for each other complete); the model tests check it.
   bool concurrent_tasks = false;
+  /// Limits built into the model, so that the report shows "n/a: serial by
+  /// design" instead of slowness. limit_cpu: why it cannot run CPU work in
+  /// parallel at all (one event-loop thread); limit_fork_join: why fork_join
+  /// runs its halves one after the other (process models). Empty: no limit.
+  std::string limit_cpu = {};
+  std::string limit_fork_join = {};
   /// Creates an executor with the given number of workers (>= 1).
   std::function<std::unique_ptr<Executor>(std::size_t workers)> create;
   /// What a reader of the results must know about this model's limits (e.g.

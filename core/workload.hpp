@@ -37,6 +37,9 @@ struct Verdict {
 struct WorkPerRun {
   double items = 0;  ///< items processed (elements, pixels, tasks, ...)
   double bytes = 0;  ///< bytes moved, for memory-bound workloads (0: not reported)
+  /// Bytes a run touches (its working set), for memory-bound workloads: the
+  /// report sets it against the last-level cache (0: not reported).
+  double working_set = 0;
 };
 
 /// One prepared problem of size n. Inputs live in memory from the executor

@@ -416,6 +416,8 @@ const bool registered = register_model({
     .task_spawn = "a message per task through a shared-memory queue to the worker processes "
                   "(like Pool.apply_async per task)",
     .concurrent_tasks = true,
+    .limit_fork_join = "fork_join runs its halves one after the other: a worker process cannot "
+                       "write to the caller's stack, where fork_join's closures keep their results",
     .create = [](std::size_t workers) -> std::unique_ptr<Executor> {
       return std::make_unique<ProcessPoolExecutor>(workers);
     },

@@ -119,6 +119,8 @@ const bool registered = register_model({
     .parallel = true,
     .no_task_spawn = "a process per task is spawn/fork (hundreds of us); this model forks p "
                      "workers per region that claim task indices, so it spawns nothing per task",
+    .limit_fork_join = "fork_join runs its halves one after the other: a child process cannot "
+                       "write to the parent's stack, where fork_join's closures keep their results",
     .create = [](std::size_t workers) -> std::unique_ptr<Executor> {
       return std::make_unique<ProcessesExecutor>(workers);
     },

@@ -61,7 +61,9 @@ class Histogram final : public Instance {
   }
   void corrupt() override { ++bins_[7]; }
   WorkPerRun work() const override {
-    return {static_cast<double>(n_), 4.0 * static_cast<double>(n_)};
+    return {static_cast<double>(n_), 4.0 * static_cast<double>(n_),
+            4.0 * static_cast<double>(n_) +
+                8.0 * static_cast<double>(private_bins_.size() + bins_.size())};
   }
 
  private:

@@ -49,7 +49,8 @@ class StreamTriad final : public Instance {
   }
   void corrupt() override { a_[n_ - 1] += 1; }
   WorkPerRun work() const override {
-    return {static_cast<double>(n_) * kPasses, 24.0 * static_cast<double>(n_) * kPasses};
+    return {static_cast<double>(n_) * kPasses, 24.0 * static_cast<double>(n_) * kPasses,
+            24.0 * static_cast<double>(n_)};
   }
 
  private:

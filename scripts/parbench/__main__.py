@@ -26,10 +26,16 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--config", default="default", help="quick, default, full or FILE.toml (default: default)")
     sweep.add_argument("--out", help="output directory (default: results/<UTC time>_<host>_<sha>)")
     sweep.add_argument("--resume", metavar="DIR", help="continue an interrupted sweep in DIR")
+    baseline_help = ("an earlier sweep to show 'vs previous' against (default: the latest earlier sweep of "
+                     "this machine and config under results/ or beside DIR)")
+    sweep.add_argument("--baseline", metavar="DIR", help=baseline_help)
     for name, text in (("analyze", "compute DIR/analysis.json and CSV tables"),
                        ("plot", "draw DIR/plots/*.png and *.svg"),
                        ("report", "write DIR/report.md and DIR/report.html")):
-        commands.add_parser(name, help=text).add_argument("directory")
+        command = commands.add_parser(name, help=text)
+        command.add_argument("directory")
+        if name != "plot":
+            command.add_argument("--baseline", metavar="DIR", help=baseline_help)
     compare = commands.add_parser("compare", help="per-benchmark change from A to B")
     compare.add_argument("a")
     compare.add_argument("b")
@@ -48,10 +54,10 @@ def run(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "sweep":
         from .sweep import sweep
-        return sweep(args.config, args.out, args.resume)
+        return sweep(args.config, args.out, args.resume, args.baseline)
     if args.command == "analyze":
         from .analyze import main
-        return main(args.directory)
+        return main(args.directory, args.baseline)
     if args.command == "plot":
         from .analyze import analyze, write_outputs
         from .plot import main
@@ -63,8 +69,8 @@ def run(argv: list[str]) -> int:
         from .analyze import analyze, write_outputs
         from .report import main
         directory = Path(args.directory)
-        if directory.is_dir() and not (directory / "analysis.json").exists():
-            write_outputs(directory, analyze(directory))
+        if directory.is_dir() and (args.baseline or not (directory / "analysis.json").exists()):
+            write_outputs(directory, analyze(directory, baseline=Path(args.baseline) if args.baseline else None))
         return main(args.directory)
     if args.command == "compare":
         from .compare import compare

@@ -1,7 +1,16 @@
 """./parbench analyze DIR: scaling figures from a sweep's raw Google Benchmark JSON.
 
 Writes DIR/analysis.json and CSV tables (points, fits, gustafson, metg,
-overhead, primitives, which_model). Pure math lives in stats.py.
+overhead, verdicts, ...). Pure math lives in stats.py.
+
+What the data can decide, and nothing more: every comparison carries a
+bootstrap interval of its ratio of medians; a verdict is a win only if Welch's
+test on log times, corrected over all workloads (Holm), says so, the interval
+excludes 1 and the difference exceeds the run-to-run noise; otherwise it is a
+tie. A point a model cannot run in parallel by design is marked with the
+reason and left out of fits and verdicts. An Amdahl fit needs three distinct
+p up to the physical cores (two parameters); with fewer, the serial fraction
+is the Karp-Flatt estimate at the largest such p, labelled as such.
 """
 from __future__ import annotations
 
@@ -12,17 +21,31 @@ import os
 from collections import defaultdict
 from pathlib import Path
 
-from . import UserError, stats
+from . import UserError, stats, units
 from .gbench import ResultSet, Run, format_arg, load_results
-from .util import atomic_write_text
+from .util import REPO_ROOT, atomic_write_text
 
 BASELINE_MODEL = "serial"
 THREAD_MODELS = ("threads", "pool", "tbb", "openmp")
 CV_WARNING = 0.05
-AMDAHL_METHOD = ("least squares of T(p) = T1 (s + (1 - s)/p) on the median time at each p, "
-                 "fitted on p up to the number of physical cores only (oversubscribed points "
-                 "are excluded); 95% interval by percentile bootstrap, resampling the repetitions "
-                 "within each p")
+AMDAHL_METHOD = ("least squares of T(p) = T1 (s + (1 - s)/p) on the model's median time at each p, "
+                 "on p up to the number of physical cores only (oversubscribed points are left out), "
+                 "and only with 3 or more distinct p (2 parameters: fewer points would be an exact "
+                 "solve, not a fit); 95% interval by percentile bootstrap, resampling the "
+                 "repetitions within each p. With fewer points the serial fraction is the "
+                 "Karp-Flatt estimate e = (1/S - 1/p) / (1 - 1/p) from the self-speedup at the "
+                 "largest p up to the cores (Amdahl's s exactly, if the law holds)")
+MIN_FIT_LEVELS = 3
+VERDICT_METHOD = ("At p = the physical cores (the serial model at p = 1; I/O workloads: each model "
+                  "at the concurrency of its best throughput, compared per request), the fastest "
+                  "model by median time against the runner-up: ratio of medians with a 95% "
+                  "bootstrap interval, Welch's t-test on log times, p-values corrected over all "
+                  "workloads by Holm's method. A win needs the corrected p below 0.05, an "
+                  "interval that excludes 1 and a difference above the run-to-run noise (the "
+                  "larger of the two models' CVs and the sweep's median CV); anything else is a "
+                  "tie, and the tie lists every model that cannot be told apart from the fastest. One "
+                  "verdict per workload, at its largest size; the granularity workload's verdict is its "
+                  "METG table")
 BASELINE_STATEMENT = ("speedup is the median time of the `serial` model at the same n divided by "
                       "the model's median time; self-speedup uses the same model at p = 1")
 METG_STATEMENT = ("METG(50%): the shortest task length at which a model reaches 50% efficiency "
@@ -80,10 +103,38 @@ def _round(value, digits=6):
     return round(float(value), digits) if isinstance(value, float) else value
 
 
-def build_points(results: ResultSet, physical: int, threads: int) -> list[dict]:
+def model_limits(results: ResultSet) -> dict:
+    """What the binary says about limits built into models (JSON context): models that cannot
+    run CPU work in parallel, models whose fork_join is serial, workloads that use fork_join."""
+    limits = {"cpu": {}, "fork_join": {}, "fork_join_workloads": set()}
+    for context in results.contexts.values():
+        for key, value in context.items():
+            kind, _, name = key.partition(":")
+            if kind == "limit_cpu":
+                limits["cpu"][name] = value
+            elif kind == "limit_fork_join":
+                limits["fork_join"][name] = value
+            elif kind == "fork_join":
+                limits["fork_join_workloads"].add(name)
+    return limits
+
+
+def limit_of(limits: dict, workload: str, model: str, category: str, p: int) -> str | None:
+    """Why (workload, model) cannot run in parallel at p by the model's design, or None."""
+    if p <= 1 or category == IO_CATEGORY:
+        return None
+    if model in limits["cpu"]:
+        return limits["cpu"][model]
+    if model in limits["fork_join"] and workload in limits["fork_join_workloads"]:
+        return limits["fork_join"][model]
+    return None
+
+
+def build_points(results: ResultSet, physical: int, threads: int, limits: dict | None = None) -> list[dict]:
+    limits = limits or {"cpu": {}, "fork_join": {}, "fork_join_workloads": set()}
     runs = [r for r in results.workload_runs() if r.real_times]
-    medians = {(r.parts[0], r.parts[1], int(r.args["n"]), int(r.args["p"]), r.weak): stats.median(r.real_times)
-               for r in runs}
+    samples = {(r.parts[0], r.parts[1], int(r.args["n"]), int(r.args["p"]), r.weak): r.real_times for r in runs}
+    medians = {key: stats.median(times) for key, times in samples.items()}
     points = []
     for run in sorted(runs, key=lambda r: (r.parts[0], r.parts[1], r.weak, r.args["n"], r.args["p"])):
         workload, model = run.parts
@@ -100,7 +151,11 @@ def build_points(results: ResultSet, physical: int, threads: int) -> list[dict]:
             "cpu_median_s": stats.median(run.cpu_times),
             "verified": run.counter("verified") == 1,
             "oversubscribed": p > threads,
+            "times_s": list(run.real_times),
         }
+        limit = limit_of(limits, workload, model, point["category"], p)
+        if limit:
+            point["limit"] = limit
         if point["category"] == IO_CATEGORY:
             point["oversubscribed"] = False  # p is concurrency, not workers
             per_slot = max(1, n // p)
@@ -119,17 +174,20 @@ def build_points(results: ResultSet, physical: int, threads: int) -> list[dict]:
         elif run.weak:
             point["weak_base_n"] = int(run.counter("weak_base_n") or n)
         else:
-            serial = medians.get((workload, BASELINE_MODEL, n, 1, False))
-            own = medians.get((workload, model, n, 1, False))
+            serial = samples.get((workload, BASELINE_MODEL, n, 1, False))
+            own = samples.get((workload, model, n, 1, False))
             if serial:
-                s = stats.speedup(serial, median)
-                point.update(speedup=s, speedup_ci=[serial / high, serial / low],
-                             efficiency=stats.efficiency(s, p), karp_flatt=stats.karp_flatt(s, p))
+                # speedup = median(serial) / median(this), its interval from both sides' samples
+                s, low_s, high_s = stats.ratio_of_medians(serial, run.real_times)
+                point.update(speedup=s, speedup_ci=[low_s, high_s],
+                             efficiency=stats.efficiency(s, p), efficiency_ci=[low_s / p, high_s / p],
+                             karp_flatt=stats.karp_flatt(s, p))
             if own:
-                s = stats.speedup(own, median)
-                point.update(self_speedup=s, self_efficiency=stats.efficiency(s, p))
+                s, low_s, high_s = stats.ratio_of_medians(own, run.real_times)
+                point.update(self_speedup=s, self_speedup_ci=[low_s, high_s],
+                             self_efficiency=stats.efficiency(s, p))
         for key in ("true_serial_fraction", "task_us", "task_us_actual", "items_per_second",
-                    "bytes_per_second"):
+                    "bytes_per_second", "working_set_bytes"):
             value = run.counter(key)
             if value is not None:
                 point[key] = value
@@ -137,30 +195,51 @@ def build_points(results: ResultSet, physical: int, threads: int) -> list[dict]:
     return points
 
 
-def build_fits(results: ResultSet, physical: int) -> list[dict]:
+def karp_flatt_estimate(t1: list[float], tp: list[float], p: int) -> tuple[float, list[float]]:
+    """Karp-Flatt e at p from the self-speedup T(1) / T(p), with the interval carried over from
+    the bootstrap interval of that ratio (e falls as the speedup grows)."""
+    s, low, high = stats.ratio_of_medians(t1, tp)
+    return stats.karp_flatt(s, p), sorted([stats.karp_flatt(high, p), stats.karp_flatt(low, p)])
+
+
+def build_fits(results: ResultSet, physical: int, limits: dict | None = None) -> list[dict]:
+    """Per (cpu or memory workload, model, n): an Amdahl fit where the data can decide one,
+    else the Karp-Flatt estimate (method says which); models limited by design are left out."""
+    limits = limits or {"cpu": {}, "fork_join": {}, "fork_join_workloads": set()}
     groups: dict[tuple, list[Run]] = defaultdict(list)
     for run in results.workload_runs():
         workload, model = run.parts
         if run.weak or model == BASELINE_MODEL or not run.real_times:
             continue
-        if results.categories.get(workload, "cpu") not in ("cpu", "memory"):
+        category = results.categories.get(workload, "cpu")
+        if category not in ("cpu", "memory"):
             continue  # I/O workloads: p is concurrency, Amdahl does not apply
+        if limit_of(limits, workload, model, category, 2):
+            continue  # serial by design: nothing to fit
         groups[(workload, model, int(run.args["n"]))].append(run)
     fits = []
     for (workload, model, n), runs in sorted(groups.items()):
-        ps, times = [], []
-        for run in runs:
-            if run.args["p"] <= physical:
-                ps += [run.args["p"]] * len(run.real_times)
-                times += run.real_times
-        fit = stats.fit_amdahl(ps, times)
-        if fit is None:
+        usable = sorted((r for r in runs if r.args["p"] <= physical), key=lambda r: r.args["p"])
+        levels = [int(r.args["p"]) for r in usable]
+        if len(usable) < 2 or levels[0] != 1:
             continue
         record = {"workload": workload, "model": model, "n": n,
                   "true_serial_fraction": runs[0].counter("true_serial_fraction"),
-                  "serial_fraction": fit["serial_fraction"],
-                  "serial_fraction_ci": fit["serial_fraction_ci"],
-                  "t1_s": fit["t1"], "points": fit["points"], "max_p": int(max(ps))}
+                  "distinct_p": len(levels), "max_p": levels[-1]}
+        if len(levels) >= MIN_FIT_LEVELS:
+            ps = [r.args["p"] for r in usable for _ in r.real_times]
+            times = [t for r in usable for t in r.real_times]
+            fit = stats.fit_amdahl(ps, times)
+            record.update(fitted=True, method="Amdahl fit",
+                          serial_fraction=fit["serial_fraction"], serial_fraction_ci=fit["serial_fraction_ci"],
+                          t1_s=fit["t1"], points=fit["points"])
+        else:
+            e, interval = karp_flatt_estimate(usable[0].real_times, usable[-1].real_times, levels[-1])
+            record.update(fitted=False, method=f"Karp-Flatt at p = {levels[-1]}",
+                          reason=f"not fitted: {len(levels)} distinct p up to the {physical} physical cores "
+                                 f"(a fit of 2 parameters needs {MIN_FIT_LEVELS})",
+                          serial_fraction=e, serial_fraction_ci=interval,
+                          t1_s=stats.median(usable[0].real_times), points=sum(len(r.real_times) for r in usable))
         fits.append(record)
     return fits
 
@@ -177,7 +256,15 @@ def build_gustafson(points: list[dict]) -> list[dict]:
         rows.append({"workload": point["workload"], "model": point["model"],
                      "base_n": point["weak_base_n"], "n": point["n"], "p": point["p"],
                      "scaled_speedup": scaled,
-                     "serial_fraction": stats.gustafson_serial_fraction(scaled, point["p"])})
+                     "serial_fraction": stats.gustafson_serial_fraction(scaled, point["p"]),
+                     "limit": point.get("limit")})
+    # One p besides p = 1 makes the serial fraction an exact solve of S = p - s (p - 1), not an
+    # estimate from a trend: each row says from how many p its line is drawn.
+    levels: dict[tuple, set] = defaultdict(set)
+    for row in rows:
+        levels[(row["workload"], row["model"], row["base_n"])].add(row["p"])
+    for row in rows:
+        row["distinct_p"] = len(levels[(row["workload"], row["model"], row["base_n"])]) + 1
     return rows
 
 
@@ -185,18 +272,27 @@ def build_metg(points: list[dict]) -> tuple[list[dict], list[dict]]:
     """METG(50%) per model and p, on each task's measured length (task_us_actual, the task
     body timed back to back when the instance was prepared; the nominal n where absent)."""
     curves: dict[tuple, list[tuple[float, float]]] = defaultdict(list)
+    limited: dict[tuple, str] = {}
     for point in points:
         if (point["workload"] == "granularity" and point["scaling"] == "strong"
                 and point["model"] != BASELINE_MODEL and "efficiency" in point):
+            if point.get("limit"):
+                limited[(point["model"], point["p"])] = point["limit"]
+                continue
             length = point.get("task_us_actual") or point["n"] / 1000.0
             curves[(point["model"], point["p"])].append((length, point["efficiency"]))
     metg_rows, curve_rows = [], []
+    for (model, p), reason in sorted(limited.items()):
+        if (model, p) not in curves:
+            metg_rows.append({"model": model, "p": p, "metg_us": None, "how": "n/a: serial by design",
+                              "limit": reason})
     for (model, p), pairs in sorted(curves.items()):
         pairs.sort()
         value, how = stats.metg([d for d, _ in pairs], [e for _, e in pairs], 0.5)
         metg_rows.append({"model": model, "p": p, "metg_us": value, "how": how})
         curve_rows.append({"model": model, "p": p, "task_us": [d for d, _ in pairs],
                            "efficiency": [e for _, e in pairs]})
+    metg_rows.sort(key=lambda r: (r["model"], r["p"]))
     return metg_rows, curve_rows
 
 
@@ -214,6 +310,13 @@ def build_task_lengths(points: list[dict]) -> list[dict]:
                      "actual_max_us": max(values), "ratio": actual / (n / 1000.0),
                      "measurements": len(values)})
     return rows
+
+
+def spawn_workloads(results: ResultSet) -> set[str]:
+    """Workloads that measure spawning per task (granularity): their verdict is METG."""
+    names = {k.split(":", 1)[1] for context in results.contexts.values() for k in context
+             if k.startswith("spawn_tasks:")}
+    return names or {"granularity"}
 
 
 def build_task_spawn(results: ResultSet) -> dict[str, str]:
@@ -262,7 +365,7 @@ def build_primitives(results: ResultSet) -> list[dict]:
         if metric:
             values = run.counters[metric]
             low, high = stats.bootstrap_median_ci(values)
-            row.update(metric=metric, value=stats.median(values), ci=[low, high])
+            row.update(metric=metric, value=stats.median(values), ci=[low, high], values=list(values))
         rows.append(row)
     return rows
 
@@ -276,7 +379,7 @@ def build_overhead(primitives: list[dict]) -> list[dict]:
         wait = row["args"].get("wait")  # OpenMP's wait policy, a dimension of its figures
         rows.append({"kind": parts[1], "model": parts[2] + (f" wait:{wait}" if wait else ""),
                      "wait": wait or "", "p": int(row["args"].get("p", 1)),
-                     "metric": row["metric"], "ns": row["value"], "ci": row["ci"]})
+                     "metric": row["metric"], "ns": row["value"], "ci": row["ci"], "values": row["values"]})
     return sorted(rows, key=lambda r: (r["kind"], r["model"], r["p"]))
 
 
@@ -296,6 +399,9 @@ def build_primitive_tables(primitives: list[dict]) -> dict[str, list[dict]]:
             if key in row["counters"] and row["counters"][key] is not None:
                 entry[key] = row["counters"][key]
         tables.setdefault(prefix, []).append(entry)
+    for rows in tables.values():  # by family, then numerically by argument (1, 4, 16, not "1", "16", "4")
+        rows.sort(key=lambda r: (r["family"], tuple(v if isinstance(v, (int, float)) else math.inf
+                                                    for v in r["args"].values())))
     return tables
 
 
@@ -332,15 +438,17 @@ def build_primitive_findings(tables: dict, threads: int) -> list[str]:
                 + (f"; oversubscribed ({', '.join(f'{t} threads {r:.1f}x' for t, r in over)}): its waiters "
                    "spin while the holder may be descheduled, and only yield after a bounded spin"
                    if over else ""))
-    ladder = [(label, _value(tables, family)) for label, family in SPAWN_LADDER]
-    ladder = [(label, value) for label, value in ladder if value]
-    if len(ladder) >= 2:
-        text = " < ".join(f"{label} {value:,.0f} ns" for label, value in ladder)
-        inversions = [f"{a} ({va:,.0f} ns) costs more than {b} ({vb:,.0f} ns)"
-                      for (a, va), (b, vb) in zip(ladder, ladder[1:]) if va >= vb]
-        findings.append("Spawn ladder, expected cheapest first: " + text.replace(" < ", ", ") + ": " +
-                        ("monotone, as expected" if not inversions else
-                         "NOT monotone here: " + "; ".join(inversions)))
+    rungs = sorted((r for r in tables.get("spawn", []) if r.get("value") and not r["baseline"]),
+                   key=lambda r: r["value"])
+    if rungs:
+        measured = ", ".join(f"{r['family'].split('/', 1)[1]} {units.nanoseconds(r['value'])}" for r in rungs)
+        expected = [(label, _value(tables, family)) for label, family in SPAWN_LADDER]
+        expected = [(label, value) for label, value in expected if value]
+        inversions = [f"{a} ({units.nanoseconds(va)}) costs more than {b} ({units.nanoseconds(vb)})"
+                      for (a, va), (b, vb) in zip(expected, expected[1:]) if va >= vb]
+        findings.append(f"Spawn ladder, every rung by its measured median: {measured}. The expected order "
+                        "coroutine < pool task < thread < process "
+                        + ("holds" if not inversions else "does NOT hold here: " + "; ".join(inversions)) + ".")
     return findings
 
 
@@ -375,37 +483,163 @@ def choose_p(available: set[int], cores: int) -> int:
     return max(candidates) if candidates else min(available)
 
 
-def build_which_model(results: ResultSet, cores: int) -> list[dict]:
-    by_workload: dict[tuple, dict[str, Run]] = defaultdict(dict)
-    ps_available: dict[tuple, set] = defaultdict(set)
-    for run in results.workload_runs():
-        if run.weak or not run.real_times or results.categories.get(run.parts[0]) == IO_CATEGORY:
-            continue  # I/O workloads have their own table (build_io)
-        key = (run.parts[0], int(run.args["n"]))
-        ps_available[key].add(int(run.args["p"]))
-    rows = []
-    for key in sorted(ps_available):
-        p = choose_p(ps_available[key], cores)
-        contenders = {}
-        for run in results.workload_runs():
-            if run.weak or not run.real_times or (run.parts[0], int(run.args["n"])) != key:
-                continue
-            model, run_p = run.parts[1], int(run.args["p"])
-            if run_p == p or (model == BASELINE_MODEL and run_p == 1):
-                contenders[model] = run
-        if len(contenders) < 1:
+def sweep_noise(points: list[dict]) -> float:
+    """The run-to-run noise the sweep measured: the median CV of its cpu and memory points."""
+    cvs = [p["cv"] for p in points if p["category"] in ("cpu", "memory") and p["repetitions"] >= 2]
+    return stats.median(cvs) if cvs else 0.0
+
+
+def _per_unit(point: dict) -> list[float]:
+    """Repetition times per unit of work: per run (cpu, memory), per request (I/O)."""
+    unit = point["n"] if point["category"] == IO_CATEGORY else 1
+    return [t / unit for t in point["times_s"]]
+
+
+def _contenders(points: list[dict], cores: int, skip: set[str] = frozenset()) -> dict[tuple, dict]:
+    """Per workload (at its largest size) the points that compete for the verdict, and the ones
+    left out."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for point in points:
+        if point["scaling"] != "strong" or not point.get("times_s") or point["workload"] in skip:
             continue
-        ranked = sorted(contenders.items(), key=lambda item: stats.median(item[1].real_times))
-        best_model, best = ranked[0]
-        row = {"workload": key[0], "n": key[1], "p": p, "best": best_model,
-               "best_median_s": stats.median(best.real_times)}
-        if len(ranked) > 1:
-            runner_model, runner = ranked[1]
-            p_value = stats.mann_whitney(best.real_times, runner.real_times)
-            row.update(runner_up=runner_model, runner_up_median_s=stats.median(runner.real_times),
-                       margin=stats.median(runner.real_times) / row["best_median_s"] - 1,
-                       p_value=p_value, significant=p_value < 0.05)
+        n = point.get("requests_per_slot", point["n"]) if point["category"] == IO_CATEGORY else point["n"]
+        groups[(point["workload"], n)].append(point)
+    largest = {}
+    for workload, n in groups:
+        largest[workload] = max(largest.get(workload, 0), n)
+    groups = {key: group for key, group in groups.items() if key[1] == largest[key[0]]}
+    chosen = {}
+    for key, group in sorted(groups.items()):
+        category = group[0]["category"]
+        contenders, excluded = {}, {}
+        if category == IO_CATEGORY:
+            p = None  # each model at its best throughput
+            for point in group:
+                best = contenders.get(point["model"])
+                if best is None or point.get("throughput", 0) > best.get("throughput", 0):
+                    contenders[point["model"]] = point
+        else:
+            p = choose_p({q["p"] for q in group}, cores)
+            for point in group:
+                if point["model"] == BASELINE_MODEL and point["p"] == 1:
+                    contenders[point["model"]] = point
+                elif point["p"] == p:
+                    if point.get("limit"):
+                        excluded[point["model"]] = point["limit"]
+                    else:
+                        contenders[point["model"]] = point
+        chosen[key] = {"category": category, "p": p, "contenders": contenders, "excluded": excluded}
+    return chosen
+
+
+def build_verdicts(points: list[dict], cores: int, noise: float, skip: set[str] = frozenset()) -> list[dict]:
+    """One verdict per workload: see VERDICT_METHOD. skip: workloads whose verdict is elsewhere
+    (granularity: METG)."""
+    rows = []
+    for (workload, n), group in _contenders(points, cores, skip).items():
+        ranked = sorted(group["contenders"].values(), key=lambda q: stats.median(_per_unit(q)))
+        if not ranked:
+            continue
+        best = ranked[0]
+        row = {"workload": workload, "n": n, "category": group["category"], "p": group["p"],
+               "best": best["model"], "best_p": best["p"], "best_median_s": best["median_s"],
+               "excluded": [{"model": m, "reason": r} for m, r in sorted(group["excluded"].items())],
+               "others": []}
+        for other in ranked[1:]:
+            comparison = stats.compare_samples(_per_unit(best), _per_unit(other))
+            threshold = max(noise, best["cv"], other["cv"])
+            row["others"].append({"model": other["model"], "p": other["p"], "median_s": other["median_s"],
+                                  "ratio": comparison["ratio"], "ci": comparison["ci"],
+                                  "p_value": comparison["p_value"], "noise": threshold})
         rows.append(row)
+    # Holm over the workloads: one test each, the fastest against the runner-up.
+    tested = [r for r in rows if r["others"]]
+    adjusted = stats.holm([r["others"][0]["p_value"] for r in tested])
+    for row, p_adjusted in zip(tested, adjusted):
+        runner = row["others"][0]
+        row.update(runner_up=runner["model"], ratio=runner["ratio"], ci=runner["ci"],
+                   p_value=runner["p_value"], p_adjusted=p_adjusted, noise=runner["noise"])
+        won = stats.decide(runner, p_adjusted, runner["noise"])
+        row["verdict"] = "win" if won else "tie"
+        # The tie: every model that cannot be told apart from the fastest.
+        row["tied"] = [row["best"]] + ([] if won else [
+            o["model"] for o in row["others"]
+            if o["ci"][0] <= 1.0 or o["ratio"] - 1.0 <= o["noise"] or o is runner])
+    for row in rows:
+        if not row["others"]:
+            row.update(verdict="only", tied=[row["best"]])
+    return rows
+
+
+def build_suspicious(points: list[dict], noise: float) -> list[dict]:
+    """Values that should not happen if the measurement is sound, each with its likely cause:
+    efficiency above 1 (beyond its interval), a negative Karp-Flatt, a serial baseline slower
+    than a model at p = 1, and self-speedup that disagrees with speedup."""
+    flags = []
+    slow_baselines = set()
+    p1 = {(q["workload"], q["model"], q["n"]): q for q in points
+          if q["scaling"] == "strong" and q["p"] == 1 and q["category"] != IO_CATEGORY}
+    for (workload, model, n), point in sorted(p1.items()):
+        serial = p1.get((workload, BASELINE_MODEL, n))
+        if model == BASELINE_MODEL or serial is None:
+            continue
+        ratio, low, high = stats.ratio_of_medians(point["times_s"], serial["times_s"])
+        if high < 1.0 and 1.0 - ratio > max(noise, point["cv"], serial["cv"]):
+            slow_baselines.add((workload, model, n))
+            flags.append({"kind": "baseline slower than p = 1", "workload": workload, "model": model, "n": n,
+                          "p": 1, "value": ratio, "ci": [low, high],
+                          "detail": f"{model} at p = 1 takes {ratio:.2f}x the serial model's time",
+                          "cause": "the same kernel ran faster on the model than on the serial baseline: "
+                                   "placement or cache state differ between the two processes, and every "
+                                   "speedup of this workload on this model is inflated by it"})
+    for point in points:
+        if point["scaling"] != "strong" or point["category"] == IO_CATEGORY or point["p"] <= 1:
+            continue
+        base = {"workload": point["workload"], "model": point["model"], "n": point["n"], "p": point["p"]}
+        own = p1.get((point["workload"], point["model"], point["n"]))
+        serial = p1.get((point["workload"], BASELINE_MODEL, point["n"]))
+        slow_baseline = own is not None and serial is not None and own["median_s"] < serial["median_s"]
+        cause = ("the serial baseline is slower than this model at p = 1 "
+                 f"({units.seconds(serial['median_s'])} vs {units.seconds(own['median_s'])})" if slow_baseline else
+                 "superlinear: each worker's share fits a cache level the serial run's data did not, "
+                 "or the serial run was disturbed")
+        efficiency_ci = point.get("efficiency_ci")
+        if efficiency_ci and efficiency_ci[0] > 1.0:
+            flags.append({**base, "kind": "efficiency above 1", "value": point["efficiency"], "ci": efficiency_ci,
+                          "detail": f"efficiency {point['efficiency']:.2f} at p = {point['p']}", "cause": cause})
+        if point.get("karp_flatt") is not None and efficiency_ci and efficiency_ci[0] > 1.0:
+            flags.append({**base, "kind": "negative Karp-Flatt", "value": point["karp_flatt"], "ci": None,
+                          "detail": f"e = {point['karp_flatt']:.3f} at p = {point['p']}", "cause": cause})
+        if (point.get("speedup") and point.get("self_speedup") and not point.get("limit")
+                and (point["workload"], point["model"], point["n"]) not in slow_baselines):
+            disagreement = point["self_speedup"] / point["speedup"] - 1.0
+            if abs(disagreement) > max(0.05, noise):
+                flags.append({**base, "kind": "self-speedup disagrees", "value": point["self_speedup"],
+                              "ci": point.get("self_speedup_ci"),
+                              "detail": f"speedup vs serial {point['speedup']:.2f}, vs itself at p = 1 "
+                                        f"{point['self_speedup']:.2f}",
+                              "cause": "the model's p = 1 differs from the serial baseline (its own cost at "
+                                       "p = 1, or a baseline measured under other conditions)"})
+    return flags
+
+
+def build_memory(points: list[dict], env: dict) -> list[dict]:
+    """Memory-bound workloads: bandwidth (GB/s) per model at p = cores and 1, and the working set
+    against the last-level cache (a working set that fits measures the cache, not memory)."""
+    llc = None
+    for cache in (env.get("cpu") or {}).get("caches", []) or []:
+        size = units.parse_cache_size(cache.get("size"))
+        if size and cache.get("type") in ("Unified", "Data"):
+            llc = max(llc or 0, size)
+    rows = []
+    for point in points:
+        if point["category"] != "memory" or point["scaling"] != "strong":
+            continue
+        working_set = point.get("working_set_bytes")
+        rows.append({"workload": point["workload"], "model": point["model"], "n": point["n"], "p": point["p"],
+                     "bytes_per_second": point.get("bytes_per_second"), "working_set_bytes": working_set,
+                     "llc_bytes": llc, "fits_llc": bool(working_set and llc and working_set <= llc),
+                     "limit": point.get("limit")})
     return rows
 
 
@@ -477,9 +711,94 @@ def build_warnings(points, env, sweep, physical, threads, primitives) -> list[st
     return warnings
 
 
-def analyze(directory: Path, replacements: dict[str, Path] | None = None) -> dict:
+def find_previous(directory: Path, env: dict, sweep: dict) -> Path | None:
+    """The latest complete sweep before this one of the same machine (host name and CPU model)
+    and the same config, under the repository's results/ or beside DIR."""
+    started = sweep.get("started")
+    config = (sweep.get("config") or {}).get("name")
+    if not started or not config:
+        return None
+    here = directory.resolve()
+    roots = {REPO_ROOT / "results", here.parent}
+    best: tuple[str, Path] | None = None
+    for root in roots:
+        try:
+            candidates = [c for c in root.iterdir() if c.is_dir()]
+        except OSError:
+            continue
+        for candidate in candidates:
+            if candidate.resolve() == here:
+                continue
+            other = read_json_quietly(candidate / "sweep.json")
+            other_env = read_json_quietly(candidate / "env.json")
+            if (other.get("status") != "complete" or (other.get("config") or {}).get("name") != config
+                    or not isinstance(other.get("started"), str) or other["started"] >= started
+                    or other_env.get("hostname") != env.get("hostname")
+                    or (other_env.get("cpu") or {}).get("model") != (env.get("cpu") or {}).get("model")):
+                continue
+            if best is None or other["started"] > best[0]:
+                best = (other["started"], candidate)
+    return best[1] if best else None
+
+
+def read_json_quietly(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _point_key(point: dict) -> tuple:
+    return point["workload"], point["model"], point["n"], point["p"], point["scaling"]
+
+
+def build_vs_previous(analysis: dict, previous: dict, previous_dir: Path) -> dict:
+    """This run against the previous one: each verdict's fastest model, the overheads and the
+    I/O throughputs, as now / before with an interval and Welch's p corrected (Holm) over all of
+    them. ratio > 1: slower now (throughput rows: fewer requests per second now)."""
+    before = {_point_key(p): p for p in previous.get("points", []) if p.get("times_s")}
+    rows = []
+    for verdict in analysis["verdicts"]:
+        point = next((p for p in analysis["points"] if p["workload"] == verdict["workload"]
+                      and p["model"] == verdict["best"] and p["p"] == verdict["best_p"] and p["scaling"] == "strong"
+                      and (p["n"] == verdict["n"] or p.get("requests_per_slot") == verdict["n"])), None)
+        old = before.get(_point_key(point)) if point else None
+        if point and old:
+            rows.append({"kind": "verdict", "subject": f"{verdict['workload']}: {verdict['best']} at p = {point['p']}",
+                         "workload": verdict["workload"], **stats.compare_samples(old["times_s"], point["times_s"]),
+                         "now": point["median_s"], "before": old["median_s"], "unit": "s"})
+    old_overhead = {(o["kind"], o["model"], o["p"]): o for o in previous.get("overhead", []) if o.get("values")}
+    for row in analysis["overhead"]:
+        old = old_overhead.get((row["kind"], row["model"], row["p"]))
+        if old and row.get("values"):
+            rows.append({"kind": "overhead", "subject": f"overhead/{row['kind']}/{row['model']} p = {row['p']}",
+                         **stats.compare_samples(old["values"], row["values"]),
+                         "now": row["ns"], "before": old["ns"], "unit": "ns"})
+    for row in analysis["io"]:
+        point = next((p for p in analysis["points"] if p["workload"] == row["workload"] and p["model"] == row["model"]
+                      and p["p"] == row["best_p"] and p["scaling"] == "strong"), None)
+        old = before.get(_point_key(point)) if point else None
+        if point and old:
+            rows.append({"kind": "io", "subject": f"{row['workload']}: {row['model']} at p = {row['best_p']}",
+                         **stats.compare_samples(old["times_s"], point["times_s"]),
+                         "now": point.get("throughput"), "before": old.get("throughput"), "unit": "requests/s"})
+    adjusted = stats.holm([r["p_value"] for r in rows])
+    for row, p_adjusted in zip(rows, adjusted):
+        row["p_adjusted"] = p_adjusted
+        row["significant"] = stats.decide(row, p_adjusted, analysis["noise"])
+    metg_before = {(m["model"], m["p"]): m for m in previous.get("metg", [])}
+    metg = [{"model": m["model"], "p": m["p"], "now": m["metg_us"],
+             "before": metg_before.get((m["model"], m["p"]), {}).get("metg_us")}
+            for m in analysis["metg"] if (m["model"], m["p"]) in metg_before]
+    return {"directory": str(previous_dir), "started": previous.get("started"), "rows": rows, "metg": metg}
+
+
+def analyze(directory: Path, replacements: dict[str, Path] | None = None,
+            baseline: Path | None = None, with_previous: bool = True) -> dict:
     """The analysis of DIR's raw files; replacements maps a raw file's name to another file to
-    read in its place (check's re-measurements)."""
+    read in its place (check's re-measurements); baseline names the run to compare with (default:
+    find_previous); with_previous=False skips that comparison."""
     files = [(replacements or {}).get(f.name, f) for f in result_files(directory)]
     results = load_results(files)
     if not results.workload_runs() and not any(
@@ -497,20 +816,27 @@ def analyze(directory: Path, replacements: dict[str, Path] | None = None) -> dic
     env = read_json_if_present(directory / "env.json")
     sweep = read_json_if_present(directory / "sweep.json")
     physical, threads = machine_cores(env, results)
-    points = build_points(results, physical, threads)
+    limits = model_limits(results)
+    points = build_points(results, physical, threads, limits)
+    noise = sweep_noise(points)
     primitives = build_primitives(results)
     metg_rows, curves = build_metg(points)
     primitive_tables = build_primitive_tables(primitives)
     errors = [{"benchmark": r.run_name, "errors": sorted(set(r.errors))}
               for r in results.runs.values() if r.errors]
-    return {
+    analysis = {
         "parbench_analysis": 1,
         "directory": str(directory),
+        "started": sweep.get("started"),
         "cores": {"physical": physical, "hardware_threads": threads},
         "baseline": BASELINE_STATEMENT,
         "amdahl_fit_method": AMDAHL_METHOD,
+        "verdict_method": VERDICT_METHOD,
+        "noise": noise,
+        "limits": {"cpu": limits["cpu"], "fork_join": limits["fork_join"],
+                   "fork_join_workloads": sorted(limits["fork_join_workloads"])},
         "points": points,
-        "fits": build_fits(results, physical),
+        "fits": build_fits(results, physical, limits),
         "gustafson": build_gustafson(points),
         "metg": metg_rows,
         "metg_method": METG_STATEMENT,
@@ -525,7 +851,9 @@ def analyze(directory: Path, replacements: dict[str, Path] | None = None) -> dic
         "model_notes": {k.split(":", 1)[1]: v for context in results.contexts.values()
                         for k, v in context.items() if k.startswith("model_note:")},
         "primitives": primitives,
-        "which_model": build_which_model(results, physical),
+        "verdicts": build_verdicts(points, physical, noise, spawn_workloads(results)),
+        "suspicious": build_suspicious(points, noise),
+        "memory": build_memory(points, env),
         "primitive_tables": primitive_tables,
         "primitive_findings": build_primitive_findings(primitive_tables, threads),
         "io_method": IO_STATEMENT,
@@ -533,7 +861,20 @@ def analyze(directory: Path, replacements: dict[str, Path] | None = None) -> dic
         "errors": errors,
         "failures": [f for f in sweep.get("families", []) if f.get("status") != "ok"],
         "warnings": build_warnings(points, env, sweep, physical, threads, primitives),
+        "previous": None,
     }
+    if with_previous:
+        previous_dir = baseline if baseline is not None else find_previous(directory, env, sweep)
+        if previous_dir is not None:
+            try:
+                previous = analyze(previous_dir, with_previous=False)
+            except UserError as error:
+                if baseline is not None:
+                    raise UserError(f"baseline {previous_dir}: {error}") from None
+                previous = None  # an unreadable earlier run is no comparison, not an error
+            if previous is not None:
+                analysis["previous"] = build_vs_previous(analysis, previous, previous_dir)
+    return analysis
 
 
 def _clean(value):
@@ -548,15 +889,20 @@ def _clean(value):
 
 CSV_TABLES = {
     "points": ["workload", "model", "category", "scaling", "n", "p", "repetitions", "median_s",
-               "ci_low_s", "ci_high_s", "cv", "speedup", "efficiency", "self_speedup",
-               "self_efficiency", "karp_flatt", "throughput", "oversubscribed", "verified"],
-    "fits": ["workload", "model", "n", "true_serial_fraction", "serial_fraction",
-             "serial_fraction_ci", "t1_s", "points", "max_p"],
-    "gustafson": ["workload", "model", "base_n", "n", "p", "scaled_speedup", "serial_fraction"],
+               "ci_low_s", "ci_high_s", "cv", "speedup", "speedup_ci", "efficiency", "self_speedup",
+               "self_efficiency", "karp_flatt", "throughput", "bytes_per_second", "oversubscribed",
+               "limit", "verified"],
+    "fits": ["workload", "model", "n", "method", "fitted", "distinct_p", "true_serial_fraction",
+             "serial_fraction", "serial_fraction_ci", "t1_s", "points", "max_p", "reason"],
+    "gustafson": ["workload", "model", "base_n", "n", "p", "distinct_p", "scaled_speedup", "serial_fraction",
+                  "limit"],
     "metg": ["model", "p", "metg_us", "how"],
     "overhead": ["kind", "model", "wait", "p", "metric", "ns", "ci"],
-    "which_model": ["workload", "n", "p", "best", "best_median_s", "runner_up",
-                    "runner_up_median_s", "margin", "p_value", "significant"],
+    "verdicts": ["workload", "n", "category", "p", "verdict", "best", "best_p", "best_median_s", "runner_up",
+                 "ratio", "ci", "p_value", "p_adjusted", "noise", "tied"],
+    "suspicious": ["kind", "workload", "model", "n", "p", "value", "ci", "detail", "cause"],
+    "memory": ["workload", "model", "n", "p", "bytes_per_second", "working_set_bytes", "llc_bytes", "fits_llc",
+               "limit"],
     "ipc": ["mechanism", "mode", "size", "us_per_message", "bytes_per_second", "messages_per_second"],
     "psync": ["benchmark", "us_per_iteration", "ns_per_op", "cv"],
     "io": ["workload", "model", "best_p", "throughput", "concurrency_reached", "efficiency_at_best", "max_p"],
@@ -565,10 +911,19 @@ CSV_TABLES = {
 }
 
 
+VS_PREVIOUS_COLUMNS = ["kind", "subject", "before", "now", "unit", "ratio", "ci", "p_value", "p_adjusted",
+                       "significant"]
+
+
 def write_outputs(directory: Path, analysis: dict) -> None:
     analysis = _clean(analysis)
     atomic_write_text(directory / "analysis.json", json.dumps(analysis, indent=1, sort_keys=False) + "\n")
-    for table, columns in CSV_TABLES.items():
+    tables = dict(CSV_TABLES)
+    previous_rows = (analysis.get("previous") or {}).get("rows")
+    if previous_rows is not None:
+        analysis = dict(analysis, vs_previous=previous_rows)
+        tables["vs_previous"] = VS_PREVIOUS_COLUMNS
+    for table, columns in tables.items():
         path = directory / f"{table}.csv"
         lines = []
 
@@ -585,10 +940,15 @@ def write_outputs(directory: Path, analysis: dict) -> None:
         atomic_write_text(path, "".join(lines))
 
 
-def main(directory: str) -> int:
+def main(directory: str, baseline: str | None = None) -> int:
     path = Path(directory)
-    analysis = analyze(path)
+    analysis = analyze(path, baseline=Path(baseline) if baseline else None)
     write_outputs(path, analysis)
-    print(f"analysis: {len(analysis['points'])} points, {len(analysis['fits'])} Amdahl fits, "
-          f"{len(analysis['metg'])} METG values -> {path / 'analysis.json'}")
+    fitted = sum(1 for f in analysis["fits"] if f.get("fitted"))
+    previous = analysis.get("previous")
+    print(f"analysis: {len(analysis['points'])} points, {len(analysis['verdicts'])} verdicts, "
+          f"{fitted} Amdahl fits ({len(analysis['fits']) - fitted} Karp-Flatt estimates), "
+          f"{len(analysis['metg'])} METG values"
+          + (f", compared with {previous['directory']}" if previous else "")
+          + f" -> {path / 'analysis.json'}")
     return 0

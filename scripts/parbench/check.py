@@ -55,9 +55,21 @@ def _thresholds(directory: Path) -> config_module.CheckThresholds:
     return config_module.CheckThresholds()
 
 
+def _selected(directory: Path) -> tuple[set | None, set | None]:
+    """The workloads and models the sweep ran (None: all): a check of a model the sweep left out
+    is not a failure."""
+    try:
+        config = config_module.from_saved(json.loads((directory / "sweep.json").read_text())["config"])
+    except (OSError, json.JSONDecodeError, KeyError, TypeError):
+        return None, None
+    return (set(config.workloads) if config.workloads is not None else None,
+            set(config.models) if config.models is not None else None)
+
+
 def run_checks(directory: Path, reference: Path | None, analysis: dict | None = None) -> list[Row]:
-    analysis = analysis if analysis is not None else analyze(directory)
+    analysis = analysis if analysis is not None else analyze(directory, with_previous=False)
     thresholds = _thresholds(directory)
+    workloads_run, models_run = _selected(directory)
     cores = analysis["cores"]["physical"]
     rows: list[Row] = []
 
@@ -79,20 +91,24 @@ def run_checks(directory: Path, reference: Path | None, analysis: dict | None = 
         rows.append(Row("verified counter", f"{workload}/{model} ({scaling})", f"{verified}/{len(points)} points",
                         "all", ok))
 
-    # 2. Amdahl fits recover the configured serial fraction.
+    # 2. The measured serial fraction of the amdahl_* workloads is the configured one (an Amdahl
+    #    fit with 3 or more p up to the cores, else the Karp-Flatt estimate: the analysis says which).
     fits = {(f["workload"], f["model"]): f for f in analysis["fits"] if f["workload"].startswith("amdahl")}
     amdahl_workloads = sorted({p["workload"] for p in analysis["points"] if p["workload"].startswith("amdahl")})
     for workload in amdahl_workloads:
         for model in thresholds.amdahl_models:
+            if models_run is not None and model not in models_run:
+                continue
             fit = fits.get((workload, model))
             family = f"{workload}/{model}"
             if fit is None or fit.get("true_serial_fraction") is None:
-                rows.append(Row("Amdahl fit", family, "no fit", f"±{thresholds.amdahl_tolerance}", False))
+                rows.append(Row("serial fraction", family, "not measured", f"±{thresholds.amdahl_tolerance}",
+                                False))
                 continue
             error = abs(fit["serial_fraction"] - fit["true_serial_fraction"])
             low, high = fit["serial_fraction_ci"]
-            measured = (f"s={fit['serial_fraction']:.4f} (true {fit['true_serial_fraction']:.2f}), "
-                        f"95% CI [{low:.3f}, {high:.3f}]")
+            measured = (f"s={fit['serial_fraction']:.4f} (true {fit['true_serial_fraction']:.2f}, "
+                        f"{fit.get('method', 'Amdahl fit')}), 95% CI [{low:.3f}, {high:.3f}]")
             tolerance = thresholds.amdahl_tolerance
             if error <= tolerance:
                 verdict = True
@@ -103,11 +119,15 @@ def run_checks(directory: Path, reference: Path | None, analysis: dict | None = 
                 verdict = None
             else:
                 verdict = False
-            rows.append(Row("Amdahl fit", family, measured, f"±{tolerance}", verdict, family))
+            rows.append(Row("serial fraction", family, measured, f"±{tolerance}", verdict, family))
 
     # 3. Efficiency at p = cores on embarrassingly parallel workloads.
     for workload in thresholds.efficiency_workloads:
+        if workloads_run is not None and workload not in workloads_run:
+            continue
         for model in thresholds.efficiency_models:
+            if models_run is not None and model not in models_run:
+                continue
             candidates = [p for p in analysis["points"] if p["workload"] == workload and p["model"] == model
                           and p["scaling"] == "strong" and p["p"] == cores and p.get("efficiency") is not None]
             if not candidates:
@@ -121,7 +141,7 @@ def run_checks(directory: Path, reference: Path | None, analysis: dict | None = 
 
     # 4. Speedups close to a reference run.
     if reference is not None:
-        ref = {(p["workload"], p["model"], p["n"], p["p"]): p for p in analyze(reference)["points"]
+        ref = {(p["workload"], p["model"], p["n"], p["p"]): p for p in analyze(reference, with_previous=False)["points"]
                if p["scaling"] == "strong" and p.get("speedup") is not None}
         compared = 0
         for point in analysis["points"]:
@@ -202,7 +222,7 @@ def remeasure(directory: Path, families: list[str]) -> dict[str, dict]:
 
 
 def check(directory: Path, reference: Path | None, allow_remeasure: bool = True) -> int:
-    analysis = analyze(directory)
+    analysis = analyze(directory, with_previous=False)
     rows = run_checks(directory, reference, analysis)
     failing = sorted({r.family for r in rows if r.passed is False and r.family})
     if failing:
@@ -232,7 +252,23 @@ def check(directory: Path, reference: Path | None, allow_remeasure: bool = True)
     if unreproduced:
         summary += f", {unreproduced} not reproduced on re-measurement"
     print(summary)
+    _record(directory, rows)
     return 1 if failed else 0
+
+
+def _record(directory: Path, rows: list[Row]) -> None:
+    """check.json beside the sweep, and the report again so that its summary shows this check."""
+    from .report import write_report
+    from .util import atomic_write_text
+    results = [{"check": r.check, "subject": r.subject, "measured": r.measured, "threshold": r.threshold,
+                "result": {True: "PASS", False: "FAIL", None: "WARN"}[r.passed], "note": r.note} for r in rows]
+    try:
+        atomic_write_text(directory / "check.json", json.dumps(
+            {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "rows": results}, indent=1) + "\n")
+        if (directory / "analysis.json").exists() and (directory / "report.md").exists():
+            write_report(directory)
+    except (OSError, UserError) as error:
+        print(f"check: could not record the result in {directory} ({error})")
 
 
 def _with_remeasurements(directory: Path, reference: Path | None, rows: list[Row],
@@ -243,7 +279,7 @@ def _with_remeasurements(directory: Path, reference: Path | None, rows: list[Row
         if record["status"] == "ok":
             replacements[Path(record["file"]).name] = directory / record["file"]
     again = {(r.check, r.subject): r for r in
-             run_checks(directory, reference, analyze(directory, replacements=replacements))} if replacements else {}
+             run_checks(directory, reference, analyze(directory, replacements=replacements, with_previous=False))} if replacements else {}
     result = []
     for row in rows:
         if row.passed is not False or not row.family:

@@ -1,9 +1,12 @@
 """./parbench compare A B: per-benchmark change between two result directories.
 
-In the spirit of Google Benchmark's compare.py: the change of the median wall
-time, a two-sided Mann-Whitney U test over the repetitions, and a geometric-
-mean summary. --fail-on-regression PCT exits 1 when a significant slowdown
-exceeds PCT percent.
+For every benchmark both hold: the ratio of median wall times B / A with a 95%
+bootstrap interval, Welch's t-test on log times, and that p-value corrected
+over all the benchmarks compared (Holm) - the same test the report's "vs
+previous" uses. A change counts as significant only if its corrected p is
+below alpha, its interval excludes 1 and it exceeds the run-to-run noise (the
+larger CV of the two). Then a geometric-mean summary. --fail-on-regression PCT
+exits 1 when a significant slowdown exceeds PCT percent.
 """
 from __future__ import annotations
 
@@ -21,32 +24,40 @@ def compare(a: Path, b: Path, alpha: float = 0.05, fail_on_regression: float | N
                     if before.runs[k].real_times and after.runs[k].real_times)
     if not common:
         raise UserError(f"{a} and {b} have no benchmark in common")
-    rows, ratios = [], []
+    rows = []
     for key in common:
         x, y = before.runs[key].real_times, after.runs[key].real_times
-        ratio = stats.median(y) / stats.median(x)
-        p_value = stats.mann_whitney(x, y)
-        ratios.append(ratio)
-        rows.append((key.replace("/process_time/real_time", "").replace("|weak", " (weak)"),
-                     stats.median(x), stats.median(y), ratio - 1, p_value, p_value < alpha))
-    width = max(len(r[0]) for r in rows)
-    print(f"{'Benchmark':<{width}}  {'A (ms)':>10}  {'B (ms)':>10}  {'change':>8}  {'p-value':>8}  significant")
-    for name, ta, tb, change, p_value, significant in rows:
-        print(f"{name:<{width}}  {1000 * ta:>10.4g}  {1000 * tb:>10.4g}  {100 * change:>+7.1f}%  "
-              f"{p_value:>8.3g}  {'yes' if significant else 'no'}")
-    geomean = stats.geometric_mean(ratios)
-    slower = [r for r in rows if r[5] and r[3] > 0]
-    faster = [r for r in rows if r[5] and r[3] < 0]
+        comparison = stats.compare_samples(x, y)
+        noise = max(stats.coefficient_of_variation(x), stats.coefficient_of_variation(y))
+        rows.append({"name": key.replace("/process_time/real_time", "").replace("|weak", " (weak)"),
+                     "a": stats.median(x), "b": stats.median(y), "noise": noise, **comparison})
+    for row, adjusted in zip(rows, stats.holm([r["p_value"] for r in rows])):
+        row["p_adjusted"] = adjusted
+        row["significant"] = stats.decide(row, adjusted, row["noise"], alpha)
+    width = max(len(r["name"]) for r in rows)
+    print(f"{'Benchmark':<{width}}  {'A (ms)':>10}  {'B (ms)':>10}  {'B/A':>6}  {'95% interval':>15}  "
+          f"{'p (Holm)':>9}  significant")
+    for r in rows:
+        print(f"{r['name']:<{width}}  {1000 * r['a']:>10.4g}  {1000 * r['b']:>10.4g}  {r['ratio']:>6.3f}  "
+              f"{'[' + format(r['ci'][0], '.3f') + ', ' + format(r['ci'][1], '.3f') + ']':>15}  "
+              f"{r['p_adjusted']:>9.3g}  {'yes' if r['significant'] else 'no'}")
+    geomean = stats.geometric_mean([r["ratio"] for r in rows])
+    slower = [r for r in rows if r["significant"] and r["ratio"] > 1]
+    faster = [r for r in rows if r["significant"] and r["ratio"] < 1]
     only_a = len(set(before.runs) - set(after.runs))
     only_b = len(set(after.runs) - set(before.runs))
     print(f"\n{len(rows)} benchmarks compared; geometric mean of B/A: {geomean:.4f} ({100 * (geomean - 1):+.1f}%); "
-          f"significantly slower: {len(slower)}, faster: {len(faster)} (alpha {alpha}); "
+          f"significantly slower: {len(slower)}, faster: {len(faster)} (Holm-corrected, alpha {alpha}); "
           f"only in A: {only_a}, only in B: {only_b}")
+    smallest = min(r["p_adjusted"] for r in rows)
+    if not slower and not faster and smallest >= alpha:
+        print(f"compare: no change can be significant here: the smallest corrected p is {smallest:.3g} "
+              f"(more repetitions narrow it)")
     if fail_on_regression is not None:
-        regressions = [r for r in slower if 100 * r[3] > fail_on_regression]
+        regressions = [r for r in slower if 100 * (r["ratio"] - 1) > fail_on_regression]
         if regressions:
-            worst = max(regressions, key=lambda r: r[3])
+            worst = max(regressions, key=lambda r: r["ratio"])
             print(f"compare: {len(regressions)} significant slowdown(s) above {fail_on_regression:g}% "
-                  f"(worst: {worst[0]} {100 * worst[3]:+.1f}%)")
+                  f"(worst: {worst['name']} {100 * (worst['ratio'] - 1):+.1f}%)")
             return 1
     return 0

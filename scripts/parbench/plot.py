@@ -2,6 +2,13 @@
 
 Headless (Agg) and deterministic: the same analysis gives byte-identical files
 (fixed SVG hash salt, no dates in the metadata, sorted inputs).
+
+Readable in ten seconds: legends sit outside the data (below the panels), a
+panel holds at most five lines (models are drawn in two groups), oversubscribed
+points (more workers than hardware threads) sit in a shaded region with hollow
+markers and are not joined to the trend, error bars appear where the CV
+exceeds 5%, log axes carry labelled ticks, and a point a model cannot run in
+parallel by design is not drawn as if it were slow (grey "n/a" in the heatmap).
 """
 from __future__ import annotations
 
@@ -13,11 +20,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.patches  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
-from . import UserError  # noqa: E402
-from .stats import amdahl_speedup  # noqa: E402
+from . import UserError, units  # noqa: E402
 
 plt.rcParams.update({
     "svg.hashsalt": "parbench", "figure.dpi": 100, "savefig.dpi": 110, "font.size": 9,
@@ -25,16 +33,23 @@ plt.rcParams.update({
 })
 MODEL_ORDER = ["serial", "threads", "pool", "tbb", "openmp", "processes", "process_pool",
                "coroutines", "coroutines_mt"]
+# Two groups of at most five lines: the thread-based models, and the rest.
+MODEL_GROUPS = (("threads", ("serial", "threads", "pool", "tbb", "openmp")),
+                ("others", ("serial", "processes", "process_pool", "coroutines", "coroutines_mt")))
+GROUP_TITLES = {"threads": "threads, pool, oneTBB, OpenMP", "others": "processes, process pool, coroutines"}
 PALETTE = plt.get_cmap("tab10").colors
+CV_ERROR_BARS = 0.05
 
 
 def model_color(model: str):
-    index = MODEL_ORDER.index(model) if model in MODEL_ORDER else len(MODEL_ORDER) + hash(model) % 5
+    base = model.split(" ")[0]
+    index = MODEL_ORDER.index(base) if base in MODEL_ORDER else len(MODEL_ORDER) + sum(map(ord, base)) % 5
     return PALETTE[index % len(PALETTE)]
 
 
 def sorted_models(models) -> list[str]:
-    return sorted(set(models), key=lambda m: (MODEL_ORDER.index(m) if m in MODEL_ORDER else 99, m))
+    return sorted(set(models), key=lambda m: (MODEL_ORDER.index(m.split(" ")[0])
+                                              if m.split(" ")[0] in MODEL_ORDER else 99, m))
 
 
 def save(fig, directory: Path, name: str) -> list[Path]:
@@ -48,13 +63,45 @@ def save(fig, directory: Path, name: str) -> list[Path]:
     return paths
 
 
-def grid(count: int, width: float = 3.4, height: float = 2.7):
-    columns = min(4, max(1, count))
+def grid(count: int, width: float = 3.4, height: float = 2.7, columns: int = 4):
+    columns = min(columns, max(1, count))
     rows = math.ceil(count / columns)
     fig, axes = plt.subplots(rows, columns, figsize=(width * columns, height * rows), squeeze=False)
     for ax in axes.flat[count:]:
         ax.set_visible(False)
     return fig, list(axes.flat[:count])
+
+
+def legend_below(fig, handles_labels: dict, columns: int = 6) -> None:
+    """One legend for the figure, below the panels: never over data; models in their usual
+    order, then the reference lines."""
+    if handles_labels:
+        labels = sorted(handles_labels, key=lambda label: (MODEL_ORDER.index(label.split(" ")[0])
+                                                           if label.split(" ")[0] in MODEL_ORDER else 99))
+        fig.legend([handles_labels[label] for label in labels], labels, loc="upper center",
+                   bbox_to_anchor=(0.5, 0.0), ncol=min(columns, len(labels)), frameon=False)
+
+
+def collect(ax, store: dict) -> None:
+    for handle, label in zip(*ax.get_legend_handles_labels()):
+        store.setdefault(label, handle)
+
+
+def log_ticks(axis, formatter=None) -> None:
+    """Labelled ticks on a log axis (a bare one can show a single label): at 1, 2 and 5 x 10^k
+    over up to two decades, at every decade beyond, so that labels never collide."""
+    axis.axes.autoscale_view()
+    low, high = axis.get_view_interval()
+    decades = math.log10(high / low) if low > 0 and high > low else 1
+    subs = (1.0, 2.0, 5.0) if decades <= 2.2 else (1.0,) if decades <= 6 else (1.0,)
+    axis.set_major_locator(LogLocator(base=10, subs=subs, numticks=12 if decades <= 6 else 7))
+    axis.set_minor_formatter(NullFormatter())
+    axis.set_major_formatter(FuncFormatter(formatter or (lambda v, _: units.number(v, 2))))
+
+
+def time_ticks(scale: float):
+    """Tick labels for an axis in units of `scale` seconds: '10 ns', '1 us'."""
+    return lambda v, _: units.compact_seconds(v * scale)
 
 
 def strong_series(analysis: dict) -> dict[str, dict[str, list[dict]]]:
@@ -71,58 +118,162 @@ def strong_series(analysis: dict) -> dict[str, dict[str, list[dict]]]:
     return series
 
 
-def mark_cores(ax, analysis: dict) -> None:
-    cores = analysis["cores"]["physical"]
-    ax.axvline(cores, color="grey", linestyle=":", linewidth=1)
+def shade_oversubscribed(ax, analysis: dict, ps: list[int]) -> None:
+    """Shades the p beyond the hardware threads, from halfway between the last p within them
+    and the first beyond."""
+    threads = analysis["cores"]["hardware_threads"]
+    inside = [p for p in ps if p <= threads]
+    beyond = [p for p in ps if p > threads]
+    if beyond:
+        start = (max(inside) + min(beyond)) / 2 if inside else min(beyond) * 0.9
+        ax.axvspan(start, max(beyond) * 1.1, color="#999999", alpha=0.12, linewidth=0)
+
+
+def draw_series(ax, points: list[dict], key: str, color, label: str, threads: int, ci_key: str | None = None):
+    """The trend up to the hardware threads as a line; oversubscribed points as hollow markers."""
+    inside = [p for p in points if p["p"] <= threads and p.get(key) is not None]
+    outside = [p for p in points if p["p"] > threads and p.get(key) is not None]
+    for group, filled in ((inside, True), (outside, False)):
+        if not group:
+            continue
+        xs, ys = [p["p"] for p in group], [p[key] for p in group]
+        noisy = ci_key and any(p["cv"] > CV_ERROR_BARS and p.get(ci_key) for p in group)
+        style = dict(marker="o", markersize=4, color=color, linewidth=1.3 if filled else 0,
+                     markerfacecolor=color if filled else "white", label=label if filled or not inside else None)
+        if noisy:
+            lower = [max(0.0, p[key] - p[ci_key][0]) if p["cv"] > CV_ERROR_BARS else 0 for p in group]
+            upper = [max(0.0, p[ci_key][1] - p[key]) if p["cv"] > CV_ERROR_BARS else 0 for p in group]
+            ax.errorbar(xs, ys, yerr=[lower, upper], capsize=2, **style)
+        else:
+            ax.plot(xs, ys, **style)
 
 
 def plot_scaling(analysis: dict, out: Path, key: str, ylabel: str, title: str, name: str) -> list[Path]:
+    """speedup or efficiency vs p, one panel per workload, one figure per model group."""
     series = strong_series(analysis)
     if not series:
         return []
-    fits = {(f["workload"], f["model"], f["n"]): f for f in analysis["fits"]}
-    fig, axes = grid(len(series))
-    for ax, workload in zip(axes, sorted(series)):
-        ps_all = sorted({p["p"] for pts in series[workload].values() for p in pts})
-        for model in sorted_models(series[workload]):
-            points = [p for p in series[workload][model] if p.get(key) is not None]
-            if not points or (model == "serial" and key != "speedup"):
-                continue
-            xs = [p["p"] for p in points]
-            ys = [p[key] for p in points]
-            color = model_color(model)
+    threads = analysis["cores"]["hardware_threads"]
+    ci_key = "speedup_ci" if key == "speedup" else "efficiency_ci"
+    paths = []
+    for group, members in MODEL_GROUPS:
+        workloads = [w for w in sorted(series) if any(m in series[w] for m in members if m != "serial")]
+        if not workloads:
+            continue
+        fig, axes = grid(len(workloads))
+        handles: dict = {}
+        for ax, workload in zip(axes, workloads):
+            ps_all = sorted({p["p"] for pts in series[workload].values() for p in pts})
+            shade_oversubscribed(ax, analysis, ps_all)
+            limited = []
+            for model in sorted_models(m for m in series[workload] if m in members):
+                points = series[workload][model]
+                if model == "serial" and key != "speedup":
+                    continue
+                if any(p.get("limit") for p in points):
+                    limited.append(model)
+                    points = [p for p in points if not p.get("limit")]
+                draw_series(ax, points, key, model_color(model), model, threads, ci_key)
             if key == "speedup":
-                lower = [max(0.0, p[key] - p["speedup_ci"][0]) for p in points]
-                upper = [max(0.0, p["speedup_ci"][1] - p[key]) for p in points]
-                ax.errorbar(xs, ys, yerr=[lower, upper], marker="o", markersize=3, capsize=2,
-                            color=color, label=model, linewidth=1.2)
-                fit = fits.get((workload, model, points[0]["n"]))
-                serial = series[workload].get("serial")
-                if fit and serial and fit["t1_s"]:
-                    grid_p = np.linspace(1, max(ps_all), 50)
-                    # The fit is of the model's own T(p); scale it to speedup vs
-                    # serial, and cap it at the physical cores (no gain beyond).
-                    scale = serial[0]["median_s"] / fit["t1_s"]
-                    capped = np.minimum(grid_p, analysis["cores"]["physical"])
-                    ax.plot(grid_p, scale * amdahl_speedup(capped, fit["serial_fraction"]),
-                            linestyle="--", color=color, linewidth=0.8, alpha=0.7)
+                ideal = [p for p in ps_all]
+                ax.plot(ideal, [min(p, analysis["cores"]["physical"]) for p in ideal], color="black",
+                        linewidth=0.8, linestyle="--", label="ideal (up to the cores)")
             else:
-                ax.plot(xs, ys, marker="o", markersize=3, color=color, label=model, linewidth=1.2)
-        if key == "speedup":
-            ax.plot(ps_all, ps_all, color="black", linewidth=0.8, label="ideal")
-        elif key == "efficiency":
-            ax.axhline(1.0, color="black", linewidth=0.8)
-            ax.set_ylim(0, 1.15)
-        mark_cores(ax, analysis)
-        ax.set_xticks(ps_all)
-        ax.set_title(f"{workload} (n={series[workload][next(iter(series[workload]))][0]['n']:,})")
-        ax.set_xlabel("workers p")
-        ax.set_ylabel(ylabel)
-    axes[0].legend(loc="best")
-    fig.suptitle(title + f"  (dotted line: {analysis['cores']['physical']} physical cores"
-                 + ("; dashed: Amdahl fit, flat beyond the cores" if key == "speedup" else "") + ")")
+                ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
+                highest = max((p.get("efficiency") or 0 for m in members for p in series[workload].get(m, [])
+                               if not p.get("limit")), default=1.0)
+                ax.set_ylim(0, max(1.2, min(3.0, 1.1 * highest)))
+            if limited:
+                ax.text(0.02, 0.97, "n/a (serial by design): " + ", ".join(limited), transform=ax.transAxes,
+                        fontsize=7, va="top", color="#555555")
+            ax.set_xticks(ps_all)
+            ax.set_title(f"{workload} (n={series[workload][next(iter(series[workload]))][0]['n']:,})")
+            ax.set_xlabel("workers p")
+            ax.set_ylabel(ylabel)
+            collect(ax, handles)
+        handles["oversubscribed (hollow, shaded)"] = matplotlib.patches.Patch(color="#999999", alpha=0.25)
+        legend_below(fig, handles)
+        fig.suptitle(f"{title}: {GROUP_TITLES[group]}")
+        fig.tight_layout()
+        paths += save(fig, out, f"{name}_{group}")
+    return paths
+
+
+def plot_karp_flatt(analysis: dict, out: Path) -> list[Path]:
+    """Karp-Flatt e at p up to the physical cores only (beyond them it is arithmetic, not a
+    measurement of the code): one dot per model and workload."""
+    cores = analysis["cores"]["physical"]
+    rows = [p for p in analysis["points"] if p["scaling"] == "strong" and 1 < p["p"] <= cores
+            and p.get("karp_flatt") is not None and not p.get("limit") and p["category"] in ("cpu", "memory")
+            and p["workload"] != "granularity"]
+    if not rows:
+        return []
+    largest = {}
+    for row in rows:
+        largest[row["workload"]] = max(largest.get(row["workload"], 0), row["n"])
+    rows = [r for r in rows if r["n"] == largest[r["workload"]] and r["p"] == max(q["p"] for q in rows)]
+    workloads = sorted({r["workload"] for r in rows})
+    models = sorted_models(r["model"] for r in rows)
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(workloads) + 1.6))
+    offsets = np.linspace(-0.3, 0.3, len(models)) if len(models) > 1 else [0.0]
+    handles: dict = {}
+    low, high = -0.3, 1.3  # e beyond 1: slower than serial; such points sit at the edge, labelled
+    for offset, model in zip(offsets, models):
+        mine = [r for r in rows if r["model"] == model]
+        inside = [r for r in mine if low <= r["karp_flatt"] <= high]
+        ax.scatter([r["karp_flatt"] for r in inside], [workloads.index(r["workload"]) + offset for r in inside],
+                   color=model_color(model), s=18, label=model)
+        for r in mine:
+            if not low <= r["karp_flatt"] <= high:
+                edge = high if r["karp_flatt"] > high else low
+                y = workloads.index(r["workload"]) + offset
+                ax.scatter([edge], [y], color=model_color(model), s=30, marker=">" if edge == high else "<")
+                ax.annotate(f"{r['karp_flatt']:.1f}", (edge, y), textcoords="offset points",
+                            xytext=(-6 if edge == high else 6, 0), ha="right" if edge == high else "left",
+                            va="center", fontsize=7, color=model_color(model))
+    ax.set_xlim(low - 0.05, high + 0.05)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(range(len(workloads)), workloads)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"Karp-Flatt serial fraction e at p = {rows[0]['p']} (0: perfect; negative: superlinear)")
+    ax.set_title(f"Karp-Flatt at p = {rows[0]['p']} (the physical cores; past them e is arithmetic)")
+    collect(ax, handles)
+    legend_below(fig, handles, columns=5)
     fig.tight_layout()
-    return save(fig, out, name)
+    return save(fig, out, "karp_flatt")
+
+
+def plot_amdahl_efficiency(analysis: dict, out: Path) -> list[Path]:
+    """amdahl_* efficiency vs p against the bound of the configured serial fraction."""
+    series = strong_series(analysis)
+    workloads = [w for w in sorted(series) if w.startswith("amdahl")]
+    if not workloads:
+        return []
+    threads = analysis["cores"]["hardware_threads"]
+    cores = analysis["cores"]["physical"]
+    fig, axes = grid(len(workloads), 3.6, 2.8)
+    handles: dict = {}
+    for ax, workload in zip(axes, workloads):
+        ps_all = sorted({p["p"] for pts in series[workload].values() for p in pts})
+        shade_oversubscribed(ax, analysis, ps_all)
+        true_s = next((p.get("true_serial_fraction") for pts in series[workload].values() for p in pts
+                       if p.get("true_serial_fraction") is not None), None)
+        for model in sorted_models(m for m in series[workload] if m in MODEL_GROUPS[0][1] and m != "serial"):
+            draw_series(ax, series[workload][model], "efficiency", model_color(model), model, threads, "efficiency_ci")
+        if true_s is not None:
+            grid_p = np.linspace(1, max(ps_all), 60)
+            bound = 1.0 / (np.minimum(grid_p, cores) * true_s + 1 - true_s) * np.minimum(grid_p, cores) / grid_p
+            ax.plot(grid_p, bound, color="black", linestyle="--", linewidth=0.9, label="Amdahl bound of the true s")
+        ax.set_ylim(0, 1.2)
+        ax.set_xticks(ps_all)
+        ax.set_title(f"{workload} (s = {true_s})")
+        ax.set_xlabel("workers p")
+        ax.set_ylabel("efficiency")
+        collect(ax, handles)
+    legend_below(fig, handles)
+    fig.suptitle("amdahl_*: efficiency against the bound its serial fraction allows")
+    fig.tight_layout()
+    return save(fig, out, "amdahl_efficiency")
 
 
 def plot_metg(analysis: dict, out: Path) -> list[Path]:
@@ -132,25 +283,27 @@ def plot_metg(analysis: dict, out: Path) -> list[Path]:
     ps = sorted({c["p"] for c in curves})
     fig, axes = grid(len(ps), 4.6, 3.4)
     metg = {(m["model"], m["p"]): m for m in analysis["metg"]}
+    handles: dict = {}
     for ax, p in zip(axes, ps):
         for curve in sorted(curves, key=lambda c: MODEL_ORDER.index(c["model"]) if c["model"] in MODEL_ORDER else 99):
             if curve["p"] != p:
                 continue
             color = model_color(curve["model"])
-            entry = metg.get((curve["model"], p), {})
-            value = entry.get("metg_us")
-            bound = "<= " if entry.get("how") == "below_range" else ""
-            label = curve["model"] + (f" (METG {bound}{value:.3g} us)" if value else " (50% not reached)")
-            ax.plot(curve["task_us"], curve["efficiency"], marker="o", markersize=3, color=color, label=label)
+            ax.plot(curve["task_us"], curve["efficiency"], marker="o", markersize=3, color=color,
+                    label=curve["model"])
+            value = metg.get((curve["model"], p), {}).get("metg_us")
             if value:
-                ax.axvline(value, color=color, linestyle=":", linewidth=0.8)
+                ax.plot([value], [0.5], marker="v", color=color, markersize=6, linestyle="none")
         ax.axhline(0.5, color="black", linewidth=0.8, linestyle="--")
         ax.set_xscale("log")
-        ax.set_ylim(0, 1.15)
-        ax.set_xlabel("task duration (us, log scale)")
-        ax.set_ylabel("efficiency (serial time / (p x time))")
-        ax.set_title(f"granularity at p = {p}")
-        ax.legend(loc="lower right")
+        log_ticks(ax.xaxis, time_ticks(1e-6))
+        ax.set_ylim(0, 1.2)
+        ax.set_xlabel("task length (log scale; triangles: METG)")
+        ax.set_ylabel("efficiency")
+        ax.set_title(f"granularity at p = {p}" + (" (oversubscribed)" if p > analysis["cores"]["hardware_threads"]
+                                                  else ""))
+        collect(ax, handles)
+    legend_below(fig, handles, columns=8)
     fig.suptitle("Minimum effective task granularity: where each model reaches 50% efficiency")
     fig.tight_layout()
     return save(fig, out, "metg")
@@ -159,30 +312,37 @@ def plot_metg(analysis: dict, out: Path) -> list[Path]:
 def plot_heatmap(analysis: dict, out: Path) -> list[Path]:
     cores = analysis["cores"]["physical"]
     series = strong_series(analysis)
-    cells = {}
+    cells, limited = {}, set()
     for workload, models in series.items():
         for model, points in models.items():
             for point in points:
-                if point["p"] == cores and point.get("efficiency") is not None and model != "serial":
-                    cells[(workload, model)] = point["efficiency"]
+                if point["p"] == cores and model != "serial":
+                    if point.get("limit"):
+                        limited.add((workload, model))
+                    elif point.get("efficiency") is not None:
+                        cells[(workload, model)] = point["efficiency"]
     if not cells:
         return []
-    workloads = sorted({w for w, _ in cells})
-    models = sorted_models(m for _, m in cells)
+    workloads = sorted({w for w, _ in cells} | {w for w, _ in limited})
+    models = sorted_models({m for _, m in cells} | {m for _, m in limited})
     matrix = np.full((len(workloads), len(models)), np.nan)
     for (workload, model), value in cells.items():
         matrix[workloads.index(workload), models.index(model)] = value
-    fig, ax = plt.subplots(figsize=(1.3 * len(models) + 2.5, 0.42 * len(workloads) + 1.6))
-    image = ax.imshow(matrix, cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
+    fig, ax = plt.subplots(figsize=(1.15 * len(models) + 2.5, 0.42 * len(workloads) + 1.8))
+    image = ax.imshow(np.clip(matrix, 0, 1.2), cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
     ax.grid(False)
-    ax.set_xticks(range(len(models)), models)
+    ax.set_xticks(range(len(models)), models, rotation=30, ha="right")
     ax.set_yticks(range(len(workloads)), workloads)
-    for i in range(len(workloads)):
-        for j in range(len(models)):
-            if not np.isnan(matrix[i, j]):
+    for i, workload in enumerate(workloads):
+        for j, model in enumerate(models):
+            if (workload, model) in limited:
+                ax.add_patch(matplotlib.patches.Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="#dddddd",
+                                                          hatch="///", edgecolor="#aaaaaa", linewidth=0))
+                ax.text(j, i, "n/a", ha="center", va="center", fontsize=7, color="#555555")
+            elif not np.isnan(matrix[i, j]):
                 ax.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", fontsize=8)
     fig.colorbar(image, ax=ax, label="efficiency")
-    ax.set_title(f"Efficiency at p = {cores} (serial time / (p x time))")
+    ax.set_title(f"Efficiency at p = {cores} (n/a, hatched: serial by design)")
     fig.tight_layout()
     return save(fig, out, "efficiency_heatmap")
 
@@ -192,51 +352,59 @@ def plot_overhead(analysis: dict, out: Path) -> list[Path]:
     if not rows:
         return []
     kinds = sorted({r["kind"] for r in rows})
-    fig, axes = plt.subplots(1, len(kinds), figsize=(5.2 * len(kinds), 3.6), squeeze=False)
+    heights = [len({r["model"] for r in rows if r["kind"] == k}) for k in kinds]
+    fig, axes = plt.subplots(1, len(kinds), figsize=(6.2 * len(kinds), 0.42 * max(heights) + 1.8), squeeze=False)
+    handles: dict = {}
     for ax, kind in zip(axes.flat, kinds):
         subset = [r for r in rows if r["kind"] == kind]
         models = sorted_models(r["model"] for r in subset)
         ps = sorted({r["p"] for r in subset})
-        width = 0.8 / len(ps)
+        height = 0.8 / len(ps)
         for k, p in enumerate(ps):
-            values = [next((r["ns"] for r in subset if r["model"] == m and r["p"] == p), np.nan) for m in models]
-            errors = [next(([r["ns"] - r["ci"][0], r["ci"][1] - r["ns"]] for r in subset
-                            if r["model"] == m and r["p"] == p), [0, 0]) for m in models]
-            ax.bar(np.arange(len(models)) + (k - (len(ps) - 1) / 2) * width, values, width,
-                   yerr=np.array(errors).T, capsize=2, label=f"p = {p}")
-        ax.set_yscale("log")
-        ax.set_xticks(range(len(models)), models)
-        metric = subset[0]["metric"]
-        ax.set_ylabel(f"{metric.replace('_', ' ')} (log scale)")
-        ax.set_title(f"overhead/{kind}: " + ("cost per empty task" if kind == "tasks" else "cost of an empty region"))
-        ax.legend()
+            found = [next((r for r in subset if r["model"] == m and r["p"] == p), None) for m in models]
+            values = [r["ns"] if r else np.nan for r in found]
+            errors = np.array([[r["ns"] - r["ci"][0], r["ci"][1] - r["ns"]] if r else [0, 0] for r in found]).T
+            ax.barh(np.arange(len(models)) + (k - (len(ps) - 1) / 2) * height, values, height,
+                    xerr=np.clip(errors, 0, None), capsize=1.5, color=PALETTE[k % len(PALETTE)],
+                    label=f"p = {p}" + (" (oversubscribed)" if p > analysis["cores"]["hardware_threads"] else ""))
+        ax.set_xscale("log")
+        log_ticks(ax.xaxis, time_ticks(1e-9))
+        ax.set_yticks(range(len(models)), models)
+        ax.invert_yaxis()
+        ax.set_xlabel(("time per empty task" if kind == "tasks" else "time per empty region") + " (log scale)")
+        ax.set_title(f"overhead/{kind}")
+        collect(ax, handles)
+    legend_below(fig, handles)
     fig.tight_layout()
     return save(fig, out, "overhead")
 
 
 def plot_gustafson(analysis: dict, out: Path) -> list[Path]:
-    rows = analysis.get("gustafson", [])
+    rows = [r for r in analysis.get("gustafson", []) if not r.get("limit")]
     if not rows:
         return []
     by_workload: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for row in sorted(rows, key=lambda r: r["p"]):
         by_workload[row["workload"]][row["model"]].append(row)
     fig, axes = grid(len(by_workload))
+    handles: dict = {}
     for ax, workload in zip(axes, sorted(by_workload)):
         ps = [1]
         for model in sorted_models(by_workload[workload]):
             points = by_workload[workload][model]
+            trend = len(points) + 1 >= 3  # a line only through 3 or more p
             ax.plot([1] + [r["p"] for r in points], [1] + [r["scaled_speedup"] for r in points],
-                    marker="o", markersize=3, color=model_color(model), label=model)
+                    marker="o", markersize=4, color=model_color(model), label=model,
+                    linestyle="-" if trend else "none")
             ps += [r["p"] for r in points]
-        ax.plot(sorted(set(ps)), sorted(set(ps)), color="black", linewidth=0.8, label="ideal")
-        mark_cores(ax, analysis)
+        ax.plot(sorted(set(ps)), sorted(set(ps)), color="black", linewidth=0.8, linestyle="--", label="ideal")
         ax.set_xticks(sorted(set(ps)))
         ax.set_title(workload)
         ax.set_xlabel("workers p (work grows with p)")
         ax.set_ylabel("scaled speedup")
-    axes[0].legend()
-    fig.suptitle("Weak scaling: Gustafson's scaled speedup")
+        collect(ax, handles)
+    legend_below(fig, handles, columns=9)
+    fig.suptitle("Weak scaling: Gustafson's scaled speedup (points, no trend line, when only two p exist)")
     fig.tight_layout()
     return save(fig, out, "gustafson")
 
@@ -246,63 +414,87 @@ def plot_ipc(analysis: dict, out: Path) -> list[Path]:
     if not rows:
         return []
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    panels = (("pingpong", "us_per_message", "round-trip latency (us, log)", "Ping-pong latency"),
-              ("stream", "bytes_per_second", "bandwidth (bytes/s, log)", "Streaming bandwidth"))
-    for ax, (mode, key, ylabel, title) in zip(axes, panels):
+    panels = (("pingpong", "us_per_message", 1.0, "round trip (log)", "Ping-pong latency", time_ticks(1e-6)),
+              ("stream", "bytes_per_second", 1e-9, "bandwidth, GB/s (log)", "Streaming bandwidth",
+               lambda v, _: units.number(v, 2)))
+    handles: dict = {}
+    for ax, (mode, key, scale, ylabel, title, formatter) in zip(axes, panels):
         mechanisms = sorted({r["mechanism"] for r in rows if r["mode"] == mode})
         for index, mechanism in enumerate(mechanisms):
             points = [r for r in rows if r["mode"] == mode and r["mechanism"] == mechanism and r.get(key)]
-            ax.plot([r["size"] for r in points], [r[key] for r in points], marker="o", markersize=3,
+            ax.plot([r["size"] for r in points], [r[key] * scale for r in points], marker="o", markersize=3,
                     label=mechanism, color=PALETTE[index % len(PALETTE)])
         ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: units.byte_size(v).replace(".00", "")))
         ax.set_yscale("log")
-        ax.set_xlabel("message size (bytes, log)")
+        log_ticks(ax.yaxis, formatter)
+        ax.set_xlabel("message size (log)")
         ax.set_ylabel(ylabel)
         ax.set_title(title)
-        ax.legend()
+        collect(ax, handles)
+    legend_below(fig, handles)
     fig.suptitle("Inter-process communication by mechanism and message size")
     fig.tight_layout()
     return save(fig, out, "ipc")
 
 
 def plot_io(analysis: dict, out: Path) -> list[Path]:
-    """Throughput vs concurrency (log-log) per I/O workload, a line per model."""
+    """Throughput vs concurrency (log-log) per I/O workload, a line per model; one figure per
+    model group (at most five lines a panel), the serial model as a reference level in both."""
     points = [p for p in analysis["points"] if p["category"] == "io" and p.get("throughput")]
     if not points:
         return []
     workloads = sorted({p["workload"] for p in points})
-    fig, axes = grid(len(workloads), width=4.2, height=3.2)
-    for ax, workload in zip(axes, workloads):
-        mine = [p for p in points if p["workload"] == workload]
-        for model in sorted_models({p["model"] for p in mine}):
-            series = sorted((p for p in mine if p["model"] == model), key=lambda p: p["p"])
-            style = dict(marker="o", markersize=3, color=model_color(model), label=model)
-            if len(series) == 1:  # serial: one request at a time, a reference level
-                ax.axhline(series[0]["throughput"], color=model_color(model), linestyle="--",
-                           linewidth=1, label=f"{model} (p = 1)")
-                continue
-            ax.plot([p["p"] for p in series], [p["throughput"] for p in series], **style)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("concurrency p (requests in flight, log)")
-        ax.set_ylabel("throughput (requests/s, log)")
-        ax.set_title(workload)
-    axes[0].legend(fontsize=7)
-    fig.suptitle("I/O workloads: throughput vs concurrency")
-    fig.tight_layout()
-    return save(fig, out, "io_throughput")
+    paths = []
+    for group, members in MODEL_GROUPS:
+        fig, axes = grid(len(workloads), width=4.2, height=3.2, columns=3)
+        handles: dict = {}
+        for ax, workload in zip(axes, workloads):
+            mine = [p for p in points if p["workload"] == workload and p["model"] in members]
+            for model in sorted_models({p["model"] for p in mine}):
+                series = sorted((p for p in mine if p["model"] == model), key=lambda p: p["p"])
+                if len(series) == 1:  # serial: one request at a time, a reference level
+                    ax.axhline(series[0]["throughput"], color=model_color(model), linestyle="--", linewidth=1,
+                               label=f"{model} (p = 1)")
+                    continue
+                ax.plot([p["p"] for p in series], [p["throughput"] for p in series], marker="o", markersize=3,
+                        color=model_color(model), label=model)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            log_ticks(ax.xaxis, lambda v, _: f"{v:,.0f}")
+            log_ticks(ax.yaxis)
+            ax.set_xlabel("concurrency p (requests in flight, log)")
+            ax.set_ylabel("requests/s (log)")
+            ax.set_title(workload)
+            collect(ax, handles)
+        legend_below(fig, handles, columns=5)
+        fig.suptitle(f"I/O workloads: throughput vs concurrency: {GROUP_TITLES[group]}")
+        fig.tight_layout()
+        paths += save(fig, out, f"io_throughput_{group}")
+    return paths
 
 
 PRIMITIVE_TITLES = {
-    "sync": ("Synchronisation between threads", "time per operation (ns, log)"),
-    "queue": ("Queues: throughput and hand-off", "time per item or hand-off (ns, log)"),
-    "spawn": ("The spawn ladder: start one unit of work and see it finish", "time per unit (ns, log)"),
-    "timer": ("Timer lateness (p99 over the samples)", "p99 lateness (us, log)"),
+    "sync": "Synchronisation between threads",
+    "queue": "Queues: throughput and hand-off",
+    "spawn": "The spawn ladder: start one unit of work and see it finish",
+    "timer": "Timer lateness (p99 over the samples)",
 }
 
 
+def _subfamily(row: dict) -> str:
+    parts = row["family"].split("/")
+    return "/".join(parts[:2]) if parts[0] != "spawn" else "spawn"
+
+
+def _numeric_args(row: dict) -> tuple:
+    return tuple(v if isinstance(v, (int, float)) else float("inf") for v in row["args"].values())
+
+
 def plot_primitives(analysis: dict, out: Path) -> list[Path]:
-    """A log-scale bar chart per primitive family; baselines hatched."""
+    """A log-scale bar chart per primitive family: bars grouped by sub-family (one colour each),
+    sorted numerically by their arguments (the spawn ladder: by measured median), 95% intervals,
+    raw baselines hatched."""
     paths = []
     for prefix, rows in sorted(analysis.get("primitive_tables", {}).items()):
         key = "p99_late_us" if prefix == "timer" else "value"
@@ -310,21 +502,30 @@ def plot_primitives(analysis: dict, out: Path) -> list[Path]:
         if not rows:
             continue
         if prefix == "spawn":
-            rows = sorted(rows, key=lambda r: r[key])  # the ladder, cheapest first
-        fig, ax = plt.subplots(figsize=(8, max(2.5, 0.22 * len(rows) + 1)))
-        labels = [r["benchmark"] + ("  [baseline]" if r["baseline"] else "") for r in rows]
-        colors = ["#999999" if r["baseline"] else PALETTE[0] for r in rows]
-        bars = ax.barh(range(len(rows)), [r[key] for r in rows], color=colors)
+            rows = sorted(rows, key=lambda r: r[key])
+        else:
+            rows = sorted(rows, key=lambda r: (_subfamily(r), r["family"], _numeric_args(r)))
+        groups = list(dict.fromkeys(_subfamily(r) for r in rows))
+        fig, ax = plt.subplots(figsize=(8.5, max(2.5, 0.2 * len(rows) + 1.2)))
+        colors = [PALETTE[groups.index(_subfamily(r)) % len(PALETTE)] for r in rows]
+        values = [r[key] for r in rows]
+        errors = None
+        if key == "value":
+            errors = np.clip(np.array([[r["value"] - r["ci"][0], r["ci"][1] - r["value"]] for r in rows]).T, 0, None)
+        bars = ax.barh(range(len(rows)), values, color=colors, xerr=errors, capsize=1.5,
+                       error_kw={"elinewidth": 0.8})
         for bar, row in zip(bars, rows):
             if row["baseline"]:
                 bar.set_hatch("//")
-        ax.set_yticks(range(len(rows)))
-        ax.set_yticklabels(labels, fontsize=7)
+                bar.set_alpha(0.6)
+        ax.set_yticks(range(len(rows)), [r["benchmark"].split("/", 1)[1] if prefix != "spawn" else
+                                         r["benchmark"] for r in rows], fontsize=7)
         ax.invert_yaxis()
         ax.set_xscale("log")
-        title, xlabel = PRIMITIVE_TITLES.get(prefix, (prefix, "value (log)"))
-        ax.set_xlabel(xlabel)
-        ax.set_title(title)
+        log_ticks(ax.xaxis, time_ticks(1e-6) if prefix == "timer" else time_ticks(1e-9))
+        ax.set_xlabel(("p99 lateness" if prefix == "timer" else "time per operation, item or unit")
+                      + " (log scale; hatched: raw baseline)")
+        ax.set_title(PRIMITIVE_TITLES.get(prefix, prefix))
         fig.tight_layout()
         paths += save(fig, out, f"primitives_{prefix}")
     return paths
@@ -342,17 +543,25 @@ def plot_processes(analysis: dict, out: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(max(7.0, 0.9 * len(workloads) + 2), 4))
     width = 0.8 / len(models)
     for k, model in enumerate(models):
-        values = []
-        for workload in workloads:
+        values, limited = [], []
+        for index, workload in enumerate(workloads):
             point = next((p for p in series[workload].get(model, []) if p["p"] == cores), None)
-            values.append(point.get("speedup", np.nan) if point else np.nan)
-        ax.bar(np.arange(len(workloads)) + (k - (len(models) - 1) / 2) * width, values, width,
-               label=model, color=model_color(model))
+            if point and point.get("limit"):
+                limited.append(index)
+                values.append(np.nan)
+            else:
+                values.append(point.get("speedup", np.nan) if point else np.nan)
+        x = np.arange(len(workloads)) + (k - (len(models) - 1) / 2) * width
+        ax.bar(x, values, width, label=model, color=model_color(model))
+        for index in limited:
+            ax.text(x[index], 0.05, "n/a", rotation=90, ha="center", va="bottom", fontsize=7, color="#555555")
     ax.axhline(cores, color="black", linewidth=0.8, linestyle="--")
     ax.set_xticks(range(len(workloads)), workloads, rotation=30, ha="right")
     ax.set_ylabel(f"speedup vs serial at p = {cores}")
-    ax.set_title(f"Threads vs processes vs pools at p = {cores} (dashed: ideal)")
-    ax.legend()
+    ax.set_title(f"Threads vs processes vs pools at p = {cores} (dashed: ideal; n/a: serial by design)")
+    handles: dict = {}
+    collect(ax, handles)
+    legend_below(fig, handles)
     fig.tight_layout()
     return save(fig, out, "processes")
 
@@ -369,6 +578,8 @@ def load_analysis(directory: Path) -> dict:
         raise UserError(f"{path}: malformed JSON ({error.msg} at line {error.lineno})") from None
     if not isinstance(data, dict) or data.get("parbench_analysis") != 1:
         raise UserError(f"{path}: not a parbench analysis")
+    if "verdicts" not in data:
+        raise UserError(f"{path}: made by an older parbench (run ./parbench analyze {directory} again)")
     return data
 
 
@@ -378,8 +589,8 @@ def plot_all(directory: Path) -> list[Path]:
     paths = []
     paths += plot_scaling(analysis, out, "speedup", "speedup vs serial", "Speedup vs workers", "speedup")
     paths += plot_scaling(analysis, out, "efficiency", "efficiency", "Parallel efficiency vs workers", "efficiency")
-    paths += plot_scaling(analysis, out, "karp_flatt", "Karp-Flatt serial fraction e",
-                          "Karp-Flatt metric vs workers", "karp_flatt")
+    paths += plot_karp_flatt(analysis, out)
+    paths += plot_amdahl_efficiency(analysis, out)
     paths += plot_metg(analysis, out)
     paths += plot_heatmap(analysis, out)
     paths += plot_overhead(analysis, out)

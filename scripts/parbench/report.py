@@ -1,34 +1,40 @@
 """./parbench report DIR: DIR/report.md and a self-contained DIR/report.html.
 
+The report answers "which model should I use here, by how much, and how sure is
+that?" on its first screen: the machine, the sweep, check's verdicts, one
+verdict per workload with its interval (a tie when the data cannot decide),
+the previous run beside this one, and a few findings in plain sentences. The
+sections after it hold the charts and short tables; the full tables are the
+CSV files beside the report, linked from it.
+
 The report is built once as a list of blocks (headings, text, lists, tables,
 images) and rendered twice, so the two formats always say the same thing.
+report.md stays short (tables are cut to their first rows there, with a link
+to the CSV); report.html has a table of contents, collapsible sections,
+sortable tables and its charts inline, and checks itself when opened with
+#selftest (images loaded, contents links resolve, sorting works, no errors):
+tests/python/test_report_browser.py opens it in headless Chromium.
 """
 from __future__ import annotations
 
 import base64
 import html
 import json
+import math
+import re
+from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
-from . import UserError
+from . import units
 from .plot import load_analysis, plot_all
 from .util import atomic_write_text
 
-
-def fmt(value, digits=3, percent=False):
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (int,)) and not percent:
-        return f"{value:,}"
-    if percent:
-        return f"{100 * value:.1f}%"
-    return f"{value:.{digits}g}"
+MD_TABLE_ROWS = 8  # rows of a long table shown in report.md; the CSV has them all
 
 
-def ms(seconds):
-    return "–" if seconds is None else f"{1000 * seconds:.3g}"
+def _anchor(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 class Report:
@@ -42,16 +48,21 @@ class Report:
         self.blocks.append(("text", text))
 
     def bullets(self, items):
+        items = list(items)
         if items:
-            self.blocks.append(("bullets", list(items)))
+            self.blocks.append(("bullets", items))
 
-    def table(self, header, rows):
+    def table(self, header, rows, csv: str | None = None, md_rows: int | None = MD_TABLE_ROWS):
+        """A table; report.md shows its first md_rows rows (None: all) and links the CSV."""
         if rows:
-            self.blocks.append(("table", header, rows))
+            self.blocks.append(("table", header, rows, csv, md_rows))
 
     def image(self, path: Path, alt: str, relative: str):
         if path.exists():
             self.blocks.append(("image", path, alt, relative))
+
+    def headings(self) -> list[tuple[int, str]]:
+        return [(b[1], b[2]) for b in self.blocks if b[0] == "heading"]
 
     def markdown(self) -> str:
         out = []
@@ -64,49 +75,157 @@ class Report:
             elif kind == "bullets":
                 out.append("\n".join(f"- {item}" for item in block[1]) + "\n")
             elif kind == "table":
-                header, rows = block[1], block[2]
+                header, rows, csv, limit = block[1:]
+                shown = rows if limit is None else rows[:limit]
                 out.append("| " + " | ".join(header) + " |")
                 out.append("|" + "---|" * len(header))
-                out.extend("| " + " | ".join(str(c) for c in row) + " |" for row in rows)
+                out.extend("| " + " | ".join(str(c).replace("|", "/") for c in row) + " |" for row in shown)
+                if len(shown) < len(rows):
+                    out.append(f"\n{len(rows) - len(shown)} more rows" + (f" in [{csv}]({csv})" if csv else "")
+                               + ".")
+                elif csv:
+                    out.append(f"\nAs CSV: [{csv}]({csv}).")
                 out.append("")
             elif kind == "image":
                 out.append(f"![{block[2]}]({block[3]})\n")
         return "\n".join(out)
 
     def html(self, title: str) -> str:
+        toc = []
         body = []
+        open_section = False
         for block in self.blocks:
             kind = block[0]
             if kind == "heading":
-                body.append(f"<h{block[1]}>{html.escape(block[2])}</h{block[1]}>")
+                level, text = block[1], block[2]
+                anchor = _anchor(text)
+                if level == 1:
+                    body.append(f'<h1 id="{anchor}">{html.escape(text)}</h1>')
+                    continue
+                if level == 2:
+                    if open_section:
+                        body.append("</details>")
+                    body.append(f'<details open id="{anchor}"><summary><h2>{html.escape(text)}</h2></summary>')
+                    open_section = True
+                else:
+                    body.append(f'<h{level} id="{anchor}">{html.escape(text)}</h{level}>')
+                toc.append(f'<li class="toc{level}"><a href="#{anchor}">{html.escape(text)}</a></li>')
             elif kind == "text":
-                body.append(f"<p>{html.escape(block[1])}</p>")
+                body.append(f"<p>{_inline(block[1])}</p>")
             elif kind == "bullets":
-                body.append("<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in block[1]) + "</ul>")
+                body.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in block[1]) + "</ul>")
             elif kind == "table":
-                head = "".join(f"<th>{html.escape(h)}</th>" for h in block[1])
-                rows = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
-                               for row in block[2])
-                body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+                header, rows, csv = block[1], block[2], block[3]
+                head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+                cells = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
+                                for row in rows)
+                body.append(f'<table class="sortable"><thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table>')
+                if csv:
+                    body.append(f'<p class="csv">As CSV: <a href="{html.escape(csv)}">{html.escape(csv)}</a></p>')
             elif kind == "image":
                 data = base64.b64encode(block[1].read_bytes()).decode()
                 body.append(f'<figure><img alt="{html.escape(block[2])}" '
                             f'src="data:image/png;base64,{data}"><figcaption>{html.escape(block[2])}'
                             "</figcaption></figure>")
-        style = ("body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;"
-                 "color:#222}table{border-collapse:collapse;margin:1em 0;font-size:0.85em}"
-                 "th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}"
-                 "th{background:#f2f2f2}td:first-child,th:first-child{text-align:left}"
-                 "img{max-width:100%}figure{margin:1em 0}figcaption{color:#666;font-size:0.85em}")
-        return (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
-                f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+        if open_section:
+            body.append("</details>")
+        return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
+                f"<style>{STYLE}</style></head><body>\n"
+                f'<nav id="contents"><strong>Contents</strong><ul>{"".join(toc)}</ul></nav>\n<main>'
+                + "\n".join(body) + f"</main>\n<script>{SCRIPT}</script>\n</body></html>\n")
+
+
+def _inline(text: str) -> str:
+    """Escaped text with markdown links [label](target) and `code` kept as HTML."""
+    escaped = html.escape(text)
+    escaped = re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", r'<a href="\2">\1</a>', escaped)
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped)
+
+
+STYLE = (
+    "body{font-family:system-ui,sans-serif;margin:0;color:#222;display:flex}"
+    "nav#contents{position:sticky;top:0;align-self:flex-start;max-height:100vh;overflow:auto;width:15em;"
+    "padding:1em;font-size:0.85em;border-right:1px solid #ddd;flex:none}"
+    "nav ul{list-style:none;padding-left:0}nav li.toc3{padding-left:1em}"
+    "main{max-width:1150px;padding:0 1.5em 3em;flex:1;min-width:0}"
+    "details>summary{cursor:pointer;list-style:none}details>summary h2{display:inline-block;margin:1em 0 .4em}"
+    "details>summary::before{content:'\\25BE ';color:#888}details:not([open])>summary::before{content:'\\25B8 '}"
+    "table{border-collapse:collapse;margin:.6em 0;font-size:0.85em}"
+    "th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}"
+    "th{background:#f2f2f2;cursor:pointer;user-select:none}th.asc::after{content:' \\25B2'}"
+    "th.desc::after{content:' \\25BC'}td:first-child,th:first-child{text-align:left}"
+    "img{max-width:100%}figure{margin:1em 0}figcaption{color:#666;font-size:0.85em}p.csv{font-size:.8em}"
+)
+
+# Sorting: a click on a header sorts its table by that column (numbers by value,
+# the rest as text), again to reverse. #selftest: checks the page as a reader
+# would meet it and writes the result into <pre id="selftest">.
+SCRIPT = r"""
+(function () {
+  var errors = [];
+  window.addEventListener('error', function (e) {
+    errors.push((e.message || ('failed to load ' + (e.target && (e.target.src || e.target.href)))));
+  }, true);
+  var consoleError = console.error;
+  console.error = function () { errors.push(Array.prototype.join.call(arguments, ' ')); consoleError.apply(console, arguments); };
+  function value(cell) {
+    var text = cell.textContent.trim(), number = parseFloat(text.replace(/[,x%]/g, '').replace(/^\[/, ''));
+    return isNaN(number) ? text.toLowerCase() : number;
+  }
+  function sortBy(th) {
+    var table = th.closest('table'), body = table.tBodies[0], index = Array.prototype.indexOf.call(th.parentNode.children, th);
+    var ascending = !th.classList.contains('asc');
+    Array.prototype.forEach.call(th.parentNode.children, function (h) { h.classList.remove('asc', 'desc'); });
+    th.classList.add(ascending ? 'asc' : 'desc');
+    var rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function (a, b) {
+      var x = value(a.cells[index]), y = value(b.cells[index]);
+      if (typeof x !== typeof y) { x = String(x); y = String(y); }
+      return (x < y ? -1 : x > y ? 1 : 0) * (ascending ? 1 : -1);
+    });
+    rows.forEach(function (row) { body.appendChild(row); });
+  }
+  document.querySelectorAll('table.sortable th').forEach(function (th) {
+    th.addEventListener('click', function () { sortBy(th); });
+  });
+  if (location.hash !== '#selftest') return;
+  window.addEventListener('load', function () {
+    var result = {images: 0, broken: [], links: 0, dangling: [], sorted: null, errors: errors};
+    document.querySelectorAll('img').forEach(function (img) {
+      result.images++;
+      if (!img.complete || img.naturalWidth === 0) result.broken.push(img.alt);
+    });
+    document.querySelectorAll('nav#contents a').forEach(function (a) {
+      result.links++;
+      if (!document.getElementById(a.getAttribute('href').slice(1))) result.dangling.push(a.getAttribute('href'));
+    });
+    var table = Array.prototype.find.call(document.querySelectorAll('table.sortable'), function (t) {
+      return t.tBodies[0].rows.length > 2;
+    });
+    if (table) {
+      var th = table.tHead.rows[0].cells[0];
+      sortBy(th);
+      var first = Array.prototype.map.call(table.tBodies[0].rows, function (r) { return value(r.cells[0]); });
+      sortBy(th);
+      var second = Array.prototype.map.call(table.tBodies[0].rows, function (r) { return value(r.cells[0]); });
+      var ascending = first.every(function (v, i) { return i === 0 || !(String(first[i - 1]) > String(v)) || typeof v === 'number' && first[i - 1] <= v; });
+      result.sorted = ascending && JSON.stringify(second) === JSON.stringify(first.slice().reverse());
+    }
+    var pre = document.createElement('pre');
+    pre.id = 'selftest';
+    pre.textContent = JSON.stringify(result);
+    document.body.appendChild(pre);
+  });
+})();
+"""
 
 
 def read_optional(path: Path) -> dict:
     try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
         return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _io_backend(env: dict) -> str:
@@ -128,8 +247,121 @@ def _omp_policy(env: dict, config: dict) -> str:
                f"{', '.join(others)} (wait:<policy> in their names)" if others else ""))
 
 
-def _percent(value) -> str:
-    return "–" if value is None else f"{100 * value:.1f}%"
+def _when(text: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _duration(sweep: dict) -> str:
+    start, end = _when(sweep.get("started")), _when(sweep.get("finished"))
+    benchmarks = sum(f.get("seconds", 0) for f in sweep.get("families", []))
+    wall = f"{(end - start).total_seconds() / 60:.1f} min" if start and end else "unknown (not finished)"
+    return f"{wall} ({benchmarks / 60:.1f} min of benchmarks)"
+
+
+def machine_line(env: dict, cores: dict) -> str:
+    cpu = env.get("cpu", {})
+    load = (env.get("load_average") or {}).get("before") or []
+    load_text = " / ".join(f"{v:.2f}" for v in load[:3]) if load else "unknown"
+    return (f"{cpu.get('model', 'unknown CPU')}, {cores['physical']} physical cores / "
+            f"{cores['hardware_threads']} hardware threads, governor {cpu.get('governor', 'unknown')}, "
+            f"load {load_text} (1/5/15 min before the sweep), host {env.get('hostname', '?')}")
+
+
+def check_rows(directory: Path, analysis: dict) -> tuple[list[dict], str]:
+    """check's rows: from DIR/check.json when ./parbench check wrote it, else computed here."""
+    saved = read_optional(directory / "check.json")
+    if isinstance(saved.get("rows"), list):
+        return saved["rows"], "by ./parbench check" + (f" at {saved['when']}" if saved.get("when") else "")
+    from .check import run_checks
+    try:
+        rows = run_checks(directory, None, analysis)
+    except Exception as error:  # the report must not fail because a check cannot be computed
+        return [], f"not available ({error})"
+    return ([{"check": r.check, "subject": r.subject, "measured": r.measured, "result":
+              {True: "PASS", False: "FAIL", None: "WARN"}[r.passed], "note": r.note} for r in rows],
+            "computed by the report; ./parbench check also re-measures a failed performance check")
+
+
+def _verdict_text(verdict: dict) -> str:
+    """'pool 1.04x faster than tbb [0.99, 1.09]', 'tie: pool, tbb (tbb 1.01x [0.98, 1.03])'."""
+    if verdict["verdict"] == "only":
+        return f"{verdict['best']} (the only model)"
+    ratio = f"{verdict['ratio']:.2f}x {units.interval(*verdict['ci'])}"
+    if verdict["verdict"] == "win":
+        return f"{verdict['best']} {ratio.replace('x ', 'x faster than ' + verdict['runner_up'] + ' ', 1)}"
+    return f"tie: {', '.join(verdict['tied'])} ({verdict['runner_up']} {ratio})"
+
+
+def _vs_previous(row: dict | None) -> str:
+    if row is None:
+        return "–"
+    change = row["ratio"]
+    text = f"{change:.2f}x {units.interval(*row['ci'])}"
+    if row["significant"]:
+        return text + (" slower" if change > 1 else " faster")  # ratios of times: > 1 is slower now
+    return text + " (no change)"
+
+
+def findings(analysis: dict) -> list[str]:
+    """Three to five sentences the data supports, each from the analysis only."""
+    out = []
+    verdicts = [v for v in analysis["verdicts"] if v["verdict"] != "only"]
+    wins = [v for v in verdicts if v["verdict"] == "win"]
+    if verdicts:
+        by_model = Counter(v["best"] for v in wins)
+        out.append(f"{len(wins)} of {len(verdicts)} workloads have a clear fastest model"
+                   + (f" ({', '.join(f'{m} {c}' for m, c in by_model.most_common())})" if wins else "")
+                   + f"; {len(verdicts) - len(wins)} are ties: the difference is within the interval or the "
+                   f"run-to-run noise ({units.percent(analysis['noise'])} median CV), after Holm's correction.")
+    cores = analysis["cores"]["physical"]
+    efficiencies: dict[str, list[float]] = {}
+    for point in analysis["points"]:
+        if (point["scaling"] == "strong" and point["p"] == cores and point["category"] == "cpu"
+                and point.get("efficiency") is not None and not point.get("limit")
+                and point["workload"] != "granularity" and not point["workload"].startswith("amdahl")):
+            efficiencies.setdefault(point["model"], []).append(point["efficiency"])
+    if efficiencies and cores > 1:
+        ranked = sorted(((sorted(v)[len(v) // 2], m) for m, v in efficiencies.items()), reverse=True)
+        out.append(f"Median efficiency at p = {cores} over the CPU workloads each model can run in parallel: "
+                   + ", ".join(f"{m} {e:.2f}" for e, m in ranked) + ".")
+    metg = [m for m in analysis.get("metg", []) if m["p"] == cores and m.get("metg_us")]
+    if metg:
+        metg.sort(key=lambda m: m["metg_us"])
+        out.append(f"Shortest useful task at p = {cores} (METG, 50% efficiency): "
+                   + ", ".join(f"{m['model']} {'<= ' if m['how'] == 'below_range' else ''}"
+                               f"{units.microseconds(m['metg_us'])}" for m in metg) + ".")
+    io = {}
+    for row in analysis.get("io", []):
+        io.setdefault(row["workload"], []).append(row)
+    if "sleep_io" in io:
+        rows = sorted(io["sleep_io"], key=lambda r: -r["throughput"])
+        best, threads = rows[0], next((r for r in rows if r["model"] == "threads"), None)
+        out.append(f"Waiting on I/O (sleep_io): {best['model']} reaches {units.number(best['throughput'])} "
+                   f"requests/s at concurrency {best['best_p']:,}"
+                   + (f", {best['throughput'] / threads['throughput']:.1f}x threads' best "
+                      f"({units.number(threads['throughput'])} at {threads['best_p']:,})"
+                      if threads and threads is not best else "") + ".")
+    limits = analysis.get("limits") or {}
+    limited = sorted({p["model"] for p in analysis["points"] if p.get("limit")})
+    if limited:
+        out.append("Not comparable by design (shown as n/a, left out of verdicts and fits): "
+                   + "; ".join(f"{m}: {(limits.get('cpu') or {}).get(m) or (limits.get('fork_join') or {}).get(m)}"
+                               + ("" if m in (limits.get('cpu') or {}) else
+                                  f" ({', '.join(limits.get('fork_join_workloads', []))})")
+                               for m in limited) + ".")
+    previous = analysis.get("previous")
+    if previous and previous.get("rows"):
+        changed = [r for r in previous["rows"] if r["significant"]]
+        text = (f"Against the previous run ({previous.get('started', '?')}): {len(changed)} of "
+                f"{len(previous['rows'])} compared figures changed beyond their intervals and the noise")
+        if changed:
+            worst = max(changed, key=lambda r: abs(r["ratio"] - 1))
+            text += f" (largest: {worst['subject']}, {worst['ratio']:.2f}x)"
+        out.append(text + ".")
+    return out[:6]
 
 
 def build(directory: Path) -> Report:
@@ -138,91 +370,113 @@ def build(directory: Path) -> Report:
     sweep = read_optional(directory / "sweep.json")
     cores = analysis["cores"]
     plots = directory / "plots"
-    r = Report()
-    r.heading(f"parbench report: {directory.name}", 1)
     config = sweep.get("config", {})
-    r.text(f"Sweep '{config.get('name', 'unknown')}' ({config.get('description', '')}), "
-           f"{config.get('repetitions', '?')} repetitions of at least {config.get('min_time', '?')} s each; "
-           f"started {sweep.get('started', 'unknown')}, status {sweep.get('status', 'unknown')}. "
-           "Every benchmark family ran in its own process.")
+    r = Report()
+    r.heading(title_of(directory, sweep), 1)
 
-    r.heading("Environment")
-    cpu = env.get("cpu", {})
-    build = env.get("build", {}).get("binary", {})
-    libraries = env.get("libraries", {})
-    r.table(["", ""], [
-        ["CPU", f"{cpu.get('model', 'unknown')}, {cpu.get('mhz') or '?'} MHz"],
-        ["cores", f"{cores['physical']} physical, {cores['hardware_threads']} hardware threads, "
-                  f"SMT {'on' if cpu.get('smt') else 'off'}"],
-        ["caches", ", ".join(f"L{c.get('level')} {c.get('type')} {c.get('size')}" for c in cpu.get("caches", []))
-         or "unknown"],
-        ["frequency governor", cpu.get("governor", "unknown")],
-        ["kernel / OS", f"{env.get('kernel', '?')} / {env.get('os', '?')}"],
-        ["compiler, flags", f"{build.get('compiler', '?')}, {build.get('build_type', '?')} "
-                            f"{build.get('cxx_flags', '')}"],
-        ["Google Benchmark", f"{libraries.get('google_benchmark', '?')} (reports itself as a DEBUG build: "
-                             "the library's own build type, harmless for these timings)"],
-        ["oneTBB / OpenMP", f"{libraries.get('onetbb', '?')} / {libraries.get('openmp', '?')}"],
-        ["OpenMP wait policy", _omp_policy(env, config)],
-        ["git", f"{env.get('git', {}).get('sha', '?')}{' (dirty)' if env.get('git', {}).get('dirty') else ''}"],
-        ["CPU affinity", ", ".join(map(str, env.get("affinity") or [])) or "unknown"],
-        ["load average before / after",
-         f"{env.get('load_average', {}).get('before', ['?'])[0]} / {env.get('load_average', {}).get('after', ['?'])[0]}"],
-        ["spin calibration", f"{build.get('spin_iters_per_us', '?')} iterations/us"],
-        ["coroutine event loop", _io_backend(env)],
+    # ---------------------------------------------------------------- summary
+    r.heading("Summary")
+    checks, checked_how = check_rows(directory, analysis)
+    counts = Counter(c["result"] for c in checks)
+    non_pass = [c for c in checks if c["result"] != "PASS"]
+    previous = analysis.get("previous")
+    r.bullets([
+        f"Machine: {machine_line(env, cores)}.",
+        f"Sweep: config '{config.get('name', '?')}'"
+        + (f" ({config['description']})" if config.get("description") else "") + ", "
+        f"{len(sweep.get('families', []))} families, {config.get('repetitions', '?')} repetitions of at least "
+        f"{config.get('min_time', '?')} s; started {sweep.get('started', 'unknown')}, took {_duration(sweep)}, "
+        f"status {sweep.get('status', 'unknown')}.",
+        f"Check ({checked_how}): {counts.get('PASS', 0)} PASS, {counts.get('WARN', 0)} WARN, "
+        f"{counts.get('FAIL', 0)} FAIL"
+        + (": " + "; ".join(f"{c['result']} {c['check']} {c['subject']}"
+                            + (f" ({c['note']})" if c.get("note") else "") for c in non_pass[:8])
+           + (f"; and {len(non_pass) - 8} more" if len(non_pass) > 8 else "") if non_pass else "") + ".",
+        ("Previous run: " + (f"{previous['directory']} (started {previous.get('started', '?')}); "
+                             "every verdict and headline figure below shows 'vs previous'"
+                             if previous else "none found (same machine and config, under results/ or beside "
+                                              "this directory); ./parbench report DIR --baseline OTHER names one")),
     ])
+    r.heading("Verdicts", 3)
+    r.text(f"Which model to use on this machine, per workload. {analysis['verdict_method']}.")
+    vs = {row["workload"]: row for row in (previous or {}).get("rows", []) if row["kind"] == "verdict"}
+    r.table(["workload", "p", "verdict [95% CI of the ratio]", "fastest's median", "corrected p", "vs previous"],
+            [[v["workload"], v["p"] if v["category"] != "io" else f"best ({v['best_p']:,})", _verdict_text(v),
+              units.seconds(v["best_median_s"]), units.number(v.get("p_adjusted")),
+              _vs_previous(vs.get(v["workload"]))]
+             for v in analysis["verdicts"]],
+            csv="verdicts.csv", md_rows=None)
+    r.heading("Findings", 3)
+    r.bullets(findings(analysis))
 
-    r.heading("Warnings")
-    r.bullets(analysis["warnings"] or ["none"])
-    errors = analysis.get("errors", [])
-    if errors:
-        r.text("Benchmarks that reported errors (verification failures among them):")
-        r.bullets(f"{e['benchmark']}: {'; '.join(e['errors'])}" for e in errors)
-
-    r.heading("Which model to use on this machine")
-    r.text(f"Fastest model per workload at p = {cores['physical']} (the serial model competes at p = 1), "
-           "with its margin over the runner-up and a two-sided Mann-Whitney U test of the two sets of "
-           "repetitions (significant: p < 0.05).")
-    r.table(["workload", "n", "p", "best", "median ms", "runner-up", "median ms", "margin", "significant"],
-            [[w["workload"], fmt(w["n"]), w["p"], w["best"], ms(w["best_median_s"]), w.get("runner_up", "–"),
-              ms(w.get("runner_up_median_s")), fmt(w.get("margin"), percent=True),
-              fmt(w.get("significant")) + (f" (p={w['p_value']:.3g})" if "p_value" in w else "")]
-             for w in analysis["which_model"]])
-
+    # ---------------------------------------------------------------- scaling
     r.heading("Scaling")
-    r.text(f"Baseline: {analysis['baseline']}. Error bars: 95% bootstrap intervals of the median.")
+    r.text(f"Baseline: {analysis['baseline']}. Error bars: 95% bootstrap intervals where the CV exceeds 5%. "
+           f"Shaded: more workers than the {cores['hardware_threads']} hardware threads (oversubscribed, hollow "
+           "markers, not joined to the trend). Models are drawn in two groups so that no panel holds more than "
+           "five lines.")
     notes = sorted(analysis.get("model_notes", {}).items())
     if notes:
         r.text("What each model's numbers mean (its limits, as the model states them):")
         r.bullets(f"{model}: {note}" for model, note in notes)
-    r.image(plots / "speedup.png", "Speedup vs workers, with the ideal line and Amdahl fits", "plots/speedup.png")
-    r.image(plots / "efficiency.png", "Efficiency vs workers", "plots/efficiency.png")
-    r.image(plots / "karp_flatt.png", "Karp-Flatt experimentally determined serial fraction",
-            "plots/karp_flatt.png")
-    r.image(plots / "efficiency_heatmap.png", "Efficiency at p = cores", "plots/efficiency_heatmap.png")
+    for name, alt in (("speedup_threads", "Speedup vs workers: threads, pool, oneTBB, OpenMP"),
+                      ("speedup_others", "Speedup vs workers: processes, process pool, coroutines"),
+                      ("efficiency_threads", "Efficiency vs workers: threads, pool, oneTBB, OpenMP"),
+                      ("efficiency_others", "Efficiency vs workers: processes, process pool, coroutines"),
+                      ("karp_flatt", "Karp-Flatt serial fraction at p up to the cores"),
+                      ("efficiency_heatmap", "Efficiency at p = cores (n/a: serial by design)")):
+        r.image(plots / f"{name}.png", alt, f"plots/{name}.png")
+    suspicious = analysis.get("suspicious", [])
+    r.heading("Suspicious values", 3)
+    if suspicious:
+        kinds = Counter(s["kind"] for s in suspicious)
+        causes = {s["kind"]: s["cause"] for s in suspicious}
+        r.text("Values that should not occur if a measurement is sound: "
+               + "; ".join(f"{count} x {kind}" for kind, count in kinds.most_common()) + ". Likely causes:")
+        r.bullets(f"{kind}: {causes[kind]}" for kind, _ in kinds.most_common())
+        worst = sorted(suspicious, key=lambda s: -abs(math.log(abs(s["value"]))) if s["value"] else 0)
+        r.table(["kind", "workload / model", "p", "detail"],
+                [[s["kind"], f"{s['workload']} / {s['model']}", s["p"], s["detail"]] for s in worst],
+                csv="suspicious.csv", md_rows=8)
+    else:
+        r.text("None: no efficiency above 1 beyond its interval, no negative Karp-Flatt, no serial baseline "
+               "slower than a model at p = 1, no self-speedup that disagrees with the speedup.")
 
-    r.heading("Amdahl fits")
-    r.text(f"Method: {analysis['amdahl_fit_method']}. For the amdahl_* workloads the configured "
-           "(true) serial fraction is shown beside the fitted one.")
-    r.table(["workload", "model", "n", "true s", "fitted s", "95% interval", "max p fitted"],
-            [[f["workload"], f["model"], fmt(f["n"]), fmt(f.get("true_serial_fraction")),
-              f"{f['serial_fraction']:.4f}", f"[{f['serial_fraction_ci'][0]:.4f}, {f['serial_fraction_ci'][1]:.4f}]",
-              f["max_p"]] for f in analysis["fits"]])
+    fits = analysis.get("fits", [])
+    if fits:
+        r.heading("Amdahl fits")
+        r.text(f"Method: {analysis['amdahl_fit_method']}. The amdahl_* workloads have a configured serial "
+               "fraction (shown as 'true'). Models limited by design are not fitted.")
+        shown = [f for f in fits if f["workload"].startswith("amdahl") or f.get("fitted")]
+        r.table(["workload", "model", "method", "true s", "s", "95% interval", "distinct p"],
+                [[f["workload"], f["model"], f["method"], units.number(f.get("true_serial_fraction")),
+                  f"{f['serial_fraction']:.3f}", units.interval(*f["serial_fraction_ci"], lambda v: f"{v:.3f}"),
+                  f["distinct_p"]] for f in shown], csv="fits.csv")
+        unfitted = [f for f in fits if not f.get("fitted")]
+        if unfitted:
+            r.text(f"{len(unfitted)} of {len(fits)} (workload, model) pairs are not fitted: {unfitted[0]['reason']}. "
+                   "Their serial fraction is the Karp-Flatt estimate (in fits.csv).")
+        r.image(plots / "amdahl_efficiency.png", "amdahl_* efficiency against the Amdahl bound of the configured s",
+                "plots/amdahl_efficiency.png")
 
     if analysis.get("gustafson"):
         r.heading("Weak scaling (Gustafson)")
+        rows = analysis["gustafson"]
+        few = all(g.get("distinct_p", 0) < 3 for g in rows)
         r.text("n grows with p so that each worker keeps the same work; scaled speedup = p T(1, n) / T(p, n_p), "
-               "serial fraction from S = p - s (p - 1).")
+               "serial fraction from S = p - s (p - 1)"
+               + (f": with p = 1 and {rows[0]['p']} only, that is an exact solve from one point, not a trend"
+                  if few else "") + ".")
         r.image(plots / "gustafson.png", "Scaled speedup vs workers", "plots/gustafson.png")
-        r.table(["workload", "model", "base n", "n", "p", "scaled speedup", "serial fraction"],
-                [[g["workload"], g["model"], fmt(g["base_n"]), fmt(g["n"]), g["p"], fmt(g["scaled_speedup"]),
-                  fmt(g["serial_fraction"])] for g in analysis["gustafson"]])
+        r.table(["workload", "model", "n", "p", "scaled speedup", "serial fraction"],
+                [[g["workload"], g["model"], f"{g['n']:,}", g["p"], units.number(g["scaled_speedup"]),
+                  "n/a: serial by design" if g.get("limit") else units.number(g["serial_fraction"])]
+                 for g in rows], csv="gustafson.csv")
 
     if analysis.get("metg"):
         r.heading("Task granularity (METG)")
         r.text(analysis.get("metg_method", "") + ". 'below_range': already efficient at the shortest length "
-               "measured (an upper bound). Above the core count efficiency cannot pass cores / p, so "
-               "oversubscribed p may never reach 50%.")
+               "measured (an upper bound). Above the core count efficiency cannot pass cores / p.")
         spawn = analysis.get("task_spawn", {})
         r.bullets([f"{model}: {how}" for model, how in sorted(spawn.items())
                    if not how.startswith("none") and model in {m["model"] for m in analysis["metg"]}])
@@ -230,27 +484,73 @@ def build(directory: Path) -> Report:
                           if how.startswith("none") and model != "serial")
         if left_out:
             r.text("Left out (no spawn per task): " + "; ".join(f"{m}: {why}" for m, why in left_out) + ".")
-        r.image(plots / "metg.png", "Efficiency vs task duration", "plots/metg.png")
-        r.table(["model", "p", "METG (us)", "how"],
-                [[m["model"], m["p"], fmt(m["metg_us"]), m["how"]] for m in analysis["metg"]])
+        r.image(plots / "metg.png", "Efficiency vs task length", "plots/metg.png")
+        before = {(m["model"], m["p"]): m.get("before") for m in (previous or {}).get("metg", [])}
+        levels = sorted({m["p"] for m in analysis["metg"]})
+        by_model: dict[str, dict[int, dict]] = {}
+        for m in analysis["metg"]:
+            by_model.setdefault(m["model"], {})[m["p"]] = m
+
+        def metg_cell(entry: dict | None) -> str:
+            if entry is None:
+                return "–"
+            if entry["metg_us"] is None:
+                return "n/a (serial by design)" if entry.get("limit") else "not reached"
+            was = before.get((entry["model"], entry["p"]))
+            return (("<= " if entry["how"] == "below_range" else "") + units.microseconds(entry["metg_us"])
+                    + (f" (was {units.microseconds(was)})" if was else ""))
+
+        r.table(["model"] + [f"p = {p}" for p in levels],
+                [[model] + [metg_cell(by_model[model].get(p)) for p in levels]
+                 for model in sorted(by_model, key=lambda m: by_model[m].get(cores["physical"], {}).get("metg_us")
+                                     or math.inf)], csv="metg.csv", md_rows=None)
         if analysis.get("task_lengths"):
-            r.text("Task length, nominal vs measured (the task body run back to back on one thread; median "
-                   "over the families that ran the size, and their range):")
-            r.table(["nominal (us)", "measured (us)", "range (us)", "measured / nominal"],
-                    [[fmt(t["nominal_us"]), fmt(t["actual_us"]),
-                      f"[{fmt(t['actual_min_us'])}, {fmt(t['actual_max_us'])}]", f"{t['ratio']:.3f}"]
-                     for t in analysis["task_lengths"]])
+            r.text("Task length, nominal vs measured (each task body run back to back on one thread; median over "
+                   "the families that ran the size, and their range):")
+            r.table(["nominal", "measured", "range", "measured / nominal"],
+                    [[units.microseconds(t["nominal_us"]), units.microseconds(t["actual_us"]),
+                      units.interval(t["actual_min_us"], t["actual_max_us"], units.microseconds),
+                      f"{t['ratio']:.3f}"] for t in analysis["task_lengths"]], csv="task_lengths.csv", md_rows=None)
 
     if analysis.get("overhead"):
         r.heading("Overheads")
-        r.text("overhead/tasks: 10,000 empty tasks spawned one by one and waited for (ns per task), on "
-               "models that spawn each task; overhead/parallel_for: one parallel_for of p empty chunks "
-               "(ns per region). OpenMP's figures depend on its wait policy: 'openmp wait:<policy>' rows "
-               "(default: libgomp's own; passive: idle threads sleep; active: they spin).")
+        r.text("overhead/tasks: 10,000 empty tasks spawned one by one and waited for (time per task), on the "
+               "models that spawn each task; overhead/parallel_for: one parallel_for of p empty chunks (time per "
+               "region). Medians over batches, 95% intervals. OpenMP's figures depend on its wait policy: "
+               "'openmp wait:<policy>' rows.")
         r.image(plots / "overhead.png", "Overheads per model (log scale)", "plots/overhead.png")
-        r.table(["kind", "model", "p", "ns (median)", "95% interval"],
-                [[o["kind"], o["model"], o["p"], fmt(o["ns"], 4), f"[{fmt(o['ci'][0])}, {fmt(o['ci'][1])}]"]
-                 for o in analysis["overhead"]])
+        vs_over = {row["subject"]: row for row in (previous or {}).get("rows", []) if row["kind"] == "overhead"}
+        rows = sorted((o for o in analysis["overhead"] if o["p"] == cores["physical"] or o["model"] == "serial"),
+                      key=lambda o: (o["kind"], o["ns"]))
+        r.text(f"At p = {cores['physical']} (every p in overhead.csv):")
+        r.table(["kind", "model", "median", "95% interval", "vs previous"],
+                [[o["kind"], o["model"], units.nanoseconds(o["ns"]), units.interval(*o["ci"], units.nanoseconds),
+                  _vs_previous(vs_over.get(f"overhead/{o['kind']}/{o['model']} p = {o['p']}"))] for o in rows],
+                csv="overhead.csv", md_rows=None)
+
+    memory = analysis.get("memory", [])
+    if memory:
+        r.heading("Memory bandwidth")
+        llc = next((m["llc_bytes"] for m in memory if m.get("llc_bytes")), None)
+        r.text("Memory-bound workloads in GB/s (decimal, STREAM's convention), with the working set against the "
+               f"last-level cache ({units.byte_size(llc)}): a working set that fits measures the cache, not "
+               "memory.")
+        fits_llc = sorted({m["workload"] for m in memory if m["fits_llc"]})
+        if fits_llc:
+            r.text("Warning: the working set of " + ", ".join(fits_llc) + " fits in the last-level cache.")
+        at_cores = [m for m in memory if m["p"] == cores["physical"]]
+        workloads = sorted({m["workload"] for m in at_cores})
+        models = sorted({m["model"] for m in at_cores})
+        cell = {(m["workload"], m["model"]): m for m in at_cores}
+        r.text(f"At p = {cores['physical']}:")
+        r.table(["model"] + [f"{w} ({units.byte_size(next(m['working_set_bytes'] for m in at_cores if m['workload'] == w))})"
+                             for w in workloads],
+                [[model] + [("n/a" if cell[(w, model)].get("limit") else
+                             units.bytes_per_second(cell[(w, model)]["bytes_per_second"])) if (w, model) in cell
+                            else "–" for w in workloads]
+                 for model in sorted(models, key=lambda m: -(cell.get((workloads[0], m), {}).get("bytes_per_second")
+                                                             or 0))],
+                csv="memory.csv", md_rows=None)
 
     processes_points = [p for p in analysis["points"] if p["model"] in ("processes", "process_pool")]
     if processes_points:
@@ -260,115 +560,143 @@ def build(directory: Path) -> Report:
                "Processes pay for fork and wait in every region; the pool pays a shared-memory hand-off.")
         r.image(plots / "processes.png", "Speedup at p = cores: threads vs processes vs pools",
                 "plots/processes.png")
-        cores_p = cores["physical"]
-        table = {}
-        for point in analysis["points"]:
-            if point["scaling"] == "strong" and point["p"] == cores_p and point.get("efficiency") is not None \
-                    and point["category"] != "io":
-                table.setdefault(point["workload"], {})[point["model"]] = point["efficiency"]
-        models = [m for m in ("threads", "pool", "tbb", "openmp", "processes", "process_pool")
-                  if any(m in row for row in table.values())]
-        r.table(["workload"] + [f"{m} eff." for m in models],
-                [[w] + [fmt(table[w].get(m)) for m in models] for w in sorted(table)])
 
     if analysis.get("io"):
         r.heading("I/O workloads")
-        r.text(f"{analysis.get('io_method', '')}. Blocking models wait in their workers, so their "
-               "concurrency is their worker count (capped per model: starting thousands of threads or "
-               "processes per region is not sensible); the coroutine models keep p requests in flight on "
-               f"event loops ({_io_backend(env)}).")
-        r.image(plots / "io_throughput.png", "Throughput vs concurrency per I/O workload (log-log)",
-                "plots/io_throughput.png")
-        r.text("Concurrency reached: best throughput divided by the serial model's (requests effectively "
-               "in flight), at the p where it was best; best model first for each workload.")
-        r.table(["workload", "model", "best p", "requests/s", "concurrency reached", "efficiency there",
-                 "largest p run"],
-                [[i["workload"], i["model"], i["best_p"], fmt(i["throughput"]),
-                  fmt(i.get("concurrency_reached")), fmt(i.get("efficiency_at_best")), i["max_p"]]
-                 for i in analysis["io"]])
+        r.text(f"{analysis.get('io_method', '')}. Blocking models wait in their workers, so their concurrency is "
+               "their worker count (capped per model); the coroutine models keep p requests in flight on event "
+               f"loops ({_io_backend(env)}).")
+        for group, title in (("threads", "threads, pool, oneTBB, OpenMP"),
+                             ("others", "processes, process pool, coroutines")):
+            r.image(plots / f"io_throughput_{group}.png", f"Throughput vs concurrency (log-log): {title}",
+                    f"plots/io_throughput_{group}.png")
+        r.table(["workload", "model", "best p", "requests/s", "concurrency reached", "efficiency there"],
+                [[i["workload"], i["model"], f"{i['best_p']:,}", units.number(i["throughput"]),
+                  units.number(i.get("concurrency_reached")), units.number(i.get("efficiency_at_best"))]
+                 for i in analysis["io"]], csv="io.csv", md_rows=10)
 
     tables = analysis.get("primitive_tables", {})
     if tables:
         r.heading("Primitives")
-        r.text("The price of the building blocks, each beside a raw baseline in the same run (hatched in "
-               "the charts): sync/ locks, semaphores, wake-ups, barriers and latches between threads "
-               "(nthreads:T up to twice the hardware threads; 1 is uncontended); queue/ throughput for "
-               "producers x consumers and hand-off latency; spawn/ the cost to start one unit of work and "
-               "see it finish; timer/ how late sleeps and periodic timers fire. Every benchmark checks "
-               "that it did the work it claims.")
+        r.text("The price of the building blocks, each beside a raw baseline in the same run (hatched): sync/ "
+               "locks, semaphores, wake-ups, barriers and latches between threads; queue/ throughput and hand-off; "
+               "spawn/ the cost to start one unit of work and see it finish; timer/ how late timers fire. Every "
+               "benchmark checks that it did the work it claims. Full tables in primitives.csv.")
         r.bullets(analysis.get("primitive_findings") or ["no headline figures (families missing)"])
-        descriptions = {"sync": "Synchronisation", "queue": "Queues", "spawn": "Spawn ladder", "timer": "Timers"}
-        for prefix in ("sync", "queue", "spawn", "timer"):
-            rows = tables.get(prefix)
-            if not rows:
-                continue
-            r.heading(descriptions[prefix], 3)
-            r.image(plots / f"primitives_{prefix}.png", f"{descriptions[prefix]} (log scale)",
-                    f"plots/primitives_{prefix}.png")
-            if prefix == "timer":
-                r.table(["benchmark", "median late (us)", "p99 late (us)", "max late (us)", "drift (us)", "CV"],
-                        [[t["benchmark"], fmt(t.get("median_late_us")), fmt(t.get("p99_late_us")),
-                          fmt(t.get("max_late_us")), fmt(t.get("drift_us")), fmt(t["cv"], percent=True)]
-                         for t in rows])
-            else:
-                r.table(["benchmark", "metric", "median", "95% interval", "CV"],
-                        [[t["benchmark"] + (" (baseline)" if t["baseline"] else ""), t["metric"], fmt(t["value"], 4),
-                          f"[{fmt(t['ci'][0])}, {fmt(t['ci'][1])}]", fmt(t["cv"], percent=True)] for t in rows])
+        for prefix, title in (("sync", "Synchronisation"), ("queue", "Queues"), ("spawn", "Spawn ladder"),
+                              ("timer", "Timers")):
+            if tables.get(prefix):
+                r.image(plots / f"primitives_{prefix}.png", f"{title} (log scale, 95% intervals)",
+                        f"plots/primitives_{prefix}.png")
 
     if analysis.get("ipc"):
         r.heading("Inter-process communication")
         r.text("ipc/<mechanism>/pingpong: one message to a child and back (latency per round trip); "
-               "ipc/<mechanism>/stream: one-way messages to a child that counts and checksums them "
-               "(bandwidth). Every payload is verified.")
+               "ipc/<mechanism>/stream: one-way messages to a child that checksums them (bandwidth). Every payload "
+               "is verified. Latency at the smallest message and bandwidth at the largest (all sizes in ipc.csv):")
         r.image(plots / "ipc.png", "IPC latency and bandwidth by message size (log scales)", "plots/ipc.png")
-        r.table(["mechanism", "mode", "size (B)", "us per message", "MB/s", "messages/s"],
-                [[i["mechanism"], i["mode"], fmt(i["size"]), fmt(i["us_per_message"]),
-                  fmt(i["bytes_per_second"] / 1e6 if i.get("bytes_per_second") else None),
-                  fmt(i.get("messages_per_second"))] for i in analysis["ipc"]])
+        ipc = analysis["ipc"]
+        mechanisms = sorted({i["mechanism"] for i in ipc})
+        smallest, largest = min(i["size"] for i in ipc), max(i["size"] for i in ipc)
+
+        def pick(mechanism, mode, size):
+            return next((i for i in ipc if i["mechanism"] == mechanism and i["mode"] == mode and i["size"] == size),
+                        None)
+
+        rows = []
+        for m in mechanisms:
+            ping, stream = pick(m, "pingpong", smallest), pick(m, "stream", largest)
+            rows.append([m, units.microseconds(ping["us_per_message"]) if ping else "–",
+                         units.bytes_per_second(stream.get("bytes_per_second")) if stream else "–"])
+        r.table(["mechanism", f"round trip, {units.byte_size(smallest)}", f"bandwidth, {units.byte_size(largest)}"],
+                sorted(rows, key=lambda row: row[0]), csv="ipc.csv", md_rows=None)
 
     if analysis.get("psync"):
         r.heading("Process synchronisation")
-        r.text("Shared counters (atomic vs process-shared mutex, robust mutex, semaphore; ns per "
-               "increment), ping-pong hand-offs, a process-shared barrier, and a manager process "
-               "reached over a socket against a table in shared memory.")
-        r.table(["benchmark", "us per iteration", "ns per op", "CV"],
-                [[q["benchmark"], fmt(q["us_per_iteration"]), fmt(q.get("ns_per_op")),
-                  fmt(q["cv"], percent=True)] for q in analysis["psync"]])
+        r.text("Shared counters (atomic vs process-shared mutex, robust mutex, semaphore), ping-pong hand-offs, a "
+               "process-shared barrier, and a manager process reached over a socket against a table in shared "
+               "memory.")
+        r.table(["benchmark", "time per iteration", "per operation", "CV"],
+                [[q["benchmark"], units.microseconds(q["us_per_iteration"]), units.nanoseconds(q.get("ns_per_op")),
+                  units.percent(q["cv"])] for q in analysis["psync"]], csv="psync.csv")
 
-    r.heading("All points")
-    r.table(["workload", "model", "scaling", "n", "p", "median ms", "95% interval", "CV", "speedup",
-             "efficiency", "Karp-Flatt", "verified"],
-            [[p["workload"], p["model"], p["scaling"], fmt(p["n"]), p["p"], ms(p["median_s"]),
-              f"[{ms(p['ci_low_s'])}, {ms(p['ci_high_s'])}]", fmt(p["cv"], percent=True),
-              fmt(p.get("speedup")), fmt(p.get("efficiency")), fmt(p.get("karp_flatt")), fmt(p["verified"])]
-             for p in analysis["points"]])
+    r.heading("Warnings")
+    r.bullets(analysis["warnings"] or ["none"])
+    errors = analysis.get("errors", [])
+    if errors:
+        r.text("Benchmarks that reported errors (verification failures among them):")
+        r.bullets(f"{e['benchmark']}: {'; '.join(e['errors'])}" for e in errors)
 
     disturbance = analysis.get("disturbance", [])
     if disturbance:
         r.heading("Disturbance")
         limit = analysis.get("disturbance_max")
-        totals = [d["total"] for d in disturbance if d.get("total") is not None]
+        totals = sorted(d["total"] for d in disturbance if d.get("total") is not None)
         rerun = [d for d in disturbance if d["attempts"] > 1]
-        r.text("While each family ran, the CPU time stolen by the hypervisor (steal) and used by other "
-               "processes (other), as fractions of the machine's CPU capacity (from /proc/stat, less the "
-               "family's and the sweep's own CPU time)."
-               + (f" A family above {limit:.0%} is run again (the least disturbed attempt is kept)." if
-                  isinstance(limit, (int, float)) else "")
-               + (f" Median {100 * sorted(totals)[len(totals) // 2]:.1f}%, largest {100 * max(totals):.1f}%, "
+        r.text("While each family ran, the CPU time stolen by the hypervisor (steal) and used by other programs "
+               "(other), as fractions of the machine's CPU capacity (/proc/stat, less the family's, the sweep's and "
+               "the kernel threads' own)."
+               + (f" A family above {limit:.0%} is run again (the least disturbed attempt is kept)."
+                  if isinstance(limit, (int, float)) else "")
+               + (f" Median {units.percent(totals[len(totals) // 2])}, largest {units.percent(totals[-1])}, "
                   f"{len(rerun)} of {len(disturbance)} families re-run." if totals else ""))
-        shown = [d for d in disturbance if (d.get("total") or 0) > 0.02 or d["attempts"] > 1]
+        shown = [d for d in disturbance if (d.get("total") or 0) > 0.05 or d["attempts"] > 1]
         r.table(["family", "steal", "other", "total (kept)", "attempts (totals)"],
                 [[d["family"] + (" (weak)" if d["weak"] else "") + (f" wait:{d['omp_wait']}" if d["omp_wait"] else ""),
-                  _percent(d.get("steal")), _percent(d.get("other")), _percent(d.get("total")),
-                  f"{d['attempts']} (" + ", ".join(_percent(t) for t in d["attempt_totals"]) + ")"
+                  units.percent(d.get("steal")), units.percent(d.get("other")), units.percent(d.get("total")),
+                  f"{d['attempts']} (" + ", ".join(units.percent(t) for t in d["attempt_totals"]) + ")"
                   + (": reproduced, the family's own" if d.get("reproduced") else "")]
-                 for d in sorted(shown, key=lambda d: -(d.get("total") or 0))])
+                 for d in sorted(shown, key=lambda d: -(d.get("total") or 0))], csv="disturbance.csv")
+
+    r.heading("Environment")
+    cpu = env.get("cpu", {})
+    build_info = env.get("build", {}).get("binary", {})
+    libraries = env.get("libraries", {})
+    load = env.get("load_average", {})
+
+    def load_text(values):
+        return " / ".join(f"{v:.2f}" for v in values[:3]) if isinstance(values, list) and values else "?"
+
+    r.table(["", ""], [
+        ["CPU", f"{cpu.get('model', 'unknown')}, {cpu.get('mhz') or '?'} MHz"],
+        ["cores", f"{cores['physical']} physical, {cores['hardware_threads']} hardware threads, "
+                  f"SMT {'on' if cpu.get('smt') else 'off'}"],
+        ["caches", ", ".join(f"L{c.get('level')} {c.get('type')} {c.get('size')}" for c in cpu.get("caches", []))
+         or "unknown"],
+        ["frequency governor", cpu.get("governor", "unknown")],
+        ["kernel / OS", f"{env.get('kernel', '?')} / {env.get('os', '?')}"],
+        ["compiler, flags", f"{build_info.get('compiler', '?')}, {build_info.get('build_type', '?')} "
+                            f"{build_info.get('cxx_flags', '')}"],
+        ["Google Benchmark", f"{libraries.get('google_benchmark', '?')} (reports itself as a DEBUG build: the "
+                             "library's own build type, harmless for these timings)"],
+        ["oneTBB / OpenMP", f"{libraries.get('onetbb', '?')} / {libraries.get('openmp', '?')}"],
+        ["OpenMP wait policy", _omp_policy(env, config)],
+        ["git", f"{env.get('git', {}).get('sha', '?')}{' (dirty)' if env.get('git', {}).get('dirty') else ''}"],
+        ["CPU affinity", ", ".join(map(str, env.get("affinity") or [])) or "unknown"],
+        ["load average before / after (1/5/15 min)", f"{load_text(load.get('before'))}; {load_text(load.get('after'))}"],
+        ["spin calibration", f"{units.number(build_info.get('spin_iters_per_us'))} iterations/us"],
+        ["coroutine event loop", _io_backend(env)],
+    ], md_rows=None)
 
     failures = analysis.get("failures", [])
     r.heading("Failed families")
     r.bullets([f"{f['family']}{' (weak)' if f.get('weak') else ''}: {f['status']}: {f.get('message', '')}"
                for f in failures] or ["none"])
+
+    r.heading("Data files")
+    files = [p.name for p in sorted(directory.glob("*.csv"))]
+    r.text("Every table in full, as CSV beside this report: " + ", ".join(f"[{f}]({f})" for f in files)
+           + "; all figures and repetitions in [analysis.json](analysis.json); the raw Google Benchmark JSON in "
+             "raw/; the sweep's own record (families, attempts, disturbance) in [sweep.json](sweep.json).")
     return r
+
+
+def title_of(directory: Path, sweep: dict) -> str:
+    config = (sweep.get("config") or {}).get("name")
+    started = _when(sweep.get("started"))
+    if config and started:
+        return f"parbench: '{config}' sweep of {started.strftime('%Y-%m-%d %H:%M')} UTC"
+    return f"parbench report: {directory.name}"
 
 
 def write_report(directory: Path) -> Path:
@@ -376,8 +704,9 @@ def write_report(directory: Path) -> Path:
     if not (directory / "plots").exists():
         plot_all(directory)
     report = build(directory)
+    sweep = read_optional(directory / "sweep.json")
     atomic_write_text(directory / "report.md", report.markdown())
-    atomic_write_text(directory / "report.html", report.html(f"parbench report: {directory.name}"))
+    atomic_write_text(directory / "report.html", report.html(title_of(directory, sweep)))
     return directory / "report.html"
 
 

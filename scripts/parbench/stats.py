@@ -5,6 +5,7 @@ Conventions: times are seconds, p is the worker count, speedup S = T_ref / T(p).
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Sequence
 
 import numpy as np
@@ -188,9 +189,12 @@ def welch_log_p(a: Sequence[float], b: Sequence[float]) -> float:
     y = np.log(np.asarray(b, dtype=float))
     if len(x) < 2 or len(y) < 2:
         return 1.0
-    if x.std() == 0 and y.std() == 0:
-        return 1.0 if x.mean() == y.mean() else 0.0
-    return float(stats.ttest_ind(x, y, equal_var=False).pvalue)
+    if x.std() < 1e-12 and y.std() < 1e-12:  # no spread at all (synthetic or quantised timings)
+        return 1.0 if abs(x.mean() - y.mean()) < 1e-12 else 0.0
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # near-identical samples: the p-value is still right
+        p_value = float(stats.ttest_ind(x, y, equal_var=False).pvalue)
+    return 1.0 if math.isnan(p_value) else p_value
 
 
 def holm(p_values: Sequence[float]) -> list[float]:
@@ -204,3 +208,18 @@ def holm(p_values: Sequence[float]) -> list[float]:
         running = max(running, min(1.0, (m - rank) * p_values[index]))
         adjusted[index] = running
     return adjusted
+
+
+def compare_samples(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> dict:
+    """How b compares with a: ratio = median(b) / median(a) with its bootstrap interval, and the
+    two-sided p-value of Welch's test on log times (not yet corrected for other comparisons)."""
+    ratio, low, high = ratio_of_medians(b, a, confidence)
+    return {"ratio": ratio, "ci": [low, high], "p_value": welch_log_p(a, b)}
+
+
+def decide(comparison: dict, p_adjusted: float, noise: float, alpha: float = 0.05) -> bool:
+    """True when a difference is real: its corrected p-value is below alpha, its interval
+    excludes 1, and it is larger than the run-to-run noise."""
+    low, high = comparison["ci"]
+    return (p_adjusted < alpha and not (low <= 1.0 <= high)
+            and abs(comparison["ratio"] - 1.0) > noise)

@@ -456,7 +456,7 @@ class StopRequest:
         self.signal = signum
 
 
-def sweep(config_name: str, out: str | None, resume: str | None) -> int:
+def sweep(config_name: str, out: str | None, resume: str | None, baseline: str | None = None) -> int:
     stop = StopRequest()
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -473,7 +473,7 @@ def sweep(config_name: str, out: str | None, resume: str | None) -> int:
     if stop.signal is not None:
         return 128 + stop.signal  # the shell's convention: 130 for Ctrl-C, 143 for SIGTERM
     from . import analyze, plot, report
-    analyze.main(str(directory))
+    analyze.main(str(directory), baseline)
     plot.main(str(directory))
     report_path = report.write_report(directory)
     print(f"report: {report_path}")
@@ -483,6 +483,7 @@ def sweep(config_name: str, out: str | None, resume: str | None) -> int:
 def _run_families(config_name: str, out: str | None, resume: str | None,
                   stop: StopRequest) -> tuple[Path, list[dict]]:
     """The sweep up to its last family: returns the directory and the families that failed."""
+    config = None if resume else config_module.load(config_name)  # a bad config: said before anything
     binary = binary_path()
     # OpenMP keeps the user's OMP_WAIT_POLICY or libgomp's default: each family
     # runs alone in its process, so nothing else suffers from its idle threads.
@@ -500,7 +501,6 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
             raise UserError(f"{state_path}: unreadable sweep state ({error})") from None
         env_record = json.loads((directory / "env.json").read_text()) if (directory / "env.json").exists() else None
     else:
-        config = config_module.load(config_name)
         directory = Path(out) if out else default_directory()
         if (directory / "sweep.json").exists():
             raise UserError(f"{directory}: already holds a sweep (use --resume {directory})")

@@ -1,9 +1,17 @@
-"""Small shared helpers: atomic file writes."""
+"""Small shared helpers: atomic file writes, where the repository is."""
 from __future__ import annotations
 
 import os
 import tempfile
 from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -17,6 +25,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; results are for reading
         os.replace(temporary, path)
     except BaseException:
         try:

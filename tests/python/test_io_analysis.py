@@ -44,8 +44,9 @@ def test_io_throughput_speedup_and_concurrency_reached(tmp_path):
     assert reached["coroutines"]["best_p"] == 64 and abs(reached["coroutines"]["concurrency_reached"] - 64) < 0.2
     assert reached["threads"]["best_p"] == 64 and abs(reached["threads"]["concurrency_reached"] - 32) < 0.1
     assert analysis["io"][0]["model"] == "coroutines"  # best first
-    assert all(w["workload"] != "sleep_io" for w in analysis["which_model"])
+    verdict = next(v for v in analysis["verdicts"] if v["workload"] == "sleep_io")
+    assert verdict["best"] == "coroutines" and verdict["best_p"] == 64  # per request, at its best p
     assert run_cli("plot", tmp_path).returncode == 0
-    assert (tmp_path / "plots" / "io_throughput.png").exists()
+    assert (tmp_path / "plots" / "io_throughput_threads.png").exists() and (tmp_path / "plots" / "io_throughput_others.png").exists()
     assert run_cli("report", tmp_path).returncode == 0
     assert "## I/O workloads" in (tmp_path / "report.md").read_text()

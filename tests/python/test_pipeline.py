@@ -20,7 +20,7 @@ def test_analyze_writes_json_and_csv(result_dir):
                             "serial_fraction_ci"}
     assert analysis["overhead"] and analysis["overhead"][0]["metric"] == "ns_per_task"
     assert any("verification failed" in e for err in analysis["errors"] for e in err["errors"])
-    for table in ("points", "fits", "metg", "overhead", "which_model", "gustafson"):
+    for table in ("points", "fits", "metg", "overhead", "verdicts", "gustafson", "suspicious"):
         assert (result_dir / f"{table}.csv").read_text().splitlines()[0]
 
 
@@ -28,7 +28,7 @@ def test_plots_are_deterministic(result_dir):
     assert run_cli("analyze", result_dir).returncode == 0
     assert run_cli("plot", result_dir).returncode == 0
     first = {p.name: p.read_bytes() for p in (result_dir / "plots").iterdir()}
-    assert {"speedup.png", "speedup.svg", "efficiency.png", "overhead.png"} <= set(first)
+    assert {"speedup_threads.png", "speedup_threads.svg", "efficiency_threads.png", "overhead.png"} <= set(first)
     assert run_cli("plot", result_dir).returncode == 0
     second = {p.name: p.read_bytes() for p in (result_dir / "plots").iterdir()}
     assert first == second
@@ -41,8 +41,10 @@ def test_report_is_self_contained(result_dir):
     assert "data:image/png;base64," in html
     assert 'src="http' not in html and 'src="plots' not in html
     markdown = (result_dir / "report.md").read_text()
-    for section in ("Environment", "Warnings", "Which model", "Amdahl fits", "All points"):
+    for section in ("## Summary", "### Verdicts", "### Findings", "Environment", "Warnings", "Amdahl fits",
+                    "Data files"):
         assert section in markdown
+    assert len(markdown.splitlines()) <= 350
 
 
 def test_compare_identical_runs_has_no_significant_change(result_dir):
@@ -89,7 +91,7 @@ def _set_amdahl_times(result_dir, factors):
 
 def _amdahl_row(result_dir):
     from parbench.check import run_checks
-    return next(r for r in run_checks(result_dir, None) if r[0] == "Amdahl fit" and r[1] == "amdahl_s20/pool")
+    return next(r for r in run_checks(result_dir, None) if r[0] == "serial fraction" and r[1] == "amdahl_s20/pool")
 
 
 def test_check_amdahl_fit_passes_fails_or_is_inconclusive(result_dir):

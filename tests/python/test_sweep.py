@@ -77,9 +77,9 @@ def test_tiny_sweep_end_to_end(tmp_path, bench_binary):
     assert (out / "plots" / "ipc.png").exists() and (out / "plots" / "processes.png").exists()
     report = (out / "report.md").read_text()
     assert "## Processes" in report and "## Inter-process communication" in report
-    assert (out / "report.html").exists() and (out / "plots" / "speedup.png").exists()
+    assert (out / "report.html").exists() and (out / "plots" / "speedup_threads.png").exists()
     check = run_cli("check", out)
-    assert "Amdahl fit" in check.stdout and "check:" in check.stdout
+    assert "serial fraction" in check.stdout and "check:" in check.stdout
 
 
 def start_tiny_sweep(tmp_path: Path, bench_binary: Path) -> tuple[subprocess.Popen, Path]:
