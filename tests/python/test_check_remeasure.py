@@ -73,7 +73,8 @@ def test_a_real_failure_stays_fail(tiny_sweep, bench_binary):
     result = run_cli("check", tiny_sweep, env={"PARBENCH_BENCH": str(bench_binary)})
     assert result.returncode == 1, result.stdout + result.stderr
     row = _row(result.stdout, "primes/pool")
-    assert "FAIL (reproduced on re-measurement)" in row and "re-measured:" in row
+    assert "FAIL (reproduced on re-measurement; not explained by the machine)" in row and "re-measured:" in row
+    assert "machine ceiling" in row
 
 
 def test_no_remeasure_fails_at_once(tiny_sweep, bench_binary):
@@ -93,3 +94,28 @@ def test_a_failed_family_is_never_re_run(tiny_sweep, bench_binary):
     assert result.returncode == 1
     assert "measuring" not in result.stdout and not (tiny_sweep / "rechecks").exists()
     assert any("ran and verified" in line and "FAIL" in line for line in result.stdout.splitlines())
+
+
+def test_an_efficiency_below_the_machine_ceiling_is_judged_against_it():
+    from parbench.check import efficiency_verdict
+    # The machine runs two copies at 0.75 of the fastest alone: 0.70 is 0.93 of what it allows.
+    passed, note = efficiency_verdict(0.70, 0.75, 0.8)
+    assert passed is None and "limited by this machine" in note and "0.93" in note
+    # 0.50 is 0.67 of that ceiling: the model is slow, not the machine.
+    assert efficiency_verdict(0.50, 0.75, 0.8)[0] is False
+    # A machine that allows the threshold explains nothing; nor does an unmeasured ceiling.
+    assert efficiency_verdict(0.70, 0.95, 0.8)[0] is False
+    assert efficiency_verdict(0.70, None, 0.8)[0] is False
+
+
+def test_the_machine_ceiling_is_measured(bench_binary, monkeypatch):
+    import os
+    from parbench.check import machine_ceiling
+    monkeypatch.setenv("PARBENCH_BENCH", str(bench_binary))
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs two CPUs")
+    ceiling = machine_ceiling("primes", 20_000, 2, min_time=0.01, rounds=1)
+    # Throughput of two copies against twice the fastest: positive, and at most ~1 (timing noise aside).
+    assert ceiling is not None and 0.2 < ceiling < 1.3
+    # A copy that cannot run (an unknown workload) gives no ceiling, not a number.
+    assert machine_ceiling("no_such_workload", 20_000, 2, min_time=0.01, rounds=1) is None
