@@ -2,7 +2,9 @@
 // iteration (counter ns_per_spawn), from nanoseconds to milliseconds:
 //   function_call_baseline  an indirect call of the same unit: the floor
 //   coroutine          create a C++20 coroutine, resume it to completion, destroy it
-//   pool_task          parbench's pool: submit() -> future.get()
+//   pool_task          parbench's pool: submit() -> future.get() (the waiter
+//                      runs the task itself if no worker has started it, as
+//                      oneTBB's task_group::wait does)
 //   tbb_task_group     oneTBB task_group::run + wait
 //   openmp_task        an OpenMP task + taskwait inside one parallel region
 //   thread             std::thread create + join
@@ -70,7 +72,7 @@ void spawn_coroutine(benchmark::State& state) {
 }
 
 void spawn_pool_task(benchmark::State& state) {
-  ThreadPool pool(1);  // one worker: the unit runs on another thread
+  ThreadPool pool(1);  // one worker, as the task_group's arena has: either may run the unit
   std::atomic<std::uint64_t> sum{0};
   spawn_units(state, sum, [&](std::uint64_t i) {
     pool.submit([&sum, i] { sum.fetch_add(i + 1, std::memory_order_relaxed); }).get();

@@ -75,11 +75,14 @@ class ThreadPool::Queue {
     size_.store(count_, std::memory_order_relaxed);
     return take;
   }
-  /// Removes task if present (usually at the back); false if it is gone.
-  bool remove(Task* task) noexcept {
+  /// Removes task if it is among the last `depth` entries (usually the very
+  /// last); false if it is not there.
+  bool remove(Task* task, std::size_t depth = SIZE_MAX) noexcept {
+    if (empty()) return false;
     std::lock_guard lock(lock_);
     const std::size_t mask = ring_.size() - 1;
-    for (std::size_t i = count_; i-- > 0;) {
+    const std::size_t lowest = count_ > depth ? count_ - depth : 0;
+    for (std::size_t i = count_; i-- > lowest;) {
       if (ring_[(head_ + i) & mask] != task) continue;
       for (std::size_t j = i; j + 1 < count_; ++j)
         ring_[(head_ + j) & mask] = ring_[(head_ + j + 1) & mask];
@@ -149,6 +152,11 @@ class Backoff {
   }
   void reset() noexcept {
     rounds_ = 0;
+    started_ = false;
+  }
+  /// After a task: a new idle period, polled at the slowest rate at once.
+  void after_task() noexcept {
+    rounds_ = 6;
     started_ = false;
   }
 
@@ -229,7 +237,7 @@ void ThreadPool::worker_loop(std::size_t index) {
   for (;;) {
     if (Task* task = find_task(index)) {
       task->execute(task);
-      backoff.reset();
+      backoff.after_task();
       continue;
     }
     if (stopping_.load(std::memory_order_acquire)) {
@@ -253,6 +261,10 @@ void ThreadPool::worker_loop(std::size_t index) {
 
 bool ThreadPool::take_back(Task* task) noexcept {
   return queues_[home_queue()]->remove(task);
+}
+
+bool ThreadPool::take_back_recent(std::size_t queue, Task* task) noexcept {
+  return queues_[queue]->remove(task, 16);
 }
 
 void ThreadPool::help_until(const DoneSignal& done) noexcept {

@@ -344,7 +344,7 @@ def build_disturbance(sweep: dict) -> list[dict]:
 # The headline counter of a primitive benchmark, first one present wins.
 PRIMITIVE_METRICS = ("ns_per_task", "ns_per_region", "ns_per_op", "ns_per_unit", "ns_per_spawn",
                      "ns_per_item", "ns_per_handoff", "ns_per_round_trip", "ns_per_barrier",
-                     "ns_per_latch", "drift_us", "median_late_us")
+                     "ns_per_latch", "drift_us", "median_late_us", "idle_cpu_share")
 PRIMITIVE_FAMILIES = ("sync", "queue", "spawn", "timer")
 # The spawn ladder's expected order (cheapest first) and what stands for each rung.
 SPAWN_LADDER = (("coroutine", "spawn/coroutine"), ("pool task", "spawn/pool_task"),
@@ -374,13 +374,28 @@ def build_overhead(primitives: list[dict]) -> list[dict]:
     rows = []
     for row in primitives:
         parts = row["family"].split("/")
-        if parts[0] != "overhead" or len(parts) < 3 or "metric" not in row:
+        if parts[0] != "overhead" or len(parts) < 3 or "metric" not in row or parts[1] == "idle":
             continue
         wait = row["args"].get("wait")  # OpenMP's wait policy, a dimension of its figures
         rows.append({"kind": parts[1], "model": parts[2] + (f" wait:{wait}" if wait else ""),
                      "wait": wait or "", "p": int(row["args"].get("p", 1)),
                      "metric": row["metric"], "ns": row["value"], "ci": row["ci"], "values": row["values"]})
     return sorted(rows, key=lambda r: (r["kind"], r["model"], r["p"]))
+
+
+def build_idle(primitives: list[dict]) -> list[dict]:
+    """overhead/idle: CPU share (1.0 = one core) a model's process and workers use over 100 ms of
+    idleness after a burst of work; per model and p, median over repetitions with its interval."""
+    rows = []
+    for row in primitives:
+        parts = row["family"].split("/")
+        if parts[:2] != ["overhead", "idle"] or len(parts) < 3 or row.get("metric") != "idle_cpu_share":
+            continue
+        wait = row["args"].get("wait")
+        rows.append({"model": parts[2] + (f" wait:{wait}" if wait else ""), "wait": wait or "",
+                     "p": int(row["args"].get("p", 1)), "cpu_share": row["value"], "ci": row["ci"],
+                     "values": row["values"]})
+    return sorted(rows, key=lambda r: (r["model"], r["p"]))
 
 
 def build_primitive_tables(primitives: list[dict]) -> dict[str, list[dict]]:
@@ -846,6 +861,7 @@ def analyze(directory: Path, replacements: dict[str, Path] | None = None,
         "disturbance": build_disturbance(sweep),
         "disturbance_max": (sweep.get("config") or {}).get("disturbance_max"),
         "overhead": build_overhead(primitives),
+        "idle": build_idle(primitives),
         "ipc": build_ipc(primitives),
         "psync": build_psync(primitives),
         "model_notes": {k.split(":", 1)[1]: v for context in results.contexts.values()
@@ -898,6 +914,7 @@ CSV_TABLES = {
                   "limit"],
     "metg": ["model", "p", "metg_us", "how"],
     "overhead": ["kind", "model", "wait", "p", "metric", "ns", "ci"],
+    "idle": ["model", "wait", "p", "cpu_share", "ci"],
     "verdicts": ["workload", "n", "category", "p", "verdict", "best", "best_p", "best_median_s", "runner_up",
                  "ratio", "ci", "p_value", "p_adjusted", "noise", "tied"],
     "suspicious": ["kind", "workload", "model", "n", "p", "value", "ci", "detail", "cause"],

@@ -527,6 +527,16 @@ def build(directory: Path) -> Report:
                 [[o["kind"], o["model"], units.nanoseconds(o["ns"]), units.interval(*o["ci"], units.nanoseconds),
                   _vs_previous(vs_over.get(f"overhead/{o['kind']}/{o['model']} p = {o['p']}"))] for o in rows],
                 csv="overhead.csv", md_rows=None)
+    idle = analysis.get("idle") or []
+    if idle:
+        r.text("What an idle model costs (overhead/idle): CPU time of the process and its worker processes over "
+               "100 ms of idleness right after a burst of 10,000 tasks (or one region), as a share of one core "
+               "(100% = one core busy). Workers that spin before they sleep show here; a pool whose workers "
+               f"park shows ~0. At p = {cores['physical']} (every p in idle.csv):")
+        at_cores = sorted((i for i in idle if i["p"] == cores["physical"]), key=lambda i: i["cpu_share"])
+        r.table(["model", "idle CPU (share of a core)", "95% interval"],
+                [[i["model"], units.percent(i["cpu_share"]), units.interval(*i["ci"], units.percent)]
+                 for i in at_cores], csv="idle.csv", md_rows=None)
 
     memory = analysis.get("memory", [])
     if memory:

@@ -57,3 +57,21 @@ def test_spawn_ladder_inversion_is_named(tmp_path):
     assert run_cli("analyze", tmp_path).returncode == 0
     findings = " | ".join(json.loads((tmp_path / "analysis.json").read_text())["primitive_findings"])
     assert "does NOT hold here: pool task (50.5 us) costs more than thread (30.3 us)" in findings
+
+
+def test_idle_cost_is_a_share_of_a_core_not_an_overhead_in_ns(tmp_path):
+    rows = []
+    for name, share in (("overhead/idle/pool/p:2/iterations:3/real_time", 0.002),
+                        ("overhead/idle/openmp/wait:default/p:2/iterations:3/real_time", 0.40)):
+        rows += [_row(name, "idle_cpu_share", share * (1 + 0.01 * k), k) for k in range(3)]
+    rows += [_row("overhead/parallel_for/pool/p:2/real_time", "ns_per_region", 200.0 + k, k) for k in range(3)]
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "overhead.json").write_text(json.dumps({"context": {"num_cpus": 2}, "benchmarks": rows}))
+    assert run_cli("analyze", tmp_path).returncode == 0
+    analysis = json.loads((tmp_path / "analysis.json").read_text())
+    idle = {(r["model"], r["p"]): r for r in analysis["idle"]}
+    assert abs(idle[("pool", 2)]["cpu_share"] - 0.00202) < 1e-6
+    assert abs(idle[("openmp wait:default", 2)]["cpu_share"] - 0.404) < 1e-6
+    # The overhead table keeps nanosecond figures only.
+    assert [o["kind"] for o in analysis["overhead"]] == ["parallel_for"]
+    assert (tmp_path / "idle.csv").read_text().splitlines()[0].startswith("model,wait,p,cpu_share")
