@@ -132,10 +132,10 @@ class Backoff {
   /// Waits a little; returns Step::sleep once the spin and yield budget is spent.
   Step pause() noexcept {
     if (spin_) {
-      // Exponential backoff between polls (1 to 64 pauses): an idle thread
+      // Exponential backoff between polls (1 to 256 pauses): an idle thread
       // that polls a busy queue's cache line on every pause slows down the
       // thread pushing to it.
-      for (std::uint32_t i = 0; i < (1u << std::min<std::uint64_t>(rounds_, 6)); ++i) cpu_relax();
+      for (std::uint32_t i = 0; i < (1u << std::min<std::uint64_t>(rounds_, 8)); ++i) cpu_relax();
       if ((++rounds_ & 15) != 0) return Step::retry;
     }
     const auto now = std::chrono::steady_clock::now();
@@ -154,9 +154,10 @@ class Backoff {
     rounds_ = 0;
     started_ = false;
   }
-  /// After a task: a new idle period, polled at the slowest rate at once.
+  /// After a task: a new idle period, polled at the slowest rate at once
+  /// (thread_pool.hpp says why).
   void after_task() noexcept {
-    rounds_ = 6;
+    rounds_ = 8;
     started_ = false;
   }
 

@@ -22,7 +22,7 @@
 //   only if some sleep (one read-modify-write of a counter otherwise), and
 //   claims chunks itself at once from the job's shared counter (dynamic
 //   scheduling at chunk granularity). A spinning worker finds a helper on its
-//   next poll (at most ~1.2 us apart, below), claims chunks from the same
+//   next poll (at most ~5 us apart, below), claims chunks from the same
 //   counter, and bumps a finished count; whoever finishes the last chunk sets
 //   the job's DoneSignal, which is how the caller learns the region is over.
 //   The caller then takes back helpers that never started and waits for the
@@ -40,8 +40,12 @@
 //   way; a futex wake-up costs ~10 us on this VM, which is what a caller that
 //   slept at once paid on every future.get() before.
 // - Idle workers poll the queues with exponential backoff between polls (1 to
-//   64 pauses, ~19 ns each here): a poller reads the queue's cache line and
-//   so slows the thread that pushes to it next. After running a task a
+//   256 pauses, ~19 ns each here, so ~5 us apart at most): a poller reads the
+//   queue's cache line and so slows the thread that pushes to it next, and a
+//   poller that catches a helper of an empty region turns it into a
+//   cross-core round trip (with polls ~1.2 us apart an empty region at p = 2
+//   cost 189-200 ns, ~5 us apart 87-111 ns; a region with real work waits at
+//   most one poll for its second worker). After running a task a
 //   worker goes on at the slowest poll rate at once: otherwise a worker that
 //   caught one task polled fast, caught the next ones too, and turned a
 //   caller's submit+get or empty region (which it would have finished alone)
@@ -55,10 +59,14 @@
 // - An oversubscribed pool (more threads than hardware threads) never spins:
 //   its idle threads yield, then sleep.
 // Measured on this 2-vCPU VM (one run, medians of 5-7 repetitions, pool vs
-// oneTBB): spawn/pool_task 113 ns vs spawn/tbb_task_group 153 ns;
-// overhead/parallel_for p = 1, 2, 4: 13 / 189 / 263 ns vs 99 / 210 / 319 ns;
-// overhead/tasks p = 2: 43 vs 393 ns per task; overhead/idle p = 2: 0.2% of a
-// core. (Before this design: 13,116 ns per submit+get and 303 ns per region.)
+// oneTBB, each benchmark in its own process as the sweep runs them):
+// spawn/pool_task 55 ns vs spawn/tbb_task_group 93-148 ns;
+// overhead/parallel_for p = 1, 2, 4: 13 / 87-111 / 156 ns vs 99 / 140 / 222 ns;
+// overhead/tasks p = 2: 42 vs 312 ns per task; overhead/idle p = 2: 0.2% of a
+// core; efficiency at p = 2 (quick sizes): primes 0.99, mandelbrot 1.00,
+// monte_carlo_pi 1.01, matmul 0.98. (Before this design: 13,116 ns per
+// submit+get and 303 ns per region; the reference results have the figures
+// of the sweep.)
 // Why not lock-free Chase-Lev deques: short locked sections cost ~10-20 ns
 // here, keep the code short and ThreadSanitizer-clean, and measure within
 // reach of oneTBB's per-task cost (see overhead/tasks).
