@@ -2,7 +2,7 @@
 //   ipc/<mechanism>/<pingpong|stream>/size:<B>
 // mechanisms: pipe, fifo, socketpair_stream, socketpair_dgram, mqueue (POSIX
 // message queue) and shm_ring (parbench's own shared-memory SPSC byte ring,
-// core/byte_ring.hpp). Message sizes 64 B to 1 MiB; a message larger than a
+// process/byte_ring.hpp). Message sizes 64 B to 1 MiB; a message larger than a
 // datagram or queue message is sent as several, as a program would.
 // - pingpong: the parent sends a message, a forked child echoes it back; one
 //   iteration is one round trip (latency). The echo carries the iteration
@@ -32,8 +32,8 @@
 #include <vector>
 
 #include "benchmarks/harness.hpp"
-#include "core/ipc_channels.hpp"
-#include "core/process_util.hpp"
+#include "process/ipc_channels.hpp"
+#include "process/process_util.hpp"
 
 namespace parbench {
 namespace {

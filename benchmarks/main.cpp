@@ -40,8 +40,8 @@
 #include <vector>
 
 #include "benchmarks/harness.hpp"
-#include "core/io_loop.hpp"
 #include "core/spin.hpp"
+#include "coro/io_loop.hpp"
 
 namespace parbench {
 namespace {

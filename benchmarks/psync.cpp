@@ -34,7 +34,7 @@
 #include <vector>
 
 #include "benchmarks/harness.hpp"
-#include "core/process_util.hpp"
+#include "process/process_util.hpp"
 
 namespace parbench {
 namespace {

@@ -27,9 +27,9 @@
 
 #include "benchmarks/harness.hpp"
 #include "benchmarks/team.hpp"
-#include "core/cpu_relax.hpp"
-#include "core/mpmc_queue.hpp"
-#include "core/spsc_ring.hpp"
+#include "primitives/cpu_relax.hpp"
+#include "primitives/mpmc_queue.hpp"
+#include "primitives/spsc_ring.hpp"
 
 namespace parbench {
 namespace {

@@ -32,8 +32,8 @@
 
 #include "benchmarks/harness.hpp"
 #include "benchmarks/team.hpp"
-#include "core/coro.hpp"
 #include "core/model.hpp"
+#include "coro/coro.hpp"
 #include "models/thread_pool.hpp"
 
 extern char** environ;

@@ -26,8 +26,8 @@
 
 #include "benchmarks/harness.hpp"
 #include "benchmarks/team.hpp"
-#include "core/sense_barrier.hpp"
-#include "core/spinlock.hpp"
+#include "primitives/sense_barrier.hpp"
+#include "primitives/spinlock.hpp"
 
 namespace parbench {
 namespace {

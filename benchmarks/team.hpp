@@ -1,5 +1,5 @@
 // What the primitive benchmark families share: the persistent ThreadTeam
-// (core/thread_team.hpp), timing per unit, the check that a benchmark did
+// (primitives/thread_team.hpp), timing per unit, the check that a benchmark did
 // the work it claims, and the thread counts they run at.
 #pragma once
 
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "core/thread_team.hpp"
+#include "primitives/thread_team.hpp"
 
 namespace parbench {
 

@@ -24,8 +24,8 @@
 #include <vector>
 
 #include "benchmarks/harness.hpp"
-#include "core/coro.hpp"
-#include "core/io_loop.hpp"
+#include "coro/coro.hpp"
+#include "coro/io_loop.hpp"
 
 namespace parbench {
 namespace {

@@ -16,7 +16,7 @@ namespace parbench {
 using RangeBody = FunctionRef<void(std::size_t lo, std::size_t hi)>;
 using TaskBody = FunctionRef<void()>;
 using IndexBody = FunctionRef<void(std::size_t index)>;
-class RequestRunner;  // core/requests.hpp
+class RequestRunner;  // coro/requests.hpp
 
 /// Number of chunks parallel_for(n, grain, ...) hands out: ceil(n / grain).
 constexpr std::size_t chunk_count(std::size_t n, std::size_t grain) noexcept {
@@ -127,7 +127,7 @@ class Executor {
   std::size_t next_array_offset() noexcept { return (arrays_made_++ * 320) % 4096; }
 
   /// Coroutine models return their event-loop runner here, so that I/O
-  /// requests (core/requests.hpp) suspend instead of blocking a worker. The
+  /// requests (coro/requests.hpp) suspend instead of blocking a worker. The
   /// default, nullptr, runs each request as a blocking call in parallel_for.
   virtual RequestRunner* request_runner() noexcept { return nullptr; }
 

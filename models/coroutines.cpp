@@ -1,8 +1,8 @@
 // coroutines: one event-loop thread (io_uring, or epoll), p coroutines on it.
 // The asyncio model: I/O requests overlap (p in flight), CPU work does not
 // (chunks run one at a time, yielding in between), so CPU speedup stays ~1.
-#include "core/coro_runtime.hpp"
 #include "core/model.hpp"
+#include "coro/coro_runtime.hpp"
 
 namespace parbench {
 namespace {

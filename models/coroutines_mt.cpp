@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <thread>
 
-#include "core/coro_runtime.hpp"
 #include "core/model.hpp"
+#include "coro/coro_runtime.hpp"
 
 namespace parbench {
 namespace {

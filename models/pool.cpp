@@ -6,10 +6,10 @@
 #include <chrono>
 #include <optional>
 
-#include "core/cpu_relax.hpp"
 #include "core/first_exception.hpp"
 #include "core/model.hpp"
 #include "models/thread_pool.hpp"
+#include "primitives/cpu_relax.hpp"
 
 namespace parbench {
 namespace {

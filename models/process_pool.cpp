@@ -52,10 +52,10 @@
 #include <thread>
 #include <vector>
 
-#include "core/cpu_relax.hpp"
 #include "core/first_exception.hpp"
 #include "core/model.hpp"
-#include "core/process_util.hpp"
+#include "primitives/cpu_relax.hpp"
+#include "process/process_util.hpp"
 
 namespace parbench {
 namespace {

@@ -27,7 +27,7 @@
 
 #include "core/first_exception.hpp"
 #include "core/model.hpp"
-#include "core/process_util.hpp"
+#include "process/process_util.hpp"
 
 namespace parbench {
 namespace {

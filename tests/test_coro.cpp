@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "core/coro.hpp"
-#include "core/coro_runtime.hpp"
-#include "core/io_loop.hpp"
+#include "coro/coro.hpp"
+#include "coro/coro_runtime.hpp"
+#include "coro/io_loop.hpp"
 #include "tests/resource_counts.hpp"
 
 namespace parbench::coro {

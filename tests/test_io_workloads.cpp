@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "core/io_loop.hpp"
 #include "core/model.hpp"
 #include "core/workload.hpp"
+#include "coro/io_loop.hpp"
 #include "tests/resource_counts.hpp"
 
 namespace parbench {

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "core/ipc_channels.hpp"
-#include "core/process_util.hpp"
+#include "process/ipc_channels.hpp"
+#include "process/process_util.hpp"
 #include "tests/resource_counts.hpp"
 
 namespace parbench {

@@ -11,10 +11,10 @@
 #include <thread>
 #include <vector>
 
-#include "core/mpmc_queue.hpp"
-#include "core/sense_barrier.hpp"
-#include "core/spinlock.hpp"
-#include "core/spsc_ring.hpp"
+#include "primitives/mpmc_queue.hpp"
+#include "primitives/sense_barrier.hpp"
+#include "primitives/spinlock.hpp"
+#include "primitives/spsc_ring.hpp"
 
 namespace parbench {
 namespace {

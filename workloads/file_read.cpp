@@ -15,9 +15,9 @@
 #include <memory>
 #include <string>
 
-#include "core/io_support.hpp"
-#include "core/requests.hpp"
 #include "core/workload.hpp"
+#include "coro/io_support.hpp"
+#include "coro/requests.hpp"
 
 namespace parbench {
 namespace {

@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "core/io_support.hpp"
 #include "core/random.hpp"
-#include "core/requests.hpp"
 #include "core/workload.hpp"
+#include "coro/io_support.hpp"
+#include "coro/requests.hpp"
 
 namespace parbench {
 namespace {

@@ -8,10 +8,10 @@
 #include <chrono>
 #include <cstdint>
 
-#include "core/io_support.hpp"
-#include "core/requests.hpp"
 #include "core/spin.hpp"
 #include "core/workload.hpp"
+#include "coro/io_support.hpp"
+#include "coro/requests.hpp"
 
 namespace parbench {
 namespace {

@@ -22,10 +22,10 @@
 #include <string>
 #include <vector>
 
-#include "core/io_support.hpp"
-#include "core/process_util.hpp"
-#include "core/requests.hpp"
 #include "core/workload.hpp"
+#include "coro/io_support.hpp"
+#include "coro/requests.hpp"
+#include "process/process_util.hpp"
 
 namespace parbench {
 namespace {

@@ -1,6 +1,6 @@
 // C++20 coroutines for I/O-bound workloads: a lazy Task<T>, an Io handle whose
 // awaitables (sleep, file read/write, sockets, yield) either suspend on an
-// event loop (io_uring or epoll, core/io_loop.hpp) or, with no loop, do the
+// event loop (io_uring or epoll, coro/io_loop.hpp) or, with no loop, do the
 // blocking system call on the spot; and the combinators when_all, when_any and
 // with_timeout. One request kernel therefore runs on every model: blocking
 // models call it with a loop-less Io in their workers (concurrency = workers),

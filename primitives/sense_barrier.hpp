@@ -8,7 +8,7 @@
 #include <cstddef>
 #include <thread>
 
-#include "core/cpu_relax.hpp"
+#include "primitives/cpu_relax.hpp"
 
 namespace parbench {
 

@@ -1,4 +1,4 @@
-#include "core/coro_runtime.hpp"
+#include "coro/coro_runtime.hpp"
 
 #include <stdexcept>
 

@@ -1,4 +1,4 @@
-#include "core/ipc_channels.hpp"
+#include "process/ipc_channels.hpp"
 
 #include <fcntl.h>
 #include <mqueue.h>
@@ -14,8 +14,8 @@
 #include <string>
 #include <system_error>
 
-#include "core/byte_ring.hpp"
-#include "core/process_util.hpp"
+#include "process/byte_ring.hpp"
+#include "process/process_util.hpp"
 
 namespace parbench {
 namespace {

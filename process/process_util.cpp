@@ -1,4 +1,4 @@
-#include "core/process_util.hpp"
+#include "process/process_util.hpp"
 
 #include <linux/futex.h>
 #include <signal.h>

@@ -1,6 +1,6 @@
 // Two-way byte channels between a parent and a forked child, one factory per
 // IPC mechanism: pipe, fifo, socketpair_stream, socketpair_dgram, mqueue (POSIX
-// message queue) and shm_ring (core/byte_ring.hpp in a shared mapping). Used
+// message queue) and shm_ring (process/byte_ring.hpp in a shared mapping). Used
 // by the ipc/ benchmarks and their tests.
 //
 // A channel is made before fork(); afterwards each process closes the two

@@ -10,9 +10,9 @@
 #include <memory>
 #include <vector>
 
-#include "core/io_loop.hpp"
-#include "core/requests.hpp"
-#include "core/thread_team.hpp"
+#include "coro/io_loop.hpp"
+#include "coro/requests.hpp"
+#include "primitives/thread_team.hpp"
 
 namespace parbench {
 

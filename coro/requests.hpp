@@ -8,8 +8,8 @@
 #include <cstddef>
 #include <type_traits>
 
-#include "core/coro.hpp"
 #include "core/executor.hpp"
+#include "coro/coro.hpp"
 
 namespace parbench {
 

@@ -1,4 +1,4 @@
-#include "core/io_loop.hpp"
+#include "coro/io_loop.hpp"
 
 #include <fcntl.h>
 #include <sys/epoll.h>

@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <string>
 
-#include "core/coro.hpp"
 #include "core/executor.hpp"
+#include "coro/coro.hpp"
 
 namespace parbench::io_support {
 

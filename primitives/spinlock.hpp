@@ -7,7 +7,7 @@
 #include <atomic>
 #include <thread>
 
-#include "core/cpu_relax.hpp"
+#include "primitives/cpu_relax.hpp"
 
 namespace parbench {
 

@@ -1,4 +1,4 @@
-#include "core/coro.hpp"
+#include "coro/coro.hpp"
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -8,7 +8,7 @@
 
 #include <cstring>
 
-#include "core/io_loop.hpp"
+#include "coro/io_loop.hpp"
 
 namespace parbench::coro {
 

@@ -1,4 +1,4 @@
-#include "core/io_support.hpp"
+#include "coro/io_support.hpp"
 
 #include <fcntl.h>
 #include <sys/resource.h>

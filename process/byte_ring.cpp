@@ -1,5 +1,5 @@
-#include "core/byte_ring.hpp"
-#include "core/cpu_relax.hpp"
+#include "process/byte_ring.hpp"
+#include "primitives/cpu_relax.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "core/process_util.hpp"
+#include "process/process_util.hpp"
 
 namespace parbench {
 

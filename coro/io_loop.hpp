@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/coro.hpp"
+#include "coro/coro.hpp"
 
 namespace parbench::coro {
 
