@@ -30,7 +30,7 @@ from . import units
 from .plot import load_analysis, plot_all
 from .util import atomic_write_text
 
-MD_TABLE_ROWS = 8  # rows of a long table shown in report.md; the CSV has them all
+MD_TABLE_ROWS = 6  # rows of a long table shown in report.md; the CSV has them all
 
 
 def _anchor(text: str) -> str:
@@ -430,14 +430,15 @@ def build(directory: Path) -> Report:
     r.heading("Suspicious values", 3)
     if suspicious:
         kinds = Counter(s["kind"] for s in suspicious)
-        causes = {s["kind"]: s["cause"] for s in suspicious}
+        causes = Counter((s["kind"], s["cause"]) for s in suspicious)
         r.text("Values that should not occur if a measurement is sound: "
-               + "; ".join(f"{count} x {kind}" for kind, count in kinds.most_common()) + ". Likely causes:")
-        r.bullets(f"{kind}: {causes[kind]}" for kind, _ in kinds.most_common())
-        worst = sorted(suspicious, key=lambda s: -abs(math.log(abs(s["value"]))) if s["value"] else 0)
+               + "; ".join(f"{count} x {kind}" for kind, count in kinds.most_common())
+               + ". Likely causes (how many flags each):")
+        r.bullets(f"{kind} ({count}): {cause}" for (kind, cause), count in causes.most_common())
+        worst = sorted(suspicious, key=lambda s: -(s.get("severity") or 0.0))
         r.table(["kind", "workload / model", "p", "detail"],
                 [[s["kind"], f"{s['workload']} / {s['model']}", s["p"], s["detail"]] for s in worst],
-                csv="suspicious.csv", md_rows=8)
+                csv="suspicious.csv", md_rows=MD_TABLE_ROWS)
     else:
         r.text("None: no efficiency above 1 beyond its interval, no negative Karp-Flatt, no serial baseline "
                "slower than a model at p = 1, no self-speedup that disagrees with the speedup.")
@@ -478,8 +479,10 @@ def build(directory: Path) -> Report:
         r.text(analysis.get("metg_method", "") + ". 'below_range': already efficient at the shortest length "
                "measured (an upper bound). Above the core count efficiency cannot pass cores / p.")
         spawn = analysis.get("task_spawn", {})
-        r.bullets([f"{model}: {how}" for model, how in sorted(spawn.items())
-                   if not how.startswith("none") and model in {m["model"] for m in analysis["metg"]}])
+        spawned = [f"{model}: {how}" for model, how in sorted(spawn.items())
+                   if not how.startswith("none") and model in {m["model"] for m in analysis["metg"]}]
+        if spawned:
+            r.text("How each model spawns a task: " + "; ".join(spawned) + ".")
         left_out = sorted((model, how[len("none: "):]) for model, how in spawn.items()
                           if how.startswith("none") and model != "serial")
         if left_out:
@@ -510,7 +513,7 @@ def build(directory: Path) -> Report:
             r.table(["nominal", "measured", "range", "measured / nominal"],
                     [[units.microseconds(t["nominal_us"]), units.microseconds(t["actual_us"]),
                       units.interval(t["actual_min_us"], t["actual_max_us"], units.microseconds),
-                      f"{t['ratio']:.3f}"] for t in analysis["task_lengths"]], csv="task_lengths.csv", md_rows=None)
+                      f"{t['ratio']:.3f}"] for t in analysis["task_lengths"]], csv="task_lengths.csv")
 
     if analysis.get("overhead"):
         r.heading("Overheads")
@@ -583,7 +586,7 @@ def build(directory: Path) -> Report:
         r.table(["workload", "model", "best p", "requests/s", "concurrency reached", "efficiency there"],
                 [[i["workload"], i["model"], f"{i['best_p']:,}", units.number(i["throughput"]),
                   units.number(i.get("concurrency_reached")), units.number(i.get("efficiency_at_best"))]
-                 for i in analysis["io"]], csv="io.csv", md_rows=10)
+                 for i in analysis["io"]], csv="io.csv", md_rows=8)
 
     tables = analysis.get("primitive_tables", {})
     if tables:
