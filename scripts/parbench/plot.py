@@ -171,8 +171,8 @@ def plot_scaling(analysis: dict, out: Path, key: str, ylabel: str, title: str, n
                 if model == "serial" and key != "speedup":
                     continue
                 if any(p.get("limit") for p in points):
-                    limited.append(model)
-                    points = [p for p in points if not p.get("limit")]
+                    limited.append(model)  # named under the title, not drawn: its scaling is n/a
+                    continue
                 draw_series(ax, points, key, model_color(model), model, threads, ci_key)
             if key == "speedup":
                 ideal = [p for p in ps_all]
@@ -183,11 +183,11 @@ def plot_scaling(analysis: dict, out: Path, key: str, ylabel: str, title: str, n
                 highest = max((p.get("efficiency") or 0 for m in members for p in series[workload].get(m, [])
                                if not p.get("limit")), default=1.0)
                 ax.set_ylim(0, max(1.2, min(3.0, 1.1 * highest)))
-            if limited:
-                ax.text(0.02, 0.97, "n/a (serial by design): " + ", ".join(limited), transform=ax.transAxes,
-                        fontsize=7, va="top", color="#555555")
             ax.set_xticks(ps_all)
-            ax.set_title(f"{workload} (n={series[workload][next(iter(series[workload]))][0]['n']:,})")
+            # The models whose scaling is n/a go under the title, outside the data.
+            ax.set_title(f"{workload} (n={series[workload][next(iter(series[workload]))][0]['n']:,})"
+                         + ("\nn/a (serial by design): " + ", ".join(limited) if limited else ""),
+                         fontsize=9)
             ax.set_xlabel("workers p")
             ax.set_ylabel(ylabel)
             collect(ax, handles)
@@ -218,6 +218,7 @@ def plot_karp_flatt(analysis: dict, out: Path) -> list[Path]:
     offsets = np.linspace(-0.3, 0.3, len(models)) if len(models) > 1 else [0.0]
     handles: dict = {}
     low, high = -0.3, 1.3  # e beyond 1: slower than serial; such points sit at the edge, labelled
+    off_scale: dict[tuple, list] = {}
     for offset, model in zip(offsets, models):
         mine = [r for r in rows if r["model"] == model]
         inside = [r for r in mine if low <= r["karp_flatt"] <= high]
@@ -228,9 +229,15 @@ def plot_karp_flatt(analysis: dict, out: Path) -> list[Path]:
                 edge = high if r["karp_flatt"] > high else low
                 y = workloads.index(r["workload"]) + offset
                 ax.scatter([edge], [y], color=model_color(model), s=30, marker=">" if edge == high else "<")
-                ax.annotate(f"{r['karp_flatt']:.1f}", (edge, y), textcoords="offset points",
-                            xytext=(-6 if edge == high else 6, 0), ha="right" if edge == high else "left",
-                            va="center", fontsize=7, color=model_color(model))
+                off_scale.setdefault((r["workload"], edge), []).append((model, r["karp_flatt"]))
+    # One label per workload and edge (the values of every model off the scale there): one label a
+    # model would overlap its neighbours, a fraction of a row apart.
+    for (workload, edge), values in off_scale.items():
+        ax.annotate(", ".join(f"{model} {value:.1f}" for model, value in values),
+                    (edge, workloads.index(workload)), textcoords="offset points",
+                    xytext=(-10 if edge == high else 10, 0), ha="right" if edge == high else "left",
+                    va="center", fontsize=7, color="#333333",
+                    bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
     ax.set_xlim(low - 0.05, high + 0.05)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_yticks(range(len(workloads)), workloads)
