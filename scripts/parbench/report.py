@@ -302,7 +302,7 @@ def _vs_previous(row: dict | None) -> str:
     text = f"{change:.2f}x {units.interval(*row['ci'])}"
     if row["significant"]:
         return text + (" slower" if change > 1 else " faster")  # ratios of times: > 1 is slower now
-    return text + " (no change)"
+    return text + " (not significant)"
 
 
 def findings(analysis: dict) -> list[str]:

@@ -127,7 +127,7 @@ def test_the_report_shows_the_rules(tmp_path):
     assert "parbench: 'tiny' sweep of 2026-11-29 10:00 UTC" in markdown.splitlines()[0]
     assert "| primes | 2 | pool 1.20x faster than tbb [" in markdown
     assert "| stream_triad | 2 | tie: pool, tbb (tbb 1.00x [" in markdown
-    assert f"Previous run: {older}" in markdown and "(no change)" in markdown
+    assert f"Previous run: {older}" in markdown and "(not significant)" in markdown
     assert "Not comparable by design" in markdown and "not fitted: 2 distinct p" in markdown
     assert len(markdown.splitlines()) <= 350
     html = (newer / "report.html").read_text()
