@@ -35,6 +35,19 @@ namespace {
 
 constexpr std::size_t kTasks = 10'000;
 
+/// True when every counts[i] equals the iteration count; otherwise fails the
+/// benchmark, naming the first index that did not run exactly once per iteration.
+bool each_ran_once_per_iteration(benchmark::State& state, const Array<std::uint64_t>& counts) {
+  for (std::size_t i = 0; i < counts.size(); ++i)
+    if (counts[i] != static_cast<std::uint64_t>(state.iterations())) {
+      state.SkipWithError(("index " + std::to_string(i) + " ran " + std::to_string(counts[i]) +
+                           " times in " + std::to_string(state.iterations()) + " iterations")
+                              .c_str());
+      return false;
+    }
+  return true;
+}
+
 // Runs `dispatch` in the timed loop; each call must bump every counts[i] once.
 // The counter is the median over batches of `batch` calls of the time per
 // unit (EPCC's way: a mean over inner repetitions, a median over outer ones),
@@ -58,13 +71,7 @@ void time_dispatch(benchmark::State& state, Array<std::uint64_t>& counts, const 
     }
   }
   const std::chrono::duration<double, std::nano> elapsed = Clock::now() - start;
-  for (std::size_t i = 0; i < counts.size(); ++i)
-    if (counts[i] != static_cast<std::uint64_t>(state.iterations())) {
-      state.SkipWithError(("index " + std::to_string(i) + " ran " + std::to_string(counts[i]) +
-                           " times in " + std::to_string(state.iterations()) + " iterations")
-                              .c_str());
-      return;
-    }
+  if (!each_ran_once_per_iteration(state, counts)) return;
   const double per_batch = static_cast<double>(batch) * units_per_iteration;
   const double mean =
       elapsed.count() / (static_cast<double>(state.iterations()) * units_per_iteration);
@@ -171,13 +178,7 @@ void idle_overhead(benchmark::State& state, const ModelInfo& model) {
       const double children = children_cpu_seconds() - children_before;
       shares.push_back((own + children) / slept.count());
     }
-    for (std::size_t i = 0; i < counts.size(); ++i)
-      if (counts[i] != static_cast<std::uint64_t>(state.iterations())) {
-        state.SkipWithError(("index " + std::to_string(i) + " ran " + std::to_string(counts[i]) +
-                             " times in " + std::to_string(state.iterations()) + " iterations")
-                                .c_str());
-        return;
-      }
+    if (!each_ran_once_per_iteration(state, counts)) return;
     std::nth_element(shares.begin(), shares.begin() + shares.size() / 2, shares.end());
     state.counters["idle_cpu_share"] = shares[shares.size() / 2];
     state.counters["p"] = static_cast<double>(p);
