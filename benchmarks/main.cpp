@@ -251,6 +251,13 @@ int list(const Selection& selection) {
       std::printf("  %-16s tasks: %s\n", "",
                   m->task_spawn.empty() ? ("no spawn per task (" + m->no_task_spawn + ")").c_str()
                                         : m->task_spawn.c_str());
+    if (!m->limit_files.empty()) {
+      std::string names;
+      for (const WorkloadInfo& w : workloads())
+        if (w.reads_back_files) names += (names.empty() ? "" : ", ") + w.name;
+      if (!names.empty())
+        std::printf("  %-16s not run: %s (%s)\n", "", names.c_str(), m->limit_files.c_str());
+    }
   }
   std::printf("\nWorker counts p: %s (hardware threads: %zu; serial runs at p = 1 only)\n",
               join_sizes(selection.workers).c_str(), hardware_threads());
@@ -292,6 +299,11 @@ int selfcheck(const Selection& selection, bool workers_given) {
                                                ? std::vector{workload->small_size}
                                                : selection.sizes_for(*workload);
     for (const ModelInfo* model : selection.models) {
+      if (const std::string reason = cannot_run(*workload, *model); !reason.empty()) {
+        std::printf("%-16s %-13s %5s %10s  %-6s %9s  %s\n", workload->name.c_str(),
+                    model->name.c_str(), "-", "-", "n/a", "-", reason.c_str());
+        continue;
+      }
       std::vector<std::size_t> counts =
           workers_given ? selection.workers : selfcheck_worker_counts();
       if (!model->parallel) counts = {1};
@@ -308,7 +320,7 @@ int selfcheck(const Selection& selection, bool workers_given) {
           bool ok = false;
           try {
             const auto executor = model->create(p);
-            const auto instance = workload->prepare(*executor, n);
+            const auto instance = executor->prepare(*workload, n);
             instance->run(*executor);  // twice: a kernel must not depend on leftover state
             instance->run(*executor);
             const Verdict verdict = instance->verify();
@@ -456,6 +468,8 @@ void passive_for_selfcheck(char** argv) {
 
 int main(int argc, char** argv) {
   using namespace parbench;
+  // A copy of this program started as a model's worker (mpi ranks) runs that.
+  if (const int status = run_worker_if_asked(argc, argv); status >= 0) return status;
   // A peer process that dies must show up as an error on write, not kill us.
   signal(SIGPIPE, SIG_IGN);
   try {

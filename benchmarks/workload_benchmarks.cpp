@@ -17,7 +17,7 @@ void run_workload(benchmark::State& state, const WorkloadInfo& workload, const M
   const auto p = static_cast<std::size_t>(state.range(1));
   try {
     const auto executor = model.create(p);
-    const auto instance = workload.prepare(*executor, n);
+    const auto instance = executor->prepare(workload, n);
     for (auto _ : state) instance->run(*executor);
     if (const Verdict verdict = instance->verify(); !verdict.ok) {
       state.SkipWithError(("verification failed: " + verdict.message).c_str());
@@ -50,6 +50,8 @@ void add_workload_benchmarks(const Selection& selection) {
     for (const ModelInfo* model : selection.models) {
       // Per-task spawning measured only where the model spawns each task.
       if (workload->uses_spawn_tasks && model->parallel && model->task_spawn.empty()) continue;
+      // Stated by the model (list, the report's model notes), not a silent gap.
+      if (!cannot_run(*workload, *model).empty()) continue;
       for (const std::size_t base_n : selection.sizes_for(*workload)) {
         const std::string family = workload->name + "/" + model->name;
         // A family per (workload, model, base size) keeps weak-scaling sizes apart.

@@ -1,4 +1,5 @@
 #include "core/executor.hpp"
+#include "core/workload.hpp"
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -45,6 +46,10 @@ void spawn_range(Executor& executor, std::size_t lo, std::size_t hi, IndexBody t
                      [&] { spawn_range(executor, mid, hi, task); });
 }
 }  // namespace
+
+std::unique_ptr<Instance> Executor::prepare(const WorkloadInfo& workload, std::size_t n) {
+  return workload.prepare(*this, n);
+}
 
 void Executor::spawn_tasks(std::size_t count, IndexBody task) {
   if (count > 0) spawn_range(*this, 0, count, task);

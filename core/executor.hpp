@@ -17,6 +17,8 @@ using RangeBody = FunctionRef<void(std::size_t lo, std::size_t hi)>;
 using TaskBody = FunctionRef<void()>;
 using IndexBody = FunctionRef<void(std::size_t index)>;
 class RequestRunner;  // coro/requests.hpp
+class Instance;       // core/workload.hpp
+struct WorkloadInfo;  // core/workload.hpp
 
 /// Number of chunks parallel_for(n, grain, ...) hands out: ceil(n / grain).
 constexpr std::size_t chunk_count(std::size_t n, std::size_t grain) noexcept {
@@ -130,6 +132,23 @@ class Executor {
   /// requests (coro/requests.hpp) suspend instead of blocking a worker. The
   /// default, nullptr, runs each request as a blocking call in parallel_for.
   virtual RequestRunner* request_runner() noexcept { return nullptr; }
+
+  /// Prepares `workload` at size n on this executor: what every caller (the
+  /// harness, selfcheck, the tests) uses instead of WorkloadInfo::prepare.
+  /// The default is workload.prepare(*this, n). SPMD models (mpi), whose
+  /// workers are separate copies of this program, override it to prepare the
+  /// same instance on every worker and return one whose run, verify and
+  /// corrupt run on all of them in lockstep.
+  virtual std::unique_ptr<Instance> prepare(const WorkloadInfo& workload, std::size_t n);
+
+  /// A function of this program that takes the executor, for run_everywhere.
+  using Program = void (*)(Executor&);
+  /// Runs program(executor) on every worker of an SPMD model at once, each
+  /// with its own executor (every call of a primitive inside it is then
+  /// made by all of them, as SPMD code must); other models just call it. A
+  /// program must behave the same on every worker: it is how code other than
+  /// a workload (the model tests) runs on SPMD models.
+  virtual void run_everywhere(Program program) { program(*this); }
 
  private:
   std::size_t arrays_made_ = 0;

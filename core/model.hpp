@@ -38,6 +38,11 @@ struct ModelInfo {
   /// runs its halves one after the other (process models). Empty: no limit.
   std::string limit_cpu = {};
   std::string limit_fork_join = {};
+  /// Why workloads that read back the files their kernel wrote
+  /// (WorkloadInfo::reads_back_files) cannot run on this model (its workers
+  /// have their own temporary directories, possibly on other hosts); they
+  /// are then not registered, and list and the report say so. Empty: none.
+  std::string limit_files = {};
   /// Creates an executor with the given number of workers (>= 1).
   std::function<std::unique_ptr<Executor>(std::size_t workers)> create;
   /// What a reader of the results must know about this model's limits (e.g.
@@ -47,6 +52,10 @@ struct ModelInfo {
   /// limit). Bounds what a model can sensibly start per region (threads,
   /// processes); coroutine models have none.
   std::size_t max_concurrency = 0;
+  /// For models whose workers are separate copies of this program (mpi): the
+  /// worker's main. A binary started with `--parbench-worker=<model>` as its
+  /// first argument runs it instead of its own main (see run_worker_if_asked).
+  std::function<int(int argc, char** argv)> worker_main = {};
 };
 
 /// Adds a model; returns true so that a file can register from a static
@@ -56,5 +65,10 @@ bool register_model(ModelInfo info);
 const std::vector<ModelInfo>& models();
 /// The model called name, or nullptr.
 const ModelInfo* find_model(std::string_view name);
+
+/// Call first in every main of a binary that models may start as a worker:
+/// if argv[1] is `--parbench-worker=<model>`, runs that model's worker_main
+/// and returns its exit status; otherwise returns -1 and main goes on.
+int run_worker_if_asked(int argc, char** argv);
 
 }  // namespace parbench

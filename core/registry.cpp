@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <stdexcept>
+#include <string_view>
 #include <tuple>
 
 #include "core/model.hpp"
@@ -53,6 +54,18 @@ bool register_model(ModelInfo info) {
 
 const std::vector<ModelInfo>& models() {
   return model_registry();
+}
+
+std::string cannot_run(const WorkloadInfo& workload, const ModelInfo& model) {
+  return workload.reads_back_files ? model.limit_files : std::string();
+}
+
+int run_worker_if_asked(int argc, char** argv) {
+  constexpr std::string_view flag = "--parbench-worker=";
+  if (argc < 2 || !std::string_view(argv[1]).starts_with(flag)) return -1;
+  const ModelInfo* model = find_model(std::string_view(argv[1]).substr(flag.size()));
+  if (model == nullptr || !model->worker_main) return 2;
+  return model->worker_main(argc, argv);
 }
 
 const ModelInfo* find_model(std::string_view name) {

@@ -91,11 +91,19 @@ struct WorkloadInfo {
   /// per concurrency slot, so a point at p runs n = size x p requests and
   /// every point takes about the same time. Empty for cpu/memory workloads.
   std::vector<std::size_t> concurrency_levels = {};
+  /// True if the verifier reads back files the kernel wrote: every worker
+  /// must then write into the caller's file system, which a model whose
+  /// workers have their own (ModelInfo::limit_files) cannot offer.
+  bool reads_back_files = false;
   /// Generates the seeded input for size n in memory from executor.
   std::function<std::unique_ptr<Instance>(Executor& executor, std::size_t n)> prepare;
 };
 
 bool register_workload(WorkloadInfo info);
+struct ModelInfo;
+/// Why workload cannot run on model by the model's own statement (its
+/// limit_files, for workloads that read back their files), or "" if it can.
+std::string cannot_run(const WorkloadInfo& workload, const ModelInfo& model);
 /// All registered workloads, sorted by category then name.
 const std::vector<WorkloadInfo>& workloads();
 const WorkloadInfo* find_workload(std::string_view name);

@@ -26,7 +26,7 @@ std::vector<ModelCase> all_cases() {
   std::vector<ModelCase> cases;
   for (const auto& model : models())
     for (std::size_t p : {1, 2, 3, 5})
-      if (model.parallel || p == 1) cases.push_back({&model, p});
+      if (model.parallel || p == 1) cases.push_back({&model, model.worker_main ? p - (p == 5) : p});
   return cases;
 }
 
@@ -80,36 +80,46 @@ void expect_exact_chunks(Executor& executor, std::size_t n, std::size_t grain) {
   }
 }
 
+// A test whose body runs on every worker of an SPMD model (the mpi ranks,
+// through Executor::run_everywhere) and is simply called on the others. Its
+// body uses `executor` and must do the same on every worker.
+#define MODEL_TEST(name)                        \
+  void name##_program(Executor& executor);      \
+  TEST_P(ModelTest, name) {                     \
+    executor_->run_everywhere(&name##_program); \
+  }                                             \
+  void name##_program(Executor& executor)
+
 TEST_P(ModelTest, ReportsItsWorkerCount) {
   EXPECT_EQ(executor_->workers(), GetParam().workers);
 }
 
-TEST_P(ModelTest, EmptyRangeCallsNothing) {
-  expect_exact_chunks(*executor_, 0, 1);
+MODEL_TEST(EmptyRangeCallsNothing) {
+  expect_exact_chunks(executor, 0, 1);
 }
 
-TEST_P(ModelTest, FewerIndicesThanWorkers) {
-  expect_exact_chunks(*executor_, 1, 1);
-  expect_exact_chunks(*executor_, 2, 1);
+MODEL_TEST(FewerIndicesThanWorkers) {
+  expect_exact_chunks(executor, 1, 1);
+  expect_exact_chunks(executor, 2, 1);
 }
 
-TEST_P(ModelTest, GrainLargerThanRange) {
-  expect_exact_chunks(*executor_, 7, 100);
+MODEL_TEST(GrainLargerThanRange) {
+  expect_exact_chunks(executor, 7, 100);
 }
 
-TEST_P(ModelTest, UnevenLastChunk) {
-  expect_exact_chunks(*executor_, 10'007, 13);
+MODEL_TEST(UnevenLastChunk) {
+  expect_exact_chunks(executor, 10'007, 13);
 }
 
-TEST_P(ModelTest, HugeRangeDoesNotOverflow) {
+MODEL_TEST(HugeRangeDoesNotOverflow) {
   const std::size_t n = std::numeric_limits<std::size_t>::max() - 5;
-  expect_exact_chunks(*executor_, n, n / 4);
+  expect_exact_chunks(executor, n, n / 4);
 }
 
-TEST_P(ModelTest, EveryIndexExactlyOnce) {
+MODEL_TEST(EveryIndexExactlyOnce) {
   const std::size_t n = 100'000;
-  Array<int> visits(*executor_, n);
-  executor_->parallel_for(n, 64, [visits = visits.data()](std::size_t lo, std::size_t hi) {
+  Array<int> visits(executor, n);
+  executor.parallel_for(n, 64, [visits = visits.data()](std::size_t lo, std::size_t hi) {
     for (std::size_t i = lo; i < hi; ++i) std::atomic_ref<int>(visits[i]).fetch_add(1);
   });
   for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(visits[i], 1) << "index " << i;
@@ -129,35 +139,35 @@ std::uint64_t tree_sum(Executor& executor, std::uint64_t lo, std::uint64_t hi) {
   return left + right;
 }
 
-TEST_P(ModelTest, NestedForkJoin) {
+MODEL_TEST(NestedForkJoin) {
   const std::uint64_t leaves = 1 << 12;
-  EXPECT_EQ(tree_sum(*executor_, 0, leaves), leaves * (leaves - 1) / 2);
+  EXPECT_EQ(tree_sum(executor, 0, leaves), leaves * (leaves - 1) / 2);
 }
 
-TEST_P(ModelTest, ForkJoinInsideParallelFor) {
-  Array<std::uint64_t> sums(*executor_, 16);
-  executor_->parallel_for(
-      sums.size(), 1,
-      [sums = sums.data(), executor = executor_.get()](std::size_t lo, std::size_t hi) {
-        for (std::size_t i = lo; i < hi; ++i) sums[i] = tree_sum(*executor, 0, 64 + i);
-      });
+MODEL_TEST(ForkJoinInsideParallelFor) {
+  Array<std::uint64_t> sums(executor, 16);
+  executor.parallel_for(sums.size(), 1,
+                        [sums = sums.data(), executor = &executor](std::size_t lo, std::size_t hi) {
+                          for (std::size_t i = lo; i < hi; ++i)
+                            sums[i] = tree_sum(*executor, 0, 64 + i);
+                        });
   for (std::size_t i = 0; i < sums.size(); ++i) EXPECT_EQ(sums[i], (64 + i) * (63 + i) / 2);
 }
 
-TEST_P(ModelTest, SpawnTasksRunsEachIndexOnce) {
+MODEL_TEST(SpawnTasksRunsEachIndexOnce) {
   for (std::size_t count : {0, 1, 3, 1000}) {
-    Array<int> visits(*executor_, count);
-    executor_->spawn_tasks(count, [visits = visits.data()](std::size_t i) {
+    Array<int> visits(executor, count);
+    executor.spawn_tasks(count, [visits = visits.data()](std::size_t i) {
       std::atomic_ref<int>(visits[i]).fetch_add(1);
     });
     for (std::size_t i = 0; i < count; ++i) ASSERT_EQ(visits[i], 1) << "task " << i;
   }
 }
 
-TEST_P(ModelTest, ExceptionInParallelForReachesCaller) {
+MODEL_TEST(ExceptionInParallelForReachesCaller) {
   expect_error_containing(
       [&] {
-        executor_->parallel_for(1000, 1, [](std::size_t lo, std::size_t) {
+        executor.parallel_for(1000, 1, [](std::size_t lo, std::size_t) {
           if (lo == 500) throw std::runtime_error("chunk 500");
         });
       },
@@ -165,21 +175,21 @@ TEST_P(ModelTest, ExceptionInParallelForReachesCaller) {
   // Every chunk throws: one exception comes out, nothing hangs or terminates.
   expect_error_containing(
       [&] {
-        executor_->parallel_for(64, 1,
-                                [](std::size_t, std::size_t) { throw std::logic_error("all"); });
+        executor.parallel_for(64, 1,
+                              [](std::size_t, std::size_t) { throw std::logic_error("all"); });
       },
       "all");
   // Still usable afterwards.
-  expect_exact_chunks(*executor_, 1000, 7);
+  expect_exact_chunks(executor, 1000, 7);
 }
 
-TEST_P(ModelTest, ExceptionInForkJoinReachesCaller) {
-  expect_error_containing(
-      [&] { executor_->fork_join([] { throw std::runtime_error("a"); }, [] {}); }, "a");
-  expect_error_containing(
-      [&] { executor_->fork_join([] {}, [] { throw std::runtime_error("b"); }); }, "b");
-  EXPECT_ANY_THROW(executor_->fork_join([] { throw std::runtime_error("a"); },
-                                        [] { throw std::runtime_error("b"); }));
+MODEL_TEST(ExceptionInForkJoinReachesCaller) {
+  expect_error_containing([&] { executor.fork_join([] { throw std::runtime_error("a"); }, [] {}); },
+                          "a");
+  expect_error_containing([&] { executor.fork_join([] {}, [] { throw std::runtime_error("b"); }); },
+                          "b");
+  EXPECT_ANY_THROW(executor.fork_join([] { throw std::runtime_error("a"); },
+                                      [] { throw std::runtime_error("b"); }));
   // Deep inside a recursion.
   std::atomic<int> leaves{0};
   auto recurse = [&](auto& self, int depth) -> void {
@@ -187,27 +197,27 @@ TEST_P(ModelTest, ExceptionInForkJoinReachesCaller) {
       if (leaves.fetch_add(1) == 37) throw std::out_of_range("leaf 37");
       return;
     }
-    executor_->fork_join([&] { self(self, depth - 1); }, [&] { self(self, depth - 1); });
+    executor.fork_join([&] { self(self, depth - 1); }, [&] { self(self, depth - 1); });
   };
   expect_error_containing([&] { recurse(recurse, 7); }, "leaf 37");
-  EXPECT_EQ(tree_sum(*executor_, 0, 100), 4950u);
+  EXPECT_EQ(tree_sum(executor, 0, 100), 4950u);
 }
 
-TEST_P(ModelTest, ExceptionInSpawnedTaskReachesCaller) {
+MODEL_TEST(ExceptionInSpawnedTaskReachesCaller) {
   expect_error_containing(
       [&] {
-        executor_->spawn_tasks(100, [](std::size_t i) {
+        executor.spawn_tasks(100, [](std::size_t i) {
           if (i == 42) throw std::runtime_error("task 42");
         });
       },
       "task 42");
 }
 
-TEST_P(ModelTest, MemoryIsZeroedAlignedAndWritableByWorkers) {
-  Array<std::uint64_t> data(*executor_, 10'000);
+MODEL_TEST(MemoryIsZeroedAlignedAndWritableByWorkers) {
+  Array<std::uint64_t> data(executor, 10'000);
   EXPECT_EQ(reinterpret_cast<std::uintptr_t>(data.data()) % 64, 0u);
   for (std::uint64_t value : data) ASSERT_EQ(value, 0u);
-  executor_->parallel_for(data.size(), 100, [data = data.data()](std::size_t lo, std::size_t hi) {
+  executor.parallel_for(data.size(), 100, [data = data.data()](std::size_t lo, std::size_t hi) {
     for (std::size_t i = lo; i < hi; ++i) data[i] = i * 3;
   });
   for (std::size_t i = 0; i < data.size(); ++i) ASSERT_EQ(data[i], i * 3);
@@ -278,7 +288,12 @@ INSTANTIATE_TEST_SUITE_P(AllModels, ModelTest, testing::ValuesIn(all_cases()), c
 
 TEST(ModelRegistry, HasTheModelsOfThisIssue) {
   for (const char* name : {"serial", "threads", "pool", "tbb", "openmp", "processes",
-                           "process_pool", "coroutines", "coroutines_mt"})
+                           "process_pool", "coroutines", "coroutines_mt"
+#ifdef PARBENCH_HAVE_MPI
+                           ,
+                           "mpi"
+#endif
+       })
     EXPECT_NE(find_model(name), nullptr) << name;
   EXPECT_EQ(find_model("no_such_model"), nullptr);
   EXPECT_FALSE(find_model("serial")->parallel);

@@ -23,9 +23,9 @@ TEST_P(WorkloadTest, VerifiesOnEveryModel) {
   const WorkloadInfo& workload = *GetParam();
   for (const auto& model : models())
     for (std::size_t p : {1, 3}) {
-      if (!model.parallel && p != 1) continue;
+      if ((!model.parallel && p != 1) || !cannot_run(workload, model).empty()) continue;
       const auto executor = model.create(p);
-      const auto instance = workload.prepare(*executor, workload.small_size);
+      const auto instance = executor->prepare(workload, workload.small_size);
       instance->run(*executor);
       const Verdict verdict = instance->verify();
       EXPECT_TRUE(verdict.ok) << model.name << " p=" << p << ": " << verdict.message;
@@ -35,7 +35,7 @@ TEST_P(WorkloadTest, VerifiesOnEveryModel) {
 TEST_P(WorkloadTest, VerifierRejectsACorruptedResult) {
   const WorkloadInfo& workload = *GetParam();
   const auto executor = find_model("serial")->create(1);
-  const auto instance = workload.prepare(*executor, workload.small_size);
+  const auto instance = executor->prepare(workload, workload.small_size);
   instance->run(*executor);
   ASSERT_TRUE(instance->verify().ok);
   instance->corrupt();
@@ -47,7 +47,7 @@ TEST_P(WorkloadTest, VerifierRejectsACorruptedResult) {
 TEST_P(WorkloadTest, VerifierRejectsAResultThatWasNeverComputed) {
   const WorkloadInfo& workload = *GetParam();
   const auto executor = find_model("serial")->create(1);
-  const auto instance = workload.prepare(*executor, workload.small_size);
+  const auto instance = executor->prepare(workload, workload.small_size);
   EXPECT_FALSE(instance->verify().ok) << "verify() passed before run()";
 }
 
@@ -61,7 +61,7 @@ TEST_P(WorkloadTest, DeclaresConsistentSizes) {
   for (std::size_t n : workload.quick_sizes) EXPECT_LE(n, workload.max_size);
   EXPECT_FALSE(workload.summary.empty());
   const auto executor = find_model("serial")->create(1);
-  EXPECT_GT(workload.prepare(*executor, workload.small_size)->work().items, 0.0);
+  EXPECT_GT(executor->prepare(workload, workload.small_size)->work().items, 0.0);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllWorkloads, WorkloadTest, testing::ValuesIn(all_workloads()),
@@ -81,7 +81,7 @@ TEST(WorkloadRegistry, AmdahlExportsItsTrueSerialFraction) {
   const auto executor = find_model("serial")->create(1);
   for (auto [name, fraction] :
        {std::pair{"amdahl_s05", 0.05}, {"amdahl_s20", 0.20}, {"amdahl_s50", 0.50}}) {
-    const auto instance = find_workload(name)->prepare(*executor, 100);
+    const auto instance = executor->prepare(*find_workload(name), 100);
     bool found = false;
     for (const auto& [key, value] : instance->counters())
       if (key == "true_serial_fraction") {

@@ -128,6 +128,7 @@ const bool registered = register_workload({
     .uses_fork_join = false,
     .work_exponent = 0,
     .concurrency_levels = {1, 2, 4, 16, 64},
+    .reads_back_files = true,
     .prepare = [](Executor& executor, std::size_t n) -> std::unique_ptr<Instance> {
       return std::make_unique<Pipeline>(executor, n);
     },

@@ -1,0 +1,360 @@
+// mpi/: what a message costs through Open MPI, OSU Micro-Benchmarks style,
+// with this binary's own ranks (mpi/team.hpp: rank 0 is this process):
+//   mpi/latency/size:<B>             blocking MPI_Send/MPI_Recv ping-pong between
+//                                    ranks 0 and 1; one iteration is a round
+//                                    trip (as ipc/*/pingpong), each timed:
+//                                    counters one_way_us (median) and
+//                                    one_way_p99_us are half a round trip
+//   mpi/latency_raw/size:<B>         the baseline: the same ping-pong as a bare
+//                                    loop timed once with MPI_Wtime (OSU's
+//                                    osu_latency); time per round trip
+//   mpi/bandwidth/size:<B>           a window of 64 MPI_Isend to rank 1, then a
+//                                    4-byte ack; bytes_per_second
+//   mpi/bibw/size:<B>                the same window in both directions at once
+//   mpi/allreduce/size:<B>/ranks:<R> MPI_Allreduce (sum of int32) over R ranks
+//   mpi/bcast/size:<B>/ranks:<R>     MPI_Bcast from rank 0
+//   mpi/alltoall/size:<B>/ranks:<R>  MPI_Alltoall, B bytes to each rank
+//   mpi/barrier/ranks:<R>            MPI_Barrier
+// Sizes 1 B to 4 MiB doubling, or PARBENCH_MPI_SIZES=8,1024,... (the sweep's
+// [mpi] sizes); ranks 2, the hardware threads and twice that (more ranks than
+// cores oversubscribe: a rank that busy-polls then slows the others).
+// Verified: every echo carries its round number and the last payload is
+// compared whole; receivers of a window check the payload of the last
+// message; allreduce results are checked against R (R + 1) / 2 per element,
+// bcast and alltoall payloads against their pattern, on every rank.
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "benchmarks/harness.hpp"
+#include "mpi/team.hpp"
+
+namespace parbench {
+namespace {
+
+using mpi::Command;
+using mpi::Team;
+
+constexpr int kWindow = 64;
+constexpr int kTag = 7;
+
+enum Arg { kSize = 1, kIterations = 2 };
+
+std::vector<std::size_t> message_sizes() {
+  std::vector<std::size_t> sizes;
+  const char* text = std::getenv("PARBENCH_MPI_SIZES");
+  if (text == nullptr || *text == '\0') {
+    for (std::size_t size = 1; size <= (4u << 20); size *= 2) sizes.push_back(size);
+    return sizes;
+  }
+  const std::string list = text;
+  for (std::size_t start = 0; start <= list.size();) {
+    const std::size_t end = std::min(list.find(',', start), list.size());
+    const std::string item = list.substr(start, end - start);
+    char* rest = nullptr;
+    const unsigned long long size = std::strtoull(item.c_str(), &rest, 10);
+    if (item.empty() || *rest != '\0' || size == 0 || size > (64u << 20))
+      throw std::invalid_argument("PARBENCH_MPI_SIZES=" + list +
+                                  ": sizes must be whole bytes from 1 to 64 MiB, got '" + item +
+                                  "'");
+    sizes.push_back(size);
+    start = end + 1;
+  }
+  return sizes;
+}
+
+unsigned char pattern(std::size_t i) {
+  return static_cast<unsigned char>(i * 131 + 7);
+}
+
+void check(int code, const char* what) {
+  if (code != MPI_SUCCESS) throw std::runtime_error(std::string("mpi: ") + what + " failed");
+}
+
+// ------------------------------------------------------------ point to point
+
+// Rank 1 echoes every message back; other ranks have nothing to do.
+void echo(Team& team, const Command& command) {
+  if (team.rank() != 1) return;
+  std::vector<unsigned char> buffer(std::max<std::uint64_t>(command.args[kSize], 1));
+  const int size = static_cast<int>(command.args[kSize]);
+  for (std::uint64_t i = 0; i < command.args[kIterations]; ++i) {
+    check(MPI_Recv(buffer.data(), size, MPI_BYTE, 0, kTag, team.comm(), MPI_STATUS_IGNORE),
+          "MPI_Recv");
+    check(MPI_Send(buffer.data(), size, MPI_BYTE, 0, kTag, team.comm()), "MPI_Send");
+  }
+}
+
+void latency(benchmark::State& state, bool raw) {
+  const auto size = static_cast<std::size_t>(state.range(0));
+  try {
+    Team& team = Team::of_size(2);
+    Command command;
+    command.args[kSize] = size;
+    command.args[kIterations] = static_cast<std::uint64_t>(state.max_iterations);
+    team.start(&echo, command);
+    std::string error;
+    std::vector<unsigned char> payload(std::max<std::size_t>(size, 1)), back(payload.size());
+    for (std::size_t i = 0; i < size; ++i) payload[i] = pattern(i);
+    const int count = static_cast<int>(size);
+    std::vector<double> round_trips;
+    try {
+      if (raw) {
+        // OSU's loop: nothing but the calls between two clock reads.
+        double per_round_trip = 0;
+        bool first = true;
+        for (auto _ : state) {
+          if (first) {
+            first = false;
+            const double start = MPI_Wtime();
+            for (benchmark::IterationCount i = 0; i < state.max_iterations; ++i) {
+              check(MPI_Send(payload.data(), count, MPI_BYTE, 1, kTag, team.comm()), "MPI_Send");
+              check(MPI_Recv(back.data(), count, MPI_BYTE, 1, kTag, team.comm(), MPI_STATUS_IGNORE),
+                    "MPI_Recv");
+            }
+            per_round_trip = (MPI_Wtime() - start) / static_cast<double>(state.max_iterations);
+          }
+          state.SetIterationTime(per_round_trip);
+        }
+      } else {
+        round_trips.reserve(static_cast<std::size_t>(state.max_iterations));
+        std::uint64_t round = 0;
+        for (auto _ : state) {
+          ++round;
+          std::memcpy(payload.data(), &round, std::min(size, sizeof(round)));
+          const auto start = std::chrono::steady_clock::now();
+          check(MPI_Send(payload.data(), count, MPI_BYTE, 1, kTag, team.comm()), "MPI_Send");
+          check(MPI_Recv(back.data(), count, MPI_BYTE, 1, kTag, team.comm(), MPI_STATUS_IGNORE),
+                "MPI_Recv");
+          round_trips.push_back(
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+          if (std::memcmp(back.data(), &round, std::min(size, sizeof(round))) != 0)
+            throw std::runtime_error("the echo of round " + std::to_string(round) + " differs");
+        }
+      }
+      if (std::memcmp(back.data(), payload.data(), size) != 0)
+        throw std::runtime_error("echoed payload differs from what was sent");
+    } catch (const std::exception& failure) {
+      error = failure.what();
+    }
+    team.finish(error);
+    if (!round_trips.empty()) {
+      std::sort(round_trips.begin(), round_trips.end());
+      const auto at = [&](double q) {
+        return round_trips[std::min(round_trips.size() - 1,
+                                    static_cast<std::size_t>(q * round_trips.size()))];
+      };
+      state.counters["one_way_us"] = at(0.5) / 2 * 1e6;
+      state.counters["one_way_p99_us"] = at(0.99) / 2 * 1e6;
+    }
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(2 * size));
+    state.counters["ranks"] = 2;
+    state.counters["verified"] = 1;
+  } catch (const std::exception& error) {
+    state.SkipWithError(("exception: " + std::string(error.what())).c_str());
+  }
+}
+
+// Windows of kWindow messages; the receiver checks the last message's payload
+// and acknowledges each window with 4 bytes. bidirectional: both send and both
+// receive (ranks 0 and 1).
+void window(Team& team, std::size_t size, std::uint64_t windows, bool send, bool receive) {
+  const int peer = 1 - team.rank();
+  const int count = static_cast<int>(size);
+  std::vector<unsigned char> out(std::max<std::size_t>(size, 1)), in(out.size() * kWindow);
+  for (std::size_t i = 0; i < size; ++i) out[i] = pattern(i);
+  std::vector<MPI_Request> requests(2 * kWindow);
+  std::uint32_t ack = 0;
+  for (std::uint64_t w = 0; w < windows; ++w) {
+    int posted = 0;
+    if (receive)
+      for (int k = 0; k < kWindow; ++k)
+        check(MPI_Irecv(in.data() + static_cast<std::size_t>(k) * out.size(), count, MPI_BYTE, peer,
+                        kTag, team.comm(), &requests[posted++]),
+              "MPI_Irecv");
+    if (send)
+      for (int k = 0; k < kWindow; ++k)
+        check(MPI_Isend(out.data(), count, MPI_BYTE, peer, kTag, team.comm(), &requests[posted++]),
+              "MPI_Isend");
+    check(MPI_Waitall(posted, requests.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
+    if (receive && std::memcmp(in.data() + (kWindow - 1) * out.size(), out.data(), size) != 0)
+      throw std::runtime_error("a message of the window arrived damaged");
+    if (receive) check(MPI_Send(&ack, 1, MPI_UINT32_T, peer, kTag + 1, team.comm()), "ack");
+    if (send)
+      check(MPI_Recv(&ack, 1, MPI_UINT32_T, peer, kTag + 1, team.comm(), MPI_STATUS_IGNORE), "ack");
+  }
+}
+
+void window_follower(Team& team, const Command& command) {
+  if (team.rank() != 1) return;
+  const bool both = command.args[3] != 0;
+  window(team, command.args[kSize], command.args[kIterations], both, true);
+}
+
+void bandwidth(benchmark::State& state, bool both) {
+  const auto size = static_cast<std::size_t>(state.range(0));
+  try {
+    Team& team = Team::of_size(2);
+    Command command;
+    command.args[kSize] = size;
+    command.args[kIterations] = static_cast<std::uint64_t>(state.max_iterations);
+    command.args[3] = both ? 1 : 0;
+    team.start(&window_follower, command);
+    std::string error;
+    try {
+      for (auto _ : state) window(team, size, 1, true, both);
+    } catch (const std::exception& failure) {
+      error = failure.what();
+    }
+    team.finish(error);
+    state.SetBytesProcessed(state.iterations() * kWindow * static_cast<std::int64_t>(size) *
+                            (both ? 2 : 1));
+    state.counters["messages_per_second"] =
+        benchmark::Counter(static_cast<double>(state.iterations() * kWindow * (both ? 2 : 1)),
+                           benchmark::Counter::kIsRate);
+    state.counters["ranks"] = 2;
+    state.counters["verified"] = 1;
+  } catch (const std::exception& error) {
+    state.SkipWithError(("exception: " + std::string(error.what())).c_str());
+  }
+}
+
+// ----------------------------------------------------------------- collectives
+
+enum class Collective { allreduce, bcast, alltoall, barrier };
+
+// One call of the collective on this rank, with its check.
+void collective_once(Team& team, Collective kind, std::size_t size, std::vector<std::int32_t>& a,
+                     std::vector<std::int32_t>& b, std::vector<unsigned char>& bytes,
+                     std::vector<unsigned char>& all) {
+  const int ranks = team.size(), rank = team.rank();
+  switch (kind) {
+    case Collective::allreduce: {
+      std::fill(a.begin(), a.end(), rank + 1);
+      check(MPI_Allreduce(a.data(), b.data(), static_cast<int>(a.size()), MPI_INT32_T, MPI_SUM,
+                          team.comm()),
+            "MPI_Allreduce");
+      if (b.front() != ranks * (ranks + 1) / 2 || b.back() != ranks * (ranks + 1) / 2)
+        throw std::runtime_error("allreduce gave a wrong sum");
+      break;
+    }
+    case Collective::bcast:
+      if (rank != 0) bytes.assign(bytes.size(), 0);
+      check(MPI_Bcast(bytes.data(), static_cast<int>(size), MPI_BYTE, 0, team.comm()), "MPI_Bcast");
+      if (size > 0 && (bytes[0] != pattern(0) || bytes[size - 1] != pattern(size - 1)))
+        throw std::runtime_error("bcast delivered a wrong payload");
+      break;
+    case Collective::alltoall:
+      check(MPI_Alltoall(bytes.data(), static_cast<int>(size), MPI_BYTE, all.data(),
+                         static_cast<int>(size), MPI_BYTE, team.comm()),
+            "MPI_Alltoall");
+      for (int r = 0; r < ranks; ++r)
+        if (all[static_cast<std::size_t>(r) * size] != pattern(0))
+          throw std::runtime_error("alltoall delivered a wrong payload");
+      break;
+    case Collective::barrier:
+      check(MPI_Barrier(team.comm()), "MPI_Barrier");
+      break;
+  }
+}
+
+struct CollectiveBuffers {
+  std::vector<std::int32_t> a, b;
+  std::vector<unsigned char> bytes, all;
+  CollectiveBuffers(std::size_t size, int ranks)
+      : a(std::max<std::size_t>(size / 4, 1)),
+        b(a.size()),
+        bytes(std::max<std::size_t>(size * static_cast<std::size_t>(ranks), 1)),
+        all(bytes.size()) {
+    for (std::size_t i = 0; i < bytes.size(); ++i)
+      bytes[i] = pattern(i % std::max<std::size_t>(size, 1));
+  }
+};
+
+void collective_follower(Team& team, const Command& command) {
+  const auto kind = static_cast<Collective>(command.args[3]);
+  const std::size_t size = command.args[kSize];
+  CollectiveBuffers buffers(size, team.size());
+  for (std::uint64_t i = 0; i < command.args[kIterations]; ++i)
+    collective_once(team, kind, size, buffers.a, buffers.b, buffers.bytes, buffers.all);
+}
+
+void collective(benchmark::State& state, Collective kind) {
+  const bool sized = kind != Collective::barrier;
+  const auto size = sized ? static_cast<std::size_t>(state.range(0)) : 0;
+  const auto ranks = static_cast<int>(state.range(sized ? 1 : 0));
+  try {
+    Team& team = Team::of_size(ranks);
+    Command command;
+    command.args[kSize] = size;
+    command.args[kIterations] = static_cast<std::uint64_t>(state.max_iterations);
+    command.args[3] = static_cast<std::uint64_t>(kind);
+    team.start(&collective_follower, command);
+    std::string error;
+    CollectiveBuffers buffers(size, ranks);
+    try {
+      for (auto _ : state)
+        collective_once(team, kind, size, buffers.a, buffers.b, buffers.bytes, buffers.all);
+    } catch (const std::exception& failure) {
+      error = failure.what();
+    }
+    team.finish(error);
+    if (sized) state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(size));
+    state.counters["ranks"] = ranks;
+    state.counters["verified"] = 1;
+  } catch (const std::exception& error) {
+    state.SkipWithError(("exception: " + std::string(error.what())).c_str());
+  }
+}
+
+void add_mpi_benchmarks(const Selection& selection) {
+  if (!selection.wants_primitive("mpi")) {
+    bool any = false;
+    for (const char* name : {"latency", "latency_raw", "bandwidth", "bibw", "allreduce", "bcast",
+                             "alltoall", "barrier"})
+      any = any || selection.wants_primitive(std::string("mpi/") + name);
+    if (!any) return;
+  }
+  const std::vector<std::size_t> sizes = message_sizes();
+  std::vector<std::int64_t> ranks{2};
+  for (const std::size_t r : {hardware_threads(), 2 * hardware_threads()})
+    if (static_cast<std::int64_t>(r) != ranks.back()) ranks.push_back(static_cast<std::int64_t>(r));
+  const auto add = [&](const std::string& name, auto function) {
+    return add_primitive(selection, "mpi/" + name, function);
+  };
+  const auto sized = [&](benchmark::internal::Benchmark* b, bool manual_time) {
+    b->ArgNames({"size"})->Unit(benchmark::kMicrosecond);
+    if (manual_time)
+      b->UseManualTime();
+    else
+      b->UseRealTime();
+    for (std::size_t size : sizes) b->Arg(static_cast<std::int64_t>(size));
+  };
+  if (auto* b = add("latency", [](benchmark::State& s) { latency(s, false); })) sized(b, false);
+  if (auto* b = add("latency_raw", [](benchmark::State& s) { latency(s, true); })) sized(b, true);
+  if (auto* b = add("bandwidth", [](benchmark::State& s) { bandwidth(s, false); })) sized(b, false);
+  if (auto* b = add("bibw", [](benchmark::State& s) { bandwidth(s, true); })) sized(b, false);
+  for (const auto& [name, kind] :
+       {std::pair{"allreduce", Collective::allreduce}, std::pair{"bcast", Collective::bcast},
+        std::pair{"alltoall", Collective::alltoall}})
+    if (auto* b = add(name, [kind = kind](benchmark::State& s) { collective(s, kind); })) {
+      b->ArgNames({"size", "ranks"})->UseRealTime()->Unit(benchmark::kMicrosecond);
+      for (std::size_t size : sizes)
+        for (const std::int64_t r : ranks) b->Args({static_cast<std::int64_t>(size), r});
+    }
+  if (auto* b = add("barrier", [](benchmark::State& s) { collective(s, Collective::barrier); })) {
+    b->ArgNames({"ranks"})->UseRealTime()->Unit(benchmark::kMicrosecond);
+    for (const std::int64_t r : ranks) b->Arg(r);
+  }
+}
+
+const bool registered = register_family("mpi", &add_mpi_benchmarks);
+
+}  // namespace
+}  // namespace parbench

@@ -1,0 +1,352 @@
+#include "mpi/team.hpp"
+
+#include <sched.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string_view>
+#include <thread>
+
+namespace parbench::mpi {
+namespace {
+
+std::string error_text(int code) {
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  MPI_Error_string(code, text, &length);
+  return std::string(text, static_cast<std::size_t>(length));
+}
+
+void check(int code, const std::string& what) {
+  if (code != MPI_SUCCESS) throw std::runtime_error("mpi: " + what + ": " + error_text(code));
+}
+
+std::string this_host() {
+  char name[256] = {};
+  gethostname(name, sizeof(name) - 1);
+  return name;
+}
+
+// The process's MPI: initialised on first use, finalised at exit after every
+// team has been dismissed. Not finalised if a team broke: MPI_Finalize would
+// wait for ranks that are gone (Open MPI's orted cleans up when we exit).
+class Runtime {
+ public:
+  static Runtime& get() {
+    static Runtime runtime;
+    return runtime;
+  }
+  Team& team(int size) {
+    // A lost rank makes Open MPI's runtime end every rank it started here.
+    for (const auto& [ranks, team] : teams_)
+      if (team->broken())
+        throw std::runtime_error("mpi: the team of " + std::to_string(ranks) +
+                                 " ranks lost a rank earlier in this process (Open MPI then ends "
+                                 "every rank it started); start a new process");
+    auto found = teams_.find(size);
+    if (found == teams_.end()) found = teams_.emplace(size, spawn(size)).first;
+    return *found->second;
+  }
+  ~Runtime() {
+    bool broken = false;
+    for (auto& [size, team] : teams_) broken = broken || team->broken();
+    teams_.clear();
+    if (!broken) MPI_Finalize();
+  }
+
+ private:
+  Runtime() { initialise(); }
+  static std::unique_ptr<Team> spawn(int size);
+  std::map<int, std::unique_ptr<Team>> teams_;
+};
+
+}  // namespace
+
+// The settings Open MPI needs here, each only if the user has not set it:
+// running as root is refused unless confirmed twice; more ranks than cores
+// (p = 2 x cores in a sweep) is refused unless oversubscription is allowed.
+void initialise() {
+  int initialised = 0;
+  MPI_Initialized(&initialised);
+  if (initialised) return;
+  if (geteuid() == 0) {
+    setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 0);
+    setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 0);
+  }
+  setenv("OMPI_MCA_rmaps_base_oversubscribe", "1", 0);
+  int provided = 0;
+  check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided), "MPI_Init");
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_RETURN);
+}
+
+namespace {
+struct Hello {
+  long pid = 0;
+  char host[120] = {};
+};
+}  // namespace
+
+std::unique_ptr<Team> Runtime::spawn(int size) {
+  char exe[4096] = {};
+  const ssize_t length = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (length <= 0) throw std::runtime_error("mpi: cannot find this program (/proc/self/exe)");
+  // The ranks get rank 0's PARBENCH_* settings (the workloads' knobs, the
+  // spin calibration) as arguments: on another host, or from Open MPI's
+  // daemon, they would not inherit them, and SPMD code must see the same.
+  std::vector<std::string> arguments{"--parbench-worker=mpi"};
+  for (char** entry = environ; *entry != nullptr; ++entry)
+    if (std::string_view(*entry).starts_with("PARBENCH_")) arguments.emplace_back(*entry);
+  std::vector<char*> argv;
+  for (std::string& argument : arguments) argv.push_back(argument.data());
+  argv.push_back(nullptr);
+  MPI_Info info;
+  MPI_Info_create(&info);
+  if (const char* hostfile = std::getenv("PARBENCH_MPI_HOSTFILE"); hostfile && *hostfile) {
+    if (access(hostfile, R_OK) != 0) {
+      MPI_Info_free(&info);
+      throw std::runtime_error(std::string("mpi: hostfile ") + hostfile + ": " +
+                               std::strerror(errno));
+    }
+    MPI_Info_set(info, "hostfile", hostfile);
+  }
+  MPI_Comm inter = MPI_COMM_NULL;
+  std::vector<int> codes(static_cast<std::size_t>(size - 1));
+  const int code =
+      MPI_Comm_spawn(exe, argv.data(), size - 1, info, 0, MPI_COMM_SELF, &inter, codes.data());
+  MPI_Info_free(&info);
+  check(code, "could not start " + std::to_string(size - 1) + " ranks (MPI_Comm_spawn)");
+  MPI_Comm comm = MPI_COMM_NULL;
+  check(MPI_Intercomm_merge(inter, 0, &comm), "MPI_Intercomm_merge");
+  MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
+  auto team = std::unique_ptr<Team>(new Team(Team::connect(comm, inter)));
+  return team;
+}
+
+Team Team::connect(MPI_Comm comm, MPI_Comm inter) {
+  int rank = 0, size = 1;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  Team team(comm, rank, size);
+  team.intercomm_ = inter;
+  Hello hello;
+  hello.pid = getpid();
+  std::strncpy(hello.host, this_host().c_str(), sizeof(hello.host) - 1);
+  std::vector<Hello> all(rank == 0 ? static_cast<std::size_t>(size) : 0);
+  check(MPI_Gather(&hello, sizeof(Hello), MPI_BYTE, all.data(), sizeof(Hello), MPI_BYTE, 0, comm),
+        "exchanging rank addresses");
+  for (const Hello& each : all) {
+    team.pids_.push_back(each.pid);
+    team.hosts_.emplace_back(each.host);
+  }
+  return team;
+}
+
+Team& Team::of_size(int size) {
+  if (size < 2) throw std::invalid_argument("mpi: a team has at least 2 ranks");
+  return Runtime::get().team(size);
+}
+
+Team Team::join_parent(int argc, char** argv) {
+  for (int i = 2; i < argc; ++i)
+    if (std::string_view(argv[i]).starts_with("PARBENCH_")) putenv(argv[i]);
+  initialise();
+  MPI_Comm parent = MPI_COMM_NULL;
+  MPI_Comm_get_parent(&parent);
+  if (parent == MPI_COMM_NULL) throw std::runtime_error("mpi: not started by a parbench rank 0");
+  MPI_Comm comm = MPI_COMM_NULL;
+  check(MPI_Intercomm_merge(parent, 1, &comm), "MPI_Intercomm_merge");
+  MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
+  return connect(comm, parent);
+}
+
+Team::Team(Team&& other) noexcept
+    : comm_(other.comm_),
+      intercomm_(other.intercomm_),
+      rank_(other.rank_),
+      size_(other.size_),
+      broken_(other.broken_),
+      claimed_(other.claimed_),
+      hosts_(std::move(other.hosts_)),
+      pids_(std::move(other.pids_)) {
+  other.comm_ = other.intercomm_ = MPI_COMM_NULL;
+}
+
+Team::~Team() {
+  if (comm_ == MPI_COMM_NULL || broken_) return;
+  try {
+    if (rank_ == 0) send(Command{});  // Op exit
+  } catch (const std::exception&) {
+    return;  // a rank went away: nothing to disconnect from
+  }
+  // The merged communicator is freed; the spawn's intercommunicator is what
+  // connects the two jobs (disconnecting both waits forever in Open MPI 4.1).
+  MPI_Comm_free(&comm_);
+  if (intercomm_ != MPI_COMM_NULL) MPI_Comm_disconnect(&intercomm_);
+}
+
+void Team::send(const Command& command) {
+  Command copy = command;
+  MPI_Request request;
+  check(MPI_Ibcast(&copy, sizeof(Command), MPI_BYTE, 0, comm_, &request), "sending a command");
+  wait(request, "sending a command");
+}
+
+void Team::share_settings() {
+  std::string blob;
+  if (rank_ == 0)
+    for (char** entry = environ; *entry != nullptr; ++entry)
+      if (std::string_view(*entry).starts_with("PARBENCH_")) blob.append(*entry).push_back('\0');
+  std::uint64_t size = blob.size();
+  MPI_Request request;
+  check(MPI_Ibcast(&size, 1, MPI_UINT64_T, 0, comm_, &request), "sharing settings");
+  wait(request, "sharing settings");
+  blob.resize(size);
+  check(MPI_Ibcast(blob.data(), static_cast<int>(size), MPI_BYTE, 0, comm_, &request),
+        "sharing settings");
+  wait(request, "sharing settings");
+  if (rank_ == 0) return;
+  std::vector<std::string> ours;
+  for (char** entry = environ; *entry != nullptr; ++entry)
+    if (std::string_view(*entry).starts_with("PARBENCH_")) ours.emplace_back(*entry);
+  for (const std::string& entry : ours) unsetenv(entry.substr(0, entry.find('=')).c_str());
+  for (std::size_t at = 0; at < blob.size();) {
+    const std::string entry(blob.c_str() + at);
+    at += entry.size() + 1;
+    const std::size_t equals = entry.find('=');
+    if (equals != std::string::npos)
+      setenv(entry.substr(0, equals).c_str(), entry.substr(equals + 1).c_str(), 1);
+  }
+}
+
+Command Team::receive() {
+  Command command;
+  MPI_Request request;
+  check(MPI_Ibcast(&command, sizeof(Command), MPI_BYTE, 0, comm_, &request),
+        "waiting for a command");
+  const pid_t parent = getppid();
+  const auto start = std::chrono::steady_clock::now();
+  auto nap = std::chrono::microseconds(20);
+  for (;;) {
+    int done = 0;
+    check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "waiting for a command");
+    if (done) return command;
+    if (std::chrono::steady_clock::now() - start < std::chrono::microseconds(50)) continue;
+    // Rank 0 gone: Open MPI's daemon (our parent) exits and we are re-parented.
+    if (getppid() != parent) std::_Exit(3);
+    std::this_thread::sleep_for(nap);
+    nap = std::min(nap * 2, std::chrono::microseconds(1000));
+  }
+}
+
+void Team::check_alive(const char* during) {
+  const std::string host = hosts_.empty() ? std::string() : hosts_[0];
+  for (std::size_t r = 1; r < pids_.size(); ++r) {
+    if (hosts_[r] != host) continue;  // another host: Open MPI's runtime ends the job
+    if (kill(static_cast<pid_t>(pids_[r]), 0) == -1 && errno == ESRCH) {
+      broken_ = true;
+      throw std::runtime_error("mpi: rank " + std::to_string(r) + " (pid " +
+                               std::to_string(pids_[r]) + ") ended " + during +
+                               " (killed or crashed); its team is abandoned");
+    }
+  }
+}
+
+void Team::wait(MPI_Request& request, const char* during) {
+  if (broken_) throw std::runtime_error("mpi: this team lost a rank earlier");
+  auto last_check = std::chrono::steady_clock::now();
+  const pid_t parent = getppid();
+  for (std::uint64_t polls = 0;; ++polls) {
+    int done = 0;
+    check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), during);
+    if (done) return;
+    if ((polls & 1023) != 1023) continue;
+    if (rank_ == 0) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_check > std::chrono::milliseconds(50)) {
+        last_check = now;
+        check_alive(during);
+      }
+    } else {
+      // Ranks may share a core with the rank they wait for: let it run.
+      sched_yield();
+      if (getppid() != parent) std::_Exit(3);
+    }
+  }
+}
+
+namespace {
+struct Outcome {
+  std::uint32_t ok = 1;
+  char message[252] = {};
+};
+}  // namespace
+
+std::string Team::gather_outcome(bool ok, const std::string& message, const char* during) {
+  Outcome mine;
+  mine.ok = ok ? 1 : 0;
+  std::strncpy(mine.message, message.c_str(), sizeof(mine.message) - 1);
+  std::vector<Outcome> all(rank_ == 0 ? static_cast<std::size_t>(size_) : 0);
+  MPI_Request request;
+  check(MPI_Igather(&mine, sizeof(Outcome), MPI_BYTE, all.data(), sizeof(Outcome), MPI_BYTE, 0,
+                    comm_, &request),
+        during);
+  wait(request, during);
+  for (std::size_t r = 0; r < all.size(); ++r)
+    if (!all[r].ok) return "rank " + std::to_string(r) + ": " + all[r].message;
+  return {};
+}
+
+void Team::start(TeamProgram program, Command command) {
+  command.op = Command::team_program;
+  command.args[0] = to_offset(reinterpret_cast<const void*>(program));
+  send(command);
+}
+
+void Team::finish(const std::string& error) {
+  const std::string outcome = gather_outcome(error.empty(), error, "running a program");
+  if (!outcome.empty()) throw std::runtime_error(outcome);
+}
+
+void Team::run(TeamProgram program, Command command) {
+  command.op = Command::team_program;
+  command.args[0] = to_offset(reinterpret_cast<const void*>(program));
+  start(program, command);
+  std::string error;
+  try {
+    program(*this, command);
+  } catch (const std::exception& failure) {
+    error = *failure.what() != '\0' ? failure.what() : "exception";
+  }
+  finish(error);
+}
+
+// Offsets are taken from this function, which is in the same executable as
+// every program (parbench links its code statically into each binary).
+std::uint64_t to_offset(const void* function) {
+  return reinterpret_cast<std::uintptr_t>(function) -
+         reinterpret_cast<std::uintptr_t>(reinterpret_cast<const void*>(&to_offset));
+}
+
+const void* from_offset(std::uint64_t offset) {
+  return reinterpret_cast<const void*>(
+      reinterpret_cast<std::uintptr_t>(reinterpret_cast<const void*>(&to_offset)) + offset);
+}
+
+std::string library_version() {
+  char version[MPI_MAX_LIBRARY_VERSION_STRING] = {};
+  int length = 0;
+  MPI_Get_library_version(version, &length);
+  std::string text(version, static_cast<std::size_t>(length));
+  if (const auto end = text.find_first_of(",\n"); end != std::string::npos) text.resize(end);
+  return text;
+}
+
+}  // namespace parbench::mpi

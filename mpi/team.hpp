@@ -1,0 +1,142 @@
+// A team of MPI ranks whose rank 0 is the calling process (the benchmark, a
+// test), and the messages that keep them in lockstep.
+//
+// How ranks start: the first time a process asks for a team of p ranks it
+// initialises MPI (as a singleton, or as rank 0 of `mpirun -np 1 ...` when a
+// sweep runs across hosts) and MPI_Comm_spawn-s p - 1 copies of its own
+// binary with `--parbench-worker=mpi`; the two sides are merged into one
+// communicator in which the caller is rank 0. Teams are kept per size until
+// the process exits (spawning costs ~0.3 s), and their ranks wait for
+// commands sleeping, not spinning (see Team::receive).
+//
+// Faults: rank 0 waits for every message through Team::wait, which notices
+// within ~50 ms that a rank on this host has gone (killed, crashed) and
+// throws; the team is then marked broken and never used again (Open MPI's
+// runtime kills the job's other ranks). A rank whose rank 0 has gone (its
+// parent, Open MPI's orted, exits and it is re-parented) exits at once.
+#pragma once
+
+#include <mpi.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace parbench::mpi {
+
+/// What the other ranks are to do next, broadcast by rank 0. Fixed size, so
+/// that a rank waiting for one can post its receive in advance.
+struct Command {
+  enum Op : std::uint32_t {
+    exit,              ///< leave the team (the process exits)
+    attach,            ///< a new executor on rank 0: make a fresh one
+    detach,            ///< rank 0's executor is gone: drop ours
+    prepare,           ///< prepare workload `text` at size args[0]
+    run,               ///< run the prepared instance once
+    verify,            ///< verify it; reply with the verdict
+    corrupt,           ///< damage its result (tests of the verifiers)
+    destroy,           ///< destroy it
+    executor_program,  ///< call program args[0] (an offset, see to_offset) with our executor
+    team_program,      ///< call program args[0] with the team and this command
+  };
+  std::uint32_t op = exit;
+  std::uint32_t reserved = 0;
+  std::uint64_t args[5] = {};
+  char text[208] = {};
+};
+static_assert(sizeof(Command) == 256);
+
+class Team;
+/// A function every rank of a team runs at once (the mpi/ benchmarks).
+using TeamProgram = void (*)(Team& team, const Command& command);
+
+/// A function of this program as an offset that is the same in every copy
+/// of the binary (the address differs: position-independent executables are
+/// loaded at random addresses), and back.
+std::uint64_t to_offset(const void* function);
+const void* from_offset(std::uint64_t offset);
+
+class Team {
+ public:
+  /// Rank 0's team of `size` ranks (>= 2), spawned on first use and kept.
+  /// Throws std::runtime_error with Open MPI's reason if it cannot start.
+  static Team& of_size(int size);
+  /// In a process started with --parbench-worker=mpi: its team (rank >= 1).
+  /// argv's NAME=VALUE arguments (rank 0's PARBENCH_* settings) are set in
+  /// this process's environment first.
+  static Team join_parent(int argc, char** argv);
+  /// The team on comm (a merged intercommunicator, kept for disconnecting):
+  /// every rank calls it at once to learn the others' hosts and pids.
+  static Team connect(MPI_Comm comm, MPI_Comm inter);
+
+  Team(Team&& other) noexcept;
+  Team& operator=(Team&&) = delete;
+  ~Team();
+
+  int rank() const noexcept { return rank_; }
+  int size() const noexcept { return size_; }
+  MPI_Comm comm() const noexcept { return comm_; }
+  bool broken() const noexcept { return broken_; }
+
+  /// Rank 0: tells every other rank what to do next.
+  void send(const Command& command);
+  /// Rank 0: sends its PARBENCH_* environment; ranks >= 1: receive it and
+  /// make theirs the same (set and unset), so that SPMD code reads the same
+  /// settings everywhere even when they changed after the ranks started.
+  void share_settings();
+
+  /// Ranks >= 1: waits for rank 0's next command, sleeping after ~50 us of
+  /// polling so that an idle team takes no CPU.
+  Command receive();
+
+  /// Completes request. On rank 0 it checks every ~50 ms that the other
+  /// ranks on this host are alive, and throws std::runtime_error naming the
+  /// lost rank (`during` says what was going on) if one is not; the team is
+  /// then broken. Other ranks spin, then yield (they may share a core).
+  void wait(MPI_Request& request, const char* during);
+
+  /// Every rank reports ok or a message; rank 0 gets the first failure as
+  /// "rank R: message" (empty: every rank was ok). Others get "".
+  std::string gather_outcome(bool ok, const std::string& message, const char* during);
+
+  /// Rank 0: runs program on every rank (itself included) with command,
+  /// then throws the first rank's failure, if any.
+  void run(TeamProgram program, Command command);
+  /// Rank 0, in two steps for a program whose rank-0 side is not `program`
+  /// (a benchmark's timed loop): start() has every other rank call program
+  /// with command; finish() collects their outcomes with rank 0's own
+  /// (error: empty if it went well) and throws the first failure.
+  void start(TeamProgram program, Command command);
+  void finish(const std::string& error);
+
+  /// One executor at a time drives a team (its ranks keep one executor
+  /// each): claim() returns false while another holds it.
+  bool claim() noexcept { return !std::exchange(claimed_, true); }
+  void release() noexcept { claimed_ = false; }
+
+  /// Host names of the ranks (rank 0 only; empty elsewhere).
+  const std::vector<std::string>& hosts() const noexcept { return hosts_; }
+
+ private:
+  Team(MPI_Comm comm, int rank, int size) : comm_(comm), rank_(rank), size_(size) {}
+  void check_alive(const char* during);
+
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  MPI_Comm intercomm_ = MPI_COMM_NULL;
+  int rank_ = 0, size_ = 1;
+  bool broken_ = false;
+  bool claimed_ = false;
+  std::vector<std::string> hosts_;  ///< per rank (rank 0's view)
+  std::vector<long> pids_;          ///< per rank (rank 0's view)
+};
+
+/// Initialises MPI in this process if it is not yet (Open MPI's settings
+/// for root and oversubscription set here unless the user set them).
+void initialise();
+
+/// Open MPI's version and the transports it will use, for env.json.
+std::string library_version();
+
+}  // namespace parbench::mpi

@@ -1,0 +1,144 @@
+// The mpi model's own promises, beyond the contract every model keeps
+// (tests/test_models.cpp): its memory exchange sends only changed bytes and
+// merges ranks that wrote different bytes of one line; code that runs on
+// rank 0 alone is refused; a lost rank fails the call within seconds.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "core/model.hpp"
+#include "core/workload.hpp"
+#include "mpi/change_tracker.hpp"
+
+namespace parbench {
+namespace {
+
+using mpi::ChangeTracker;
+
+TEST(ChangeTracker, SendsOnlyChangedLinesAndAppliesThem) {
+  const std::size_t bytes = 1 << 20;
+  Memory mine = allocate_heap(bytes), theirs = allocate_heap(bytes);
+  auto* a = static_cast<unsigned char*>(mine.data());
+  auto* b = static_cast<unsigned char*>(theirs.data());
+  ChangeTracker tracker, other;
+  tracker.add(a, bytes);
+  other.add(b, bytes);
+  tracker.snapshot();
+  std::vector<std::byte> changes;
+  EXPECT_EQ(tracker.append_changes(changes), 0u) << "nothing written, nothing to send";
+  a[5] = 1;
+  a[bytes - 1] = 2;
+  std::memset(a + 4096, 7, 1000);
+  tracker.append_changes(changes);
+  // 1 + 1 + 16 lines changed: well under 2 KiB for 1 MiB tracked.
+  EXPECT_LT(changes.size(), 2048u);
+  EXPECT_GT(changes.size(), 1000u);
+  other.apply(changes.data(), changes.size());
+  EXPECT_EQ(std::memcmp(a, b, bytes), 0);
+}
+
+TEST(ChangeTracker, RanksThatWroteDifferentBytesOfOneLineBothKeepTheirs) {
+  const std::size_t bytes = 4096;
+  Memory m0 = allocate_heap(bytes), m1 = allocate_heap(bytes);
+  auto* r0 = static_cast<unsigned char*>(m0.data());
+  auto* r1 = static_cast<unsigned char*>(m1.data());
+  ChangeTracker t0, t1;
+  t0.add(r0, bytes);
+  t1.add(r1, bytes);
+  t0.snapshot();
+  t1.snapshot();
+  for (std::size_t i = 0; i < bytes; i += 2) r0[i] = static_cast<unsigned char>(i + 1);
+  for (std::size_t i = 1; i < bytes; i += 2) r1[i] = static_cast<unsigned char>(i + 1);
+  std::vector<std::byte> c0, c1;
+  t0.append_changes(c0);
+  t1.append_changes(c1);
+  t0.apply(c1.data(), c1.size());
+  t1.apply(c0.data(), c0.size());
+  for (std::size_t i = 0; i < bytes; ++i) {
+    ASSERT_EQ(r0[i], static_cast<unsigned char>(i + 1)) << i;
+    ASSERT_EQ(r1[i], static_cast<unsigned char>(i + 1)) << i;
+  }
+}
+
+TEST(ChangeTracker, RejectsChangesThatDoNotFit) {
+  Memory m = allocate_heap(4096);
+  ChangeTracker tracker;
+  tracker.add(m.data(), 4096);
+  const std::uint64_t header[4] = {7, 1, 0, 1};  // block 7 does not exist
+  EXPECT_THROW(tracker.apply(reinterpret_cast<const std::byte*>(header), sizeof(header)),
+               std::runtime_error);
+  const std::uint64_t truncated[2] = {0, 1};  // a run promised, none follows
+  EXPECT_THROW(tracker.apply(reinterpret_cast<const std::byte*>(truncated), sizeof(truncated)),
+               std::runtime_error);
+}
+
+TEST(MpiModel, RefusesParallelCodeThatRank0RunsAlone) {
+  const auto executor = find_model("mpi")->create(2);
+  try {
+    executor->parallel_for(10, 1, [](std::size_t, std::size_t) {});
+    ADD_FAILURE() << "no exception";
+  } catch (const std::logic_error& error) {
+    EXPECT_NE(std::string(error.what()).find("run_everywhere"), std::string::npos) << error.what();
+  }
+}
+
+// A reduction over a large read-only input exchanges its partials, not its
+// input: the bytes moved follow the bytes written.
+TEST(MpiModel, ExchangesTheBytesWrittenNotTheBytesAllocated) {
+  const WorkloadInfo& workload = *find_workload("monte_carlo_pi");
+  const auto executor = find_model("mpi")->create(2);
+  const auto instance = executor->prepare(workload, workload.small_size);
+  instance->run(*executor);
+  ASSERT_TRUE(instance->verify().ok);
+  double exchanged = -1;
+  for (const auto& [name, value] : instance->counters())
+    if (name == "mpi_bytes_exchanged") exchanged = value;
+  EXPECT_GT(exchanged, 0) << "the ranks must exchange their partials";
+  EXPECT_LT(exchanged, 64 * 1024) << "monte_carlo_pi writes a few partials per run";
+
+  const WorkloadInfo& triad = *find_workload("stream_triad");
+  const auto big = executor->prepare(triad, 1 << 20);  // a = b + s c: writes 1 of 3 arrays
+  big->run(*executor);
+  ASSERT_TRUE(big->verify().ok);
+  for (const auto& [name, value] : big->counters())
+    if (name == "mpi_bytes_exchanged") exchanged = value;
+  const double written = 8.0 * (1 << 20);
+  EXPECT_GT(exchanged, 0.9 * written);
+  EXPECT_LT(exchanged, 1.3 * written) << "only the written array moves (plus masks)";
+}
+
+bool is_spawned_rank() {
+  std::ifstream cmdline("/proc/self/cmdline");
+  const std::string text((std::istreambuf_iterator<char>(cmdline)), {});
+  return text.find("--parbench-worker=mpi") != std::string::npos;
+}
+
+void kill_the_other_ranks(Executor& executor) {
+  if (is_spawned_rank()) raise(SIGKILL);
+  executor.parallel_for(100, 1, [](std::size_t, std::size_t) {});
+}
+
+TEST(MpiModel, ALostRankFailsTheCallWithinSeconds) {
+  const auto executor = find_model("mpi")->create(3);
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    executor->run_everywhere(&kill_the_other_ranks);
+    ADD_FAILURE() << "no exception";
+  } catch (const std::runtime_error& error) {
+    EXPECT_NE(std::string(error.what()).find("killed or crashed"), std::string::npos)
+        << error.what();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  // The team is abandoned, and says so.
+  EXPECT_THROW(find_model("mpi")->create(3), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace parbench
