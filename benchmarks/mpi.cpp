@@ -155,6 +155,7 @@ void latency(benchmark::State& state, bool raw) {
     }
     state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(2 * size));
     state.counters["ranks"] = 2;
+    state.counters["mpi_launched"] = std::string_view(Team::transport()) == "launched";
     state.counters["verified"] = 1;
   } catch (const std::exception& error) {
     state.SkipWithError(("exception: " + std::string(error.what())).c_str());
@@ -219,6 +220,7 @@ void bandwidth(benchmark::State& state, bool both) {
         benchmark::Counter(static_cast<double>(state.iterations() * kWindow * (both ? 2 : 1)),
                            benchmark::Counter::kIsRate);
     state.counters["ranks"] = 2;
+    state.counters["mpi_launched"] = std::string_view(Team::transport()) == "launched";
     state.counters["verified"] = 1;
   } catch (const std::exception& error) {
     state.SkipWithError(("exception: " + std::string(error.what())).c_str());
@@ -307,6 +309,7 @@ void collective(benchmark::State& state, Collective kind) {
     team.finish(error);
     if (sized) state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(size));
     state.counters["ranks"] = ranks;
+    state.counters["mpi_launched"] = std::string_view(Team::transport()) == "launched";
     state.counters["verified"] = 1;
   } catch (const std::exception& error) {
     state.SkipWithError(("exception: " + std::string(error.what())).c_str());

@@ -12,6 +12,11 @@
 //   forever shows p - 1; one that parks shows ~0.
 // After the timed loop every counter must equal the iteration count: a task
 // or chunk that did not run exactly once per iteration fails the benchmark.
+// SPMD models (mpi), whose other workers are other programs, run the regions
+// on every rank through Executor::run_everywhere, kSpmdBatch per call: the
+// call's own broadcast and reply are spread over the batch. Their idle cost
+// is not measured here: idle ranks are other processes (not children) that
+// sleep between commands (mpi/team.hpp).
 // The headline counters are medians over batches (see time_dispatch).
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
@@ -24,6 +29,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -101,10 +107,49 @@ void tasks_overhead(benchmark::State& state, const ModelInfo& model) {
   }
 }
 
+constexpr std::size_t kSpmdBatch = 256;
+
+// kSpmdBatch regions of p one-line chunks, run by every rank; each counter
+// must then read kSpmdBatch on every rank (the exchange made them agree).
+void spmd_regions(Executor& executor) {
+  const std::size_t p = executor.workers();
+  Array<std::uint64_t> counts(executor, p * 8);
+  std::uint64_t* data = counts.data();
+  for (std::size_t r = 0; r < kSpmdBatch; ++r)
+    executor.parallel_for(p * 8, 8, [data](std::size_t lo, std::size_t hi) {
+      for (std::size_t i = lo; i < hi; ++i) ++data[i];
+    });
+  for (std::size_t i = 0; i < counts.size(); ++i)
+    if (counts[i] != kSpmdBatch)
+      throw std::runtime_error("index " + std::to_string(i) + " ran " + std::to_string(counts[i]) +
+                               " times in " + std::to_string(kSpmdBatch) + " regions");
+}
+
+void spmd_parallel_for_overhead(benchmark::State& state, Executor& executor) {
+  using Clock = std::chrono::steady_clock;
+  std::vector<double> per_region;
+  for (auto _ : state) {
+    const auto start = Clock::now();
+    executor.run_everywhere(&spmd_regions);
+    per_region.push_back(std::chrono::duration<double, std::nano>(Clock::now() - start).count() /
+                         kSpmdBatch);
+  }
+  std::nth_element(per_region.begin(), per_region.begin() + per_region.size() / 2,
+                   per_region.end());
+  state.counters["ns_per_region"] = per_region[per_region.size() / 2];
+  state.counters["regions_per_call"] = kSpmdBatch;
+  state.counters["verified"] = 1;
+}
+
 void parallel_for_overhead(benchmark::State& state, const ModelInfo& model) {
   const auto p = static_cast<std::size_t>(state.range(0));
   try {
     const auto executor = model.create(p);
+    if (model.worker_main) {
+      spmd_parallel_for_overhead(state, *executor);
+      state.counters["p"] = static_cast<double>(p);
+      return;
+    }
     Array<std::uint64_t> counts(*executor, p * 8);  // a cache line per chunk
     std::uint64_t* data = counts.data();
     time_dispatch(state, counts, "ns_per_region", 1, /*batch=*/64, [&] {
@@ -216,7 +261,7 @@ void add_overhead_benchmarks(const Selection& selection) {
     for (const std::size_t p : selection.workers_for(*model))
       if (p >= 2 && p <= std::max(1u, std::thread::hardware_concurrency()))
         idle_ps.push_back(static_cast<std::int64_t>(p));
-    if (!model->parallel || idle_ps.empty()) continue;
+    if (!model->parallel || idle_ps.empty() || model->worker_main) continue;
     auto* idle = add_primitive(selection, "overhead/idle/" + model->name + wait,
                                [model](benchmark::State& state) { idle_overhead(state, *model); });
     if (idle == nullptr) continue;

@@ -53,8 +53,10 @@ struct ModelInfo {
   /// processes); coroutine models have none.
   std::size_t max_concurrency = 0;
   /// For models whose workers are separate copies of this program (mpi): the
-  /// worker's main. A binary started with `--parbench-worker=<model>` as its
-  /// first argument runs it instead of its own main (see run_worker_if_asked).
+  /// worker's main, called first by every main (run_worker_if_asked). It
+  /// returns -1 at once if this process is not one of its workers (how it
+  /// tells is the model's: an argument, the launcher's environment), else
+  /// serves as a worker and returns the process's exit status.
   std::function<int(int argc, char** argv)> worker_main = {};
 };
 
@@ -67,8 +69,8 @@ const std::vector<ModelInfo>& models();
 const ModelInfo* find_model(std::string_view name);
 
 /// Call first in every main of a binary that models may start as a worker:
-/// if argv[1] is `--parbench-worker=<model>`, runs that model's worker_main
-/// and returns its exit status; otherwise returns -1 and main goes on.
+/// if this process is a worker of a model (ModelInfo::worker_main), serves as
+/// one and returns its exit status; otherwise returns -1 and main goes on.
 int run_worker_if_asked(int argc, char** argv);
 
 }  // namespace parbench

@@ -61,11 +61,10 @@ std::string cannot_run(const WorkloadInfo& workload, const ModelInfo& model) {
 }
 
 int run_worker_if_asked(int argc, char** argv) {
-  constexpr std::string_view flag = "--parbench-worker=";
-  if (argc < 2 || !std::string_view(argv[1]).starts_with(flag)) return -1;
-  const ModelInfo* model = find_model(std::string_view(argv[1]).substr(flag.size()));
-  if (model == nullptr || !model->worker_main) return 2;
-  return model->worker_main(argc, argv);
+  for (const ModelInfo& model : model_registry())
+    if (model.worker_main)
+      if (const int status = model.worker_main(argc, argv); status >= 0) return status;
+  return -1;
 }
 
 const ModelInfo* find_model(std::string_view name) {

@@ -33,6 +33,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -236,9 +237,7 @@ class MpiExecutor final : public Executor {
     if (mine > INT_MAX)
       throw std::runtime_error("mpi: a rank changed more than 2 GiB in one region");
     std::vector<std::uint64_t> sizes(ranks_);
-    MPI_Request request;
-    MPI_Iallgather(&mine, 1, MPI_UINT64_T, sizes.data(), 1, MPI_UINT64_T, team_->comm(), &request);
-    team_->wait(request, "while exchanging memory");
+    team_->allgather(&mine, sizeof(mine), sizes.data(), "while exchanging memory");
     std::vector<int> counts(ranks_), offsets(ranks_);
     std::uint64_t total = 0;
     for (std::size_t r = 0; r < ranks_; ++r) {
@@ -250,9 +249,8 @@ class MpiExecutor final : public Executor {
     if (total > INT_MAX)
       throw std::runtime_error("mpi: the ranks changed more than 2 GiB in one region");
     incoming_.resize(total);
-    MPI_Iallgatherv(outgoing_.data(), static_cast<int>(mine), MPI_BYTE, incoming_.data(),
-                    counts.data(), offsets.data(), MPI_BYTE, team_->comm(), &request);
-    team_->wait(request, "while exchanging memory");
+    team_->allgatherv(outgoing_.data(), static_cast<int>(mine), incoming_.data(), counts.data(),
+                      offsets.data(), "while exchanging memory");
     stats_.bytes += static_cast<double>(total);
     std::string first_error;
     for (std::size_t r = 0; r < ranks_; ++r) {
@@ -349,6 +347,9 @@ class LockstepInstance final : public Instance {
     counters.emplace_back("mpi_bytes_exchanged", (now.bytes - start_.bytes) / runs);
     counters.emplace_back("mpi_exchange_seconds", (now.seconds - start_.seconds) / runs);
     counters.emplace_back("mpi_regions", (now.regions - start_.regions) / runs);
+    // 1: the ranks are one mpirun job (shared memory between ranks on a
+    // host); 0: spawned from this process (TCP to rank 0, see mpi/team.hpp).
+    counters.emplace_back("mpi_launched", std::string_view(Team::transport()) == "launched");
     return counters;
   }
 
@@ -390,9 +391,11 @@ std::unique_ptr<Instance> MpiExecutor::prepare(const WorkloadInfo& workload, std
 
 // The other ranks: follow rank 0's commands until it dismisses the team.
 int run_rank(int argc, char** argv) {
+  const bool spawned = argc >= 2 && std::string_view(argv[1]) == "--parbench-worker=mpi";
+  if (!spawned && Team::launched_rank() <= 0) return -1;  // rank 0, or no MPI at all
   try {
     {
-      Team team = Team::join_parent(argc, argv);
+      Team team = spawned ? Team::join_parent(argc, argv) : Team::join_world();
       try {
         std::unique_ptr<MpiExecutor> executor;
         std::unique_ptr<Instance> instance;

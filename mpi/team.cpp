@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <chrono>
+#include <climits>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -51,7 +53,20 @@ class Runtime {
                                  " ranks lost a rank earlier in this process (Open MPI then ends "
                                  "every rank it started); start a new process");
     auto found = teams_.find(size);
-    if (found == teams_.end()) found = teams_.emplace(size, spawn(size)).first;
+    if (found == teams_.end()) {
+      if (Team::launched_rank() >= 0) {
+        int world = 0;
+        MPI_Comm_size(MPI_COMM_WORLD, &world);
+        if (world != size)
+          throw std::runtime_error("mpi: this process was launched as one of " +
+                                   std::to_string(world) + " ranks (mpirun -np " +
+                                   std::to_string(world) +
+                                   "); it cannot run p = " + std::to_string(size));
+        found = teams_.emplace(size, std::make_unique<Team>(Team::join_world())).first;
+      } else {
+        found = teams_.emplace(size, spawn(size)).first;
+      }
+    }
     return *found->second;
   }
   ~Runtime() {
@@ -152,6 +167,32 @@ Team Team::connect(MPI_Comm comm, MPI_Comm inter) {
 Team& Team::of_size(int size) {
   if (size < 2) throw std::invalid_argument("mpi: a team has at least 2 ranks");
   return Runtime::get().team(size);
+}
+
+namespace {
+int environment_int(const char* name) {
+  const char* text = std::getenv(name);
+  if (text == nullptr || *text == '\0') return -1;
+  char* end = nullptr;
+  const long value = std::strtol(text, &end, 10);
+  return *end == '\0' && value >= 0 && value < INT32_MAX ? static_cast<int>(value) : -1;
+}
+}  // namespace
+
+int Team::launched_rank() {
+  return environment_int("OMPI_COMM_WORLD_SIZE") > 1 ? environment_int("OMPI_COMM_WORLD_RANK") : -1;
+}
+
+const char* Team::transport() {
+  return launched_rank() >= 0 ? "launched" : "spawned";
+}
+
+Team Team::join_world() {
+  initialise();
+  MPI_Comm comm = MPI_COMM_NULL;
+  check(MPI_Comm_dup(MPI_COMM_WORLD, &comm), "MPI_Comm_dup");
+  MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
+  return connect(comm, MPI_COMM_NULL);
 }
 
 Team Team::join_parent(int argc, char** argv) {
@@ -280,6 +321,28 @@ void Team::wait(MPI_Request& request, const char* during) {
       if (getppid() != parent) std::_Exit(3);
     }
   }
+}
+
+void Team::allgather(const void* mine, int bytes, void* all, const char* during) {
+  if (intercomm_ == MPI_COMM_NULL) {
+    check(MPI_Allgather(mine, bytes, MPI_BYTE, all, bytes, MPI_BYTE, comm_), during);
+    return;
+  }
+  MPI_Request request;
+  check(MPI_Iallgather(mine, bytes, MPI_BYTE, all, bytes, MPI_BYTE, comm_, &request), during);
+  wait(request, during);
+}
+
+void Team::allgatherv(const void* mine, int bytes, void* all, const int* counts, const int* offsets,
+                      const char* during) {
+  if (intercomm_ == MPI_COMM_NULL) {
+    check(MPI_Allgatherv(mine, bytes, MPI_BYTE, all, counts, offsets, MPI_BYTE, comm_), during);
+    return;
+  }
+  MPI_Request request;
+  check(MPI_Iallgatherv(mine, bytes, MPI_BYTE, all, counts, offsets, MPI_BYTE, comm_, &request),
+        during);
+  wait(request, during);
 }
 
 namespace {

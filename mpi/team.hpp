@@ -1,13 +1,22 @@
 // A team of MPI ranks whose rank 0 is the calling process (the benchmark, a
 // test), and the messages that keep them in lockstep.
 //
-// How ranks start: the first time a process asks for a team of p ranks it
-// initialises MPI (as a singleton, or as rank 0 of `mpirun -np 1 ...` when a
-// sweep runs across hosts) and MPI_Comm_spawn-s p - 1 copies of its own
-// binary with `--parbench-worker=mpi`; the two sides are merged into one
-// communicator in which the caller is rank 0. Teams are kept per size until
-// the process exits (spawning costs ~0.3 s), and their ranks wait for
-// commands sleeping, not spinning (see Team::receive).
+// How ranks start, two ways:
+// - Launched: the whole program runs under `mpirun -np P` (what the sweep
+//   does, on this host or across a hostfile's hosts). Rank 0 of
+//   MPI_COMM_WORLD is the benchmark process; ranks >= 1 become followers
+//   before main does anything else (launched_rank()). A team of P ranks is
+//   then the world: one job, so Open MPI's shared-memory transport (vader)
+//   joins ranks on one host. Asking for another size is an error.
+// - Spawned: a process not launched that way (a test, `parbench_bench` run by
+//   hand) initialises MPI as a singleton and MPI_Comm_spawn-s p - 1 copies
+//   of its binary with `--parbench-worker=mpi`, merged into one communicator
+//   in which it is rank 0. Spawned ranks are another job: Open MPI joins them
+//   to rank 0 over TCP, even on one host (measured: 13 us one way for 8 B
+//   against well under 1 us through shared memory), so figures from spawned
+//   teams say so (transport()).
+// Teams are kept per size until the process exits (spawning costs ~0.3 s),
+// and their ranks wait for commands sleeping, not spinning (Team::receive).
 //
 // Faults: rank 0 waits for every message through Team::wait, which notices
 // within ~50 ms that a rank on this host has gone (killed, crashed) and
@@ -63,6 +72,15 @@ class Team {
   /// Rank 0's team of `size` ranks (>= 2), spawned on first use and kept.
   /// Throws std::runtime_error with Open MPI's reason if it cannot start.
   static Team& of_size(int size);
+  /// This process's rank in the job mpirun launched (OMPI_COMM_WORLD_RANK),
+  /// or -1 if it was not launched by mpirun with more than one rank.
+  static int launched_rank();
+  /// In a launched process of rank >= 1: its team, the world.
+  static Team join_world();
+  /// How the ranks of teams in this process are joined: "launched" (one job
+  /// of mpirun) or "spawned" (MPI_Comm_spawn: TCP to rank 0).
+  static const char* transport();
+
   /// In a process started with --parbench-worker=mpi: its team (rank >= 1).
   /// argv's NAME=VALUE arguments (rank 0's PARBENCH_* settings) are set in
   /// this process's environment first.
@@ -96,6 +114,15 @@ class Team {
   /// lost rank (`during` says what was going on) if one is not; the team is
   /// then broken. Other ranks spin, then yield (they may share a core).
   void wait(MPI_Request& request, const char* during);
+
+  /// MPI_Allgather / MPI_Allgatherv of bytes on this team. In a launched job
+  /// they are the blocking calls (Open MPI's tuned collectives; a lost rank
+  /// makes mpirun end the whole job, rank 0 included, so nothing can hang);
+  /// in a spawned team, the non-blocking ones completed through wait(), which
+  /// notices a lost rank.
+  void allgather(const void* mine, int bytes, void* all, const char* during);
+  void allgatherv(const void* mine, int bytes, void* all, const int* counts, const int* offsets,
+                  const char* during);
 
   /// Every rank reports ok or a message; rank 0 gets the first failure as
   /// "rank R: message" (empty: every rank was ok). Others get "".

@@ -481,6 +481,25 @@ def build_ipc(primitives: list[dict]) -> list[dict]:
     return sorted(rows, key=lambda r: (r["mode"], r["mechanism"], r["size"]))
 
 
+def build_mpi(primitives: list[dict]) -> list[dict]:
+    """mpi/<benchmark>/size:<B>/ranks:<R>: median time per iteration (a round trip for latency),
+    one-way latency (median, p99) and bandwidth; launched: the ranks were one mpirun job."""
+    rows = []
+    for row in primitives:
+        parts = row["family"].split("/")
+        if parts[0] != "mpi" or len(parts) != 2:
+            continue
+        counters = row["counters"]
+        rows.append({"benchmark": parts[1], "size": int(row["args"].get("size", 0)),
+                     "ranks": int(row["args"].get("ranks", counters.get("ranks") or 2)),
+                     "us_per_iteration": row["median_s"] * 1e6,
+                     "one_way_us": counters.get("one_way_us"),
+                     "one_way_p99_us": counters.get("one_way_p99_us"),
+                     "bytes_per_second": counters.get("bytes_per_second"),
+                     "launched": bool(counters.get("mpi_launched"))})
+    return sorted(rows, key=lambda r: (r["benchmark"], r["ranks"], r["size"]))
+
+
 def build_psync(primitives: list[dict]) -> list[dict]:
     rows = []
     for row in primitives:
@@ -841,7 +860,7 @@ def analyze(directory: Path, replacements: dict[str, Path] | None = None,
             r.errors for r in results.runs.values()):
         raise UserError(f"{directory}: no parbench benchmarks with timings")
     parbench_like = results.workload_runs() or any(
-        r.family.startswith(("overhead/", "sync/", "queue/", "spawn/", "timer/", "ipc/", "psync/"))
+        r.family.startswith(("overhead/", "sync/", "queue/", "spawn/", "timer/", "ipc/", "psync/", "mpi/"))
         for r in results.runs.values())
     if not parbench_like:
         raise UserError(f"{directory}: no parbench benchmarks (names like <workload>/<model>/n:<N>/p:<P>)")
@@ -880,6 +899,7 @@ def analyze(directory: Path, replacements: dict[str, Path] | None = None,
         "overhead": build_overhead(primitives),
         "idle": build_idle(primitives),
         "ipc": build_ipc(primitives),
+        "mpi": build_mpi(primitives),
         "psync": build_psync(primitives),
         "model_notes": {k.split(":", 1)[1]: v for context in results.contexts.values()
                         for k, v in context.items() if k.startswith("model_note:")},
@@ -939,6 +959,8 @@ CSV_TABLES = {
                "limit"],
     "ipc": ["mechanism", "mode", "size", "us_per_message", "bytes_per_second", "messages_per_second"],
     "psync": ["benchmark", "us_per_iteration", "ns_per_op", "cv"],
+    "mpi": ["benchmark", "size", "ranks", "us_per_iteration", "one_way_us", "one_way_p99_us", "bytes_per_second",
+            "launched"],
     "io": ["workload", "model", "best_p", "throughput", "concurrency_reached", "efficiency_at_best", "max_p"],
     "task_lengths": ["nominal_us", "actual_us", "actual_min_us", "actual_max_us", "ratio", "measurements"],
     "disturbance": ["family", "weak", "omp_wait", "status", "steal", "other", "total", "attempts"],

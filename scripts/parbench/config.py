@@ -26,6 +26,18 @@ class CheckThresholds:
 
 
 @dataclass
+class MpiSettings:
+    """The [mpi] table: how the sweep launches the mpi model's and the mpi/ family's ranks."""
+    launcher: str = "mpirun"
+    ranks: list[int] | None = None      # None: the sweep's worker counts
+    hosts: list[str] | None = None      # e.g. ["node1:2", "node2:2"]; None: this machine
+    hostfile: str = ""
+    launcher_args: list[str] = field(default_factory=list)
+    transport: str = ""                 # e.g. "tcp,self" (Open MPI's btl list); "": its default
+    sizes: list[int] | None = None      # mpi/ message sizes; None: 1 B to 4 MiB doubling
+
+
+@dataclass
 class SweepConfig:
     name: str = "default"
     description: str = ""
@@ -43,6 +55,7 @@ class SweepConfig:
     disturbance_max: float = 0.10
     disturbance_reruns: int = 2
     check: CheckThresholds = field(default_factory=CheckThresholds)
+    mpi: MpiSettings = field(default_factory=MpiSettings)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -55,6 +68,10 @@ _SWEEP_TYPES = {
     "omp_wait_policies": list, "disturbance_max": (int, float), "disturbance_reruns": int,
 }
 OMP_WAIT_POLICIES = ("default", "passive", "active")
+_MPI_TYPES = {
+    "launcher": str, "ranks": (list, str), "hosts": list, "hostfile": str, "launcher_args": list,
+    "transport": str, "sizes": list,
+}
 _CHECK_TYPES = {
     "amdahl_tolerance": (int, float), "amdahl_models": list, "efficiency_min": (int, float),
     "efficiency_workloads": list, "efficiency_models": list, "reference_tolerance": (int, float),
@@ -75,12 +92,29 @@ def _checked(table: dict, types: dict, where: str, source: str) -> dict:
 
 
 def from_dict(data: dict, name: str, source: str) -> SweepConfig:
-    unknown = set(data) - {"sweep", "check"}
+    unknown = set(data) - {"sweep", "check", "mpi"}
     if unknown:
-        raise UserError(f"{source}: unknown table(s) {', '.join(sorted(unknown))} (use [sweep] and [check])")
+        raise UserError(f"{source}: unknown table(s) {', '.join(sorted(unknown))} (use [sweep], [check] and [mpi])")
     sweep = _checked(data.get("sweep", {}), _SWEEP_TYPES, "sweep", source)
     check = _checked(data.get("check", {}), _CHECK_TYPES, "check", source)
-    config = SweepConfig(name=name, check=CheckThresholds(**check))
+    mpi = _checked(data.get("mpi", {}), _MPI_TYPES, "mpi", source)
+    if mpi.get("ranks") == "auto":
+        mpi["ranks"] = None
+    elif isinstance(mpi.get("ranks"), str):
+        raise UserError(f"{source}: [mpi] ranks must be a list or \"auto\"")
+    for key in ("ranks", "sizes"):
+        values = mpi.get(key)
+        if values is not None and (not values or any(
+                not isinstance(v, int) or isinstance(v, bool) or v < 1 for v in values)):
+            raise UserError(f"{source}: [mpi] {key} must be positive integers")
+    for key in ("hosts", "launcher_args"):
+        if key in mpi and not all(isinstance(v, str) and v for v in mpi[key]):
+            raise UserError(f"{source}: [mpi] {key} must be a list of non-empty strings")
+    if mpi.get("hosts") and mpi.get("hostfile"):
+        raise UserError(f"{source}: [mpi] give hosts or hostfile, not both")
+    if mpi.get("launcher", "mpirun") == "":
+        raise UserError(f"{source}: [mpi] launcher must name a program")
+    config = SweepConfig(name=name, check=CheckThresholds(**check), mpi=MpiSettings(**mpi))
     for key in ("workloads", "models", "workers", "concurrency"):
         if sweep.get(key) == "all" or sweep.get(key) == "auto":
             sweep[key] = None
@@ -140,4 +174,7 @@ def from_saved(saved: dict) -> SweepConfig:
     check_fields = {f.name for f in fields(CheckThresholds)}
     sweep_fields = {f.name for f in fields(SweepConfig)} - {"check"}
     check = CheckThresholds(**{k: v for k, v in saved.pop("check", {}).items() if k in check_fields})
-    return SweepConfig(**{k: v for k, v in saved.items() if k in sweep_fields}, check=check)
+    mpi_fields = {f.name for f in fields(MpiSettings)}
+    mpi = MpiSettings(**{k: v for k, v in (saved.pop("mpi", None) or {}).items() if k in mpi_fields})
+    sweep_fields -= {"mpi"}
+    return SweepConfig(**{k: v for k, v in saved.items() if k in sweep_fields}, check=check, mpi=mpi)

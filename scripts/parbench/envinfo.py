@@ -80,6 +80,21 @@ def package_versions() -> dict:
     return versions
 
 
+def mpi_info(settings) -> dict:
+    """The MPI set-up a sweep ran with: Open MPI's version, the launcher, hosts, transports."""
+    version = _run([settings.launcher, "--version"]) or "unknown"
+    hosts = list(settings.hosts or [])
+    if settings.hostfile:
+        text = _read(settings.hostfile) or ""
+        hosts = [line.split("#")[0].strip() for line in text.splitlines() if line.split("#")[0].strip()]
+    return {"library": version.splitlines()[0] if version else "unknown", "launcher": settings.launcher,
+            "launcher_args": list(settings.launcher_args),
+            "hosts": hosts or [f"{socket.gethostname()} (this machine only)"],
+            "hostfile": settings.hostfile,
+            "transport": settings.transport or "Open MPI's default (shared memory on a host, TCP between hosts)",
+            "ranks_start": "one mpirun job per rank count (rank 0 runs the benchmarks)"}
+
+
 def collect(root: Path, build_dir: Path, binary_info: dict) -> dict:
     """Everything but the load average after the run (the sweep adds that)."""
     sha = _run(["git", "rev-parse", "HEAD"], cwd=root)

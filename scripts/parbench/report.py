@@ -33,6 +33,52 @@ from .util import atomic_write_text
 MD_TABLE_ROWS = 6  # rows of a long table shown in report.md; the CSV has them all
 
 
+
+def mpi_section(r, analysis: dict) -> None:
+    """Message passing through Open MPI beside parbench's own IPC (mpi/ family)."""
+    rows_in = analysis["mpi"]
+    ipc = analysis.get("ipc") or []
+    r.heading("Message passing (MPI)")
+    launched = all(row["launched"] for row in rows_in)
+    r.text("OSU-style benchmarks of this binary's own ranks: latency is a blocking MPI_Send/MPI_Recv ping-pong "
+           "(one way = half a round trip; median and 99th percentile of per-round-trip times), latency_raw the same "
+           "loop timed once with MPI_Wtime (the baseline), bandwidth a window of 64 non-blocking sends then an ack, "
+           "and collectives over R ranks. Every payload is verified. "
+           + ("The ranks of each run were one mpirun job (shared memory between ranks on a host)."
+              if launched else "Some runs used ranks spawned from the benchmark process, which Open MPI joins "
+              "over TCP even on one host: their latencies are TCP's, not shared memory's."))
+
+    def pick(benchmark, size, ranks=None):
+        return next((x for x in rows_in if x["benchmark"] == benchmark and x["size"] == size
+                     and (ranks is None or x["ranks"] == ranks)), None)
+
+    def ipc_one_way(mechanism, size):
+        hit = next((i for i in ipc if i["mechanism"] == mechanism and i["mode"] == "pingpong" and i["size"] == size),
+                   None)
+        return units.microseconds(hit["us_per_message"] / 2) if hit else "–"
+
+    sizes = sorted({x["size"] for x in rows_in if x["benchmark"] == "latency"})
+    table = []
+    for size in sizes:
+        lat, raw = pick("latency", size), pick("latency_raw", size)
+        bw = pick("bandwidth", size)
+        table.append([units.byte_size(size),
+                      units.microseconds(lat["us_per_iteration"] / 2) if lat else "–",
+                      units.microseconds(lat["one_way_us"]) if lat and lat["one_way_us"] is not None else "–",
+                      units.microseconds(lat["one_way_p99_us"]) if lat and lat["one_way_p99_us"] is not None else "–",
+                      units.microseconds(raw["us_per_iteration"] / 2) if raw else "–",
+                      ipc_one_way("pipe", size), ipc_one_way("shm_ring", size),
+                      units.bytes_per_second(bw["bytes_per_second"]) if bw else "–"])
+    if table:
+        r.table(["size", "MPI one way (mean)", "median", "p99", "raw MPI loop, one way (mean)", "ipc/pipe, one way",
+                 "ipc/shm_ring, one way", "MPI bandwidth"], table, csv="mpi.csv", md_rows=None)
+    collectives = [x for x in rows_in if x["benchmark"] in ("allreduce", "bcast", "alltoall", "barrier")]
+    if collectives:
+        r.text("Collectives (time per call, median):")
+        r.table(["collective", "size", "ranks", "time"],
+                [[x["benchmark"], units.byte_size(x["size"]) if x["size"] else "–", x["ranks"],
+                  units.microseconds(x["us_per_iteration"])] for x in collectives], md_rows=12)
+
 def _anchor(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
@@ -623,6 +669,9 @@ def build(directory: Path) -> Report:
                          units.bytes_per_second(stream.get("bytes_per_second")) if stream else "–"])
         r.table(["mechanism", f"round trip, {units.byte_size(smallest)}", f"bandwidth, {units.byte_size(largest)}"],
                 sorted(rows, key=lambda row: row[0]), csv="ipc.csv", md_rows=None)
+
+    if analysis.get("mpi"):
+        mpi_section(r, analysis)
 
     if analysis.get("psync"):
         r.heading("Process synchronisation")

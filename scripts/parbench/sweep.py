@@ -32,6 +32,7 @@ import re
 import resource
 import signal
 import socket
+import shutil
 import subprocess
 import sys
 import time
@@ -52,19 +53,30 @@ class Family:
     weak: bool         # weak-scaling variant
     instances: int     # benchmarks in it (for the ETA)
     omp_wait: str = ""  # "", or the OpenMP wait policy this run of the family uses
+    ranks: int = 0      # MPI families: the job of this many ranks the launcher starts (0: none)
 
     @property
     def key(self) -> str:
-        return self.name + ("|weak" if self.weak else "") + (f"|wait:{self.omp_wait}" if self.omp_wait else "")
+        return (self.name + ("|weak" if self.weak else "") + (f"|wait:{self.omp_wait}" if self.omp_wait else "")
+                + (f"|ranks:{self.ranks}" if self.ranks else ""))
 
     @property
     def label(self) -> str:
-        return self.name + (" (weak)" if self.weak else "") + (f" (wait:{self.omp_wait})" if self.omp_wait else "")
+        return (self.name + (" (weak)" if self.weak else "") + (f" (wait:{self.omp_wait})" if self.omp_wait else "")
+                + (f" ({self.ranks} ranks)" if self.ranks else ""))
 
     @property
     def stem(self) -> str:
         return (self.name.replace("/", "__") + ("__weak" if self.weak else "")
-                + (f"__wait-{self.omp_wait}" if self.omp_wait else ""))
+                + (f"__wait-{self.omp_wait}" if self.omp_wait else "")
+                + (f"__ranks-{self.ranks}" if self.ranks else ""))
+
+    @property
+    def benchmark_filter(self) -> str:
+        """Google Benchmark's filter: the family, and for an MPI job only its rank count's runs."""
+        if self.ranks and not self.name.startswith(MPI_POINT_TO_POINT):
+            return f"^{re.escape(self.name)}/(.*/)?(p|ranks):{self.ranks}(/|$)"
+        return f"^{re.escape(self.name)}(/|$)"
 
     def environment(self, env: dict) -> dict:
         """The family process's environment: its OpenMP wait policy, if it has one."""
@@ -80,7 +92,52 @@ class Family:
     @classmethod
     def from_record(cls, record: dict) -> "Family":
         return cls(record["family"], bool(record.get("weak")), int(record.get("instances", 1)),
-                   record.get("omp_wait", ""))
+                   record.get("omp_wait", ""), int(record.get("ranks", 0)))
+
+
+# MPI families run as jobs of their rank count under the [mpi] launcher (one
+# job: Open MPI's shared-memory transport between ranks on a host). The
+# point-to-point ones always use 2 ranks.
+MPI_MODEL_SUFFIX = "/mpi"
+MPI_POINT_TO_POINT = ("mpi/latency", "mpi/latency_raw", "mpi/bandwidth", "mpi/bibw")
+
+
+def is_mpi_family(name: str) -> bool:
+    return name.startswith("mpi/") or name.endswith(MPI_MODEL_SUFFIX)
+
+
+def launcher_command(config, ranks: int) -> list[str]:
+    """mpirun and its arguments for a job of `ranks` ranks, from the [mpi] table."""
+    mpi = config.mpi
+    command = [mpi.launcher, "-np", str(ranks), "--oversubscribe"]
+    if mpi.hosts:
+        command += ["--host", ",".join(mpi.hosts)]
+    if mpi.hostfile:
+        command += ["--hostfile", mpi.hostfile]
+    if mpi.transport:
+        command += ["--mca", "btl", mpi.transport]
+    return command + list(mpi.launcher_args)
+
+
+def mpi_environment(config, env: dict) -> dict:
+    env = dict(env)
+    if os.geteuid() == 0:  # Open MPI refuses root unless told twice
+        env.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        env.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+    if config.mpi.sizes:
+        env["PARBENCH_MPI_SIZES"] = ",".join(str(size) for size in config.mpi.sizes)
+    return env
+
+
+def check_mpi_setup(config, families: list) -> None:
+    """One clear line before anything runs: no launcher, or a hostfile that is not there."""
+    if not any(f.ranks for f in families):
+        return
+    if shutil.which(config.mpi.launcher) is None:
+        raise UserError(f"[mpi] launcher '{config.mpi.launcher}' not found (apt install openmpi-bin, "
+                        "or name it in the config's [mpi] table, or leave out the mpi model and family)")
+    if config.mpi.hostfile and not Path(config.mpi.hostfile).is_file():
+        raise UserError(f"[mpi] hostfile {config.mpi.hostfile}: no such file")
 
 
 def binary_path() -> Path:
@@ -125,19 +182,27 @@ def list_families(binary: Path, selection: list[str], config, env: dict) -> list
                 per_wait_policy.add(family)
             parts = family.split("/")
             is_workload = len(parts) == 2 and not family.startswith(
-                tuple(prefix + "/" for prefix in ("overhead", "sync", "queue", "spawn", "timer", "ipc", "psync")))
+                tuple(prefix + "/" for prefix in ("overhead", "sync", "queue", "spawn", "timer", "ipc", "psync",
+                                                  "mpi")))
             # A primitives entry is a family prefix: "sync" or a narrower "sync/mutex".
             wanted = any(family == prefix or family.startswith(prefix + "/") for prefix in config.primitives)
             if not is_workload and (weak or not wanted):
                 continue
             if weak and isinstance(config.weak_scaling, list) and parts[0] not in config.weak_scaling:
                 continue  # weak scaling only for the workloads the config names
-            counts[family] = counts.get(family, 0) + 1
-        for name, count in counts.items():
+            ranks = 0
+            if is_mpi_family(family):
+                ranks = 2 if family.startswith(MPI_POINT_TO_POINT) else int(run_args.get("p", run_args.get("ranks", 1)))
+                if ranks < 2:
+                    ranks = 0  # one rank: no job, no MPI
+                elif config.mpi.ranks and ranks not in config.mpi.ranks:
+                    continue
+            counts[(family, ranks)] = counts.get((family, ranks), 0) + 1
+        for (name, ranks), count in counts.items():
             if name in per_wait_policy:
                 families += [Family(name, weak, count, policy) for policy in config.omp_wait_policies]
             else:
-                families.append(Family(name, weak, count))
+                families.append(Family(name, weak, count, ranks=ranks))
     if not families:
         raise UserError("the sweep selects no benchmarks")
     return families
@@ -294,8 +359,9 @@ def run_family(binary: Path, selection: list[str], family: Family, config, direc
     out_path = out_path or raw / f"{family.stem}.json"
     temporary = out_path.parent / f".{out_path.name}.partial"
     log_path = logs / f"{out_path.stem}.log"
-    command = [str(binary), *selection, *(["--scaling=weak"] if family.weak else []),
-               f"--benchmark_filter=^{re.escape(family.name)}(/|$)",
+    command = [*(launcher_command(config, family.ranks) if family.ranks else []),
+               str(binary), *selection, *(["--scaling=weak"] if family.weak else []),
+               f"--benchmark_filter={family.benchmark_filter}",
                f"--benchmark_repetitions={config.repetitions}",
                f"--benchmark_min_time={config.min_time:g}",
                # Repetitions of the family's benchmarks in random order: a slow
@@ -303,7 +369,7 @@ def run_family(binary: Path, selection: list[str], family: Family, config, direc
                # biasing one of them.
                "--benchmark_enable_random_interleaving=true",
                f"--benchmark_out={temporary}", "--benchmark_out_format=json"]
-    record = {"family": family.name, "weak": family.weak, "omp_wait": family.omp_wait,
+    record = {"family": family.name, "weak": family.weak, "omp_wait": family.omp_wait, "ranks": family.ranks,
               "file": str(out_path.relative_to(directory)), "instances": family.instances,
               "status": "failed", "message": "", "seconds": 0.0, "max_rss_mib": None,
               "cpu_seconds": None, "disturbance": None}
@@ -313,8 +379,11 @@ def run_family(binary: Path, selection: list[str], family: Family, config, direc
     start = time.monotonic()
     family_cpu = 0.0
     with open(log_path, "w") as log:
+        family_env = family.environment(env)
+        if is_mpi_family(family.name):
+            family_env = mpi_environment(config, family_env)
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   env=family.environment(env), start_new_session=True)
+                                   env=family_env, start_new_session=True)
     deadline = start + config.family_timeout
     while True:
         pid, status, usage = os.wait4(process.pid, os.WNOHANG)
@@ -513,11 +582,14 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
     selection = selection_args(config)
     _run_binary(binary, ["list", *selection], env)  # validates the names: one clear line if not
     families = list_families(binary, selection, config, env)
+    check_mpi_setup(config, families)
     for sub in ("raw", "logs"):
         (directory / sub).mkdir(parents=True, exist_ok=True)
     if env_record is None:
         env_record = envinfo.collect(ROOT, binary.parent, info)
         env_record["sweep"] = {"config": config.name, "directory": str(directory)}
+        if any(f.ranks for f in families):
+            env_record["mpi"] = envinfo.mpi_info(config.mpi)
     atomic_write_text(directory / "env.json", json.dumps(env_record, indent=1) + "\n")
 
     done = {Family.from_record(f).key: f for f in state["families"] if f.get("status") == "ok"}

@@ -1,0 +1,141 @@
+"""The mpi model and the mpi/ family through the sweep: the [mpi] table, launching jobs of
+ranks, bad input (no launcher, no hostfile), and a rank killed mid-run."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from parbench import UserError, config as config_module
+from parbench.sweep import Family, check_mpi_setup, launcher_command
+
+BENCH = os.environ.get("PARBENCH_BENCH", "")
+needs_mpi = pytest.mark.skipif(
+    not BENCH or shutil.which("mpirun") is None
+    or "mpi " not in subprocess.run([BENCH, "list", "--models=mpi"], capture_output=True, text=True).stdout,
+    reason="needs the benchmark binary built with Open MPI and mpirun")
+
+
+def load(tmp_path, text):
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    return config_module.load(str(path))
+
+
+def test_mpi_table_is_read_and_checked(tmp_path):
+    config = load(tmp_path, '[mpi]\nranks = [2, 4]\nsizes = [8, 1024]\nhosts = ["a:2", "b:2"]\n')
+    assert config.mpi.ranks == [2, 4] and config.mpi.hosts == ["a:2", "b:2"]
+    assert launcher_command(config, 4)[:4] == ["mpirun", "-np", "4", "--oversubscribe"]
+    assert "--host" in launcher_command(config, 4)
+    for bad, words in (('[mpi]\nlauncer = "x"\n', "unknown key 'launcer'"),
+                       ('[mpi]\nranks = [0]\n', "ranks must be positive"),
+                       ('[mpi]\nhosts = ["a"]\nhostfile = "h"\n', "not both"),
+                       ('[mpi]\nsizes = "big"\n', "wrong type")):
+        with pytest.raises(UserError, match=words):
+            load(tmp_path, bad)
+    # Saved with the sweep and read back.
+    assert config_module.from_saved(config.to_dict()).mpi == config.mpi
+
+
+def test_a_job_runs_only_its_rank_count():
+    family = Family("primes/mpi", False, 3, ranks=4)
+    assert family.benchmark_filter == r"^primes/mpi/(.*/)?(p|ranks):4(/|$)"
+    assert family.key != Family("primes/mpi", False, 3, ranks=2).key
+    assert Family("mpi/latency", False, 1, ranks=2).benchmark_filter == "^mpi/latency(/|$)"
+
+
+def test_missing_launcher_and_hostfile_are_one_clear_line(tmp_path):
+    families = [Family("primes/mpi", False, 1, ranks=2)]
+    config = load(tmp_path, '[mpi]\nlauncher = "no-such-mpirun"\n')
+    with pytest.raises(UserError, match="launcher 'no-such-mpirun' not found"):
+        check_mpi_setup(config, families)
+    config = load(tmp_path, f'[mpi]\nhostfile = "{tmp_path}/missing"\n')
+    if shutil.which("mpirun"):
+        with pytest.raises(UserError, match="missing: no such file"):
+            check_mpi_setup(config, families)
+    check_mpi_setup(load(tmp_path, '[mpi]\nlauncher = "no-such-mpirun"\n'), [Family("primes/pool", False, 1)])
+
+
+def mpi_environment():
+    return dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+
+
+@needs_mpi
+def test_a_launched_job_is_one_job_and_verifies(tmp_path):
+    out = tmp_path / "out.json"
+    result = subprocess.run(
+        ["mpirun", "-np", "2", "--oversubscribe", BENCH, "--models=mpi", "--workloads=primes,histogram",
+         "--p=2", "--size=small", "--primitives=mpi/latency", "--benchmark_min_time=0.01",
+         f"--benchmark_out={out}", "--benchmark_out_format=json"],
+        capture_output=True, text=True, env=dict(mpi_environment(), PARBENCH_MPI_SIZES="8"), timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    runs = json.loads(out.read_text())["benchmarks"]
+    assert {r["name"].split("/")[0] for r in runs} == {"primes", "histogram", "mpi"}
+    for run in runs:
+        assert not run.get("error_occurred"), run
+        assert run["verified"] == 1 and run["mpi_launched"] == 1, run
+
+
+def worker_pids(tag):
+    """Ranks spawned by the run tagged `tag` (ranks get rank 0's PARBENCH_* settings as arguments),
+    so that other tests' ranks running at the same time do not count."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                line = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"--parbench-worker=mpi" in line and f"PARBENCH_TEST_TAG={tag}".encode() in line:
+                found.append(int(entry.name))
+    return found
+
+
+def mapped_anywhere(name):
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if name in (entry / "maps").read_text():
+                    return True
+            except OSError:
+                continue
+    return False
+
+
+@needs_mpi
+def test_a_killed_rank_fails_the_run_within_seconds_and_leaves_nothing():
+    shm_before = set(os.listdir("/dev/shm"))
+    tag = f"{os.getpid()}-{time.monotonic_ns()}"
+    process = subprocess.Popen(
+        [BENCH, "--models=mpi", "--workloads=primes", "--p=2", "--size=20000000", "--benchmark_min_time=30"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=dict(mpi_environment(), PARBENCH_TEST_TAG=tag))
+    try:
+        deadline = time.monotonic() + 30
+        while not worker_pids(tag) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        victims = worker_pids(tag)
+        assert victims, "no rank started"
+        os.kill(victims[0], signal.SIGKILL)
+        killed = time.monotonic()
+        output, _ = process.communicate(timeout=60)
+        assert time.monotonic() - killed < 20
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert "killed or crashed" in output, output[-2000:]
+    deadline = time.monotonic() + 10
+    def leftovers():
+        new = set(os.listdir("/dev/shm")) - shm_before
+        # Another test's live job maps its own files; a file nobody maps is left behind.
+        return {name for name in new if name.startswith("vader") and not mapped_anywhere(name)}
+    while (worker_pids(tag) or leftovers()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not worker_pids(tag), "ranks left behind"
+    assert not leftovers(), f"shared-memory files left behind: {sorted(leftovers())}"
