@@ -16,7 +16,7 @@ from parbench.sweep import Family, check_mpi_setup, launcher_command
 BENCH = os.environ.get("PARBENCH_BENCH", "")
 needs_mpi = pytest.mark.skipif(
     not BENCH or shutil.which("mpirun") is None
-    or "mpi " not in subprocess.run([BENCH, "list", "--models=mpi"], capture_output=True, text=True).stdout,
+    or "mpi " not in subprocess.run([BENCH, "list", "--models=all"], capture_output=True, text=True).stdout,
     reason="needs the benchmark binary built with Open MPI and mpirun")
 
 

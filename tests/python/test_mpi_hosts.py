@@ -24,8 +24,9 @@ def rx_bytes(namespace, device):
 
 @pytest.fixture
 def two_hosts(tmp_path):
-    if os.geteuid() != 0 or shutil.which("ip") is None or shutil.which("mpirun") is None or not BENCH:
-        pytest.skip("needs root, iproute2, mpirun and the benchmark binary")
+    if os.geteuid() != 0 or shutil.which("ip") is None or shutil.which("mpirun") is None or not BENCH \
+            or "mpi " not in subprocess.run([BENCH, "list", "--models=all"], capture_output=True, text=True).stdout:
+        pytest.skip("needs root, iproute2, mpirun and the benchmark binary built with Open MPI")
     tag = os.getpid() % 100000
     subnet = f"10.77.{tag % 250}"
     names = [f"pb{tag}a", f"pb{tag}b"]
