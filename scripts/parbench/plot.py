@@ -4,7 +4,7 @@ Headless (Agg) and deterministic: the same analysis gives byte-identical files
 (fixed SVG hash salt, no dates in the metadata, sorted inputs).
 
 Readable in ten seconds: legends sit outside the data (below the panels), a
-panel holds at most five lines (models are drawn in two groups), oversubscribed
+panel holds at most six lines (models are drawn in two groups), oversubscribed
 points (more workers than hardware threads) sit in a shaded region with hollow
 markers and are not joined to the trend, error bars appear where the CV
 exceeds 5%, log axes carry labelled ticks, and a point a model cannot run in
@@ -32,11 +32,12 @@ plt.rcParams.update({
     "axes.grid": True, "grid.alpha": 0.3, "axes.titlesize": 10, "legend.fontsize": 8,
 })
 MODEL_ORDER = ["serial", "threads", "pool", "tbb", "openmp", "processes", "process_pool",
-               "coroutines", "coroutines_mt"]
-# Two groups of at most five lines: the thread-based models, and the rest.
+               "coroutines", "coroutines_mt", "mpi"]
+# Two groups of at most six lines: the thread-based models, and the rest.
 MODEL_GROUPS = (("threads", ("serial", "threads", "pool", "tbb", "openmp")),
-                ("others", ("serial", "processes", "process_pool", "coroutines", "coroutines_mt")))
-GROUP_TITLES = {"threads": "threads, pool, oneTBB, OpenMP", "others": "processes, process pool, coroutines"}
+                ("others", ("serial", "processes", "process_pool", "coroutines", "coroutines_mt", "mpi")))
+GROUP_TITLES = {"threads": "threads, pool, oneTBB, OpenMP",
+                "others": "processes, process pool, coroutines, MPI"}
 PALETTE = plt.get_cmap("tab10").colors
 CV_ERROR_BARS = 0.05
 
@@ -447,7 +448,7 @@ def plot_ipc(analysis: dict, out: Path) -> list[Path]:
 
 def plot_io(analysis: dict, out: Path) -> list[Path]:
     """Throughput vs concurrency (log-log) per I/O workload, a line per model; one figure per
-    model group (at most five lines a panel), the serial model as a reference level in both."""
+    model group (at most six lines a panel), the serial model as a reference level in both."""
     points = [p for p in analysis["points"] if p["category"] == "io" and p.get("throughput")]
     if not points:
         return []

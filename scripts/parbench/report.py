@@ -460,15 +460,15 @@ def build(directory: Path) -> Report:
     r.text(f"Baseline: {analysis['baseline']}. Error bars: 95% bootstrap intervals where the CV exceeds 5%. "
            f"Shaded: more workers than the {cores['hardware_threads']} hardware threads (oversubscribed, hollow "
            "markers, not joined to the trend). Models are drawn in two groups so that no panel holds more than "
-           "five lines.")
+           "six lines.")
     notes = sorted(analysis.get("model_notes", {}).items())
     if notes:
         r.text("What each model's numbers mean (its limits, as the model states them):")
         r.bullets(f"{model}: {note}" for model, note in notes)
     for name, alt in (("speedup_threads", "Speedup vs workers: threads, pool, oneTBB, OpenMP"),
-                      ("speedup_others", "Speedup vs workers: processes, process pool, coroutines"),
+                      ("speedup_others", "Speedup vs workers: processes, process pool, coroutines, MPI"),
                       ("efficiency_threads", "Efficiency vs workers: threads, pool, oneTBB, OpenMP"),
-                      ("efficiency_others", "Efficiency vs workers: processes, process pool, coroutines"),
+                      ("efficiency_others", "Efficiency vs workers: processes, process pool, coroutines, MPI"),
                       ("karp_flatt", "Karp-Flatt serial fraction at p up to the cores"),
                       ("efficiency_heatmap", "Efficiency at p = cores (n/a: serial by design)")):
         r.image(plots / f"{name}.png", alt, f"plots/{name}.png")
