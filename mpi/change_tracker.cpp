@@ -26,25 +26,35 @@ bool line_differs(const std::byte* a, const std::byte* b) noexcept {
   return any != 0;
 }
 
+// Bit i set where byte i of the line differs, eight bytes at a time: a
+// byte of x = a ^ b is nonzero iff its high bit or its low seven bits
+// (added to 0x7f, carrying into the high bit) are; the multiply gathers the
+// eight high bits into the top byte.
 std::uint64_t byte_mask(const std::byte* now, const std::byte* before) noexcept {
+  constexpr std::uint64_t kLow7 = 0x7f7f7f7f7f7f7f7fULL, kHigh = 0x8080808080808080ULL;
   std::uint64_t mask = 0;
-  for (std::size_t i = 0; i < kLine; ++i)
-    if (now[i] != before[i]) mask |= std::uint64_t{1} << i;
+  for (int word = 0; word < 8; ++word) {
+    std::uint64_t a, b;
+    std::memcpy(&a, now + word * 8, 8);
+    std::memcpy(&b, before + word * 8, 8);
+    const std::uint64_t x = a ^ b;
+    const std::uint64_t nonzero = (((x & kLow7) + kLow7) | x) & kHigh;
+    mask |= ((nonzero >> 7) * 0x0102040810204080ULL >> 56) << (word * 8);
+  }
   return mask;
 }
 
-template <class T>
-void append(std::vector<std::byte>& out, const T& value) {
-  const auto* bytes = reinterpret_cast<const std::byte*>(&value);
-  out.insert(out.end(), bytes, bytes + sizeof(T));
-}
 
 }  // namespace
 
 void ChangeTracker::add(void* data, std::size_t bytes) {
   if (bytes % kLine != 0 || reinterpret_cast<std::uintptr_t>(data) % kLine != 0)
     throw std::logic_error("ChangeTracker: blocks must be whole 64-byte lines");
-  blocks_.push_back({next_id_++, static_cast<std::byte*>(data), bytes, Memory()});
+  // The twin is made now (a prepare, untimed) rather than at the first
+  // region, whose time would otherwise include faulting its pages in.
+  Memory twin = allocate_heap(bytes);
+  std::memcpy(twin.data(), data, bytes);
+  blocks_.push_back({next_id_++, static_cast<std::byte*>(data), bytes, std::move(twin)});
 }
 
 void ChangeTracker::remove(const void* data) noexcept {
@@ -59,19 +69,23 @@ std::size_t ChangeTracker::tracked_bytes() const noexcept {
 
 void ChangeTracker::snapshot() {
   for (Block& block : blocks_) {
-    if (block.twin.data() == nullptr) block.twin = allocate_heap(block.bytes);
     std::memcpy(block.twin.data(), block.data, block.bytes);
   }
 }
 
 std::size_t ChangeTracker::append_changes(std::vector<std::byte>& out) const {
-  const std::size_t start = out.size();
-  for (const Block& block : blocks_) {
-    if (block.twin.data() == nullptr) continue;  // added during the region: not shared yet
+  // Two passes: find the runs of changed lines, then grow `out` once to its
+  // final size and fill it (growing it run by run cost more than the
+  // encoding: every reallocation copies and faults in fresh pages).
+  struct Run {
+    std::size_t block, first_line, lines;
+  };
+  std::vector<Run> runs;
+  std::size_t size = 0;
+  for (std::size_t b = 0; b < blocks_.size(); ++b) {
+    const Block& block = blocks_[b];
     const auto* twin = static_cast<const std::byte*>(block.twin.data());
-    const std::size_t lines = block.bytes / kLine;
-    std::size_t block_header = 0;
-    std::uint64_t runs = 0;
+    const std::size_t lines = block.bytes / kLine, runs_before = runs.size();
     for (std::size_t line = 0; line < lines;) {
       if (!line_differs(block.data + line * kLine, twin + line * kLine)) {
         ++line;
@@ -79,19 +93,35 @@ std::size_t ChangeTracker::append_changes(std::vector<std::byte>& out) const {
       }
       std::size_t end = line + 1;
       while (end < lines && line_differs(block.data + end * kLine, twin + end * kLine)) ++end;
-      if (runs++ == 0) {
-        block_header = out.size();
-        append(out, BlockHeader{block.id, 0});
-      }
-      append(out, RunHeader{line, end - line});
-      for (std::size_t l = line; l < end; ++l)
-        append(out, byte_mask(block.data + l * kLine, twin + l * kLine));
-      out.insert(out.end(), block.data + line * kLine, block.data + end * kLine);
+      runs.push_back({b, line, end - line});
+      size += sizeof(RunHeader) + (end - line) * (8 + kLine);
       line = end;
     }
-    if (runs > 0) std::memcpy(out.data() + block_header + offsetof(BlockHeader, runs), &runs, 8);
+    if (runs.size() > runs_before) size += sizeof(BlockHeader);
   }
-  return out.size() - start;
+  const std::size_t start = out.size();
+  out.resize(start + size);
+  std::byte* at = out.data() + start;
+  auto put = [&at](const auto& value) {
+    std::memcpy(at, &value, sizeof(value));
+    at += sizeof(value);
+  };
+  for (std::size_t r = 0; r < runs.size();) {
+    const Block& block = blocks_[runs[r].block];
+    const auto* twin = static_cast<const std::byte*>(block.twin.data());
+    std::size_t last = r;
+    while (last < runs.size() && runs[last].block == runs[r].block) ++last;
+    put(BlockHeader{block.id, last - r});
+    for (; r < last; ++r) {
+      const Run& run = runs[r];
+      put(RunHeader{run.first_line, run.lines});
+      for (std::size_t l = run.first_line; l < run.first_line + run.lines; ++l)
+        put(byte_mask(block.data + l * kLine, twin + l * kLine));
+      std::memcpy(at, block.data + run.first_line * kLine, run.lines * kLine);
+      at += run.lines * kLine;
+    }
+  }
+  return size;
 }
 
 void ChangeTracker::apply(const std::byte* changes, std::size_t size) {

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <climits>
@@ -161,7 +162,42 @@ Team Team::connect(MPI_Comm comm, MPI_Comm inter) {
     team.pids_.push_back(each.pid);
     team.hosts_.emplace_back(each.host);
   }
+  team.share_claim_counter();
   return team;
+}
+
+void Team::share_claim_counter() {
+  // Every rank must reach the same decision (the schedule depends on it):
+  // all on one host, and the window made everywhere.
+  check(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node_),
+        "MPI_Comm_split_type");
+  int node_size = 0;
+  MPI_Comm_size(node_, &node_size);
+  int everyone = node_size == size_ ? 1 : 0, agreed = 0;
+  check(MPI_Allreduce(&everyone, &agreed, 1, MPI_INT, MPI_MIN, comm_), "MPI_Allreduce");
+  if (agreed == 0) return;
+  void* base = nullptr;
+  int made = MPI_Win_allocate_shared(rank_ == 0 ? sizeof(std::uint64_t) : 0, sizeof(std::uint64_t),
+                                     MPI_INFO_NULL, node_, &base, &claim_window_) == MPI_SUCCESS;
+  if (made) {
+    MPI_Aint bytes = 0;
+    int unit = 0;
+    made = MPI_Win_shared_query(claim_window_, 0, &bytes, &unit, &base) == MPI_SUCCESS &&
+           bytes >= static_cast<MPI_Aint>(sizeof(std::uint64_t));
+  }
+  check(MPI_Allreduce(MPI_IN_PLACE, &made, 1, MPI_INT, MPI_MIN, comm_), "MPI_Allreduce");
+  if (made == 0) {
+    if (claim_window_ != MPI_WIN_NULL) MPI_Win_free(&claim_window_);
+    return;
+  }
+  claim_counter_ = static_cast<std::uint64_t*>(base);
+  if (rank_ == 0) std::atomic_ref<std::uint64_t>(*claim_counter_).store(0);
+  check(MPI_Barrier(comm_), "MPI_Barrier");  // nobody claims before it is zero
+}
+
+std::uint64_t Team::claim_chunk() noexcept {
+  return std::atomic_ref<std::uint64_t>(*claim_counter_).fetch_add(1, std::memory_order_relaxed) -
+         claims_base_;
 }
 
 Team& Team::of_size(int size) {
@@ -216,8 +252,16 @@ Team::Team(Team&& other) noexcept
       broken_(other.broken_),
       claimed_(other.claimed_),
       hosts_(std::move(other.hosts_)),
-      pids_(std::move(other.pids_)) {
-  other.comm_ = other.intercomm_ = MPI_COMM_NULL;
+      pids_(std::move(other.pids_)),
+      node_(other.node_),
+      claim_window_(other.claim_window_),
+      claim_counter_(other.claim_counter_),
+      claims_base_(other.claims_base_),
+      send_buffer_(std::move(other.send_buffer_)),
+      receive_buffer_(std::move(other.receive_buffer_)) {
+  other.comm_ = other.intercomm_ = other.node_ = MPI_COMM_NULL;
+  other.claim_window_ = MPI_WIN_NULL;
+  other.claim_counter_ = nullptr;
 }
 
 Team::~Team() {
@@ -227,6 +271,8 @@ Team::~Team() {
   } catch (const std::exception&) {
     return;  // a rank went away: nothing to disconnect from
   }
+  if (claim_window_ != MPI_WIN_NULL) MPI_Win_free(&claim_window_);  // collective, like exit
+  if (node_ != MPI_COMM_NULL) MPI_Comm_free(&node_);
   // The merged communicator is freed; the spawn's intercommunicator is what
   // connects the two jobs (disconnecting both waits forever in Open MPI 4.1).
   MPI_Comm_free(&comm_);

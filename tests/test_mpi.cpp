@@ -7,6 +7,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <stdexcept>
+#include <string_view>
+#include <thread>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -67,6 +71,31 @@ TEST(ChangeTracker, RanksThatWroteDifferentBytesOfOneLineBothKeepTheirs) {
   }
 }
 
+TEST(ChangeTracker, MaskNamesExactlyTheBytesThatChanged) {
+  // Every byte position of a line, with differences in the low bits, the
+  // high bit and all bits: only that byte may reach the other copy.
+  const std::size_t bytes = 4096;
+  for (const unsigned difference : {0x01u, 0x7fu, 0x80u, 0xffu}) {
+    for (std::size_t position = 0; position < 64; ++position) {
+      Memory mine = allocate_heap(bytes), theirs = allocate_heap(bytes);
+      auto* a = static_cast<unsigned char*>(mine.data());
+      auto* b = static_cast<unsigned char*>(theirs.data());
+      std::memset(a, 0x5a, bytes);
+      std::memset(b, 0xa5, bytes);
+      ChangeTracker tracker, other;
+      tracker.add(a, bytes);
+      other.add(b, bytes);
+      tracker.snapshot();
+      a[128 + position] ^= static_cast<unsigned char>(difference);
+      std::vector<std::byte> changes;
+      tracker.append_changes(changes);
+      other.apply(changes.data(), changes.size());
+      for (std::size_t i = 0; i < bytes; ++i)
+        ASSERT_EQ(b[i], i == 128 + position ? a[i] : 0xa5) << difference << " at " << position;
+    }
+  }
+}
+
 TEST(ChangeTracker, RejectsChangesThatDoNotFit) {
   Memory m = allocate_heap(4096);
   ChangeTracker tracker;
@@ -118,6 +147,43 @@ bool is_spawned_rank() {
   std::ifstream cmdline("/proc/self/cmdline");
   const std::string text((std::istreambuf_iterator<char>(cmdline)), {});
   return text.find("--parbench-worker=mpi") != std::string::npos;
+}
+
+// Rank 0 (the test process) takes 30 ms a chunk, rank 1 none; each chunk
+// records who ran it, and every rank checks that all 40 ran exactly once.
+void record_chunk_owners(Executor& executor) {
+  constexpr std::size_t kChunks = 40;
+  Memory owners = executor.allocate(kChunks);
+  auto* owner = static_cast<unsigned char*>(owners.data());
+  const unsigned char me = is_spawned_rank() ? 2 : 1;
+  executor.parallel_for(kChunks, 1, [owner, me](std::size_t lo, std::size_t hi) {
+    for (std::size_t c = lo; c < hi; ++c) {
+      if (me == 1) std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      if (owner[c] != 0) throw std::runtime_error("chunk ran twice");
+      owner[c] = me;
+    }
+  });
+  std::size_t rank0 = 0;
+  for (std::size_t c = 0; c < kChunks; ++c) {
+    if (owner[c] == 0) throw std::runtime_error("chunk " + std::to_string(c) + " never ran");
+    rank0 += owner[c] == 1;
+  }
+  const char* schedule = std::getenv("PARBENCH_MPI_SCHEDULE");
+  const bool dynamic = schedule == nullptr || std::string_view(schedule) == "dynamic";
+  // Static schedules give rank 0 half; claims let the fast rank take most.
+  if (dynamic ? rank0 >= kChunks / 2 : rank0 != kChunks / 2)
+    throw std::runtime_error("rank 0 ran " + std::to_string(rank0) + " of 40 chunks");
+}
+
+TEST(MpiModel, EveryScheduleRunsEachChunkOnceAndClaimsBalanceASlowRank) {
+  for (const char* schedule : {"dynamic", "cyclic", "block"}) {
+    setenv("PARBENCH_MPI_SCHEDULE", schedule, 1);
+    const auto executor = find_model("mpi")->create(2);
+    EXPECT_NO_THROW(executor->run_everywhere(&record_chunk_owners)) << schedule;
+  }
+  setenv("PARBENCH_MPI_SCHEDULE", "fastest", 1);
+  EXPECT_THROW(find_model("mpi")->create(2), std::invalid_argument);
+  unsetenv("PARBENCH_MPI_SCHEDULE");
 }
 
 void kill_the_other_ranks(Executor& executor) {
