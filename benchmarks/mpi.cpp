@@ -44,7 +44,18 @@ using mpi::Team;
 constexpr int kWindow = 64;
 constexpr int kTag = 7;
 
-enum Arg { kSize = 1, kIterations = 2 };
+enum Arg { kSize = 1, kIterations = 2, kVariant = 3 };
+
+// What every rank needs to run its side of a timed loop: the message size,
+// Google Benchmark's iteration count (known before the loop starts) and the
+// family's variant (both directions, which collective).
+Command loop_command(const benchmark::State& state, std::size_t size, std::uint64_t variant) {
+  Command command;
+  command.args[kSize] = size;
+  command.args[kIterations] = static_cast<std::uint64_t>(state.max_iterations);
+  command.args[kVariant] = variant;
+  return command;
+}
 
 std::vector<std::size_t> message_sizes() {
   std::vector<std::size_t> sizes;
@@ -95,9 +106,7 @@ void latency(benchmark::State& state, bool raw) {
   const auto size = static_cast<std::size_t>(state.range(0));
   try {
     Team& team = Team::of_size(2);
-    Command command;
-    command.args[kSize] = size;
-    command.args[kIterations] = static_cast<std::uint64_t>(state.max_iterations);
+    const Command command = loop_command(state, size, 0);
     team.start(&echo, command);
     std::string error;
     std::vector<unsigned char> payload(std::max<std::size_t>(size, 1)), back(payload.size());
@@ -194,7 +203,7 @@ void window(Team& team, std::size_t size, std::uint64_t windows, bool send, bool
 
 void window_follower(Team& team, const Command& command) {
   if (team.rank() != 1) return;
-  const bool both = command.args[3] != 0;
+  const bool both = command.args[kVariant] != 0;
   window(team, command.args[kSize], command.args[kIterations], both, true);
 }
 
@@ -202,10 +211,7 @@ void bandwidth(benchmark::State& state, bool both) {
   const auto size = static_cast<std::size_t>(state.range(0));
   try {
     Team& team = Team::of_size(2);
-    Command command;
-    command.args[kSize] = size;
-    command.args[kIterations] = static_cast<std::uint64_t>(state.max_iterations);
-    command.args[3] = both ? 1 : 0;
+    const Command command = loop_command(state, size, both ? 1 : 0);
     team.start(&window_follower, command);
     std::string error;
     try {
@@ -280,7 +286,7 @@ struct CollectiveBuffers {
 };
 
 void collective_follower(Team& team, const Command& command) {
-  const auto kind = static_cast<Collective>(command.args[3]);
+  const auto kind = static_cast<Collective>(command.args[kVariant]);
   const std::size_t size = command.args[kSize];
   CollectiveBuffers buffers(size, team.size());
   for (std::uint64_t i = 0; i < command.args[kIterations]; ++i)
@@ -293,10 +299,7 @@ void collective(benchmark::State& state, Collective kind) {
   const auto ranks = static_cast<int>(state.range(sized ? 1 : 0));
   try {
     Team& team = Team::of_size(ranks);
-    Command command;
-    command.args[kSize] = size;
-    command.args[kIterations] = static_cast<std::uint64_t>(state.max_iterations);
-    command.args[3] = static_cast<std::uint64_t>(kind);
+    const Command command = loop_command(state, size, static_cast<std::uint64_t>(kind));
     team.start(&collective_follower, command);
     std::string error;
     CollectiveBuffers buffers(size, ranks);

@@ -154,6 +154,23 @@ class Executor {
   std::size_t arrays_made_ = 0;
 };
 
+/// Base of the models whose workers share no memory to split a recursion
+/// over (processes, MPI ranks): fork_join runs its halves one after the
+/// other (their ModelInfo::limit_fork_join says so) and spawn_tasks hands
+/// the task indices out as parallel_for chunks of one.
+class RangeOnlyExecutor : public Executor {
+ public:
+  void fork_join(TaskBody a, TaskBody b) override {
+    a();
+    b();
+  }
+  void spawn_tasks(std::size_t count, IndexBody task) override {
+    parallel_for(count, 1, [task](std::size_t lo, std::size_t hi) {
+      for (std::size_t i = lo; i < hi; ++i) task(i);
+    });
+  }
+};
+
 /// Typed view over Memory from Executor::allocate, starting at the
 /// executor's next_array_offset(). T must be an implicit-lifetime type (no
 /// constructor runs: the bytes are zero) aligned to at most 64 bytes.

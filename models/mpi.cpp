@@ -77,7 +77,7 @@ struct ExchangeStats {
   double bytes = 0, seconds = 0, regions = 0;
 };
 
-class MpiExecutor final : public Executor {
+class MpiExecutor final : public RangeOnlyExecutor {
  public:
   /// Rank 0 with p ranks (p = 1: no team).
   explicit MpiExecutor(std::size_t ranks) : ranks_(ranks) {
@@ -185,17 +185,6 @@ class MpiExecutor final : public Executor {
     exchange(error);
     stats_.seconds += snapshot_seconds + seconds_since(exchange_start);
     stats_.regions += 1;
-  }
-
-  void fork_join(TaskBody a, TaskBody b) override {
-    a();
-    b();
-  }
-
-  void spawn_tasks(std::size_t count, IndexBody task) override {
-    parallel_for(count, 1, [task](std::size_t lo, std::size_t hi) {
-      for (std::size_t i = lo; i < hi; ++i) task(i);
-    });
   }
 
   std::unique_ptr<Instance> prepare(const WorkloadInfo& workload, std::size_t n) override;

@@ -135,7 +135,7 @@ class Arena {
   std::size_t offset_ = 0, live_ = 0;
 };
 
-class ProcessPoolExecutor final : public Executor {
+class ProcessPoolExecutor final : public RangeOnlyExecutor {
  public:
   explicit ProcessPoolExecutor(std::size_t workers)
       : workers_(workers), control_mapping_(sizeof(Control)) {
@@ -189,11 +189,6 @@ class ProcessPoolExecutor final : public Executor {
     }
     run_job(JobKind::tasks, count, 1, count, task.object(), task.object_size(),
             task.trivially_copyable(), reinterpret_cast<std::uintptr_t>(task.trampoline()));
-  }
-
-  void fork_join(TaskBody a, TaskBody b) override {
-    a();
-    b();
   }
 
  private:

@@ -38,7 +38,7 @@ struct RegionControl {
   char message[512] = {};
 };
 
-class ProcessesExecutor final : public Executor {
+class ProcessesExecutor final : public RangeOnlyExecutor {
  public:
   explicit ProcessesExecutor(std::size_t workers)
       : workers_(workers), control_mapping_(sizeof(RegionControl)) {}
@@ -86,17 +86,6 @@ class ProcessesExecutor final : public Executor {
     }
     if (control->failed.load()) throw std::runtime_error(control->message);
     if (!crashed.empty()) throw std::runtime_error(crashed);
-  }
-
-  void fork_join(TaskBody a, TaskBody b) override {
-    a();
-    b();
-  }
-
-  void spawn_tasks(std::size_t count, IndexBody task) override {
-    parallel_for(count, 1, [task](std::size_t lo, std::size_t hi) {
-      for (std::size_t i = lo; i < hi; ++i) task(i);
-    });
   }
 
  private:
