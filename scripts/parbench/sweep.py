@@ -73,9 +73,13 @@ class Family:
 
     @property
     def benchmark_filter(self) -> str:
-        """Google Benchmark's filter: the family, and for an MPI job only its rank count's runs."""
+        """Google Benchmark's filter: the family, and for an MPI job only its rank count's runs
+        (the one-rank runs of an MPI family, no job, on their own: run there, the other rank
+        counts would spawn their ranks and repeat the jobs' points over TCP)."""
         if self.ranks and not self.name.startswith(MPI_POINT_TO_POINT):
             return f"^{re.escape(self.name)}/(.*/)?(p|ranks):{self.ranks}(/|$)"
+        if not self.ranks and is_mpi_family(self.name) and not self.name.startswith("mpi/"):
+            return f"^{re.escape(self.name)}/(.*/)?p:1(/|$)"
         return f"^{re.escape(self.name)}(/|$)"
 
     def environment(self, env: dict) -> dict:

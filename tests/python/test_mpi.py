@@ -46,6 +46,11 @@ def test_a_job_runs_only_its_rank_count():
     assert family.benchmark_filter == r"^primes/mpi/(.*/)?(p|ranks):4(/|$)"
     assert family.key != Family("primes/mpi", False, 3, ranks=2).key
     assert Family("mpi/latency", False, 1, ranks=2).benchmark_filter == "^mpi/latency(/|$)"
+    # One rank is no job: that family runs p:1 alone, never the jobs' rank counts again.
+    assert Family("primes/mpi", False, 1).benchmark_filter == r"^primes/mpi/(.*/)?p:1(/|$)"
+    assert Family("overhead/parallel_for/mpi", False, 1).benchmark_filter == (
+        r"^overhead/parallel_for/mpi/(.*/)?p:1(/|$)")
+    assert Family("primes/pool", False, 3).benchmark_filter == r"^primes/pool(/|$)"
 
 
 def test_missing_launcher_and_hostfile_are_one_clear_line(tmp_path):
