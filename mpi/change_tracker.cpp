@@ -44,7 +44,6 @@ std::uint64_t byte_mask(const std::byte* now, const std::byte* before) noexcept 
   return mask;
 }
 
-
 }  // namespace
 
 void ChangeTracker::add(void* data, std::size_t bytes) {

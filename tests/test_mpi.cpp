@@ -8,13 +8,13 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <stdexcept>
-#include <string_view>
-#include <thread>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <stdexcept>
 #include <string>
+#include <string_view>
+#include <thread>
 #include <vector>
 
 #include "core/model.hpp"
