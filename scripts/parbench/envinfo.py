@@ -80,8 +80,10 @@ def package_versions() -> dict:
     return versions
 
 
-def mpi_info(settings) -> dict:
-    """The MPI set-up a sweep ran with: Open MPI's version, the launcher, hosts, transports."""
+def mpi_info(settings, launch: list[str] | None = None) -> dict:
+    """The MPI set-up a sweep ran with: Open MPI's version, the launcher and the command of a job
+    (`launch`, with <p> for the rank count), hosts, transports, binding and the mpi model's
+    schedule (PARBENCH_MPI_SCHEDULE)."""
     version = _run([settings.launcher, "--version"]) or "unknown"
     hosts = list(settings.hosts or [])
     if settings.hostfile:
@@ -92,7 +94,14 @@ def mpi_info(settings) -> dict:
             "hosts": hosts or [f"{socket.gethostname()} (this machine only)"],
             "hostfile": settings.hostfile,
             "transport": settings.transport or "Open MPI's default (shared memory on a host, TCP between hosts)",
-            "ranks_start": "one mpirun job per rank count (rank 0 runs the benchmarks)"}
+            "ranks_start": "one mpirun job per rank count (rank 0 runs the benchmarks)",
+            "launch": " ".join(launch or []),
+            # Departures from Open MPI's defaults, and what they mean here.
+            "oversubscribe": "--oversubscribe on every job, so that p may exceed the cores (p = 2 x cores)",
+            "binding": "Open MPI's default: each rank bound to a core while the ranks fit the cores; "
+                       "unbound when oversubscribed",
+            "schedule": os.environ.get("PARBENCH_MPI_SCHEDULE")
+            or "dynamic (the default: chunks claimed from a shared counter; cyclic when ranks span hosts)"}
 
 
 def collect(root: Path, build_dir: Path, binary_info: dict) -> dict:

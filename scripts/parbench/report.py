@@ -281,6 +281,18 @@ def _io_backend(env: dict) -> str:
     return f"{name}" + (f" ({reason})" if reason else "")
 
 
+def _mpi_rows(env: dict) -> list[list[str]]:
+    """How the MPI jobs ran (env.json "mpi"), where the sweep ran any."""
+    mpi = env.get("mpi") if isinstance(env.get("mpi"), dict) else None
+    if not mpi:
+        return []
+    text = lambda key: str(mpi.get(key) or "?")
+    hosts = mpi.get("hosts") if isinstance(mpi.get("hosts"), list) else []
+    return [["MPI", f"{text('library')}; jobs: {text('launch')}"],
+            ["MPI hosts and transport", f"{', '.join(map(str, hosts)) or '?'}; {text('transport')}"],
+            ["MPI binding and mpi schedule", f"{text('binding')}; {text('oversubscribe')}; schedule {text('schedule')}"]]
+
+
 def _omp_policy(env: dict, config: dict) -> str:
     policy = env.get("omp_wait_policy", "?")
     text = {"default": "libgomp's default (idle threads spin for a while, then sleep)",
@@ -738,6 +750,7 @@ def build(directory: Path) -> Report:
         ["load average before / after (1/5/15 min)", f"{load_text(load.get('before'))}; {load_text(load.get('after'))}"],
         ["spin calibration", f"{units.number(build_info.get('spin_iters_per_us'))} iterations/us"],
         ["coroutine event loop", _io_backend(env)],
+        *_mpi_rows(env),
     ], md_rows=None)
 
     failures = analysis.get("failures", [])

@@ -110,7 +110,7 @@ def is_mpi_family(name: str) -> bool:
     return name.startswith("mpi/") or name.endswith(MPI_MODEL_SUFFIX)
 
 
-def launcher_command(config, ranks: int) -> list[str]:
+def launcher_command(config, ranks: int | str) -> list[str]:
     """mpirun and its arguments for a job of `ranks` ranks, from the [mpi] table."""
     mpi = config.mpi
     command = [mpi.launcher, "-np", str(ranks), "--oversubscribe"]
@@ -593,7 +593,7 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
         env_record = envinfo.collect(ROOT, binary.parent, info)
         env_record["sweep"] = {"config": config.name, "directory": str(directory)}
         if any(f.ranks for f in families):
-            env_record["mpi"] = envinfo.mpi_info(config.mpi)
+            env_record["mpi"] = envinfo.mpi_info(config.mpi, launcher_command(config, "<p>"))
     atomic_write_text(directory / "env.json", json.dumps(env_record, indent=1) + "\n")
 
     done = {Family.from_record(f).key: f for f in state["families"] if f.get("status") == "ok"}

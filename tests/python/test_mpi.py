@@ -53,6 +53,18 @@ def test_a_job_runs_only_its_rank_count():
     assert Family("primes/pool", False, 3).benchmark_filter == r"^primes/pool(/|$)"
 
 
+def test_env_json_and_the_report_say_how_the_jobs_ran(tmp_path):
+    from parbench import envinfo, report
+    config = load(tmp_path, '[mpi]\nlauncher = "no-such-mpirun"\nlauncher_args = ["--bind-to", "none"]\n')
+    info = envinfo.mpi_info(config.mpi, launcher_command(config, "<p>"))
+    assert info["launch"] == "no-such-mpirun -np <p> --oversubscribe --bind-to none"
+    assert "oversubscribed" in info["binding"] and "dynamic" in info["schedule"]
+    rows = report._mpi_rows({"mpi": info})
+    assert rows[0][1].endswith("jobs: no-such-mpirun -np <p> --oversubscribe --bind-to none")
+    assert "schedule dynamic" in rows[2][1]
+    assert report._mpi_rows({}) == [] and report._mpi_rows({"mpi": "foreign"}) == []
+
+
 def test_missing_launcher_and_hostfile_are_one_clear_line(tmp_path):
     families = [Family("primes/mpi", False, 1, ranks=2)]
     config = load(tmp_path, '[mpi]\nlauncher = "no-such-mpirun"\n')
