@@ -539,7 +539,8 @@ const bool registered = register_model({
     },
     .note = "p = ranks; fork_join runs serially on every rank; after each parallel_for the ranks "
             "exchange the bytes they changed (counters mpi_bytes_exchanged, mpi_exchange_seconds); "
-            "workloads that read back their files (file_write) are not run: each rank has its own "
+            "workloads that read back their files (file_write, pipeline) are not run: each rank "
+            "has its own "
             "temporary directory",
     .max_concurrency = 8,
     .worker_main = &run_rank,
