@@ -418,9 +418,13 @@ def plot_gustafson(analysis: dict, out: Path) -> list[Path]:
 
 
 def plot_ipc(analysis: dict, out: Path) -> list[Path]:
+    """parbench's own IPC mechanisms by message size, and MPI between two ranks beside them (its
+    ping-pong round trip and windowed bandwidth, from the mpi/ family) where the sweep ran it."""
     rows = analysis.get("ipc", [])
     if not rows:
         return []
+    mpi = {"pingpong": [r for r in analysis.get("mpi") or [] if r["benchmark"] == "latency"],
+           "stream": [r for r in analysis.get("mpi") or [] if r["benchmark"] == "bandwidth"]}
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     panels = (("pingpong", "us_per_message", 1.0, "round trip (log)", "Ping-pong latency", time_ticks(1e-6)),
               ("stream", "bytes_per_second", 1e-9, "bandwidth, GB/s (log)", "Streaming bandwidth",
@@ -432,6 +436,11 @@ def plot_ipc(analysis: dict, out: Path) -> list[Path]:
             points = [r for r in rows if r["mode"] == mode and r["mechanism"] == mechanism and r.get(key)]
             ax.plot([r["size"] for r in points], [r[key] * scale for r in points], marker="o", markersize=3,
                     label=mechanism, color=PALETTE[index % len(PALETTE)])
+        mpi_key = "us_per_iteration" if mode == "pingpong" else key
+        points = sorted((r for r in mpi[mode] if r.get(mpi_key)), key=lambda r: r["size"])
+        if points:
+            ax.plot([r["size"] for r in points], [r[mpi_key] * scale for r in points], marker="s", markersize=3,
+                    linestyle="--", color="black", label="MPI, 2 ranks (Open MPI)")
         ax.set_xscale("log", base=2)
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: units.byte_size(v).replace(".00", "")))
         ax.set_yscale("log")

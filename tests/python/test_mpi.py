@@ -156,3 +156,20 @@ def test_a_killed_rank_fails_the_run_within_seconds_and_leaves_nothing():
         time.sleep(0.1)
     assert not worker_pids(tag), "ranks left behind"
     assert not leftovers(), f"shared-memory files left behind: {sorted(leftovers())}"
+
+
+def test_the_ipc_chart_draws_mpi_beside_the_mechanisms(tmp_path, monkeypatch):
+    from parbench import plot
+    figures = {}
+    monkeypatch.setattr(plot, "save", lambda fig, out, name: figures.update({name: fig}) or [])
+    analysis = {"ipc": [{"mechanism": "pipe", "mode": "pingpong", "size": 64, "us_per_message": 18.0},
+                        {"mechanism": "pipe", "mode": "stream", "size": 65536, "bytes_per_second": 3e9}],
+                "mpi": [{"benchmark": "latency", "size": 8, "us_per_iteration": 1.2},
+                        {"benchmark": "latency_raw", "size": 8, "us_per_iteration": 1.1},
+                        {"benchmark": "bandwidth", "size": 65536, "bytes_per_second": 9e9}]}
+    plot.plot_ipc(analysis, tmp_path)
+    lines = {(ax.get_title(), line.get_label()): list(line.get_ydata())
+             for ax in figures["ipc"].axes for line in ax.get_lines()}
+    assert lines[("Ping-pong latency", "MPI, 2 ranks (Open MPI)")] == [1.2]  # the round trip
+    assert lines[("Streaming bandwidth", "MPI, 2 ranks (Open MPI)")] == [9.0]  # GB/s
+    assert lines[("Ping-pong latency", "pipe")] == [18.0]
