@@ -8,6 +8,11 @@
 //   mpi/latency_raw/size:<B>         the baseline: the same ping-pong as a bare
 //                                    loop timed once with MPI_Wtime (OSU's
 //                                    osu_latency); time per round trip
+//   mpi/tcp_latency/size:<B>         the same ping-pong over a plain TCP socket
+//                                    between the hosts of ranks 0 and 1 (rank 1
+//                                    listens and sends its addresses over MPI;
+//                                    loopback on one host): what MPI adds to,
+//                                    or saves over, the network's own round trip
 //   mpi/bandwidth/size:<B>           a window of 64 MPI_Isend to rank 1, then a
 //                                    4-byte ack; bytes_per_second
 //   mpi/bibw/size:<B>                the same window in both directions at once
@@ -22,14 +27,23 @@
 // compared whole; receivers of a window check the payload of the last
 // message; allreduce results are checked against R (R + 1) / 2 per element,
 // bcast and alltoall payloads against their pattern, on every rank.
+#include <arpa/inet.h>
 #include <benchmark/benchmark.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "benchmarks/harness.hpp"
@@ -102,6 +116,45 @@ void echo(Team& team, const Command& command) {
   }
 }
 
+// Google Benchmark's loop of a ping-pong, each round trip timed: the payload
+// carries the round number in its first bytes, which the echo must bring back.
+template <class RoundTrip>
+void time_round_trips(benchmark::State& state, std::vector<unsigned char>& payload,
+                      const std::vector<unsigned char>& back, std::vector<double>& round_trips,
+                      RoundTrip round_trip) {
+  const std::size_t stamp = std::min(payload.size(), sizeof(std::uint64_t));
+  round_trips.reserve(static_cast<std::size_t>(state.max_iterations));
+  std::uint64_t round = 0;
+  for (auto _ : state) {
+    ++round;
+    std::memcpy(payload.data(), &round, stamp);
+    const auto start = std::chrono::steady_clock::now();
+    round_trip();
+    round_trips.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    if (std::memcmp(back.data(), &round, stamp) != 0)
+      throw std::runtime_error("the echo of round " + std::to_string(round) + " differs");
+  }
+}
+
+// The counters of a ping-pong: one way = half a round trip (median, p99).
+void record_round_trips(benchmark::State& state, std::vector<double>& round_trips,
+                        std::size_t size) {
+  if (!round_trips.empty()) {
+    std::sort(round_trips.begin(), round_trips.end());
+    const auto at = [&](double q) {
+      return round_trips[std::min(round_trips.size() - 1,
+                                  static_cast<std::size_t>(q * round_trips.size()))];
+    };
+    state.counters["one_way_us"] = at(0.5) / 2 * 1e6;
+    state.counters["one_way_p99_us"] = at(0.99) / 2 * 1e6;
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(2 * size));
+  state.counters["ranks"] = 2;
+  state.counters["mpi_launched"] = std::string_view(Team::transport()) == "launched";
+  state.counters["verified"] = 1;
+}
+
 void latency(benchmark::State& state, bool raw) {
   const auto size = static_cast<std::size_t>(state.range(0));
   try {
@@ -132,20 +185,11 @@ void latency(benchmark::State& state, bool raw) {
           state.SetIterationTime(per_round_trip);
         }
       } else {
-        round_trips.reserve(static_cast<std::size_t>(state.max_iterations));
-        std::uint64_t round = 0;
-        for (auto _ : state) {
-          ++round;
-          std::memcpy(payload.data(), &round, std::min(size, sizeof(round)));
-          const auto start = std::chrono::steady_clock::now();
+        time_round_trips(state, payload, back, round_trips, [&] {
           check(MPI_Send(payload.data(), count, MPI_BYTE, 1, kTag, team.comm()), "MPI_Send");
           check(MPI_Recv(back.data(), count, MPI_BYTE, 1, kTag, team.comm(), MPI_STATUS_IGNORE),
                 "MPI_Recv");
-          round_trips.push_back(
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-          if (std::memcmp(back.data(), &round, std::min(size, sizeof(round))) != 0)
-            throw std::runtime_error("the echo of round " + std::to_string(round) + " differs");
-        }
+        });
       }
       if (std::memcmp(back.data(), payload.data(), size) != 0)
         throw std::runtime_error("echoed payload differs from what was sent");
@@ -153,19 +197,157 @@ void latency(benchmark::State& state, bool raw) {
       error = failure.what();
     }
     team.finish(error);
-    if (!round_trips.empty()) {
-      std::sort(round_trips.begin(), round_trips.end());
-      const auto at = [&](double q) {
-        return round_trips[std::min(round_trips.size() - 1,
-                                    static_cast<std::size_t>(q * round_trips.size()))];
-      };
-      state.counters["one_way_us"] = at(0.5) / 2 * 1e6;
-      state.counters["one_way_p99_us"] = at(0.99) / 2 * 1e6;
+    record_round_trips(state, round_trips, size);
+  } catch (const std::exception& error) {
+    state.SkipWithError(("exception: " + std::string(error.what())).c_str());
+  }
+}
+
+// ------------------------------------------------------- TCP, the baseline
+
+// A TCP socket, closed with its owner.
+class Socket {
+ public:
+  explicit Socket(int fd = -1) noexcept : fd_(fd) {}
+  Socket(Socket&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  Socket& operator=(Socket&& other) noexcept {
+    if (this != &other) {
+      if (fd_ >= 0) ::close(fd_);
+      fd_ = std::exchange(other.fd_, -1);
     }
-    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(2 * size));
-    state.counters["ranks"] = 2;
-    state.counters["mpi_launched"] = std::string_view(Team::transport()) == "launched";
-    state.counters["verified"] = 1;
+    return *this;
+  }
+  ~Socket() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int fd() const noexcept { return fd_; }
+
+ private:
+  int fd_;
+};
+
+void check_errno(bool ok, const char* what) {
+  if (!ok) throw std::runtime_error(std::string("tcp: ") + what + ": " + std::strerror(errno));
+}
+
+void no_delay(int fd) {
+  const int one = 1;
+  check_errno(setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0, "TCP_NODELAY");
+}
+
+void send_exact(int fd, const unsigned char* data, std::size_t bytes) {
+  for (std::size_t done = 0; done < bytes;) {
+    const ssize_t sent = ::send(fd, data + done, bytes - done, MSG_NOSIGNAL);
+    if (sent < 0 && errno == EINTR) continue;
+    check_errno(sent > 0, "send");
+    done += static_cast<std::size_t>(sent);
+  }
+}
+
+void receive_exact(int fd, unsigned char* data, std::size_t bytes) {
+  for (std::size_t done = 0; done < bytes;) {
+    const ssize_t got = ::recv(fd, data + done, bytes - done, 0);
+    if (got < 0 && errno == EINTR) continue;
+    if (got == 0) throw std::runtime_error("tcp: the peer closed the connection");
+    check_errno(got > 0, "recv");
+    done += static_cast<std::size_t>(got);
+  }
+}
+
+// What rank 1 tells rank 0: its port and up to 8 IPv4 addresses (loopback
+// last), so that rank 0 reaches it on whichever network joins their hosts.
+struct TcpContact {
+  std::uint32_t port = 0, count = 0;
+  std::uint32_t addresses[8] = {};
+};
+
+// Rank 1: listens, sends its contact to rank 0 over MPI, accepts within 10 s
+// (rank 0 may find no route: never wait forever), then echoes every message.
+void tcp_echo(Team& team, const Command& command) {
+  if (team.rank() != 1) return;
+  Socket listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  check_errno(listener.fd() >= 0, "socket");
+  sockaddr_in any{};
+  any.sin_family = AF_INET;
+  any.sin_addr.s_addr = htonl(INADDR_ANY);
+  check_errno(::bind(listener.fd(), reinterpret_cast<sockaddr*>(&any), sizeof(any)) == 0, "bind");
+  check_errno(::listen(listener.fd(), 1) == 0, "listen");
+  socklen_t length = sizeof(any);
+  check_errno(::getsockname(listener.fd(), reinterpret_cast<sockaddr*>(&any), &length) == 0,
+              "getsockname");
+  TcpContact contact;
+  contact.port = ntohs(any.sin_port);
+  ifaddrs* interfaces = nullptr;
+  if (getifaddrs(&interfaces) == 0) {
+    for (const ifaddrs* i = interfaces; i != nullptr && contact.count < 7; i = i->ifa_next)
+      if (i->ifa_addr != nullptr && i->ifa_addr->sa_family == AF_INET) {
+        const auto address = reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr.s_addr;
+        if (address != htonl(INADDR_LOOPBACK)) contact.addresses[contact.count++] = address;
+      }
+    freeifaddrs(interfaces);
+  }
+  contact.addresses[contact.count++] = htonl(INADDR_LOOPBACK);
+  check(MPI_Send(&contact, sizeof(contact), MPI_BYTE, 0, kTag, team.comm()), "MPI_Send");
+  pollfd ready{listener.fd(), POLLIN, 0};
+  if (::poll(&ready, 1, 10'000) != 1)
+    throw std::runtime_error("tcp: rank 0 did not connect within 10 s");
+  Socket peer(::accept4(listener.fd(), nullptr, nullptr, SOCK_CLOEXEC));
+  check_errno(peer.fd() >= 0, "accept");
+  no_delay(peer.fd());
+  std::vector<unsigned char> buffer(std::max<std::uint64_t>(command.args[kSize], 1));
+  for (std::uint64_t i = 0; i < command.args[kIterations]; ++i) {
+    receive_exact(peer.fd(), buffer.data(), command.args[kSize]);
+    send_exact(peer.fd(), buffer.data(), command.args[kSize]);
+  }
+}
+
+// Rank 0: the first of rank 1's addresses that accepts a connection (a
+// remote host's own address before loopback, which would reach this host).
+Socket connect_to(const TcpContact& contact) {
+  std::string tried;
+  for (std::uint32_t k = 0; k < std::min<std::uint32_t>(contact.count, 8); ++k) {
+    Socket socket(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    check_errno(socket.fd() >= 0, "socket");
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(static_cast<std::uint16_t>(contact.port));
+    to.sin_addr.s_addr = contact.addresses[k];
+    if (::connect(socket.fd(), reinterpret_cast<sockaddr*>(&to), sizeof(to)) == 0) {
+      no_delay(socket.fd());
+      return socket;
+    }
+    char text[INET_ADDRSTRLEN] = "?";
+    inet_ntop(AF_INET, &to.sin_addr, text, sizeof(text));
+    tried += std::string(tried.empty() ? "" : ", ") + text + " (" + std::strerror(errno) + ")";
+  }
+  throw std::runtime_error("tcp: could not reach rank 1 at " + tried);
+}
+
+void tcp_latency(benchmark::State& state) {
+  const auto size = static_cast<std::size_t>(state.range(0));
+  try {
+    Team& team = Team::of_size(2);
+    team.start(&tcp_echo, loop_command(state, size, 0));
+    std::string error;
+    std::vector<double> round_trips;
+    try {
+      TcpContact contact;
+      check(MPI_Recv(&contact, sizeof(contact), MPI_BYTE, 1, kTag, team.comm(), MPI_STATUS_IGNORE),
+            "MPI_Recv");
+      const Socket peer = connect_to(contact);
+      std::vector<unsigned char> payload(std::max<std::size_t>(size, 1)), back(payload.size());
+      for (std::size_t i = 0; i < size; ++i) payload[i] = pattern(i);
+      time_round_trips(state, payload, back, round_trips, [&] {
+        send_exact(peer.fd(), payload.data(), size);
+        receive_exact(peer.fd(), back.data(), size);
+      });
+      if (std::memcmp(back.data(), payload.data(), size) != 0)
+        throw std::runtime_error("tcp: echoed payload differs from what was sent");
+    } catch (const std::exception& failure) {
+      error = failure.what();
+    }
+    team.finish(error);
+    record_round_trips(state, round_trips, size);
   } catch (const std::exception& error) {
     state.SkipWithError(("exception: " + std::string(error.what())).c_str());
   }
@@ -337,8 +519,8 @@ void collective(benchmark::State& state, Collective kind) {
 void add_mpi_benchmarks(const Selection& selection) {
   if (!selection.wants_primitive("mpi")) {
     bool any = false;
-    for (const char* name : {"latency", "latency_raw", "bandwidth", "bibw", "allreduce", "bcast",
-                             "alltoall", "barrier"})
+    for (const char* name : {"latency", "latency_raw", "tcp_latency", "bandwidth", "bibw",
+                             "allreduce", "bcast", "alltoall", "barrier"})
       any = any || selection.wants_primitive(std::string("mpi/") + name);
     if (!any) return;
   }
@@ -359,6 +541,7 @@ void add_mpi_benchmarks(const Selection& selection) {
   };
   if (auto* b = add("latency", [](benchmark::State& s) { latency(s, false); })) sized(b, false);
   if (auto* b = add("latency_raw", [](benchmark::State& s) { latency(s, true); })) sized(b, true);
+  if (auto* b = add("tcp_latency", [](benchmark::State& s) { tcp_latency(s); })) sized(b, false);
   if (auto* b = add("bandwidth", [](benchmark::State& s) { bandwidth(s, false); })) sized(b, false);
   if (auto* b = add("bibw", [](benchmark::State& s) { bandwidth(s, true); })) sized(b, false);
   for (const auto& [name, kind] :

@@ -42,7 +42,9 @@ def mpi_section(r, analysis: dict) -> None:
     launched = all(row["launched"] for row in rows_in)
     r.text("OSU-style benchmarks of this binary's own ranks: latency is a blocking MPI_Send/MPI_Recv ping-pong "
            "(one way = half a round trip; median and 99th percentile of per-round-trip times), latency_raw the same "
-           "loop timed once with MPI_Wtime (the baseline), bandwidth a window of 64 non-blocking sends then an ack, "
+           "loop timed once with MPI_Wtime (the baseline), tcp_latency the same ping-pong over a plain TCP socket "
+           "between the same two ranks' hosts (loopback on one host), bandwidth a window of 64 non-blocking sends "
+           "then an ack, "
            "and collectives over R ranks. Every payload is verified. "
            + ("The ranks of each run were one mpirun job (shared memory between ranks on a host)."
               if launched else "Some runs used ranks spawned from the benchmark process, which Open MPI joins "
@@ -60,17 +62,19 @@ def mpi_section(r, analysis: dict) -> None:
     sizes = sorted({x["size"] for x in rows_in if x["benchmark"] == "latency"})
     table = []
     for size in sizes:
-        lat, raw = pick("latency", size), pick("latency_raw", size)
+        lat, raw, tcp = pick("latency", size), pick("latency_raw", size), pick("tcp_latency", size)
         bw = pick("bandwidth", size)
         table.append([units.byte_size(size),
                       units.microseconds(lat["us_per_iteration"] / 2) if lat else "–",
                       units.microseconds(lat["one_way_us"]) if lat and lat["one_way_us"] is not None else "–",
                       units.microseconds(lat["one_way_p99_us"]) if lat and lat["one_way_p99_us"] is not None else "–",
                       units.microseconds(raw["us_per_iteration"] / 2) if raw else "–",
+                      units.microseconds(tcp["one_way_us"]) if tcp and tcp["one_way_us"] is not None else "–",
                       ipc_one_way("pipe", size), ipc_one_way("shm_ring", size),
                       units.bytes_per_second(bw["bytes_per_second"]) if bw else "–"])
     if table:
-        r.table(["size", "MPI one way (mean)", "median", "p99", "raw MPI loop, one way (mean)", "ipc/pipe, one way",
+        r.table(["size", "MPI one way (mean)", "median", "p99", "raw MPI loop, one way (mean)",
+                 "TCP between the ranks' hosts, one way (median)", "ipc/pipe, one way",
                  "ipc/shm_ring, one way", "MPI bandwidth"], table, csv="mpi.csv", md_rows=None)
     collectives = [x for x in rows_in if x["benchmark"] in ("allreduce", "bcast", "alltoall", "barrier")]
     if collectives:

@@ -103,7 +103,7 @@ class Family:
 # job: Open MPI's shared-memory transport between ranks on a host). The
 # point-to-point ones always use 2 ranks.
 MPI_MODEL_SUFFIX = "/mpi"
-MPI_POINT_TO_POINT = ("mpi/latency", "mpi/latency_raw", "mpi/bandwidth", "mpi/bibw")
+MPI_POINT_TO_POINT = ("mpi/latency", "mpi/latency_raw", "mpi/tcp_latency", "mpi/bandwidth", "mpi/bibw")
 
 
 def is_mpi_family(name: str) -> bool:

@@ -86,7 +86,7 @@ def test_a_launched_job_is_one_job_and_verifies(tmp_path):
     out = tmp_path / "out.json"
     result = subprocess.run(
         ["mpirun", "-np", "2", "--oversubscribe", BENCH, "--models=mpi", "--workloads=primes,histogram",
-         "--p=2", "--size=small", "--primitives=mpi/latency", "--benchmark_min_time=0.01",
+         "--p=2", "--size=small", "--primitives=mpi/latency,mpi/tcp_latency", "--benchmark_min_time=0.01",
          f"--benchmark_out={out}", "--benchmark_out_format=json"],
         capture_output=True, text=True, env=dict(mpi_environment(), PARBENCH_MPI_SIZES="8"), timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -173,3 +173,20 @@ def test_the_ipc_chart_draws_mpi_beside_the_mechanisms(tmp_path, monkeypatch):
     assert lines[("Ping-pong latency", "MPI, 2 ranks (Open MPI)")] == [1.2]  # the round trip
     assert lines[("Streaming bandwidth", "MPI, 2 ranks (Open MPI)")] == [9.0]  # GB/s
     assert lines[("Ping-pong latency", "pipe")] == [18.0]
+
+
+def test_the_report_sets_mpi_beside_raw_mpi_tcp_and_ipc():
+    from parbench import report
+    row = {"ranks": 2, "one_way_p99_us": None, "bytes_per_second": None, "launched": True}
+    analysis = {"mpi": [dict(row, benchmark="latency", size=8, us_per_iteration=1.0, one_way_us=0.45),
+                        dict(row, benchmark="latency_raw", size=8, us_per_iteration=0.9, one_way_us=None),
+                        dict(row, benchmark="tcp_latency", size=8, us_per_iteration=30.0, one_way_us=14.0)],
+                "ipc": [{"mechanism": "pipe", "mode": "pingpong", "size": 8, "us_per_message": 20.0}]}
+    r = report.Report()
+    report.mpi_section(r, analysis)
+    text = r.markdown()
+    assert "TCP between the ranks' hosts, one way (median)" in text
+    line = next(l for l in text.splitlines() if l.startswith("| 8 B"))
+    assert [cell.strip() for cell in line.strip("|").split("|")] == [
+        "8 B", "500 ns", "450 ns", "–", "450 ns", "14.0 us", "10.0 us", "–", "–"]
+    assert "one mpirun job" in text

@@ -79,11 +79,13 @@ def test_the_mpi_model_and_latency_run_between_two_hosts(two_hosts, tmp_path):
     a, b = two_hosts["addresses"]
     before = rx_bytes(two_hosts["names"][1], f"{two_hosts['names'][1]}v")
     result = mpirun(two_hosts, f"{a}:1,{b}:1", "--models=mpi", "--workloads=primes,stream_triad", "--p=2",
-                    "--size=small", "--primitives=mpi/latency", "--benchmark_min_time=0.01",
+                    "--size=small", "--primitives=mpi/latency,mpi/tcp_latency", "--benchmark_min_time=0.01",
                     f"--benchmark_out={out}", "--benchmark_out_format=json")
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     runs = json.loads(out.read_text())["benchmarks"]
     assert {r["name"].split("/")[0] for r in runs} == {"primes", "stream_triad", "mpi"}
+    # The TCP baseline crossed between the hosts too (rank 1's veth address, not loopback).
+    assert any(r["name"].startswith("mpi/tcp_latency/size:8") for r in runs), [r["name"] for r in runs]
     for run in runs:
         assert not run.get("error_occurred"), run
         assert run["verified"] == 1 and run["mpi_launched"] == 1, run
