@@ -26,7 +26,7 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
-from . import units
+from . import stats, units
 from .plot import load_analysis, plot_all
 from .util import atomic_write_text
 
@@ -386,9 +386,11 @@ def findings(analysis: dict) -> list[str]:
                 and point["workload"] != "granularity" and not point["workload"].startswith("amdahl")):
             efficiencies.setdefault(point["model"], []).append(point["efficiency"])
     if efficiencies and cores > 1:
-        ranked = sorted(((sorted(v)[len(v) // 2], m) for m, v in efficiencies.items()), reverse=True)
-        out.append(f"Median efficiency at p = {cores} over the CPU workloads each model can run in parallel: "
-                   + ", ".join(f"{m} {e:.2f}" for e, m in ranked) + ".")
+        # The median of an even count is the mean of the middle two (mpi has 4 such workloads here).
+        ranked = sorted(((stats.median(v), len(v), m) for m, v in efficiencies.items()), reverse=True)
+        out.append(f"Median efficiency at p = {cores} over the CPU workloads each model can run in parallel "
+                   "(how many in brackets; memory- and I/O-bound workloads and the Amdahl ones left out): "
+                   + ", ".join(f"{m} {e:.2f} ({n})" for e, n, m in ranked) + ".")
     metg = [m for m in analysis.get("metg", []) if m["p"] == cores and m.get("metg_us")]
     if metg:
         metg.sort(key=lambda m: m["metg_us"])

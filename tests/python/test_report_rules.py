@@ -132,3 +132,16 @@ def test_the_report_shows_the_rules(tmp_path):
     assert len(markdown.splitlines()) <= 350
     html = (newer / "report.html").read_text()
     assert '<nav id="contents">' in html and "<details open" in html and 'class="sortable"' in html
+
+
+def test_the_median_efficiency_of_an_even_count_is_the_mean_of_the_middle_two():
+    from parbench import report
+    point = {"scaling": "strong", "p": 2, "category": "cpu", "limit": None}
+    points = [dict(point, model="mpi", workload=w, efficiency=e)
+              for w, e in (("primes", 1.01), ("mandelbrot", 0.96), ("matmul", 0.80), ("monte_carlo_pi", 0.86))]
+    points += [dict(point, model="pool", workload="primes", efficiency=0.99),
+               dict(point, model="pool", workload="histogram", efficiency=0.5, category="memory")]
+    lines = report.findings({"verdicts": [], "points": points, "cores": {"physical": 2}, "noise": 0.02,
+                             "metg": [], "io": []})
+    line = next(l for l in lines if l.startswith("Median efficiency"))
+    assert "pool 0.99 (1), mpi 0.91 (4)." in line, line
