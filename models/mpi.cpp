@@ -81,7 +81,7 @@ class MpiExecutor final : public RangeOnlyExecutor {
  public:
   /// Rank 0 with p ranks (p = 1: no team).
   explicit MpiExecutor(std::size_t ranks) : ranks_(ranks) {
-    schedule();  // an unknown PARBENCH_MPI_SCHEDULE is an error before anything starts
+    read_schedule(nullptr);  // an unknown PARBENCH_MPI_SCHEDULE is an error before anything starts
     if (ranks_ < 2) return;
     if (ranks_ > INT_MAX) throw std::invalid_argument("mpi: too many ranks");
     // Every rank must spin as many iterations per request as rank 0 (the
@@ -94,6 +94,7 @@ class MpiExecutor final : public RangeOnlyExecutor {
       throw std::logic_error("mpi: another executor of " + std::to_string(ranks_) +
                              " ranks is alive in this process (one at a time per rank count)");
     team_ = &team;
+    schedule_ = read_schedule(team_);
     try {
       team_->send(Command{.op = Command::attach});
       team_->share_settings();
@@ -104,7 +105,10 @@ class MpiExecutor final : public RangeOnlyExecutor {
   }
   /// Rank >= 1: the executor a rank keeps while rank 0's exists.
   explicit MpiExecutor(Team& team)
-      : ranks_(static_cast<std::size_t>(team.size())), team_(&team), follower_(true) {}
+      : ranks_(static_cast<std::size_t>(team.size())),
+        team_(&team),
+        follower_(true),
+        schedule_(read_schedule(&team)) {}
 
   ~MpiExecutor() override {
     if (team_ == nullptr || follower_) return;
@@ -148,36 +152,28 @@ class MpiExecutor final : public RangeOnlyExecutor {
     const double snapshot_seconds = seconds_since(start);
     std::string error;
     in_region_ = true;
+    // A chunk after a body threw is skipped (its region fails anyway); under
+    // dynamic claims every rank still claims until the counter runs out, so
+    // that the next region starts where every rank expects.
+    const auto run = [&](std::size_t c) {
+      if (!error.empty()) return;
+      try {
+        run_chunk(n, grain, c, body);
+      } catch (...) {
+        error = describe(std::current_exception());
+      }
+    };
     const auto rank = static_cast<std::size_t>(team_->rank());
-    switch (schedule()) {
+    switch (schedule_) {
       case Schedule::dynamic:
-        // Every rank claims until the counter runs out, even after a body
-        // threw, so that the next region starts where every rank expects.
-        for (std::uint64_t c; (c = team_->claim_chunk()) < chunks;) {
-          if (!error.empty()) continue;
-          try {
-            run_chunk(n, grain, c, body);
-          } catch (...) {
-            error = describe(std::current_exception());
-          }
-        }
+        for (std::uint64_t c; (c = team_->claim_chunk()) < chunks;) run(c);
         team_->end_claims(chunks);
         break;
       case Schedule::block:
-        try {
-          for (std::size_t c = chunks * rank / ranks_, end = chunks * (rank + 1) / ranks_; c < end;
-               ++c)
-            run_chunk(n, grain, c, body);
-        } catch (...) {
-          error = describe(std::current_exception());
-        }
+        for (std::size_t c = chunks * rank / ranks_; c < chunks * (rank + 1) / ranks_; ++c) run(c);
         break;
       case Schedule::cyclic:
-        try {
-          for (std::size_t c = rank; c < chunks; c += ranks_) run_chunk(n, grain, c, body);
-        } catch (...) {
-          error = describe(std::current_exception());
-        }
+        for (std::size_t c = rank; c < chunks; c += ranks_) run(c);
         break;
     }
     in_region_ = false;
@@ -292,15 +288,17 @@ class MpiExecutor final : public RangeOnlyExecutor {
   std::size_t ranks_;
   Team* team_ = nullptr;
   bool follower_ = false;
+  Schedule schedule_ = Schedule::cyclic;
   int lockstep_ = 0;
   bool in_region_ = false;
-  // PARBENCH_MPI_SCHEDULE: read at every region, since rank 0 shares its
-  // settings with the ranks at each attach (see Team::share_settings).
-  Schedule schedule() const {
+  // PARBENCH_MPI_SCHEDULE, read when an executor is made: rank 0 shares its
+  // settings with the ranks at each attach (Team::share_settings), before the
+  // ranks make theirs, so every rank reads the same value.
+  static Schedule read_schedule(const Team* team) {
     const char* asked = std::getenv("PARBENCH_MPI_SCHEDULE");
     const std::string_view name = asked == nullptr ? "" : asked;
     if (name == "block") return Schedule::block;
-    if (name == "cyclic" || (team_ != nullptr && !team_->can_claim())) return Schedule::cyclic;
+    if (name == "cyclic" || (team != nullptr && !team->can_claim())) return Schedule::cyclic;
     if (name.empty() || name == "dynamic") return Schedule::dynamic;
     throw std::invalid_argument("PARBENCH_MPI_SCHEDULE=" + std::string(name) +
                                 ": expected dynamic, cyclic or block");
