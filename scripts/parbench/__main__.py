@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     baseline_help = ("an earlier sweep to show 'vs previous' against (default: the latest earlier sweep of "
                      "this machine and config under results/ or beside DIR)")
     sweep.add_argument("--baseline", metavar="DIR", help=baseline_help)
+    sweep.add_argument("--python", metavar="INTERPRETER",
+                       help="the Python track's interpreter (default: the config's python, /usr/bin/python3); "
+                            "'' leaves the track out")
     for name, text in (("analyze", "compute DIR/analysis.json and CSV tables"),
                        ("plot", "draw DIR/plots/*.png and *.svg"),
                        ("report", "write DIR/report.md and DIR/report.html")):
@@ -54,7 +57,7 @@ def run(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "sweep":
         from .sweep import sweep
-        return sweep(args.config, args.out, args.resume, args.baseline)
+        return sweep(args.config, args.out, args.resume, args.baseline, args.python)
     if args.command == "analyze":
         from .analyze import main
         return main(args.directory, args.baseline)

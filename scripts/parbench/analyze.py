@@ -21,11 +21,23 @@ import os
 from collections import defaultdict
 from pathlib import Path
 
-from . import UserError, stats, units
+from . import UserError, python_track, stats, units
 from .gbench import ResultSet, Run, format_arg, load_results
 from .util import REPO_ROOT, atomic_write_text
 
 BASELINE_MODEL = "serial"
+# The Python track's baseline: a py_ model's speedup is against it at the same n.
+PYTHON_BASELINE_MODEL = "py_serial"
+
+
+def baseline_of(model: str) -> str:
+    """The model a model's speedup is measured against: py_serial for the Python track's
+    py_ models, serial for the C++ models."""
+    return PYTHON_BASELINE_MODEL if model.startswith("py_") else BASELINE_MODEL
+
+
+def is_baseline(model: str) -> bool:
+    return model in (BASELINE_MODEL, PYTHON_BASELINE_MODEL)
 THREAD_MODELS = ("threads", "pool", "tbb", "openmp")
 CV_WARNING = 0.05
 AMDAHL_METHOD = ("least squares of T(p) = T1 (s + (1 - s)/p) on the model's median time at each p, "
@@ -162,7 +174,7 @@ def build_points(results: ResultSet, physical: int, threads: int, limits: dict |
             point["requests_per_slot"] = per_slot
             throughput = n / median if median > 0 else None
             point["throughput"] = throughput
-            serial = medians.get((workload, BASELINE_MODEL, per_slot, 1, False))
+            serial = medians.get((workload, baseline_of(model), per_slot, 1, False))
             own = medians.get((workload, model, per_slot, 1, False))
             if serial and throughput:
                 s = throughput / (per_slot / serial)
@@ -174,7 +186,7 @@ def build_points(results: ResultSet, physical: int, threads: int, limits: dict |
         elif run.weak:
             point["weak_base_n"] = int(run.counter("weak_base_n") or n)
         else:
-            serial = samples.get((workload, BASELINE_MODEL, n, 1, False))
+            serial = samples.get((workload, baseline_of(model), n, 1, False))
             own = samples.get((workload, model, n, 1, False))
             if serial:
                 # speedup = median(serial) / median(this), its interval from both sides' samples
@@ -209,7 +221,7 @@ def build_fits(results: ResultSet, physical: int, limits: dict | None = None) ->
     groups: dict[tuple, list[Run]] = defaultdict(list)
     for run in results.workload_runs():
         workload, model = run.parts
-        if run.weak or model == BASELINE_MODEL or not run.real_times:
+        if run.weak or is_baseline(model) or not run.real_times:
             continue
         category = results.categories.get(workload, "cpu")
         if category not in ("cpu", "memory"):
@@ -275,7 +287,7 @@ def build_metg(points: list[dict]) -> tuple[list[dict], list[dict]]:
     limited: dict[tuple, str] = {}
     for point in points:
         if (point["workload"] == "granularity" and point["scaling"] == "strong"
-                and point["model"] != BASELINE_MODEL and "efficiency" in point):
+                and not is_baseline(point["model"]) and "efficiency" in point):
             if point.get("limit"):
                 limited[(point["model"], point["p"])] = point["limit"]
                 continue
@@ -555,7 +567,7 @@ def _contenders(points: list[dict], cores: int, skip: set[str] = frozenset()) ->
         else:
             p = choose_p({q["p"] for q in group}, cores)
             for point in group:
-                if point["model"] == BASELINE_MODEL and point["p"] == 1:
+                if is_baseline(point["model"]) and point["p"] == 1:
                     contenders[point["model"]] = point
                 elif point["p"] == p:
                     if point.get("limit"):
@@ -617,8 +629,8 @@ def build_suspicious(points: list[dict], noise: float, spawning: set[str] = froz
     p1 = {(q["workload"], q["model"], q["n"]): q for q in points
           if q["scaling"] == "strong" and q["p"] == 1 and q["category"] != IO_CATEGORY}
     for (workload, model, n), point in sorted(p1.items()):
-        serial = p1.get((workload, BASELINE_MODEL, n))
-        if model == BASELINE_MODEL or serial is None:
+        serial = p1.get((workload, baseline_of(model), n))
+        if is_baseline(model) or serial is None:
             continue
         ratio, low, high = stats.ratio_of_medians(point["times_s"], serial["times_s"])
         if high < 1.0 and 1.0 - ratio > max(noise, point["cv"], serial["cv"]):
@@ -639,7 +651,7 @@ def build_suspicious(points: list[dict], noise: float, spawning: set[str] = froz
                             and point["self_speedup"] / point["p"] > 1.0 + max(noise, point["cv"]))
         why = ""
         if key in slow_baselines:
-            serial = p1[(point["workload"], BASELINE_MODEL, point["n"])]
+            serial = p1[(point["workload"], baseline_of(point["model"]), point["n"])]
             cause = "the serial baseline is slower than this model at p = 1"
             why = f"; serial {units.seconds(serial['median_s'])} vs {units.seconds(own['median_s'])} at p = 1"
         elif self_superlinear:
@@ -860,7 +872,7 @@ def analyze(directory: Path, replacements: dict[str, Path] | None = None,
             r.errors for r in results.runs.values()):
         raise UserError(f"{directory}: no parbench benchmarks with timings")
     parbench_like = results.workload_runs() or any(
-        r.family.startswith(("overhead/", "sync/", "queue/", "spawn/", "timer/", "ipc/", "psync/", "mpi/"))
+        r.family.startswith(("overhead/", "sync/", "queue/", "spawn/", "timer/", "ipc/", "psync/", "mpi/", "py/"))
         for r in results.runs.values())
     if not parbench_like:
         raise UserError(f"{directory}: no parbench benchmarks (names like <workload>/<model>/n:<N>/p:<P>)")
@@ -916,6 +928,8 @@ def analyze(directory: Path, replacements: dict[str, Path] | None = None,
         "warnings": build_warnings(points, env, sweep, physical, threads, primitives),
         "previous": None,
     }
+    # The Python track's cross-language table, rules of thumb and primitive pairs (None without it).
+    analysis["python"] = python_track.build(points, primitives, results.contexts, physical)
     if with_previous:
         previous_dir = baseline if baseline is not None else find_previous(directory, env, sweep)
         if previous_dir is not None:
@@ -940,6 +954,13 @@ def _clean(value):
     return value
 
 
+# The Python track's tables: CSV name -> (key under analysis["python"], columns).
+PYTHON_CSV_TABLES = {
+    "python_rules": ("rules", ["rule", "workload", "figure", "n", "value", "ci", "threshold", "verdict"]),
+    "cross_language": ("cross_language", ["workload", "n", "category", "cpp_s", "python_s", "ratio", "ratio_ci"]),
+    "python_primitives": ("primitive_pairs", ["python", "summary", "metric", "python_value", "cpp", "cpp_value",
+                                              "ratio", "ratio_ci"]),
+}
 CSV_TABLES = {
     "points": ["workload", "model", "category", "scaling", "n", "p", "repetitions", "median_s",
                "ci_low_s", "ci_high_s", "cv", "speedup", "speedup_ci", "efficiency", "self_speedup",
@@ -975,6 +996,10 @@ def write_outputs(directory: Path, analysis: dict) -> None:
     analysis = _clean(analysis)
     atomic_write_text(directory / "analysis.json", json.dumps(analysis, indent=1, sort_keys=False) + "\n")
     tables = dict(CSV_TABLES)
+    python = analysis.get("python") or {}
+    for table, (key, columns) in PYTHON_CSV_TABLES.items():
+        analysis = dict(analysis, **{table: python.get(key) or []})
+        tables[table] = columns
     previous_rows = (analysis.get("previous") or {}).get("rows")
     if previous_rows is not None:
         analysis = dict(analysis, vs_previous=previous_rows)

@@ -201,7 +201,7 @@ def _why_not_remeasure(directory: Path) -> str | None:
 def remeasure(directory: Path, families: list[str]) -> dict[str, dict]:
     """Runs each family once more into DIR/rechecks/ (strong scaling, the sweep's own
     selection and spin calibration) and records it in sweep.json's "rechecks"."""
-    from .sweep import Family, StopRequest, binary_path, run_family, selection_args, write_state
+    from .sweep import Family, StopRequest, Tracks, binary_path, write_state
     state_path = directory / "sweep.json"
     try:
         state = json.loads(state_path.read_text())
@@ -211,11 +211,13 @@ def remeasure(directory: Path, families: list[str]) -> dict[str, dict]:
         raise UserError(f"{state_path}: unreadable sweep state ({error})") from None
     env = dict(os.environ, PARBENCH_SPIN_ITERS_PER_US=f"{info['spin_iters_per_us']:.6f}")
     known = {f["family"]: f for f in state.get("families", []) if not f.get("weak") and not f.get("omp_wait")}
+    tracks = Tracks.make(binary_path(), config, env)
     records = {}
     for name in families:
-        family = Family(name, False, int(known.get(name, {}).get("instances", 1)))
-        record = run_family(binary_path(), selection_args(config), family, config, directory, env,
-                            StopRequest(), out_path=directory / "rechecks" / f"{family.stem}.json")
+        family = Family(name, False, int(known.get(name, {}).get("instances", 1)),
+                        track=known.get(name, {}).get("track", ""))
+        record = tracks.run(family, config, directory, StopRequest(),
+                            out_path=directory / "rechecks" / f"{family.stem}.json", reruns=False)
         if record is None:
             continue
         record["when"] = datetime.now(timezone.utc).isoformat(timespec="seconds")

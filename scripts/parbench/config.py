@@ -54,6 +54,8 @@ class SweepConfig:
     omp_wait_policies: list[str] = field(default_factory=lambda: ["default", "passive", "active"])
     disturbance_max: float = 0.10
     disturbance_reruns: int = 2
+    # the interpreter of the Python track (py_ models, py/ primitives); "": no Python track
+    python: str = "/usr/bin/python3"
     check: CheckThresholds = field(default_factory=CheckThresholds)
     mpi: MpiSettings = field(default_factory=MpiSettings)
 
@@ -66,6 +68,7 @@ _SWEEP_TYPES = {
     "workers": (list, str), "concurrency": (list, str), "repetitions": int, "min_time": (int, float),
     "family_timeout": (int, float), "weak_scaling": (bool, list), "primitives": list,
     "omp_wait_policies": list, "disturbance_max": (int, float), "disturbance_reruns": int,
+    "python": str,
 }
 OMP_WAIT_POLICIES = ("default", "passive", "active")
 _MPI_TYPES = {

@@ -68,7 +68,7 @@ class ResultSet:
         return [r for r in self.runs.values() if r.family.startswith(prefix + "/")]
 
 
-PRIMITIVE_PREFIXES = ("overhead/", "sync/", "queue/", "spawn/", "timer/", "ipc/", "psync/")
+PRIMITIVE_PREFIXES = ("overhead/", "sync/", "queue/", "spawn/", "timer/", "ipc/", "psync/", "py/")
 
 
 def _count(value) -> bool:

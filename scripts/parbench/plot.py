@@ -31,13 +31,22 @@ plt.rcParams.update({
     "svg.hashsalt": "parbench", "figure.dpi": 100, "savefig.dpi": 110, "font.size": 9,
     "axes.grid": True, "grid.alpha": 0.3, "axes.titlesize": 10, "legend.fontsize": 8,
 })
+PYTHON_MODELS = ("py_serial", "py_threads", "py_thread_pool", "py_processes", "py_process_pool", "py_asyncio")
 MODEL_ORDER = ["serial", "threads", "pool", "tbb", "openmp", "processes", "process_pool",
-               "coroutines", "coroutines_mt", "mpi"]
-# Two groups of at most six lines: the thread-based models, and the rest.
+               "coroutines", "coroutines_mt", "mpi", *PYTHON_MODELS]
+# Groups of at most six lines: the thread-based models, the rest of the C++ ones, and the
+# Python track (whose sizes are its own, so its panels are apart).
 MODEL_GROUPS = (("threads", ("serial", "threads", "pool", "tbb", "openmp")),
-                ("others", ("serial", "processes", "process_pool", "coroutines", "coroutines_mt", "mpi")))
+                ("others", ("serial", "processes", "process_pool", "coroutines", "coroutines_mt", "mpi")),
+                ("python", PYTHON_MODELS))
 GROUP_TITLES = {"threads": "threads, pool, oneTBB, OpenMP",
-                "others": "processes, process pool, coroutines, MPI"}
+                "others": "processes, process pool, coroutines, MPI",
+                "python": "Python track (against py_serial): threads, thread pool, processes, process pool, asyncio"}
+BASELINES = ("serial", "py_serial")
+
+
+def track_of(model: str) -> str:
+    return "python" if model.startswith("py_") else "cpp"
 PALETTE = plt.get_cmap("tab10").colors
 CV_ERROR_BARS = 0.05
 
@@ -109,12 +118,13 @@ def strong_series(analysis: dict) -> dict[str, dict[str, list[dict]]]:
     """workload -> model -> points (largest n of the workload, strong scaling, sorted by p)."""
     points = [p for p in analysis["points"] if p["scaling"] == "strong" and p["workload"] != "granularity"
               and p["category"] in ("cpu", "memory", "unknown")]
-    largest_n = {}
+    largest_n = {}  # per workload and track: the Python track's sizes are its own
     for point in points:
-        largest_n[point["workload"]] = max(largest_n.get(point["workload"], 0), point["n"])
+        key = (point["workload"], track_of(point["model"]))
+        largest_n[key] = max(largest_n.get(key, 0), point["n"])
     series: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
     for point in sorted(points, key=lambda p: p["p"]):
-        if point["n"] == largest_n[point["workload"]]:
+        if point["n"] == largest_n[(point["workload"], track_of(point["model"]))]:
             series[point["workload"]][point["model"]].append(point)
     return series
 
@@ -158,7 +168,7 @@ def plot_scaling(analysis: dict, out: Path, key: str, ylabel: str, title: str, n
     ci_key = "speedup_ci" if key == "speedup" else "efficiency_ci"
     paths = []
     for group, members in MODEL_GROUPS:
-        workloads = [w for w in sorted(series) if any(m in series[w] for m in members if m != "serial")]
+        workloads = [w for w in sorted(series) if any(m in series[w] for m in members if m not in BASELINES)]
         if not workloads:
             continue
         fig, axes = grid(len(workloads))
@@ -169,7 +179,7 @@ def plot_scaling(analysis: dict, out: Path, key: str, ylabel: str, title: str, n
             limited = []
             for model in sorted_models(m for m in series[workload] if m in members):
                 points = series[workload][model]
-                if model == "serial" and key != "speedup":
+                if model in BASELINES and key != "speedup":
                     continue
                 if any(p.get("limit") for p in points):
                     limited.append(model)  # named under the title, not drawn: its scaling is n/a
@@ -186,7 +196,8 @@ def plot_scaling(analysis: dict, out: Path, key: str, ylabel: str, title: str, n
                 ax.set_ylim(0, max(1.2, min(3.0, 1.1 * highest)))
             ax.set_xticks(ps_all)
             # The models whose scaling is n/a go under the title, outside the data.
-            ax.set_title(f"{workload} (n={series[workload][next(iter(series[workload]))][0]['n']:,})"
+            shown = next(m for m in members if m in series[workload])
+            ax.set_title(f"{workload} (n={series[workload][shown][0]['n']:,})"
                          + ("\nn/a (serial by design): " + ", ".join(limited) if limited else ""),
                          fontsize=9)
             ax.set_xlabel("workers p")
@@ -324,7 +335,7 @@ def plot_heatmap(analysis: dict, out: Path) -> list[Path]:
     for workload, models in series.items():
         for model, points in models.items():
             for point in points:
-                if point["p"] == cores and model != "serial":
+                if point["p"] == cores and model not in BASELINES:
                     if point.get("limit"):
                         limited.add((workload, model))
                     elif point.get("efficiency") is not None:

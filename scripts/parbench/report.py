@@ -83,6 +83,64 @@ def mpi_section(r, analysis: dict) -> None:
                 [[x["benchmark"], units.byte_size(x["size"]) if x["size"] else "–", x["ranks"],
                   units.microseconds(x["us_per_iteration"])] for x in collectives], md_rows=12)
 
+def python_section(r, analysis: dict, plots: Path) -> None:
+    """The Python track: its rules of thumb with their measured figures, the cross-language
+    table, its scaling charts and its primitives beside their C++ counterparts."""
+    python = analysis["python"]
+    interpreter = python.get("interpreter") or {}
+    cores = analysis["cores"]["physical"]
+    r.heading("Python track")
+    gil = {"yes": "with the GIL", "no": "free-threaded (no GIL)"}.get(interpreter.get("python_gil_enabled"), "")
+    r.text(f"The same workloads, inputs and verified answers under CPython "
+           f"{interpreter.get('python_version') or '?'} ({interpreter.get('python_executable') or '?'}, {gil}): "
+           "py_serial (the baseline of every py_ model's speedup, at the same n), py_threads (a threading.Thread "
+           "per worker per region), py_thread_pool (ThreadPoolExecutor), py_processes (a multiprocessing.Process per "
+           "worker per region), py_process_pool (ProcessPoolExecutor, workers started before timing) and py_asyncio "
+           "(one event loop). Process models start their workers with the start method "
+           f"'{interpreter.get('py_start_method') or '?'}' ({interpreter.get('py_start_method_set_by') or '?'}). "
+           "Kernels are pure Python; the Python sizes are the track's own (each point 100-300 ms at py_serial).")
+    rules = python.get("rules") or []
+    if rules:
+        r.heading("Rules of thumb, measured here", 3)
+        r.text("Each rule with its figure and 95% interval: it holds only when the whole interval is on the rule's "
+               "side of the threshold, does not hold when the whole interval is on the other side, and is "
+               "inconclusive otherwise.")
+        r.table(["rule", "workload", "figure", "value", "95% interval", "threshold", "verdict"],
+                [[x["rule"], x["workload"] or "–", x["figure"], units.number(x["value"]),
+                  units.interval(*x["ci"], units.number) if x.get("ci") else "–", x["threshold"], x["verdict"]]
+                 for x in rules], csv="python_rules.csv", md_rows=None)
+    cross = python.get("cross_language") or []
+    if cross:
+        r.heading("C++ and Python, the same work", 3)
+        r.text("The C++ serial model and py_serial on the same input (the Python track's size, so both do "
+               "identical work and give the same verified answer); the ratio is Python's time over C++'s, medians, "
+               "with a 95% bootstrap interval.")
+        r.table(["workload", "n", "C++ serial", "py_serial", "Python / C++", "95% interval"],
+                [[x["workload"], f"{x['n']:,}", units.seconds(x["cpp_s"]), units.seconds(x["python_s"]),
+                  f"{x['ratio']:.3g}x", units.interval(*x["ratio_ci"], lambda v: f"{v:.3g}x")] for x in cross],
+                csv="cross_language.csv", md_rows=None)
+    for name, alt in (("speedup_python", "Python track: speedup vs workers (against py_serial)"),
+                      ("efficiency_python", "Python track: efficiency vs workers (against py_serial)")):
+        if (plots / f"{name}.png").exists():
+            r.image(plots / f"{name}.png", alt, f"plots/{name}.png")
+    metg = [m for m in analysis.get("metg", []) if m["model"].startswith("py_")]
+    if metg:
+        r.text("Minimum useful task length (METG at 50% efficiency) of the Python models: "
+               + "; ".join(f"{m['model']} at p = {m['p']}: "
+                           + (units.microseconds(m["metg_us"]) if m.get("metg_us") is not None else m.get("how", "n/a"))
+                           for m in metg) + ".")
+    pairs = python.get("primitive_pairs") or []
+    if pairs:
+        r.heading("Python primitives beside C++", 3)
+        r.text("Each primitive of the Python menu (time per operation, median of the repetitions) beside the C++ "
+               "benchmark that does the same operation; the ratio is Python over C++ with its 95% interval.")
+        r.table(["Python", "what one operation is", "time", "C++ counterpart", "time", "Python / C++"],
+                [[x["python"], x["summary"] or "–", units.nanoseconds(x["python_value"]), x["cpp"] or "–",
+                  units.nanoseconds(x["cpp_value"]) if x["cpp_value"] else "–",
+                  f"{x['ratio']:.3g}x ({units.interval(*x['ratio_ci'], lambda v: f'{v:.3g}')})"
+                  if x["ratio"] is not None else "–"] for x in pairs], csv="python_primitives.csv", md_rows=12)
+
+
 def _anchor(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
@@ -295,6 +353,16 @@ def _mpi_rows(env: dict) -> list[list[str]]:
     return [["MPI", f"{text('library')}; jobs: {text('launch')}"],
             ["MPI hosts and transport", f"{', '.join(map(str, hosts)) or '?'}; {text('transport')}"],
             ["MPI binding and mpi schedule", f"{text('binding')}; {text('oversubscribe')}; schedule {text('schedule')}"]]
+
+
+def _python_rows(env: dict) -> list[list[str]]:
+    """The Python track's interpreter, as the sweep recorded it (env.json's python_track)."""
+    info = env.get("python_track")
+    if not isinstance(info, dict):
+        return []
+    return [["Python track", f"{info.get('python_implementation', '?')} {info.get('python_version', '?')} "
+             f"({info.get('python_executable', '?')}), GIL {'on' if info.get('gil_enabled', True) else 'off'}, "
+             f"start method {info.get('start_method', '?')} ({info.get('start_method_set_by', '?')})"]]
 
 
 def _omp_policy(env: dict, config: dict) -> str:
@@ -691,6 +759,9 @@ def build(directory: Path) -> Report:
     if analysis.get("mpi"):
         mpi_section(r, analysis)
 
+    if analysis.get("python"):
+        python_section(r, analysis, plots)
+
     if analysis.get("psync"):
         r.heading("Process synchronisation")
         r.text("Shared counters (atomic vs process-shared mutex, robust mutex, semaphore), ping-pong hand-offs, a "
@@ -757,6 +828,7 @@ def build(directory: Path) -> Report:
         ["spin calibration", f"{units.number(build_info.get('spin_iters_per_us'))} iterations/us"],
         ["coroutine event loop", _io_backend(env)],
         *_mpi_rows(env),
+        *_python_rows(env),
     ], md_rows=None)
 
     failures = analysis.get("failures", [])

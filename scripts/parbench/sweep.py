@@ -54,22 +54,26 @@ class Family:
     instances: int     # benchmarks in it (for the ETA)
     omp_wait: str = ""  # "", or the OpenMP wait policy this run of the family uses
     ranks: int = 0      # MPI families: the job of this many ranks the launcher starts (0: none)
+    track: str = ""     # "python": run by the Python track (python3 -m pytrack); "": the C++ binary
+    # sizes this run uses instead of the config's (the C++ serial model at the Python track's
+    # sizes, for the cross-language comparison), e.g. "150000"; "": the config's
+    sizes: str = ""
 
     @property
     def key(self) -> str:
         return (self.name + ("|weak" if self.weak else "") + (f"|wait:{self.omp_wait}" if self.omp_wait else "")
-                + (f"|ranks:{self.ranks}" if self.ranks else ""))
+                + (f"|ranks:{self.ranks}" if self.ranks else "") + (f"|sizes:{self.sizes}" if self.sizes else ""))
 
     @property
     def label(self) -> str:
         return (self.name + (" (weak)" if self.weak else "") + (f" (wait:{self.omp_wait})" if self.omp_wait else "")
-                + (f" ({self.ranks} ranks)" if self.ranks else ""))
+                + (f" ({self.ranks} ranks)" if self.ranks else "") + (" (Python track's sizes)" if self.sizes else ""))
 
     @property
     def stem(self) -> str:
         return (self.name.replace("/", "__") + ("__weak" if self.weak else "")
                 + (f"__wait-{self.omp_wait}" if self.omp_wait else "")
-                + (f"__ranks-{self.ranks}" if self.ranks else ""))
+                + (f"__ranks-{self.ranks}" if self.ranks else "") + ("__py-sizes" if self.sizes else ""))
 
     @property
     def benchmark_filter(self) -> str:
@@ -96,7 +100,8 @@ class Family:
     @classmethod
     def from_record(cls, record: dict) -> "Family":
         return cls(record["family"], bool(record.get("weak")), int(record.get("instances", 1)),
-                   record.get("omp_wait", ""), int(record.get("ranks", 0)))
+                   record.get("omp_wait", ""), int(record.get("ranks", 0)), record.get("track", ""),
+                   record.get("sizes", ""))
 
 
 # MPI families run as jobs of their rank count under the [mpi] launcher (one
@@ -151,28 +156,143 @@ def binary_path() -> Path:
     return binary
 
 
-def selection_args(config: config_module.SweepConfig) -> list[str]:
+def _python_workloads() -> tuple[set[str], set[str]]:
+    """The Python track's workload names, and those of them the C++ binary does not have
+    (its registry, imported, not run)."""
+    from pytrack import registry
+    workloads = registry.workloads()
+    return {w.name for w in workloads}, {w.name for w in workloads if w.python_only}
+
+
+def selection_args(config: config_module.SweepConfig, track: str = "") -> list[str] | None:
+    """The selection options of one track's command line: the C++ binary ("") or the Python
+    track ("python"). Model names with the py_ prefix and primitive families under py/ go
+    to the Python track, the rest to the binary; a workload goes to each track that has it
+    (a name neither has is left to the binary, whose error names it). None: the track has
+    nothing selected."""
+    python = track == "python"
+    workloads, models = config.workloads, config.models
+    if models is not None:
+        models = [m for m in models if m.startswith("py_") == python]
+    if workloads is not None:
+        py_workloads, python_only = _python_workloads()
+        workloads = [w for w in workloads if (w in py_workloads if python else w not in python_only)]
+    primitives = [p for p in config.primitives if (p == "py" or p.startswith("py/")) == python]
+    no_workloads = models == [] or workloads == []
+    if no_workloads and not primitives:
+        return None
     args = [f"--size={config.size}"]
     # Explicit: with --primitives given, the binary runs workloads only when named.
-    args.append("--workloads=" + ("all" if config.workloads is None else ",".join(config.workloads) or "none"))
-    args.append("--models=" + ("all" if config.models is None else ",".join(config.models)))
+    args.append("--workloads=" + ("none" if no_workloads else "all" if workloads is None else ",".join(workloads)))
+    args.append("--models=" + ("all" if models is None or no_workloads else ",".join(models)))
     if config.workers:
         args.append("--p=" + ",".join(str(p) for p in config.workers))
     if config.concurrency:
         args.append("--concurrency=" + ",".join(str(p) for p in config.concurrency))
-    args.append("--primitives=" + (",".join(config.primitives) or "none"))
+    args.append("--primitives=" + (",".join(primitives) or "none"))
     return args
 
 
-def _run_binary(binary: Path, args: list[str], env: dict) -> str:
-    result = subprocess.run([str(binary), *args], capture_output=True, text=True, env=env, timeout=300)
+def _run_binary(binary, args: list[str], env: dict) -> str:
+    """Runs the binary (a path) or a track's command (a list) with args; its output, or one line."""
+    program = [str(binary)] if isinstance(binary, (str, Path)) else list(binary)
+    result = subprocess.run([*program, *args], capture_output=True, text=True, env=env, timeout=300)
     if result.returncode != 0:
         lines = (result.stderr or result.stdout).strip().splitlines()
         raise UserError(lines[-1] if lines else f"benchmark binary failed ({result.returncode})")
     return result.stdout
 
 
-def list_families(binary: Path, selection: list[str], config, env: dict) -> list[Family]:
+PYTHON_TRACK = "python"
+# The oldest interpreter the Python track runs on (concurrent.futures' cancel_futures, 3.9).
+MIN_PYTHON = (3, 9)
+
+
+def python_command(config) -> list[str] | None:
+    """`<interpreter> -m pytrack`, after checking the interpreter runs and is new enough:
+    one clear line if not. None: the config has no Python track."""
+    if not config.python:
+        return None
+    interpreter = shutil.which(config.python)
+    if interpreter is None:
+        raise UserError(f"Python track: interpreter '{config.python}' not found (set [sweep] python "
+                        "or --python to an installed python3, or \"\" to leave the track out)")
+    try:
+        found = subprocess.run([interpreter, "-c", "import sys; print('%d %d' % sys.version_info[:2])"],
+                               capture_output=True, text=True, timeout=60)
+        version = tuple(int(x) for x in found.stdout.split())
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        version = ()
+    if len(version) != 2:
+        raise UserError(f"Python track: '{interpreter}' does not run as a Python 3 interpreter")
+    if version < MIN_PYTHON:
+        raise UserError(f"Python track: '{interpreter}' is Python {version[0]}.{version[1]}, "
+                        f"the track needs {MIN_PYTHON[0]}.{MIN_PYTHON[1]} or newer")
+    return [interpreter, "-m", "pytrack"]
+
+
+def python_environment(env: dict) -> dict:
+    """The Python track's environment: the pytrack package on its path."""
+    env = dict(env)
+    scripts = str(ROOT / "scripts")
+    env["PYTHONPATH"] = scripts + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+@dataclass
+class Tracks:
+    """How each track's families run: the program (the binary, or `python -m pytrack`), its
+    selection options and its environment."""
+    programs: dict
+    selections: dict
+    environments: dict
+
+    @classmethod
+    def make(cls, binary: Path, config, env: dict) -> "Tracks":
+        tracks = cls({}, {}, {})
+        selection = selection_args(config)
+        if selection is not None:
+            tracks.programs[""], tracks.selections[""], tracks.environments[""] = binary, selection, env
+        python = python_command(config) if (selection_args(config, PYTHON_TRACK) is not None) else None
+        if python is not None:
+            tracks.programs[PYTHON_TRACK] = python
+            tracks.selections[PYTHON_TRACK] = selection_args(config, PYTHON_TRACK)
+            tracks.environments[PYTHON_TRACK] = python_environment(env)
+        return tracks
+
+    def run(self, family: Family, config, directory: Path, stop, out_path: Path | None = None,
+            reruns: bool = True) -> dict | None:
+        track = family.track
+        if reruns:
+            return run_with_reruns(self.programs[track], self.selections[track], family, config, directory,
+                                   self.environments[track], stop)
+        return run_family(self.programs[track], self.selections[track], family, config, directory,
+                          self.environments[track], stop, out_path=out_path)
+
+
+def cross_language_families(families: list[Family], config) -> list[Family]:
+    """The C++ serial model at the Python track's sizes, for each workload both tracks have
+    and whose py_serial runs: the report's cross-language table compares the two at the same
+    n (the tracks' own sizes differ: Python takes ~50x longer per item)."""
+    if not any(f.name.endswith("/serial") and not f.track for f in families):
+        return []  # no C++ serial in this sweep
+    from pytrack import registry
+    extra = []
+    for family in families:
+        workload, _, model = family.name.partition("/")
+        found = registry.find_workload(workload)
+        if model != "py_serial" or family.weak or found is None or found.python_only:
+            continue
+        sizes = {"default": found.default_sizes, "quick": found.quick_sizes, "small": [found.small_size]}[config.size]
+        extra.append(Family(f"{workload}/serial", False, len(sizes), sizes=",".join(map(str, sizes))))
+    return extra
+
+
+_PRIMITIVE_PREFIXES = tuple(prefix + "/" for prefix in ("overhead", "sync", "queue", "spawn", "timer", "ipc",
+                                                         "psync", "mpi", "py"))
+
+
+def list_families(binary, selection: list[str], config, env: dict, track: str = "") -> list[Family]:
     families: list[Family] = []
     for weak in ([False, True] if config.weak_scaling else [False]):
         args = selection + (["--scaling=weak"] if weak else []) + ["--benchmark_list_tests=true"]
@@ -185,9 +305,7 @@ def list_families(binary: Path, selection: list[str], config, env: dict) -> list
             if "wait" in run_args:
                 per_wait_policy.add(family)
             parts = family.split("/")
-            is_workload = len(parts) == 2 and not family.startswith(
-                tuple(prefix + "/" for prefix in ("overhead", "sync", "queue", "spawn", "timer", "ipc", "psync",
-                                                  "mpi")))
+            is_workload = len(parts) == 2 and not family.startswith(_PRIMITIVE_PREFIXES)
             # A primitives entry is a family prefix: "sync" or a narrower "sync/mutex".
             wanted = any(family == prefix or family.startswith(prefix + "/") for prefix in config.primitives)
             if not is_workload and (weak or not wanted):
@@ -204,11 +322,9 @@ def list_families(binary: Path, selection: list[str], config, env: dict) -> list
             counts[(family, ranks)] = counts.get((family, ranks), 0) + 1
         for (name, ranks), count in counts.items():
             if name in per_wait_policy:
-                families += [Family(name, weak, count, policy) for policy in config.omp_wait_policies]
+                families += [Family(name, weak, count, policy, track=track) for policy in config.omp_wait_policies]
             else:
-                families.append(Family(name, weak, count, ranks=ranks))
-    if not families:
-        raise UserError("the sweep selects no benchmarks")
+                families.append(Family(name, weak, count, ranks=ranks, track=track))
     return families
 
 
@@ -363,8 +479,11 @@ def run_family(binary: Path, selection: list[str], family: Family, config, direc
     out_path = out_path or raw / f"{family.stem}.json"
     temporary = out_path.parent / f".{out_path.name}.partial"
     log_path = logs / f"{out_path.stem}.log"
+    program = [str(binary)] if isinstance(binary, (str, Path)) else list(binary)
+    if family.sizes:
+        selection = [arg for arg in selection if not arg.startswith("--size=")] + [f"--size={family.sizes}"]
     command = [*(launcher_command(config, family.ranks) if family.ranks else []),
-               str(binary), *selection, *(["--scaling=weak"] if family.weak else []),
+               *program, *selection, *(["--scaling=weak"] if family.weak else []),
                f"--benchmark_filter={family.benchmark_filter}",
                f"--benchmark_repetitions={config.repetitions}",
                f"--benchmark_min_time={config.min_time:g}",
@@ -374,6 +493,7 @@ def run_family(binary: Path, selection: list[str], family: Family, config, direc
                "--benchmark_enable_random_interleaving=true",
                f"--benchmark_out={temporary}", "--benchmark_out_format=json"]
     record = {"family": family.name, "weak": family.weak, "omp_wait": family.omp_wait, "ranks": family.ranks,
+              "track": family.track, "sizes": family.sizes,
               "file": str(out_path.relative_to(directory)), "instances": family.instances,
               "status": "failed", "message": "", "seconds": 0.0, "max_rss_mib": None,
               "cpu_seconds": None, "disturbance": None}
@@ -529,11 +649,12 @@ class StopRequest:
         self.signal = signum
 
 
-def sweep(config_name: str, out: str | None, resume: str | None, baseline: str | None = None) -> int:
+def sweep(config_name: str, out: str | None, resume: str | None, baseline: str | None = None,
+          python: str | None = None) -> int:
     stop = StopRequest()
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        directory, failed = _run_families(config_name, out, resume, stop)
+        directory, failed = _run_families(config_name, out, resume, stop, python)
     except UserError:
         if stop.signal is None:
             raise
@@ -554,9 +675,11 @@ def sweep(config_name: str, out: str | None, resume: str | None, baseline: str |
 
 
 def _run_families(config_name: str, out: str | None, resume: str | None,
-                  stop: StopRequest) -> tuple[Path, list[dict]]:
+                  stop: StopRequest, python: str | None = None) -> tuple[Path, list[dict]]:
     """The sweep up to its last family: returns the directory and the families that failed."""
     config = None if resume else config_module.load(config_name)  # a bad config: said before anything
+    if config is not None and python is not None:
+        config.python = python
     binary = binary_path()
     # OpenMP keeps the user's OMP_WAIT_POLICY or libgomp's default: each family
     # runs alone in its process, so nothing else suffers from its idle threads.
@@ -583,9 +706,15 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
                  "status": "running", "families": []}
         env_record = None
     env["PARBENCH_SPIN_ITERS_PER_US"] = f"{info['spin_iters_per_us']:.6f}"
-    selection = selection_args(config)
-    _run_binary(binary, ["list", *selection], env)  # validates the names: one clear line if not
-    families = list_families(binary, selection, config, env)
+    tracks = Tracks.make(binary, config, env)
+    families = []
+    for track, program in tracks.programs.items():
+        # validates the names: one clear line if not
+        _run_binary(program, ["list", *tracks.selections[track]], tracks.environments[track])
+        families += list_families(program, tracks.selections[track], config, tracks.environments[track], track)
+    families += cross_language_families(families, config)
+    if not families:
+        raise UserError("the sweep selects no benchmarks")
     check_mpi_setup(config, families)
     for sub in ("raw", "logs"):
         (directory / sub).mkdir(parents=True, exist_ok=True)
@@ -594,6 +723,9 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
         env_record["sweep"] = {"config": config.name, "directory": str(directory)}
         if any(f.ranks for f in families):
             env_record["mpi"] = envinfo.mpi_info(config.mpi, launcher_command(config, "<p>"))
+        if PYTHON_TRACK in tracks.programs:
+            env_record["python_track"] = json.loads(_run_binary(
+                tracks.programs[PYTHON_TRACK], ["info"], tracks.environments[PYTHON_TRACK]))
     atomic_write_text(directory / "env.json", json.dumps(env_record, indent=1) + "\n")
 
     done = {Family.from_record(f).key: f for f in state["families"] if f.get("status") == "ok"}
@@ -610,7 +742,7 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
             progress.finished(family, done[family.key], skipped=True)
             continue
         progress.starting(family)
-        record = run_with_reruns(binary, selection, family, config, directory, env, stop)
+        record = tracks.run(family, config, directory, stop)
         if record is None:
             break
         state["families"].append(record)

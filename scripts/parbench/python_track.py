@@ -1,0 +1,150 @@
+"""The Python track in the analysis: the cross-language table (C++ serial vs py_serial at the
+same n), the rules of thumb Python programmers are told, each with its measured figure and
+what the data can decide, and every py/ primitive beside its C++ counterpart.
+
+A rule's figure carries its 95% interval; it "holds" only when the whole interval is on the
+rule's side of its threshold, "does not hold" when the whole interval is on the other side,
+and is "inconclusive" otherwise.
+"""
+from __future__ import annotations
+
+from . import stats
+
+CPU_WORKLOADS = ("primes", "mandelbrot", "monte_carlo_pi")
+IO_LEVELS = (100, 1000)
+
+
+def _is_python(model: str) -> bool:
+    return model.startswith("py_")
+
+
+def _decide(low: float, high: float, threshold: float, above: bool) -> str:
+    """'holds' when the interval is on the rule's side of threshold, 'does not hold' when it is
+    wholly on the other side, else 'inconclusive'."""
+    if (low >= threshold) if above else (high <= threshold):
+        return "holds"
+    if (high < threshold) if above else (low > threshold):
+        return "does not hold"
+    return "inconclusive"
+
+
+def build_cross_language(points: list[dict]) -> list[dict]:
+    """Per workload and n where both ran: py_serial's time / C++ serial's time at p = 1."""
+    p1 = {(q["workload"], q["model"], q["n"]): q for q in points
+          if q["scaling"] == "strong" and q["p"] == 1 and q["model"] in ("serial", "py_serial")}
+    rows = []
+    for (workload, model, n), python in sorted(p1.items()):
+        cpp = p1.get((workload, "serial", n))
+        if model != "py_serial" or cpp is None:
+            continue
+        ratio, low, high = stats.ratio_of_medians(python["times_s"], cpp["times_s"])
+        rows.append({"workload": workload, "n": n, "category": python["category"],
+                     "cpp_s": cpp["median_s"], "python_s": python["median_s"],
+                     "ratio": ratio, "ratio_ci": [low, high]})
+    return rows
+
+
+def _point(points, workload, model, p, largest=True):
+    matches = [q for q in points if q["workload"] == workload and q["model"] == model and q["p"] == p
+               and q["scaling"] == "strong"]
+    return max(matches, key=lambda q: q["n"]) if matches else None
+
+
+def _primitive(primitives: list[dict], benchmark: str) -> dict | None:
+    return next((r for r in primitives if r["benchmark"] == benchmark or r["family"] == benchmark
+                 and "values" in r), None)
+
+
+def build_rules(points: list[dict], primitives: list[dict], cores: int, notes: dict | None = None) -> list[dict]:
+    rules = []
+    # 1. Threads do not speed up CPU work (the GIL).
+    for workload in CPU_WORKLOADS:
+        point = _point(points, workload, "py_threads", cores)
+        if point and point.get("speedup_ci"):
+            low, high = point["speedup_ci"]
+            # "no speedup": the interval stays below 1.25 (a quarter of a core gained at most)
+            rules.append({"rule": "threads do not speed up CPU-bound Python (the GIL)", "workload": workload,
+                          "figure": f"py_threads speedup at p = {cores}", "value": point["speedup"],
+                          "ci": [low, high], "n": point["n"],
+                          "verdict": _decide(low, high, 1.25, above=False), "threshold": "< 1.25"})
+    # 2. Processes do (a process pool near p-fold).
+    for workload in CPU_WORKLOADS:
+        point = _point(points, workload, "py_process_pool", cores)
+        if point and point.get("efficiency_ci"):
+            low, high = point["efficiency_ci"]
+            rules.append({"rule": "processes speed up CPU-bound Python", "workload": workload,
+                          "figure": f"py_process_pool efficiency at p = {cores}", "value": point["efficiency"],
+                          "ci": [low, high], "n": point["n"],
+                          "verdict": _decide(low, high, 0.85, above=True), "threshold": ">= 0.85"})
+    # 3. Threads for I/O; asyncio for many connections: sleep_io at 100 and 1,000 in flight.
+    for level in IO_LEVELS:
+        threads = _point(points, "sleep_io", "py_threads", level)
+        loop = _point(points, "sleep_io", "py_asyncio", level)
+        if threads and loop and threads["n"] == loop["n"]:
+            # throughput ratio asyncio / threads = time(threads) / time(asyncio)
+            ratio, low, high = stats.ratio_of_medians(threads["times_s"], loop["times_s"])
+            rules.append({"rule": "asyncio beats threads with many requests in flight", "workload": "sleep_io",
+                          "figure": f"py_asyncio / py_threads throughput at {level:,} in flight", "value": ratio,
+                          "ci": [low, high], "n": loop["n"],
+                          "verdict": _decide(low, high, 1.0, above=True), "threshold": "> 1"})
+    # 4.-6. Primitives beside their C++ counterparts.
+    for pair in build_primitive_pairs(primitives, notes):
+        if pair["rule"]:
+            rules.append({"rule": pair["rule"], "workload": "", "figure": f"{pair['python']} / {pair['cpp']}",
+                          "value": pair["ratio"], "ci": pair["ratio_ci"], "n": None,
+                          "verdict": _decide(pair["ratio_ci"][0], pair["ratio_ci"][1], 1.0, above=True),
+                          "threshold": "> 1 (Python costlier)"})
+    return rules
+
+
+# The primitive comparisons the Python section states as rules (python family prefix -> rule).
+PRIMITIVE_RULES = {
+    "py/sync/lock": "threading.Lock costs more than std::mutex",
+    "py/queue/queue": "queue.Queue costs more than the C++ fifo queue",
+    "py/spawn/thread": "starting a Python thread costs more than a C++ std::thread",
+    "py/spawn/process": "starting a Python process costs more than fork() in C++",
+}
+
+
+def build_primitive_pairs(primitives: list[dict], notes: dict | None = None) -> list[dict]:
+    """Each py/ primitive with its C++ counterpart (named in the Python track's context,
+    `notes`: {"counterpart:<name>": ..., "summary:<name>": ...}), both medians of their
+    per-operation cost and the ratio Python / C++ with its interval."""
+    notes = notes or {}
+    by_name = {r["benchmark"]: r for r in primitives if "values" in r}
+    rows = []
+    for row in primitives:
+        if not row["family"].startswith("py/") or "values" not in row:
+            continue
+        counterpart = notes.get(f"counterpart:{row['benchmark']}", "")
+        cpp = by_name.get(counterpart) or next(
+            (r for name, r in by_name.items() if counterpart and name.startswith(counterpart + "/")), None)
+        entry = {"python": row["benchmark"], "python_value": row["value"], "metric": row["metric"],
+                 "summary": notes.get(f"summary:{row['benchmark']}", ""), "cpp": counterpart, "cpp_value": None, "ratio": None,
+                 "ratio_ci": None, "rule": ""}
+        # both a time per operation (the C++ families name theirs ns_per_op, ns_per_handoff, ...)
+        comparable = cpp is not None and cpp.get("metric", "").startswith("ns_per") and row["metric"].startswith(
+            "ns_per") and cpp["value"]
+        if comparable:
+            ratio, low, high = stats.ratio_of_medians(row["values"], cpp["values"])
+            entry.update(cpp=cpp["benchmark"], cpp_value=cpp["value"], ratio=ratio, ratio_ci=[low, high])
+            entry["rule"] = next((rule for prefix, rule in PRIMITIVE_RULES.items()
+                                  if row["family"] == prefix or row["family"].startswith(prefix + "/")), "")
+        rows.append(entry)
+    return rows
+
+
+def build(points: list[dict], primitives: list[dict], contexts: dict, cores: int) -> dict | None:
+    """The analysis's "python" section, or None when the sweep has no Python track."""
+    if not any(_is_python(q["model"]) for q in points) and not any(
+            r["family"].startswith("py/") for r in primitives):
+        return None
+    context = next((c for c in contexts.values() if c.get("parbench_track") == "python"), {})
+    interpreter = {key: context.get(key) for key in (
+        "python_version", "python_implementation", "python_executable", "python_gil_enabled",
+        "py_start_method", "py_start_method_set_by")}
+    notes = {k: v for k, v in context.items() if k.startswith(("counterpart:", "summary:"))}
+    return {"interpreter": interpreter,
+            "cross_language": build_cross_language(points),
+            "rules": build_rules(points, primitives, cores, notes),
+            "primitive_pairs": build_primitive_pairs(primitives, notes)}

@@ -1,0 +1,1 @@
+"""Execution models of the Python track, one module each (py_ prefix)."""

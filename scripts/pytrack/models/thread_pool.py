@@ -1,0 +1,29 @@
+"""py_thread_pool: concurrent.futures.ThreadPoolExecutor(max_workers=p), made
+once per executor (outside the timed region, as a program keeps its pool); a
+future per chunk (submit), results in chunk order."""
+from concurrent.futures import ThreadPoolExecutor
+
+from ..executor import Executor, check_range, chunk_bounds, chunk_count, collect
+from ..registry import Model, register_model
+
+
+class ThreadPoolModel(Executor):
+    name = "py_thread_pool"
+
+    def __init__(self, workers):
+        super().__init__(workers)
+        self.pool = ThreadPoolExecutor(max_workers=workers)
+
+    def map_chunks(self, fn, n, grain, args=(), afn=None):
+        check_range(n, grain)
+        futures = [self.pool.submit(fn, *chunk_bounds(n, grain, c), *args) for c in range(chunk_count(n, grain))]
+        return collect(futures)
+
+    def close(self):
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+register_model(Model("py_thread_pool", "concurrent.futures.ThreadPoolExecutor, a future per chunk",
+                     ThreadPoolModel, max_concurrency=1024,
+                     note="with the GIL one thread runs Python bytecode at a time: CPU work is measured, not excluded, as Python users meet it",
+                     task_spawn="ThreadPoolExecutor.submit per task"))

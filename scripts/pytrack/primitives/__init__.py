@@ -1,0 +1,1 @@
+"""Primitive benchmarks of the Python track (py/ names), one module per family."""

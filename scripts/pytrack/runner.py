@@ -1,0 +1,511 @@
+"""The Python track's command line: the same selection options and Google
+Benchmark flags as parbench_bench, and the same JSON (context + benchmarks,
+repetitions, real and process CPU time, counters), so the sweep runs a Python
+family exactly as it runs a C++ one.
+
+  python3 -m pytrack list [selection]        what the track has
+  python3 -m pytrack info                    interpreter facts, JSON
+  python3 -m pytrack [selection] [--benchmark_*=...]   run benchmarks
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import random
+import re
+import signal
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from . import registry
+from .executor import START_METHOD_VARIABLE, start_method
+
+MIN_PYTHON = (3, 9)
+
+
+class UsageError(Exception):
+    """A problem with the command line: one line, exit 2."""
+
+
+def hardware_threads() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def default_worker_counts() -> list[int]:
+    cores = hardware_threads()
+    counts = {cores, 2 * cores}
+    p = 1
+    while p <= cores:
+        counts.add(p)
+        p *= 2
+    return sorted(counts)
+
+
+def _positive_list(flag: str, text: str) -> list[int]:
+    values = []
+    for part in text.split(","):
+        if not re.fullmatch(r"[0-9]+", part.strip()) or int(part) < 1:
+            raise UsageError(f"{flag}: '{part}' is not a positive whole number")
+        values.append(int(part))
+    return sorted(set(values))
+
+
+@dataclass
+class Options:
+    size: str = "default"
+    sizes: list[int] = field(default_factory=list)
+    workloads: list | None = None   # None: all
+    models: list | None = None
+    workers: list[int] = field(default_factory=list)
+    concurrency: list[int] = field(default_factory=list)
+    primitives: list[str] | None = None  # None: unset (all when nothing is selected)
+    weak: bool = False
+    list_tests: bool = False
+    filter: str = ""
+    repetitions: int = 1
+    min_time: float = 0.5
+    interleave: bool = False
+    out: str = ""
+    out_format: str = "json"
+    command: str = "run"
+
+
+def _names(flag: str, text: str, known: list[str]) -> list[str] | None:
+    if text == "all":
+        return None
+    if text == "none":
+        return []
+    names = [name for name in text.split(",") if name]
+    if not names:
+        raise UsageError(f"{flag}: empty list (name some, or all, or none)")
+    for name in names:
+        if name not in known:
+            raise UsageError(f"{flag}: unknown name '{name}' (known: {', '.join(known)})")
+    return names
+
+
+def parse(argv: list[str]) -> Options:
+    options = Options()
+    rest = list(argv)
+    if rest and rest[0] in ("list", "info"):
+        options.command = rest.pop(0)
+    workload_names = [w.name for w in registry.workloads()]
+    model_names = [m.name for m in registry.models()]
+    for arg in rest:
+        key, sep, value = arg.partition("=")
+        if not arg.startswith("--") or (not sep and key not in ("--help",)):
+            raise UsageError(f"unknown argument '{arg}' (see python3 -m pytrack --help)")
+        if key == "--help":
+            options.command = "help"
+        elif key == "--size":
+            if value in ("default", "quick", "small"):
+                options.size = value
+            else:
+                options.size, options.sizes = "given", _positive_list("--size", value)
+        elif key == "--workloads":
+            options.workloads = _names("--workloads", value, workload_names)
+        elif key == "--models":
+            options.models = _names("--models", value, model_names)
+        elif key == "--p":
+            options.workers = _positive_list("--p", value)
+        elif key == "--concurrency":
+            options.concurrency = _positive_list("--concurrency", value)
+        elif key == "--primitives":
+            options.primitives = [] if value == "none" else ["py"] if value == "all" else [
+                v for v in value.split(",") if v]
+            for prefix in options.primitives:
+                if not (prefix == "py" or prefix.startswith("py/")):
+                    raise UsageError(f"--primitives: '{prefix}' is not a Python primitive family (py, py/sync, ...)")
+        elif key == "--scaling":
+            if value not in ("strong", "weak"):
+                raise UsageError(f"--scaling: '{value}' is not strong or weak")
+            options.weak = value == "weak"
+        elif key == "--benchmark_list_tests":
+            options.list_tests = value in ("true", "1", "yes")
+        elif key == "--benchmark_filter":
+            try:
+                re.compile(value)
+            except re.error as error:
+                raise UsageError(f"--benchmark_filter: bad regular expression ({error})") from None
+            options.filter = value
+        elif key == "--benchmark_repetitions":
+            options.repetitions = _positive_list(key, value)[0]
+        elif key == "--benchmark_min_time":
+            try:
+                options.min_time = float(value.rstrip("s"))
+            except ValueError:
+                options.min_time = -1
+            if not (math.isfinite(options.min_time) and 0 < options.min_time <= 3600):
+                raise UsageError(f"--benchmark_min_time: '{value}' is not a number of seconds in (0, 3600]")
+        elif key == "--benchmark_enable_random_interleaving":
+            options.interleave = value in ("true", "1", "yes")
+        elif key == "--benchmark_out":
+            options.out = value
+        elif key in ("--benchmark_out_format", "--benchmark_format"):
+            if value not in ("json", "console"):
+                raise UsageError(f"{key}: only json and console are supported")
+            if key == "--benchmark_out_format":
+                options.out_format = value
+        else:
+            raise UsageError(f"unknown option '{key}'")
+    if options.size == "given" and options.weak:
+        pass
+    return options
+
+
+# --- the benchmarks a selection registers -------------------------------------------------
+
+@dataclass
+class Benchmark:
+    name: str                 # run name
+    family: str
+    kind: str                 # workload | primitive
+    workload: object = None
+    model: object = None
+    n: int = 0
+    p: int = 1
+    base_n: int = 0
+    weak: bool = False
+    primitive: object = None
+    time_unit: str = "ms"
+    # state while running
+    subject: object = None
+    executor: object = None
+    iterations: int = 0
+    entries: list = field(default_factory=list)
+    failed: str = ""
+
+
+def _sizes(options: Options, workload) -> list[int]:
+    return {"default": workload.default_sizes, "quick": workload.quick_sizes,
+            "small": [workload.small_size], "given": options.sizes}[options.size]
+
+
+def _workers_for(options: Options, workload, model) -> list[int]:
+    if not model.parallel:
+        return [1]
+    workers = options.workers or default_worker_counts()
+    if not workload.concurrency_levels:
+        return workers
+    wanted = options.concurrency or options.workers or workload.concurrency_levels
+    return [p for p in wanted if model.max_concurrency == 0 or p <= model.max_concurrency]
+
+
+def select(options: Options) -> list[Benchmark]:
+    benchmarks: list[Benchmark] = []
+    named = options.workloads is not None or options.models is not None
+    want_workloads = options.workloads is None and (options.primitives is None or named) or bool(options.workloads)
+    if options.workloads == [] or options.models == []:
+        want_workloads = False
+    if want_workloads:
+        for workload in registry.workloads():
+            if options.workloads is not None and workload.name not in options.workloads:
+                continue
+            if workload.unavailable or (options.weak and workload.work_exponent <= 0):
+                continue
+            for model in registry.models():
+                if options.models is not None and model.name not in options.models:
+                    continue
+                if workload.uses_spawn_tasks and model.parallel and not model.task_spawn:
+                    continue
+                for base_n in _sizes(options, workload):
+                    for p in _workers_for(options, workload, model):
+                        if options.weak and p > hardware_threads():
+                            continue
+                        if options.weak:
+                            n = round(base_n * p ** (1.0 / workload.work_exponent))
+                        else:
+                            n = base_n * p if workload.concurrency_levels else base_n
+                        if not (workload.min_size <= base_n and n <= workload.max_size):
+                            continue
+                        family = f"{workload.name}/{model.name}"
+                        benchmarks.append(Benchmark(f"{family}/n:{n}/p:{p}", family, "workload", workload, model,
+                                                    n, p, base_n, options.weak))
+    wants_primitives = options.primitives if options.primitives is not None else ([] if named else ["py"])
+    if not options.weak:
+        for primitive in registry.primitives():
+            if any(primitive.name == prefix or primitive.name.startswith(prefix + "/")
+                   for prefix in wants_primitives):
+                family = "/".join(part for part in primitive.name.split("/") if ":" not in part)
+                benchmarks.append(Benchmark(primitive.name, family, "primitive", primitive=primitive,
+                                            time_unit="ns"))
+    if options.filter:
+        pattern = re.compile(options.filter)
+        benchmarks = [b for b in benchmarks if pattern.search(b.name)]
+    return benchmarks
+
+
+# --- running -----------------------------------------------------------------------------
+
+def _context(options: Options) -> dict:
+    method, chosen_by = start_method()
+    gil = getattr(sys, "_is_gil_enabled", None)
+    context = {
+        "date": datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds"),
+        "host_name": platform.node(),
+        "executable": sys.executable,
+        "num_cpus": hardware_threads(),
+        "hardware_threads": str(hardware_threads()),
+        "library_build_type": "release",
+        "parbench_track": "python",
+        "python_version": platform.python_version(),
+        "python_implementation": platform.python_implementation(),
+        "python_executable": sys.executable,
+        "python_gil_enabled": "yes" if gil is None or gil() else "no",
+        "py_start_method": method,
+        "py_start_method_set_by": chosen_by,
+        "caches": [],
+    }
+    for workload in registry.workloads():
+        context[f"category:{workload.name}"] = workload.category
+        if workload.uses_spawn_tasks:
+            context[f"spawn_tasks:{workload.name}"] = "yes"
+    for model in registry.models():
+        if model.note:
+            context[f"model_note:{model.name}"] = model.note
+        if model.limit_cpu:
+            context[f"limit_cpu:{model.name}"] = model.limit_cpu
+        context[f"task_spawn:{model.name}"] = model.task_spawn or "none"
+    for primitive in registry.primitives():
+        if primitive.counterpart:
+            context[f"counterpart:{primitive.name}"] = primitive.counterpart
+        if primitive.summary:
+            context[f"summary:{primitive.name}"] = primitive.summary
+    return context
+
+
+def _calibrate(run_batch, min_time: float) -> int:
+    """Iterations per repetition, as Google Benchmark finds them: grow the batch
+    until it takes a tenth of min_time, then scale to min_time."""
+    iterations = 1
+    while True:
+        elapsed = run_batch(iterations)
+        if elapsed >= min_time or iterations >= 10**9:
+            return iterations
+        if elapsed >= min_time / 10:
+            return max(iterations, math.ceil(iterations * min_time * 1.4 / max(elapsed, 1e-9)))
+        iterations *= 10 if elapsed < min_time / 100 else 2
+
+
+def _set_up(benchmark: Benchmark) -> None:
+    if benchmark.kind == "workload":
+        benchmark.executor = benchmark.model.create(benchmark.p)
+        benchmark.subject = benchmark.workload.prepare(benchmark.n, benchmark.executor)
+
+        def batch(iterations):
+            start = time.perf_counter()
+            for _ in range(iterations):
+                benchmark.subject.run(benchmark.executor)
+            return time.perf_counter() - start
+    else:
+        benchmark.subject = benchmark.primitive.make()
+
+        def batch(iterations):
+            start = time.perf_counter()
+            benchmark.subject.run(iterations)
+            return time.perf_counter() - start
+    benchmark.iterations = benchmark.iterations or 0
+    return batch
+
+
+def _tear_down(benchmark: Benchmark) -> None:
+    for thing in (benchmark.subject, benchmark.executor):
+        if thing is not None:
+            try:
+                thing.close()
+            except Exception as error:  # noqa: BLE001 - reported, the others still closed
+                benchmark.failed = benchmark.failed or f"cleanup failed: {error}"
+    benchmark.subject = benchmark.executor = None
+
+
+_SCALE = {"ms": 1e3, "ns": 1e9}
+
+
+def _measure(benchmark: Benchmark, batch, repetition: int, repetitions: int) -> dict:
+    cpu_start, wall_start = time.process_time(), time.perf_counter()
+    counters = None
+    if benchmark.kind == "workload":
+        for _ in range(benchmark.iterations):
+            benchmark.subject.run(benchmark.executor)
+    else:
+        counters = benchmark.subject.run(benchmark.iterations)
+    wall = time.perf_counter() - wall_start
+    cpu = time.process_time() - cpu_start
+    scale = _SCALE[benchmark.time_unit] / benchmark.iterations
+    entry = {"name": benchmark.name, "run_name": benchmark.name, "run_type": "iteration",
+             "repetitions": repetitions, "repetition_index": repetition, "threads": 1,
+             "iterations": benchmark.iterations, "real_time": wall * scale, "cpu_time": cpu * scale,
+             "time_unit": benchmark.time_unit}
+    if benchmark.kind == "workload":
+        work = benchmark.subject.work()
+        entry["items_per_second"] = work.get("items", 0) * benchmark.iterations / wall
+        if work.get("bytes"):
+            entry["bytes_per_second"] = work["bytes"] * benchmark.iterations / wall
+        entry.update(p=float(benchmark.p), n=float(benchmark.n))
+        if benchmark.weak:
+            entry["weak_base_n"] = float(benchmark.base_n)
+        if benchmark.workload.concurrency_levels:
+            entry["requests_per_slot"] = float(benchmark.base_n)
+        entry.update({k: float(v) for k, v in benchmark.subject.counters().items()})
+    else:
+        entry["items_per_second"] = benchmark.iterations / wall
+        entry["ns_per_op"] = wall * 1e9 / benchmark.iterations  # the C++ families' headline metric
+        entry.update({k: float(v) for k, v in (counters or {}).items()})
+    return entry
+
+
+def _error_entry(benchmark: Benchmark, message: str, repetitions: int) -> dict:
+    return {"name": benchmark.name, "run_name": benchmark.name, "run_type": "iteration",
+            "repetitions": repetitions, "repetition_index": 0, "threads": 1, "iterations": 0,
+            "real_time": 0, "cpu_time": 0, "time_unit": benchmark.time_unit,
+            "error_occurred": True, "error_message": message}
+
+
+def _aggregates(benchmark: Benchmark) -> list[dict]:
+    entries = [e for e in benchmark.entries if not e.get("error_occurred")]
+    if len(entries) < 2:
+        return []
+    rows = []
+    for name, fn in (("mean", statistics.fmean), ("median", statistics.median), ("stddev", statistics.stdev)):
+        row = {"name": f"{benchmark.name}_{name}", "run_name": benchmark.name, "run_type": "aggregate",
+               "repetitions": len(entries), "threads": 1, "aggregate_name": name, "aggregate_unit": "time",
+               "iterations": len(entries), "time_unit": benchmark.time_unit}
+        for key in ("real_time", "cpu_time"):
+            row[key] = fn([e[key] for e in entries])
+        rows.append(row)
+    return rows
+
+
+class Interrupted(BaseException):
+    pass
+
+
+def _on_signal(signum, frame):
+    raise Interrupted(signum)
+
+
+def run(options: Options, benchmarks: list[Benchmark]) -> int:
+    from .executor import WorkerDied
+    order = [(b, r) for b in benchmarks for r in range(options.repetitions)]
+    if options.interleave:
+        random.shuffle(order)
+    batches = {}
+    exit_code = 0
+    print(f"Python track: {len(benchmarks)} benchmarks x {options.repetitions} repetitions "
+          f"(python {platform.python_version()}, start method {start_method()[0]})", flush=True)
+    try:
+        for benchmark, repetition in order:
+            if benchmark.failed:
+                continue
+            try:
+                if id(benchmark) not in batches:
+                    batch = batches[id(benchmark)] = _set_up(benchmark)
+                    benchmark.iterations = _calibrate(batch, options.min_time)
+                entry = _measure(benchmark, batches[id(benchmark)], repetition, options.repetitions)
+                benchmark.entries.append(entry)
+                if len(benchmark.entries) == options.repetitions:
+                    if benchmark.kind == "workload":
+                        problem = benchmark.subject.verify()
+                        if problem:
+                            raise AssertionError(f"verification failed: {problem}")
+                        for e in benchmark.entries:
+                            e["verified"] = 1.0
+                    _tear_down(benchmark)
+                    print(f"{benchmark.name:<60} {entry['real_time']:12.4g} {benchmark.time_unit}", flush=True)
+            except WorkerDied as error:
+                print(f"{benchmark.name}: {error}", file=sys.stderr, flush=True)
+                benchmark.failed = str(error)
+                exit_code = exit_code or (error.exitcode if error.exitcode and error.exitcode > 0 else 1)
+                _tear_down(benchmark)
+            except Exception as error:  # noqa: BLE001 - the benchmark's error row
+                benchmark.failed = f"exception: {type(error).__name__}: {error}"
+                print(f"{benchmark.name}: ERROR {benchmark.failed}", file=sys.stderr, flush=True)
+                _tear_down(benchmark)
+    finally:
+        for benchmark in benchmarks:
+            if benchmark.subject is not None or benchmark.executor is not None:
+                _tear_down(benchmark)
+    rows = []
+    for benchmark in benchmarks:
+        if benchmark.failed:
+            rows.append(_error_entry(benchmark, benchmark.failed, options.repetitions))
+        else:
+            rows += sorted(benchmark.entries, key=lambda e: e["repetition_index"]) + _aggregates(benchmark)
+    document = {"context": _context(options), "benchmarks": rows}
+    if options.out:
+        with open(options.out, "w") as out:
+            json.dump(document, out, indent=1)
+            out.write("\n")
+    return exit_code
+
+
+def info() -> dict:
+    method, chosen_by = start_method()
+    gil = getattr(sys, "_is_gil_enabled", None)
+    return {"python_version": platform.python_version(), "python_executable": sys.executable,
+            "python_implementation": platform.python_implementation(),
+            "gil_enabled": gil is None or gil(), "start_method": method, "start_method_set_by": chosen_by,
+            "hardware_threads": hardware_threads()}
+
+
+def list_text(options: Options) -> str:
+    lines = ["Python workloads (name, category, default sizes, quick sizes, small size, what n is):"]
+    for w in registry.workloads():
+        lines.append(f"  {w.name:<16} {w.category:<7} default={','.join(map(str, w.default_sizes)):<22} "
+                     f"quick={','.join(map(str, w.quick_sizes)):<16} small={w.small_size:<8} n: {w.size_meaning}")
+        lines.append(f"      {w.summary}" + (f" [not available: {w.unavailable}]" if w.unavailable else ""))
+    lines.append("")
+    lines.append("Python models:")
+    for m in registry.models():
+        lines.append(f"  {m.name:<16} {m.summary}")
+    lines.append("")
+    lines.append("Python primitive families (--primitives=py or a narrower py/sync ...): " + ", ".join(
+        sorted({"/".join(p.name.split("/")[:2]) for p in registry.primitives()})))
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    if sys.version_info < MIN_PYTHON:
+        print(f"pytrack: Python {platform.python_version()} is too old (needs "
+              f"{'.'.join(map(str, MIN_PYTHON))} or newer)", file=sys.stderr)
+        return 2
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        options = parse(argv)
+        if options.command == "help":
+            print(__doc__)
+            return 0
+        if options.command == "info":
+            print(json.dumps(info()))
+            return 0
+        if options.command == "list":
+            print(list_text(options))
+            return 0
+        benchmarks = select(options)
+        if options.list_tests:
+            print("\n".join(b.name for b in benchmarks))
+            return 0
+        if not benchmarks:
+            raise UsageError("the selection has no benchmarks")
+        return run(options, benchmarks)
+    except UsageError as error:
+        print(f"pytrack: {error}", file=sys.stderr)
+        return 2
+    except ValueError as error:  # a bad environment setting (e.g. PARBENCH_PY_START_METHOD)
+        print(f"pytrack: {error}", file=sys.stderr)
+        return 2
+    except Interrupted as stop:
+        signum = stop.args[0]
+        print(f"pytrack: interrupted by {signal.Signals(signum).name}", file=sys.stderr)
+        return 128 + signum
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

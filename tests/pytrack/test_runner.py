@@ -1,0 +1,132 @@
+"""The Python track's command line: Google Benchmark JSON the analysis accepts, one clear
+line and exit 2 on bad input, a dead worker failing the run with its exit code, and Ctrl-C
+leaving no process or shared-memory block behind."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from pytrack import registry, runner
+from pytrack.registry import Instance, Workload
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+
+
+def pytrack(*args, env=None, timeout=300):
+    environment = dict(os.environ, PYTHONPATH=str(ROOT / "scripts"), **(env or {}))
+    return subprocess.run([PYTHON, "-m", "pytrack", *args], capture_output=True, text=True,
+                          env=environment, timeout=timeout)
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--models=py_nope"], "unknown name 'py_nope'"),
+    (["--workloads=nope"], "unknown name 'nope'"),
+    (["--workloads="], "empty list"),
+    (["--p=0"], "'0' is not a positive whole number"),
+    (["--size=abc"], "'abc' is not a positive whole number"),
+    (["--benchmark_min_time=nan"], "--benchmark_min_time"),
+    (["--benchmark_min_time=inf"], "--benchmark_min_time"),
+    (["--benchmark_filter=("], "bad regular expression"),
+    (["--primitives=sync"], "not a Python primitive family"),
+    (["--frobnicate=1"], "unknown option"),
+    (["stray"], "unknown argument"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, needle):
+    result = pytrack(*args)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], result.stderr
+
+
+def test_bad_start_method_is_one_line():
+    result = pytrack("info", env={"PARBENCH_PY_START_METHOD": "teleport"})
+    assert result.returncode == 2 and "teleport" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_json_is_google_benchmark_and_the_analysis_takes_it(tmp_path):
+    out = tmp_path / "raw" / "py.json"
+    out.parent.mkdir()
+    result = pytrack("--workloads=primes", "--models=py_serial,py_threads,py_process_pool", "--size=small",
+                     "--p=1,2", "--benchmark_repetitions=3", "--benchmark_min_time=0.01",
+                     "--benchmark_enable_random_interleaving=true", f"--benchmark_out={out}")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out.read_text())
+    assert data["context"]["parbench_track"] == "python"
+    names = {e["run_name"] for e in data["benchmarks"]}
+    assert "primes/py_threads/n:2000/p:2" in names and "primes/py_serial/n:2000/p:1" in names
+    rows = [e for e in data["benchmarks"] if e["run_type"] == "iteration"]
+    assert all(e["verified"] == 1 and e["real_time"] > 0 for e in rows)
+    assert len(rows) == 3 * 5  # serial at p = 1 only; 3 repetitions each
+    from parbench import analyze
+    analysis = analyze.analyze(tmp_path)
+    points = {(p["model"], p["p"]): p for p in analysis["points"]}
+    speedup = points[("py_threads", 2)]["speedup"]
+    # against py_serial at the same n (the C++ serial is not in this folder at all)
+    assert 0 < speedup < 4 and points[("py_serial", 1)]["speedup"] == pytest.approx(1.0)
+
+
+def _dies_in_its_worker(lo, hi):
+    os._exit(9)
+
+
+class _Dies(Instance):
+    def __init__(self, n, executor):
+        pass
+
+    def run(self, executor):
+        executor.map_chunks(_dies_in_its_worker, 4, 1)
+
+
+def test_a_dead_worker_fails_the_run_with_its_exit_code(tmp_path, monkeypatch):
+    workload = Workload("test_dies", "cpu", "dies", "n", [1], [1], 1, _Dies)
+    monkeypatch.setitem(registry._workloads, workload.name, workload)
+    out = tmp_path / "out.json"
+    code = runner.main(["--workloads=test_dies", "--models=py_processes", "--p=2", "--size=small",
+                        "--benchmark_min_time=0.01", f"--benchmark_out={out}"])
+    assert code == 9
+    rows = json.loads(out.read_text())["benchmarks"]
+    assert rows[0]["error_occurred"] and "exit code 9" in rows[0]["error_message"]
+
+
+def _processes_marked(mark):
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as environ:
+                    if mark.encode() in environ.read():
+                        found.append(int(entry))
+            except OSError:
+                pass
+    return found
+
+
+@pytest.mark.parametrize("model", ["py_processes", "py_process_pool"])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_leaves_nothing_behind(model, sig, tmp_path):
+    mark = f"PARBENCH_TEST_MARK_{uuid.uuid4().hex}"
+    shm_before = set(os.listdir("/dev/shm"))
+    environment = dict(os.environ, PYTHONPATH=str(ROOT / "scripts"), **{mark: "1"})
+    child = subprocess.Popen([PYTHON, "-m", "pytrack", "--workloads=primes", f"--models={model}", "--p=2",
+                              "--size=3000000", "--benchmark_min_time=5", f"--benchmark_out={tmp_path / 'x.json'}"],
+                             env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while len(_processes_marked(mark)) < 3 and time.monotonic() < deadline:  # the runner and its 2 workers
+        time.sleep(0.05)
+    time.sleep(0.3)
+    child.send_signal(sig)
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode == 128 + sig, stderr
+    assert f"interrupted by {signal.Signals(sig).name}" in stderr and "Traceback" not in stderr
+    deadline = time.monotonic() + 5
+    while _processes_marked(mark) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _processes_marked(mark) == []
+    assert set(os.listdir("/dev/shm")) <= shm_before
