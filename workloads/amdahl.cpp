@@ -9,7 +9,10 @@
 // Sizes: default n = 200,000 us of work; quick 30,000; selfcheck 2,000.
 #include <cmath>
 #include <cstdint>
+#include <numeric>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/spin.hpp"
 #include "core/workload.hpp"
@@ -18,6 +21,14 @@ namespace parbench {
 namespace {
 
 constexpr std::size_t kParallelChunks = 240;
+
+// The sum of the spin results modulo 2^52 (exact in a double), compared with the
+// Python track's (scripts/pytrack/workloads/amdahl.py): equal at the same n and
+// spin rate (PARBENCH_SPIN_ITERS_PER_US here, PARBENCH_PY_SPIN_ITERS_PER_US there).
+double answer_of(const Array<std::uint64_t>& results) {
+  const std::uint64_t sum = std::accumulate(results.begin(), results.end(), std::uint64_t{0});
+  return static_cast<double>(sum & ((std::uint64_t{1} << 52) - 1));
+}
 
 class Amdahl final : public Instance {
  public:
@@ -53,7 +64,8 @@ class Amdahl final : public Instance {
   }
   std::vector<std::pair<std::string, double>> counters() const override {
     return {{"true_serial_fraction", serial_fraction_},
-            {"spin_iters_per_us", spin_iterations_per_us()}};
+            {"spin_iters_per_us", spin_iterations_per_us()},
+            {"answer", answer_of(results_)}};
   }
 
  private:

@@ -5,6 +5,10 @@
 // Verified: every pixel against a plain serial recomputation.
 // Sizes: default n = 1200; quick 400; selfcheck 64.
 #include <cstdint>
+#include <numeric>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "core/workload.hpp"
 
@@ -51,6 +55,12 @@ class Mandelbrot final : public Instance {
   }
   void corrupt() override { counts_[(n_ / 2) * n_ + n_ / 3] ^= 1; }
   WorkPerRun work() const override { return {static_cast<double>(n_ * n_), 0}; }
+  // The total of all escape counts (exact in a double: below 256 n^2), compared
+  // with the Python track's (scripts/pytrack/workloads/mandelbrot.py).
+  std::vector<std::pair<std::string, double>> counters() const override {
+    return {{"answer", static_cast<double>(
+                           std::accumulate(counts_.begin(), counts_.end(), std::uint64_t{0}))}};
+  }
 
  private:
   std::size_t n_;

@@ -8,6 +8,9 @@
 #include <cmath>
 #include <cstdint>
 #include <numbers>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "core/random.hpp"
 #include "core/reduce.hpp"
@@ -49,6 +52,10 @@ class MonteCarloPi final : public Instance {
   }
   void corrupt() override { hits_ += 1; }
   WorkPerRun work() const override { return {static_cast<double>(n_), 0}; }
+  // The hit count, compared with the Python track's (scripts/pytrack/workloads/monte_carlo_pi.py).
+  std::vector<std::pair<std::string, double>> counters() const override {
+    return {{"answer", static_cast<double>(hits_)}};
+  }
 
  private:
   std::size_t n_;

@@ -8,6 +8,8 @@
 // Sizes: default n = 3,000,000; quick 500,000; selfcheck 20,000.
 #include <cstdint>
 #include <iterator>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "core/reduce.hpp"
@@ -77,6 +79,10 @@ class Primes final : public Instance {
   }
   void corrupt() override { ++count_; }
   WorkPerRun work() const override { return {static_cast<double>(n_), 0}; }
+  // The result, compared with the Python track's (scripts/pytrack/workloads/primes.py).
+  std::vector<std::pair<std::string, double>> counters() const override {
+    return {{"answer", static_cast<double>(count_)}};
+  }
 
  private:
   std::size_t n_;

@@ -211,7 +211,7 @@ def remeasure(directory: Path, families: list[str]) -> dict[str, dict]:
         raise UserError(f"{state_path}: unreadable sweep state ({error})") from None
     env = dict(os.environ, PARBENCH_SPIN_ITERS_PER_US=f"{info['spin_iters_per_us']:.6f}")
     known = {f["family"]: f for f in state.get("families", []) if not f.get("weak") and not f.get("omp_wait")}
-    tracks = Tracks.make(binary_path(), config, env)
+    tracks = Tracks.make(binary_path(), config, env, state.get("python_info"))
     records = {}
     for name in families:
         family = Family(name, False, int(known.get(name, {}).get("instances", 1)),

@@ -246,9 +246,12 @@ class Tracks:
     programs: dict
     selections: dict
     environments: dict
+    python_info: dict | None = None  # `python3 -m pytrack info`: the interpreter, its spin calibration
 
     @classmethod
-    def make(cls, binary: Path, config, env: dict) -> "Tracks":
+    def make(cls, binary: Path, config, env: dict, python_info: dict | None = None) -> "Tracks":
+        """The tracks the config selects; python_info: the Python track's info saved by the
+        sweep (its spin calibration is reused), None: measured now."""
         tracks = cls({}, {}, {})
         selection = selection_args(config)
         if selection is not None:
@@ -257,7 +260,13 @@ class Tracks:
         if python is not None:
             tracks.programs[PYTHON_TRACK] = python
             tracks.selections[PYTHON_TRACK] = selection_args(config, PYTHON_TRACK)
-            tracks.environments[PYTHON_TRACK] = python_environment(env)
+            environment = python_environment(env)
+            if python_info is None:
+                python_info = json.loads(_run_binary(python, ["info"], environment))
+            # One spin calibration for all of the track's processes, as the binary's.
+            environment["PARBENCH_PY_SPIN_ITERS_PER_US"] = f"{python_info['spin_iters_per_us']:.6f}"
+            tracks.environments[PYTHON_TRACK] = environment
+            tracks.python_info = python_info
         return tracks
 
     def run(self, family: Family, config, directory: Path, stop, out_path: Path | None = None,
@@ -706,7 +715,9 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
                  "status": "running", "families": []}
         env_record = None
     env["PARBENCH_SPIN_ITERS_PER_US"] = f"{info['spin_iters_per_us']:.6f}"
-    tracks = Tracks.make(binary, config, env)
+    tracks = Tracks.make(binary, config, env, state.get("python_info"))
+    if tracks.python_info is not None:
+        state["python_info"] = tracks.python_info
     families = []
     for track, program in tracks.programs.items():
         # validates the names: one clear line if not
@@ -723,9 +734,8 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
         env_record["sweep"] = {"config": config.name, "directory": str(directory)}
         if any(f.ranks for f in families):
             env_record["mpi"] = envinfo.mpi_info(config.mpi, launcher_command(config, "<p>"))
-        if PYTHON_TRACK in tracks.programs:
-            env_record["python_track"] = json.loads(_run_binary(
-                tracks.programs[PYTHON_TRACK], ["info"], tracks.environments[PYTHON_TRACK]))
+        if tracks.python_info is not None:
+            env_record["python_track"] = tracks.python_info
     atomic_write_text(directory / "env.json", json.dumps(env_record, indent=1) + "\n")
 
     done = {Family.from_record(f).key: f for f in state["families"] if f.get("status") == "ok"}

@@ -283,16 +283,18 @@ def _context(options: Options) -> dict:
 
 
 def _calibrate(run_batch, min_time: float) -> int:
-    """Iterations per repetition, as Google Benchmark finds them: grow the batch
-    until it takes a tenth of min_time, then scale to min_time."""
+    """Iterations per repetition, as Google Benchmark finds them: batches grow until one
+    actually lasts min_time (a prediction from a short batch that noise slowed would leave
+    too few iterations, and the per-run set-up would dominate)."""
     iterations = 1
     while True:
         elapsed = run_batch(iterations)
         if elapsed >= min_time or iterations >= 10**9:
             return iterations
         if elapsed >= min_time / 10:
-            return max(iterations, math.ceil(iterations * min_time * 1.4 / max(elapsed, 1e-9)))
-        iterations *= 10 if elapsed < min_time / 100 else 2
+            iterations = max(iterations + 1, math.ceil(iterations * min_time * 1.4 / max(elapsed, 1e-9)))
+        else:
+            iterations *= 10
 
 
 def _set_up(benchmark: Benchmark) -> None:
@@ -448,9 +450,10 @@ def run(options: Options, benchmarks: list[Benchmark]) -> int:
 
 
 def info() -> dict:
+    from .spin import spin_iterations_per_us
     method, chosen_by = start_method()
     gil = getattr(sys, "_is_gil_enabled", None)
-    return {"python_version": platform.python_version(), "python_executable": sys.executable,
+    return {"spin_iters_per_us": spin_iterations_per_us(),"python_version": platform.python_version(), "python_executable": sys.executable,
             "python_implementation": platform.python_implementation(),
             "gil_enabled": gil is None or gil(), "start_method": method, "start_method_set_by": chosen_by,
             "hardware_threads": hardware_threads()}

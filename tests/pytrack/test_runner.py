@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from pytrack import registry, runner
+from test_models import shm_entries
 from pytrack.registry import Instance, Workload
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,7 +113,7 @@ def _processes_marked(mark):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupt_leaves_nothing_behind(model, sig, tmp_path):
     mark = f"PARBENCH_TEST_MARK_{uuid.uuid4().hex}"
-    shm_before = set(os.listdir("/dev/shm"))
+    shm_before = shm_entries()
     environment = dict(os.environ, PYTHONPATH=str(ROOT / "scripts"), **{mark: "1"})
     child = subprocess.Popen([PYTHON, "-m", "pytrack", "--workloads=primes", f"--models={model}", "--p=2",
                               "--size=3000000", "--benchmark_min_time=5", f"--benchmark_out={tmp_path / 'x.json'}"],
@@ -129,4 +130,4 @@ def test_interrupt_leaves_nothing_behind(model, sig, tmp_path):
     while _processes_marked(mark) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _processes_marked(mark) == []
-    assert set(os.listdir("/dev/shm")) <= shm_before
+    assert shm_entries() <= shm_before
