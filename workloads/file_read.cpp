@@ -6,6 +6,7 @@
 // independent requests, p in flight; on io_uring each read is a kernel
 // request. Cost: open + read + close per file. Verified: each checksum against
 // the checksum of the generator's bytes (computed without reading the file).
+// answer: the sum of the checksums mod 2^52.
 // Sizes: files per concurrency slot (n = size x p): default 8, quick 4.
 #include <fcntl.h>
 
@@ -75,10 +76,19 @@ class FileRead final : public Instance {
     return {static_cast<double>(n_), static_cast<double>(n_ * bytes_)};
   }
   std::vector<std::pair<std::string, double>> counters() const override {
-    return {{"file_kib", static_cast<double>(bytes_ / 1024)}, {"o_direct", direct_ ? 1.0 : 0.0}};
+    return {{"file_kib", static_cast<double>(bytes_ / 1024)},
+            {"o_direct", direct_ ? 1.0 : 0.0},
+            {"answer", answer()}};
   }
 
  private:
+  /// The sum of the checksums mod 2^52 (exact in a double): the value the
+  /// Python track's counterpart must report too.
+  double answer() const noexcept {
+    std::uint64_t sum = 0;
+    for (std::size_t i = 0; i < n_; ++i) sum += checksums_[i];
+    return static_cast<double>(sum % (std::uint64_t{1} << 52));
+  }
   static std::uint64_t seed(std::size_t i) { return 0xF11E0000ull + i; }
   std::size_t n_, bytes_;
   bool direct_;

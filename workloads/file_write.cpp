@@ -2,7 +2,8 @@
 // writing PARBENCH_WRITE_KIB (default 16) KiB and fsyncing it. Pattern:
 // independent requests, p in flight; fsync makes each one wait for the device.
 // Verified by reading every file back (size and checksum against the
-// generator); the directory and its files are removed afterwards. Errors
+// generator); the directory and its files are removed afterwards. answer:
+// the sum of the files' checksums as read back, mod 2^52. Errors
 // (ENOSPC, a missing PARBENCH_IO_DIR) end the run with the call and the reason.
 // Sizes: files per concurrency slot (n = size x p): default 4, quick 2.
 #include <fcntl.h>
@@ -74,7 +75,18 @@ class FileWrite final : public Instance {
     return {static_cast<double>(n_), static_cast<double>(n_ * bytes_)};
   }
   std::vector<std::pair<std::string, double>> counters() const override {
-    return {{"file_kib", static_cast<double>(bytes_ / 1024)}};
+    // answer: the sum of the files' checksums as read back, mod 2^52 (files of
+    // the requests that finished: none before a run).
+    std::uint64_t sum = 0;
+    char path[kPathCapacity];
+    for (std::size_t i = 0; i < n_; ++i) {
+      if (done_[i] != 1) continue;
+      io_support::file_name(path, sizeof path, dir_.path(), "out_", i);
+      std::size_t size = 0;
+      sum += io_support::file_checksum(path, &size);
+    }
+    return {{"file_kib", static_cast<double>(bytes_ / 1024)},
+            {"answer", static_cast<double>(sum % (std::uint64_t{1} << 52))}};
   }
 
  private:

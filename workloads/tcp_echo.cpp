@@ -6,6 +6,7 @@
 // delay (PARBENCH_TCP_DELAY_US, default 1000 us), so concurrency pays, as
 // with a real back end. It is killed and reaped when the instance goes,
 // whatever happened. Verified: every reply's checksum against the bytes sent.
+// answer: the sum of the replies' checksums mod 2^52.
 // Sizes: exchanges per concurrency slot (n = size x p): default 2, quick 2.
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -217,10 +218,18 @@ class TcpEcho final : public Instance {
   }
   std::vector<std::pair<std::string, double>> counters() const override {
     return {{"service_delay_us", static_cast<double>(delay_us_)},
-            {"payload_bytes", static_cast<double>(payload_)}};
+            {"payload_bytes", static_cast<double>(payload_)},
+            {"answer", answer()}};
   }
 
  private:
+  /// The sum of the checksums mod 2^52 (exact in a double): the value the
+  /// Python track's counterpart must report too.
+  double answer() const noexcept {
+    std::uint64_t sum = 0;
+    for (std::size_t i = 0; i < n_; ++i) sum += checksums_[i];
+    return static_cast<double>(sum % (std::uint64_t{1} << 52));
+  }
   static std::uint64_t seed(std::size_t i) { return 0x7C9E0000ull + i; }
   std::size_t n_, payload_;
   std::uint64_t delay_us_;

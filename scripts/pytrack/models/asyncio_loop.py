@@ -49,6 +49,8 @@ class AsyncioExecutor(Executor):
         loop, self.loop = getattr(self, "loop", None), None
         if loop is not None and not loop.is_closed():
             loop.run_until_complete(loop.shutdown_asyncgens())
+            # the threads of asyncio.to_thread (file I/O) end before the executor does
+            loop.run_until_complete(loop.shutdown_default_executor())
             loop.close()
 
 

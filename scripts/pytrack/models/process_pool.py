@@ -5,12 +5,14 @@ keeps its pool finds them running); a future per chunk (submit; arguments and
 results pickled). A worker that dies breaks the pool: WorkerDied with its exit
 code."""
 import multiprocessing
+import signal
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from ..executor import Executor, WorkerDied, check_range, chunk_bounds, chunk_count, collect, start_method
 from ..registry import Model, register_model
+from .processes import reset_signals
 
 
 def _pause(seconds):
@@ -24,7 +26,8 @@ class ProcessPoolModel(Executor):
     def __init__(self, workers):
         super().__init__(workers)
         self.method = start_method()[0]
-        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(self.method))
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(self.method),
+                                        initializer=reset_signals)
         try:
             # Start every worker now: p tasks that overlap make the pool start p processes.
             collect([self.pool.submit(_pause, 0.05) for _ in range(workers)])
@@ -34,10 +37,13 @@ class ProcessPoolModel(Executor):
             raise
 
     def _dead_worker(self):
+        """The worker whose death broke the pool: the pool then terminates the others
+        (SIGTERM), so a worker that ended otherwise is the one that died first."""
         time.sleep(0.05)  # let the pool's manager reap it
-        for pid, process in self.processes.items():
-            if process.exitcode not in (None, 0):
-                return WorkerDied(self.name, pid, process.exitcode)
+        ended = [(pid, process.exitcode) for pid, process in self.processes.items()
+                 if process.exitcode not in (None, 0)]
+        for pid, code in sorted(ended, key=lambda item: item[1] == -signal.SIGTERM):
+            return WorkerDied(self.name, pid, code)
         return WorkerDied(self.name, None, None)
 
     def map_chunks(self, fn, n, grain, args=(), afn=None):

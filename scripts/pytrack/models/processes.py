@@ -5,13 +5,23 @@ shared counter (a multiprocessing.Value and its lock) and send their results
 back through a pipe each; a worker that dies without sending raises WorkerDied
 with its exit code; leaving the region any other way terminates the rest."""
 import multiprocessing
+import signal
 import traceback
 
 from ..executor import Executor, WorkerDied, check_range, chunk_bounds, chunk_count, start_method
 from ..registry import Model, register_model
 
 
+def reset_signals():
+    """A worker's signals: a forked child inherits the runner's handlers, which turn SIGTERM
+    into an exception that could unwind it with the claim lock held. terminate() must end it
+    outright, and Ctrl-C is the parent's to handle (it terminates its workers)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _worker(fn, n, grain, args, counter, count, connection):
+    reset_signals()
     done = []
     try:
         while True:
