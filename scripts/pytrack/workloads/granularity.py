@@ -1,9 +1,9 @@
 """granularity: independent tasks of n nanoseconds of calibrated spin work each,
-min(100 ms / n, 10,000) of them, the C++ count rule (so at the same n and spin
-rate the tasks, their seeds and the answer are the C++ ones). 10,000 tasks is
-the cap for the same reason as in C++: a model that pays a lot per task (a
-pickled future per task on the process pool, ~0.15 ms here) still finishes a
-run in a second or two.
+min(100 ms / n, 1,000) of them: C++'s rule with a cap of 1,000 tasks instead of
+10,000 (a pickled future per task on the process pool costs ~0.15 ms here, so
+10,000 tasks made one of its runs ~2 s and its family ~45 s a run of the sweep).
+From 100 us up (1,000 tasks or fewer) the count is the C++ one, so at the same n
+and spin rate the tasks, their seeds and the answer are the C++ ones.
 Pattern: map_chunks with grain 1, one task per chunk, each spawned through the
 model's own mechanism (Model.task_spawn); runs only on models that spawn per
 task and on py_serial. Sweeping n shows where per-task overhead stops mattering:
@@ -24,9 +24,9 @@ py_asyncio, ~12 us on py_thread_pool and on py_processes' shared counter and
 10 us, then decades (METG interpolates on a log scale). py_processes also pays
 ~40 ms per worker start per region, which at p = 2 is most of a 100 ms run: it
 stayed below 50% at every n here (a region cost, not a task cost).
-With the cap, the 1 and 3 us points are 10 and 30 ms of work (~15 and ~35 ms at
-py_serial), the others ~100 ms. Quick 1, 10, 100 us and 1 ms (the count rule
-leaves no 10-30 ms point above 3 us); small 1 ms (100 tasks, ~100 ms: few
+With the cap, the 1, 3 and 10 us points are 1, 3 and 10 ms of work, the others
+~100 ms. Quick 1, 10, 100 us and 1 ms (1, 10, 100 and 100 ms of work: the
+count rule leaves no 10-30 ms point above 30 us); small 1 ms (100 tasks, ~100 ms: few
 futures for the process pool, still more tasks than workers).
 """
 import statistics
@@ -37,7 +37,7 @@ from ..spin import llround, spin, spin_closed_form, spin_iterations_per_us
 from .amdahl import ANSWER_MODULUS
 
 TOTAL_WORK_NS = 100e6
-MAX_TASKS = 10_000
+MAX_TASKS = 1_000  # C++: 10,000 (see the header)
 MEASURE_NS = 2e6  # task work per round of the length measurement
 
 
