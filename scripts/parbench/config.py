@@ -56,6 +56,9 @@ class SweepConfig:
     disturbance_reruns: int = 2
     # the interpreter of the Python track (py_ models, py/ primitives); "": no Python track
     python: str = "/usr/bin/python3"
+    # the Python track's worker counts: "cores" (1, 2, 4, ... up to the hardware threads),
+    # "auto" (the same as workers) or a list
+    python_workers: str | list[int] = "auto"
     check: CheckThresholds = field(default_factory=CheckThresholds)
     mpi: MpiSettings = field(default_factory=MpiSettings)
 
@@ -68,7 +71,7 @@ _SWEEP_TYPES = {
     "workers": (list, str), "concurrency": (list, str), "repetitions": int, "min_time": (int, float),
     "family_timeout": (int, float), "weak_scaling": (bool, list), "primitives": list,
     "omp_wait_policies": list, "disturbance_max": (int, float), "disturbance_reruns": int,
-    "python": str,
+    "python": str, "python_workers": (list, str),
 }
 OMP_WAIT_POLICIES = ("default", "passive", "active")
 _MPI_TYPES = {
@@ -142,7 +145,9 @@ def from_dict(data: dict, name: str, source: str) -> SweepConfig:
         raise UserError(f"{source}: [sweep] models must name at least one model (or be \"all\")")
     if isinstance(config.weak_scaling, list) and not all(isinstance(w, str) for w in config.weak_scaling):
         raise UserError(f"{source}: [sweep] weak_scaling must be true, false or a list of workload names")
-    for key in ("workers", "concurrency"):
+    if isinstance(config.python_workers, str) and config.python_workers not in ("auto", "cores"):
+        raise UserError(f"{source}: [sweep] python_workers must be \"auto\", \"cores\" or a list")
+    for key in ("workers", "concurrency") + (("python_workers",) if isinstance(config.python_workers, list) else ()):
         values = getattr(config, key)
         if values is not None and (not values or any(
                 not isinstance(p, int) or isinstance(p, bool) or p < 1 for p in values)):

@@ -125,10 +125,11 @@ def python_section(r, analysis: dict, plots: Path) -> None:
             r.image(plots / f"{name}.png", alt, f"plots/{name}.png")
     metg = [m for m in analysis.get("metg", []) if m["model"].startswith("py_")]
     if metg:
-        r.text("Minimum useful task length (METG at 50% efficiency) of the Python models: "
-               + "; ".join(f"{m['model']} at p = {m['p']}: "
-                           + (units.microseconds(m["metg_us"]) if m.get("metg_us") is not None else m.get("how", "n/a"))
-                           for m in metg) + ".")
+        r.text("Minimum useful task length of the Python models (METG: the shortest task at which a model reaches "
+               "50% efficiency on granularity; the method is in the METG section):")
+        r.table(["model", "p", "METG"],
+                [[m["model"], m["p"], units.microseconds(m["metg_us"]) if m.get("metg_us") is not None
+                  else str(m.get("how", "n/a")).replace("_", " ")] for m in metg], md_rows=None)
     pairs = python.get("primitive_pairs") or []
     if pairs:
         r.heading("Python primitives beside C++", 3)

@@ -185,8 +185,13 @@ def selection_args(config: config_module.SweepConfig, track: str = "") -> list[s
     # Explicit: with --primitives given, the binary runs workloads only when named.
     args.append("--workloads=" + ("none" if no_workloads else "all" if workloads is None else ",".join(workloads)))
     args.append("--models=" + ("all" if models is None or no_workloads else ",".join(models)))
-    if config.workers:
-        args.append("--p=" + ",".join(str(p) for p in config.workers))
+    workers = config.workers
+    if python and isinstance(config.python_workers, list):
+        workers = config.python_workers
+    elif python and config.python_workers == "cores" and not workers:
+        args.append("--oversubscribe=false")  # the automatic counts up to the hardware threads only
+    if workers:
+        args.append("--p=" + ",".join(str(p) for p in workers))
     if config.concurrency:
         args.append("--concurrency=" + ",".join(str(p) for p in config.concurrency))
     args.append("--primitives=" + (",".join(primitives) or "none"))
@@ -290,7 +295,7 @@ def cross_language_families(families: list[Family], config) -> list[Family]:
     for family in families:
         workload, _, model = family.name.partition("/")
         found = registry.find_workload(workload)
-        if model != "py_serial" or family.weak or found is None or found.python_only:
+        if model != "py_serial" or family.weak or found is None or found.python_only or found.n_is_time:
             continue
         sizes = {"default": found.default_sizes, "quick": found.quick_sizes, "small": [found.small_size]}[config.size]
         extra.append(Family(f"{workload}/serial", False, len(sizes), sizes=",".join(map(str, sizes))))
@@ -489,8 +494,11 @@ def run_family(binary: Path, selection: list[str], family: Family, config, direc
     temporary = out_path.parent / f".{out_path.name}.partial"
     log_path = logs / f"{out_path.stem}.log"
     program = [str(binary)] if isinstance(binary, (str, Path)) else list(binary)
-    if family.sizes:
-        selection = [arg for arg in selection if not arg.startswith("--size=")] + [f"--size={family.sizes}"]
+    if family.sizes:  # one workload on the serial model at the given sizes
+        selection = [arg for arg in selection if not arg.startswith(("--size=", "--workloads=", "--models=",
+                                                                      "--primitives="))]
+        selection += [f"--size={family.sizes}", f"--workloads={family.name.split('/')[0]}", "--models=serial",
+                      "--primitives=none"]
     command = [*(launcher_command(config, family.ranks) if family.ranks else []),
                *program, *selection, *(["--scaling=weak"] if family.weak else []),
                f"--benchmark_filter={family.benchmark_filter}",

@@ -67,6 +67,10 @@ class Workload:
     unavailable: str = ""
     # True for a workload the C++ binary does not have (matmul_numpy)
     python_only: bool = False
+    # True when n is a duration (amdahl_*: microseconds of work, granularity: a task's
+    # nanoseconds): both languages then take the same time by construction, and the
+    # cross-language table leaves the workload out
+    n_is_time: bool = False
 
 
 @dataclass

@@ -39,9 +39,10 @@ def hardware_threads() -> int:
         return os.cpu_count() or 1
 
 
-def default_worker_counts() -> list[int]:
+def default_worker_counts(oversubscribe: bool = True) -> list[int]:
+    """1, 2, 4, ... up to the hardware threads, that count, and (oversubscribe) twice it."""
     cores = hardware_threads()
-    counts = {cores, 2 * cores}
+    counts = {cores, 2 * cores} if oversubscribe else {cores}
     p = 1
     while p <= cores:
         counts.add(p)
@@ -66,6 +67,7 @@ class Options:
     models: list | None = None
     workers: list[int] = field(default_factory=list)
     concurrency: list[int] = field(default_factory=list)
+    oversubscribe: bool = True      # the automatic worker counts include 2 x the hardware threads
     primitives: list[str] | None = None  # None: unset (all when nothing is selected)
     weak: bool = False
     list_tests: bool = False
@@ -116,6 +118,10 @@ def parse(argv: list[str]) -> Options:
             options.models = _names("--models", value, model_names)
         elif key == "--p":
             options.workers = _positive_list("--p", value)
+        elif key == "--oversubscribe":
+            if value not in ("true", "false"):
+                raise UsageError(f"--oversubscribe: '{value}' is not true or false")
+            options.oversubscribe = value == "true"
         elif key == "--concurrency":
             options.concurrency = _positive_list("--concurrency", value)
         elif key == "--primitives":
@@ -192,7 +198,7 @@ def _sizes(options: Options, workload) -> list[int]:
 def _workers_for(options: Options, workload, model) -> list[int]:
     if not model.parallel:
         return [1]
-    workers = options.workers or default_worker_counts()
+    workers = options.workers or default_worker_counts(options.oversubscribe)
     if not workload.concurrency_levels:
         return workers
     wanted = options.concurrency or options.workers or workload.concurrency_levels

@@ -94,9 +94,9 @@ class Granularity(Instance):
 
 register_workload(Workload(
     name="granularity", category="cpu",
-    summary="independent tasks of n ns each, min(100 ms / n, 10,000) of them (for METG)",
+    summary="independent tasks of n ns each, min(100 ms / n, 1,000) of them (for METG)",
     size_meaning="task duration in ns",
     default_sizes=[1_000, 3_000, 10_000, 100_000, 1_000_000, 10_000_000],
     quick_sizes=[1_000, 10_000, 100_000, 1_000_000], small_size=1_000_000,
-    min_size=1_000, max_size=100_000_000, uses_spawn_tasks=True, work_exponent=0,
+    min_size=1_000, max_size=100_000_000, uses_spawn_tasks=True, work_exponent=0, n_is_time=True,
     prepare=Granularity))

@@ -21,8 +21,8 @@ limits the highest concurrency.
 Verified: every reply's checksum against the checksum of the bytes sent
 (computed from the generator). answer: the sum of the replies' checksums mod
 2^52, equal to the C++ counter.
-Sizes: exchanges per concurrency slot (n = size x p), concurrency 1 .. 1024
-as in C++, the C++ values: default 2, quick 2, small 2 (~3 ms at p = 1). Not
+Sizes: exchanges per concurrency slot (n = size x p), concurrency 1, 16 and
+256 (C++: 1, 4, ..., 1024; every other level of C++'s keeps the sweep short), the C++ values: default 2, quick 2, small 2 (~3 ms at p = 1). Not
 the 100 ms rule: that needs 64 exchanges per slot, and the pure-Python server
 and clients spend ~0.3-0.5 ms of CPU per exchange on this 2-CPU machine, so a
 run at p = 1024 (65,536 connections) would take 20-35 s instead of ~1 s.
@@ -315,4 +315,4 @@ register_workload(Workload(
     summary="loopback TCP exchanges with an echo server process (1 ms service delay)",
     size_meaning="exchanges per concurrency slot (n = size x p)",
     default_sizes=[2], quick_sizes=[2], small_size=2, min_size=1, max_size=100_000,
-    work_exponent=0, concurrency_levels=[1, 4, 16, 64, 256, 1024], prepare=TcpEcho))
+    work_exponent=0, concurrency_levels=[1, 16, 256], prepare=TcpEcho))
