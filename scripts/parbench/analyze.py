@@ -38,6 +38,11 @@ def baseline_of(model: str) -> str:
 
 def is_baseline(model: str) -> bool:
     return model in (BASELINE_MODEL, PYTHON_BASELINE_MODEL)
+
+
+def track_of(model: str) -> str:
+    """"python" for the Python track's py_ models, "cpp" for the binary's."""
+    return "python" if model.startswith("py_") else "cpp"
 THREAD_MODELS = ("threads", "pool", "tbb", "openmp")
 CV_WARNING = 0.05
 AMDAHL_METHOD = ("least squares of T(p) = T1 (s + (1 - s)/p) on the model's median time at each p, "
@@ -58,8 +63,9 @@ VERDICT_METHOD = ("At p = the physical cores (the serial model at p = 1; I/O wor
                   "tie, and the tie lists every model that cannot be told apart from the fastest. One "
                   "verdict per workload, at its largest size; the granularity workload's verdict is its "
                   "METG table")
-BASELINE_STATEMENT = ("speedup is the median time of the `serial` model at the same n divided by "
-                      "the model's median time; self-speedup uses the same model at p = 1")
+BASELINE_STATEMENT = ("speedup is the median time of the `serial` model (for the Python track's py_ "
+                      "models: `py_serial`) at the same n divided by the model's median time; "
+                      "self-speedup uses the same model at p = 1")
 METG_STATEMENT = ("METG(50%): the shortest task length at which a model reaches 50% efficiency "
                   "on the granularity workload, interpolated in log(length) between sweep points; "
                   "lengths are the measured ones (each task body timed back to back on one thread "
@@ -68,7 +74,7 @@ METG_STATEMENT = ("METG(50%): the shortest task length at which a model reaches 
 IO_CATEGORY = "io"
 IO_STATEMENT = ("I/O workloads: p is concurrency (requests in flight) and n = requests per slot x p; "
                 "throughput = n / median time; speedup = throughput / the `serial` model's "
-                "throughput (one request at a time); concurrency efficiency = speedup / p; no "
+                "(py_ models: `py_serial`'s) throughput (one request at a time); concurrency efficiency = speedup / p; no "
                 "Amdahl fit (waiting is not a serial fraction)")
 
 
@@ -198,7 +204,7 @@ def build_points(results: ResultSet, physical: int, threads: int, limits: dict |
                 s, low_s, high_s = stats.ratio_of_medians(own, run.real_times)
                 point.update(self_speedup=s, self_speedup_ci=[low_s, high_s],
                              self_efficiency=stats.efficiency(s, p))
-        for key in ("true_serial_fraction", "task_us", "task_us_actual", "items_per_second",
+        for key in ("answer", "true_serial_fraction", "task_us", "task_us_actual", "items_per_second",
                     "bytes_per_second", "working_set_bytes"):
             value = run.counter(key)
             if value is not None:
@@ -309,16 +315,17 @@ def build_metg(points: list[dict]) -> tuple[list[dict], list[dict]]:
 
 
 def build_task_lengths(points: list[dict]) -> list[dict]:
-    """Per granularity size: the nominal task length beside the measured one (median over the
-    families that ran it, and their range), and actual / nominal."""
-    by_n: dict[int, list[float]] = defaultdict(list)
+    """Per track and granularity size: the nominal task length beside the measured one (median
+    over the families that ran it, and their range), and actual / nominal. The tracks apart:
+    the Python spin is another loop with its own calibration."""
+    by_n: dict[tuple, list[float]] = defaultdict(list)
     for point in points:
         if point["workload"] == "granularity" and point.get("task_us_actual"):
-            by_n[point["n"]].append(point["task_us_actual"])
+            by_n[(track_of(point["model"]), point["n"])].append(point["task_us_actual"])
     rows = []
-    for n, values in sorted(by_n.items()):
+    for (track, n), values in sorted(by_n.items()):
         actual = stats.median(values)
-        rows.append({"nominal_us": n / 1000.0, "actual_us": actual, "actual_min_us": min(values),
+        rows.append({"track": track, "nominal_us": n / 1000.0, "actual_us": actual, "actual_min_us": min(values),
                      "actual_max_us": max(values), "ratio": actual / (n / 1000.0),
                      "measurements": len(values)})
     return rows
@@ -549,11 +556,12 @@ def _contenders(points: list[dict], cores: int, skip: set[str] = frozenset()) ->
         if point["scaling"] != "strong" or not point.get("times_s") or point["workload"] in skip:
             continue
         n = point.get("requests_per_slot", point["n"]) if point["category"] == IO_CATEGORY else point["n"]
-        groups[(point["workload"], n)].append(point)
+        # C++ and Python models compete within their own track (their sizes and baselines differ)
+        groups[(point["workload"], track_of(point["model"]), n)].append(point)
     largest = {}
-    for workload, n in groups:
-        largest[workload] = max(largest.get(workload, 0), n)
-    groups = {key: group for key, group in groups.items() if key[1] == largest[key[0]]}
+    for workload, track, n in groups:
+        largest[(workload, track)] = max(largest.get((workload, track), 0), n)
+    groups = {key: group for key, group in groups.items() if key[2] == largest[key[:2]]}
     chosen = {}
     for key, group in sorted(groups.items()):
         category = group[0]["category"]
@@ -582,12 +590,12 @@ def build_verdicts(points: list[dict], cores: int, noise: float, skip: set[str] 
     """One verdict per workload: see VERDICT_METHOD. skip: workloads whose verdict is elsewhere
     (granularity: METG)."""
     rows = []
-    for (workload, n), group in _contenders(points, cores, skip).items():
+    for (workload, track, n), group in _contenders(points, cores, skip).items():
         ranked = sorted(group["contenders"].values(), key=lambda q: stats.median(_per_unit(q)))
         if not ranked:
             continue
         best = ranked[0]
-        row = {"workload": workload, "n": n, "category": group["category"], "p": group["p"],
+        row = {"workload": workload, "track": track, "n": n, "category": group["category"], "p": group["p"],
                "best": best["model"], "best_p": best["p"], "best_median_s": best["median_s"],
                "excluded": [{"model": m, "reason": r} for m, r in sorted(group["excluded"].items())],
                "others": []}
@@ -637,7 +645,7 @@ def build_suspicious(points: list[dict], noise: float, spawning: set[str] = froz
             slow_baselines.add((workload, model, n))
             flags.append({"kind": "baseline slower than p = 1", "workload": workload, "model": model, "n": n,
                           "p": 1, "value": ratio, "ci": [low, high], "severity": 1.0 - ratio,
-                          "detail": f"{model} at p = 1 takes {ratio:.3g}x the serial model's time",
+                          "detail": f"{model} at p = 1 takes {ratio:.3g}x the {baseline_of(model)} model's time",
                           "cause": "the same kernel ran faster on the model than on the serial baseline: "
                                    "placement or cache state differ between the two processes, and every "
                                    "speedup of this workload on this model is inflated by it"})
@@ -828,8 +836,9 @@ def build_vs_previous(analysis: dict, previous: dict, previous_dir: Path) -> dic
                       and (p["n"] == verdict["n"] or p.get("requests_per_slot") == verdict["n"])), None)
         old = before.get(_point_key(point)) if point else None
         if point and old:
-            rows.append({"kind": "verdict", "subject": f"{verdict['workload']}: {verdict['best']} at p = {point['p']}",
-                         "workload": verdict["workload"], **stats.compare_samples(old["times_s"], point["times_s"]),
+            label = verdict["workload"] + (" (Python track)" if verdict.get("track") == "python" else "")
+            rows.append({"kind": "verdict", "subject": f"{label}: {verdict['best']} at p = {point['p']}",
+                         "workload": label, **stats.compare_samples(old["times_s"], point["times_s"]),
                          "now": point["median_s"], "before": old["median_s"], "unit": "s"})
     old_overhead = {(o["kind"], o["model"], o["p"]): o for o in previous.get("overhead", []) if o.get("values")}
     for row in analysis["overhead"]:
@@ -929,7 +938,7 @@ def analyze(directory: Path, replacements: dict[str, Path] | None = None,
         "previous": None,
     }
     # The Python track's cross-language table, rules of thumb and primitive pairs (None without it).
-    analysis["python"] = python_track.build(points, primitives, results.contexts, physical)
+    analysis["python"] = python_track.build(points, primitives, results.contexts, physical, noise)
     if with_previous:
         previous_dir = baseline if baseline is not None else find_previous(directory, env, sweep)
         if previous_dir is not None:
@@ -957,7 +966,8 @@ def _clean(value):
 # The Python track's tables: CSV name -> (key under analysis["python"], columns).
 PYTHON_CSV_TABLES = {
     "python_rules": ("rules", ["rule", "workload", "figure", "n", "value", "ci", "threshold", "verdict"]),
-    "cross_language": ("cross_language", ["workload", "n", "category", "cpp_s", "python_s", "ratio", "ratio_ci"]),
+    "cross_language": ("cross_language", ["workload", "n", "category", "cpp_s", "python_s", "ratio", "ratio_ci",
+                                          "same_answer"]),
     "python_primitives": ("primitive_pairs", ["python", "summary", "metric", "python_value", "cpp", "cpp_value",
                                               "ratio", "ratio_ci"]),
 }
@@ -973,7 +983,7 @@ CSV_TABLES = {
     "metg": ["model", "p", "metg_us", "how"],
     "overhead": ["kind", "model", "wait", "p", "metric", "ns", "ci"],
     "idle": ["model", "wait", "p", "cpu_share", "ci"],
-    "verdicts": ["workload", "n", "category", "p", "verdict", "best", "best_p", "best_median_s", "runner_up",
+    "verdicts": ["workload", "track", "n", "category", "p", "verdict", "best", "best_p", "best_median_s", "runner_up",
                  "ratio", "ci", "p_value", "p_adjusted", "noise", "tied"],
     "suspicious": ["kind", "workload", "model", "n", "p", "value", "ci", "detail", "cause"],
     "memory": ["workload", "model", "n", "p", "bytes_per_second", "working_set_bytes", "llc_bytes", "fits_llc",
@@ -983,7 +993,7 @@ CSV_TABLES = {
     "mpi": ["benchmark", "size", "ranks", "us_per_iteration", "one_way_us", "one_way_p99_us", "bytes_per_second",
             "launched"],
     "io": ["workload", "model", "best_p", "throughput", "concurrency_reached", "efficiency_at_best", "max_p"],
-    "task_lengths": ["nominal_us", "actual_us", "actual_min_us", "actual_max_us", "ratio", "measurements"],
+    "task_lengths": ["track", "nominal_us", "actual_us", "actual_min_us", "actual_max_us", "ratio", "measurements"],
     "disturbance": ["family", "weak", "omp_wait", "status", "steal", "other", "total", "attempts"],
 }
 

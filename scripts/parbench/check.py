@@ -81,9 +81,9 @@ def run_checks(directory: Path, reference: Path | None, analysis: dict | None = 
     # 1. Every workload x model ran and verified.
     sweep_path = directory / "sweep.json"
     families = json.loads(sweep_path.read_text()).get("families", []) if sweep_path.exists() else []
+    from .sweep import Family
     for family in families:
-        rows.append(Row("ran and verified", family["family"] + (" (weak)" if family.get("weak") else "")
-                        + (f" (wait:{family['omp_wait']})" if family.get("omp_wait") else ""),
+        rows.append(Row("ran and verified", Family.from_record(family).label,
                         family["status"] + (f": {family['message']}" if family.get("message") else ""),
                         "ok", family["status"] == "ok"))
     groups: dict[tuple, list[dict]] = {}
@@ -210,7 +210,9 @@ def remeasure(directory: Path, families: list[str]) -> dict[str, dict]:
     except (OSError, json.JSONDecodeError, KeyError, TypeError) as error:
         raise UserError(f"{state_path}: unreadable sweep state ({error})") from None
     env = dict(os.environ, PARBENCH_SPIN_ITERS_PER_US=f"{info['spin_iters_per_us']:.6f}")
-    known = {f["family"]: f for f in state.get("families", []) if not f.get("weak") and not f.get("omp_wait")}
+    # the strong-scaling run of each family (not the C++ serial at the Python sizes, whose name it shares)
+    known = {f["family"]: f for f in state.get("families", [])
+             if not f.get("weak") and not f.get("omp_wait") and not f.get("sizes")}
     tracks = Tracks.make(binary_path(), config, env, state.get("python_info"))
     records = {}
     for name in families:

@@ -47,6 +47,13 @@ BASELINES = ("serial", "py_serial")
 
 def track_of(model: str) -> str:
     return "python" if model.startswith("py_") else "cpp"
+
+
+def model_groups(models) -> list[tuple[str, tuple]]:
+    """MODEL_GROUPS, the Python group holding every py_ model present (a new Python model is
+    drawn without being named here)."""
+    python = tuple(sorted_models(m for m in models if m.startswith("py_")))
+    return [(group, python if group == "python" else members) for group, members in MODEL_GROUPS]
 PALETTE = plt.get_cmap("tab10").colors
 CV_ERROR_BARS = 0.05
 
@@ -167,7 +174,7 @@ def plot_scaling(analysis: dict, out: Path, key: str, ylabel: str, title: str, n
     threads = analysis["cores"]["hardware_threads"]
     ci_key = "speedup_ci" if key == "speedup" else "efficiency_ci"
     paths = []
-    for group, members in MODEL_GROUPS:
+    for group, members in model_groups({m for w in series for m in series[w]}):
         workloads = [w for w in sorted(series) if any(m in series[w] for m in members if m not in BASELINES)]
         if not workloads:
             continue
@@ -472,9 +479,11 @@ def plot_io(analysis: dict, out: Path) -> list[Path]:
     points = [p for p in analysis["points"] if p["category"] == "io" and p.get("throughput")]
     if not points:
         return []
-    workloads = sorted({p["workload"] for p in points})
     paths = []
-    for group, members in MODEL_GROUPS:
+    for group, members in model_groups({p["model"] for p in points}):
+        workloads = sorted({p["workload"] for p in points if p["model"] in members})
+        if not workloads:
+            continue
         fig, axes = grid(len(workloads), width=4.2, height=3.2, columns=3)
         handles: dict = {}
         for ax, workload in zip(axes, workloads):

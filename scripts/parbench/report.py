@@ -98,13 +98,16 @@ def python_section(r, analysis: dict, plots: Path) -> None:
            "worker per region), py_process_pool (ProcessPoolExecutor, workers started before timing) and py_asyncio "
            "(one event loop). Process models start their workers with the start method "
            f"'{interpreter.get('py_start_method') or '?'}' ({interpreter.get('py_start_method_set_by') or '?'}). "
-           "Kernels are pure Python; the Python sizes are the track's own (each point 100-300 ms at py_serial).")
+           "Kernels are pure Python. The Python sizes are the track's own: the CPU workloads' points take "
+           "100-300 ms at py_serial; the I/O workloads keep C++'s requests per slot (a few ms a point), so there "
+           "py_processes, which starts its processes inside every timed region, mostly measures process start.")
     rules = python.get("rules") or []
     if rules:
         r.heading("Rules of thumb, measured here", 3)
         r.text("Each rule with its figure and 95% interval: it holds only when the whole interval is on the rule's "
-               "side of the threshold, does not hold when the whole interval is on the other side, and is "
-               "inconclusive otherwise.")
+               "side of the threshold (a ratio against 1 also beyond the sweep's noise), does not hold when the "
+               "whole interval is on the other side, and is inconclusive otherwise. The primitive rows are "
+               "figures (Python's time over C++'s for the same operation), not rules.")
         r.table(["rule", "workload", "figure", "value", "95% interval", "threshold", "verdict"],
                 [[x["rule"], x["workload"] or "–", x["figure"], units.number(x["value"]),
                   units.interval(*x["ci"], units.number) if x.get("ci") else "–", x["threshold"], x["verdict"]]
@@ -112,12 +115,14 @@ def python_section(r, analysis: dict, plots: Path) -> None:
     cross = python.get("cross_language") or []
     if cross:
         r.heading("C++ and Python, the same work", 3)
-        r.text("The C++ serial model and py_serial on the same input (the Python track's size, so both do "
-               "identical work and give the same verified answer); the ratio is Python's time over C++'s, medians, "
-               "with a 95% bootstrap interval.")
-        r.table(["workload", "n", "C++ serial", "py_serial", "Python / C++", "95% interval"],
+        r.text("The C++ serial model and py_serial on the same input (the Python track's size: identical work, "
+               "each verified, and their answers compared); the ratio is Python's time over C++'s, medians, with a "
+               "95% bootstrap interval. Workloads whose time is set by construction (amdahl_*, granularity: n is a "
+               "duration) or is mostly waiting (sleep_io, tcp_echo) are left out: they would show about 1.")
+        r.table(["workload", "n", "C++ serial", "py_serial", "Python / C++", "95% interval", "same answer"],
                 [[x["workload"], f"{x['n']:,}", units.seconds(x["cpp_s"]), units.seconds(x["python_s"]),
-                  f"{x['ratio']:.3g}x", units.interval(*x["ratio_ci"], lambda v: f"{v:.3g}x")] for x in cross],
+                  f"{x['ratio']:.3g}x", units.interval(*x["ratio_ci"], lambda v: f"{v:.3g}x"),
+                  {True: "yes", False: "NO", None: "–"}[x.get("same_answer")]] for x in cross],
                 csv="cross_language.csv", md_rows=None)
     for name, alt in (("speedup_python", "Python track: speedup vs workers (against py_serial)"),
                       ("efficiency_python", "Python track: efficiency vs workers (against py_serial)")):
@@ -426,6 +431,11 @@ def _verdict_text(verdict: dict) -> str:
     return f"tie: {', '.join(verdict['tied'])} ({verdict['runner_up']} {ratio})"
 
 
+def _verdict_label(verdict: dict) -> str:
+    """A verdict's workload, marked when it is the Python track's (py_ models among themselves)."""
+    return verdict["workload"] + (" (Python track)" if verdict.get("track") == "python" else "")
+
+
 def _vs_previous(row: dict | None) -> str:
     if row is None:
         return "–"
@@ -534,9 +544,9 @@ def build(directory: Path) -> Report:
     r.text(f"Which model to use on this machine, per workload. {analysis['verdict_method']}.")
     vs = {row["workload"]: row for row in (previous or {}).get("rows", []) if row["kind"] == "verdict"}
     r.table(["workload", "p", "verdict [95% CI of the ratio]", "fastest's median", "corrected p", "vs previous"],
-            [[v["workload"], v["p"] if v["category"] != "io" else f"best ({v['best_p']:,})", _verdict_text(v),
+            [[_verdict_label(v), v["p"] if v["category"] != "io" else f"best ({v['best_p']:,})", _verdict_text(v),
               units.seconds(v["best_median_s"]), units.number(v.get("p_adjusted")),
-              _vs_previous(vs.get(v["workload"]))]
+              _vs_previous(vs.get(_verdict_label(v)))]
              for v in analysis["verdicts"]],
             csv="verdicts.csv", md_rows=None)
     r.heading("Findings", 3)
@@ -643,8 +653,9 @@ def build(directory: Path) -> Report:
         if analysis.get("task_lengths"):
             r.text("Task length, nominal vs measured (each task body run back to back on one thread; median over "
                    "the families that ran the size, and their range):")
-            r.table(["nominal", "measured", "range", "measured / nominal"],
-                    [[units.microseconds(t["nominal_us"]), units.microseconds(t["actual_us"]),
+            r.table(["track", "nominal", "measured", "range", "measured / nominal"],
+                    [[{"python": "Python"}.get(t.get("track"), "C++"),
+                      units.microseconds(t["nominal_us"]), units.microseconds(t["actual_us"]),
                       units.interval(t["actual_min_us"], t["actual_max_us"], units.microseconds),
                       f"{t['ratio']:.3f}"] for t in analysis["task_lengths"]], csv="task_lengths.csv")
 
@@ -713,9 +724,11 @@ def build(directory: Path) -> Report:
                "their worker count (capped per model); the coroutine models keep p requests in flight on event "
                f"loops ({_io_backend(env)}).")
         for group, title in (("threads", "threads, pool, oneTBB, OpenMP"),
-                             ("others", "processes, process pool, coroutines")):
-            r.image(plots / f"io_throughput_{group}.png", f"Throughput vs concurrency (log-log): {title}",
-                    f"plots/io_throughput_{group}.png")
+                             ("others", "processes, process pool, coroutines"),
+                             ("python", "the Python track (py_threads, pools, py_processes, py_asyncio)")):
+            if (plots / f"io_throughput_{group}.png").exists():
+                r.image(plots / f"io_throughput_{group}.png", f"Throughput vs concurrency (log-log): {title}",
+                        f"plots/io_throughput_{group}.png")
         r.table(["workload", "model", "best p", "requests/s", "concurrency reached", "efficiency there"],
                 [[i["workload"], i["model"], f"{i['best_p']:,}", units.number(i["throughput"]),
                   units.number(i.get("concurrency_reached")), units.number(i.get("efficiency_at_best"))]
@@ -834,7 +847,8 @@ def build(directory: Path) -> Report:
 
     failures = analysis.get("failures", [])
     r.heading("Failed families")
-    r.bullets([f"{f['family']}{' (weak)' if f.get('weak') else ''}: {f['status']}: {f.get('message', '')}"
+    r.bullets([f"{f['family']}{' (weak)' if f.get('weak') else ''}"
+               f"{' (C++ at the Python track sizes)' if f.get('sizes') else ''}: {f['status']}: {f.get('message', '')}"
                for f in failures] or ["none"])
 
     r.heading("Data files")

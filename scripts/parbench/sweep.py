@@ -190,6 +190,9 @@ def selection_args(config: config_module.SweepConfig, track: str = "") -> list[s
         workers = config.python_workers
     elif python and config.python_workers == "cores" and not workers:
         args.append("--oversubscribe=false")  # the automatic counts up to the hardware threads only
+    elif python and config.python_workers == "cores":
+        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        workers = [p for p in workers if p <= threads] or [min(workers)]
     if workers:
         args.append("--p=" + ",".join(str(p) for p in workers))
     if config.concurrency:
@@ -261,6 +264,11 @@ class Tracks:
         selection = selection_args(config)
         if selection is not None:
             tracks.programs[""], tracks.selections[""], tracks.environments[""] = binary, selection, env
+        named = [m for m in (config.models or []) if m.startswith("py_")] + [
+            p for p in config.primitives if p == "py" or p.startswith("py/")]
+        if named and not config.python:
+            raise UserError(f"the config names Python-track benchmarks ({', '.join(named)}) but python = \"\" "
+                            "leaves the track out (name an interpreter, or drop them)")
         python = python_command(config) if (selection_args(config, PYTHON_TRACK) is not None) else None
         if python is not None:
             tracks.programs[PYTHON_TRACK] = python
@@ -284,10 +292,11 @@ class Tracks:
                           self.environments[track], stop, out_path=out_path)
 
 
-def cross_language_families(families: list[Family], config) -> list[Family]:
+def cross_language_families(families: list[Family], config, listed: set[tuple] = frozenset()) -> list[Family]:
     """The C++ serial model at the Python track's sizes, for each workload both tracks have
     and whose py_serial runs: the report's cross-language table compares the two at the same
-    n (the tracks' own sizes differ: Python takes ~50x longer per item)."""
+    n (the tracks' own sizes differ: Python takes ~50x longer per item). Sizes whose run the
+    C++ track already lists (`listed`: its (family, n, p)) are not run twice."""
     if not any(f.name.endswith("/serial") and not f.track for f in families):
         return []  # no C++ serial in this sweep
     from pytrack import registry
@@ -295,10 +304,12 @@ def cross_language_families(families: list[Family], config) -> list[Family]:
     for family in families:
         workload, _, model = family.name.partition("/")
         found = registry.find_workload(workload)
-        if model != "py_serial" or family.weak or found is None or found.python_only or found.n_is_time:
+        if model != "py_serial" or family.weak or found is None or found.python_only or not found.cross_language:
             continue
         sizes = {"default": found.default_sizes, "quick": found.quick_sizes, "small": [found.small_size]}[config.size]
-        extra.append(Family(f"{workload}/serial", False, len(sizes), sizes=",".join(map(str, sizes))))
+        sizes = [n for n in sizes if (f"{workload}/serial", float(n), 1.0) not in listed]
+        if sizes:
+            extra.append(Family(f"{workload}/serial", False, len(sizes), sizes=",".join(map(str, sizes))))
     return extra
 
 
@@ -306,7 +317,10 @@ _PRIMITIVE_PREFIXES = tuple(prefix + "/" for prefix in ("overhead", "sync", "que
                                                          "psync", "mpi", "py"))
 
 
-def list_families(binary, selection: list[str], config, env: dict, track: str = "") -> list[Family]:
+def list_families(binary, selection: list[str], config, env: dict, track: str = "",
+                  listed: set[tuple] | None = None) -> list[Family]:
+    """The families of one track's selection; `listed` collects its strong-scaling benchmarks'
+    (family, n, p)."""
     families: list[Family] = []
     for weak in ([False, True] if config.weak_scaling else [False]):
         args = selection + (["--scaling=weak"] if weak else []) + ["--benchmark_list_tests=true"]
@@ -316,6 +330,8 @@ def list_families(binary, selection: list[str], config, env: dict, track: str = 
             if not line.strip():
                 continue
             family, run_args = parse_run_name(line.strip())
+            if listed is not None and not weak:
+                listed.add((family, run_args.get("n"), run_args.get("p")))
             if "wait" in run_args:
                 per_wait_policy.add(family)
             parts = family.split("/")
@@ -724,14 +740,16 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
         env_record = None
     env["PARBENCH_SPIN_ITERS_PER_US"] = f"{info['spin_iters_per_us']:.6f}"
     tracks = Tracks.make(binary, config, env, state.get("python_info"))
+    listed: set[tuple] = set()
     if tracks.python_info is not None:
         state["python_info"] = tracks.python_info
     families = []
     for track, program in tracks.programs.items():
         # validates the names: one clear line if not
         _run_binary(program, ["list", *tracks.selections[track]], tracks.environments[track])
-        families += list_families(program, tracks.selections[track], config, tracks.environments[track], track)
-    families += cross_language_families(families, config)
+        families += list_families(program, tracks.selections[track], config, tracks.environments[track], track,
+                                  listed)
+    families += cross_language_families(families, config, listed)
     if not families:
         raise UserError("the sweep selects no benchmarks")
     check_mpi_setup(config, families)

@@ -67,10 +67,11 @@ class Workload:
     unavailable: str = ""
     # True for a workload the C++ binary does not have (matmul_numpy)
     python_only: bool = False
-    # True when n is a duration (amdahl_*: microseconds of work, granularity: a task's
-    # nanoseconds): both languages then take the same time by construction, and the
-    # cross-language table leaves the workload out
-    n_is_time: bool = False
+    # False when both languages take about the same time by construction, so the
+    # cross-language table would say nothing: n is a duration (amdahl_*: microseconds of
+    # work, granularity: a task's nanoseconds) or the time is mostly waiting (sleep_io,
+    # tcp_echo's service delay)
+    cross_language: bool = True
 
 
 @dataclass

@@ -50,13 +50,23 @@ def default_worker_counts(oversubscribe: bool = True) -> list[int]:
     return sorted(counts)
 
 
-def _positive_list(flag: str, text: str) -> list[int]:
+MAX_REPETITIONS = 1000
+# Worker counts and concurrency above this are refused: a process model would start that
+# many processes (the C++ binary's largest, for threads, is 1024).
+MAX_WORKERS = 4096
+MAX_SIZE = 10**12
+
+
+def _positive_list(flag: str, text: str, largest: int = MAX_SIZE) -> list[int]:
     values = []
     for part in text.split(","):
-        if not re.fullmatch(r"[0-9]+", part.strip()) or int(part) < 1:
-            raise UsageError(f"{flag}: '{part}' is not a positive whole number")
+        part = part.strip()
+        if not re.fullmatch(r"[0-9]{1,13}", part) or not 1 <= int(part) <= largest:
+            raise UsageError(f"{flag}: '{part}' is not a whole number in [1, {largest}]")
         values.append(int(part))
-    return sorted(set(values))
+    if len(set(values)) != len(values):
+        raise UsageError(f"{flag}: '{text}' names a value twice")
+    return sorted(values)
 
 
 @dataclass
@@ -117,13 +127,13 @@ def parse(argv: list[str]) -> Options:
         elif key == "--models":
             options.models = _names("--models", value, model_names)
         elif key == "--p":
-            options.workers = _positive_list("--p", value)
+            options.workers = _positive_list("--p", value, MAX_WORKERS)
         elif key == "--oversubscribe":
             if value not in ("true", "false"):
                 raise UsageError(f"--oversubscribe: '{value}' is not true or false")
             options.oversubscribe = value == "true"
         elif key == "--concurrency":
-            options.concurrency = _positive_list("--concurrency", value)
+            options.concurrency = _positive_list("--concurrency", value, MAX_WORKERS)
         elif key == "--primitives":
             options.primitives = [] if value == "none" else ["py"] if value == "all" else [
                 v for v in value.split(",") if v]
@@ -134,8 +144,6 @@ def parse(argv: list[str]) -> Options:
             if value not in ("strong", "weak"):
                 raise UsageError(f"--scaling: '{value}' is not strong or weak")
             options.weak = value == "weak"
-        elif key == "--benchmark_list_tests":
-            options.list_tests = value in ("true", "1", "yes")
         elif key == "--benchmark_filter":
             try:
                 re.compile(value)
@@ -143,7 +151,9 @@ def parse(argv: list[str]) -> Options:
                 raise UsageError(f"--benchmark_filter: bad regular expression ({error})") from None
             options.filter = value
         elif key == "--benchmark_repetitions":
-            options.repetitions = _positive_list(key, value)[0]
+            if not re.fullmatch(r"[0-9]{1,4}", value) or not 1 <= int(value) <= MAX_REPETITIONS:
+                raise UsageError(f"{key}: '{value}' is not a whole number in [1, {MAX_REPETITIONS}]")
+            options.repetitions = int(value)
         elif key == "--benchmark_min_time":
             try:
                 options.min_time = float(value.rstrip("s"))
@@ -151,9 +161,17 @@ def parse(argv: list[str]) -> Options:
                 options.min_time = -1
             if not (math.isfinite(options.min_time) and 0 < options.min_time <= 3600):
                 raise UsageError(f"--benchmark_min_time: '{value}' is not a number of seconds in (0, 3600]")
-        elif key == "--benchmark_enable_random_interleaving":
-            options.interleave = value in ("true", "1", "yes")
+        elif key in ("--benchmark_enable_random_interleaving", "--benchmark_list_tests"):
+            if value not in ("true", "false", "1", "0", "yes", "no"):
+                raise UsageError(f"{key}: '{value}' is not true or false")
+            if key == "--benchmark_list_tests":
+                options.list_tests = value in ("true", "1", "yes")
+            else:
+                options.interleave = value in ("true", "1", "yes")
         elif key == "--benchmark_out":
+            folder = os.path.dirname(os.path.abspath(value)) if value else ""
+            if not value or os.path.isdir(value) or not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+                raise UsageError(f"--benchmark_out: cannot write '{value}' (no such writable folder, or a folder)")
             options.out = value
         elif key in ("--benchmark_out_format", "--benchmark_format"):
             if value not in ("json", "console"):
@@ -274,6 +292,8 @@ def _context(options: Options) -> dict:
         context[f"category:{workload.name}"] = workload.category
         if workload.uses_spawn_tasks:
             context[f"spawn_tasks:{workload.name}"] = "yes"
+        if not workload.cross_language:  # the same time in both languages by construction
+            context[f"cross_language:{workload.name}"] = "no"
     for model in registry.models():
         if model.note:
             context[f"model_note:{model.name}"] = model.note
@@ -365,8 +385,10 @@ def _measure(benchmark: Benchmark, batch, repetition: int, repetitions: int) -> 
         entry.update({k: float(v) for k, v in benchmark.subject.counters().items()})
     else:
         entry["items_per_second"] = benchmark.iterations / wall
-        entry["ns_per_op"] = wall * 1e9 / benchmark.iterations  # the C++ families' headline metric
-        entry.update({k: float(v) for k, v in (counters or {}).items()})
+        counters = counters or {}
+        if "median_late_us" not in counters:  # a timer's headline is its lateness, as in C++
+            entry["ns_per_op"] = wall * 1e9 / benchmark.iterations  # the C++ families' headline metric
+        entry.update({k: float(v) for k, v in counters.items()})
     return entry
 
 
@@ -397,6 +419,10 @@ class Interrupted(BaseException):
 
 
 def _on_signal(signum, frame):
+    """The first SIGINT/SIGTERM unwinds the run through every clean-up; further ones are
+    ignored, so a second Ctrl-C cannot cut a clean-up short and leave workers or files."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise Interrupted(signum)
 
 
@@ -418,14 +444,15 @@ def run(options: Options, benchmarks: list[Benchmark]) -> int:
                     batch = batches[id(benchmark)] = _set_up(benchmark)
                     benchmark.iterations = _calibrate(batch, options.min_time)
                 entry = _measure(benchmark, batches[id(benchmark)], repetition, options.repetitions)
+                if benchmark.kind == "workload":
+                    # every repetition's result, outside the clock (an intermittent wrong answer
+                    # must not hide behind a right last one)
+                    problem = benchmark.subject.verify()
+                    if problem:
+                        raise AssertionError(f"verification failed: {problem}")
+                    entry["verified"] = 1.0
                 benchmark.entries.append(entry)
                 if len(benchmark.entries) == options.repetitions:
-                    if benchmark.kind == "workload":
-                        problem = benchmark.subject.verify()
-                        if problem:
-                            raise AssertionError(f"verification failed: {problem}")
-                        for e in benchmark.entries:
-                            e["verified"] = 1.0
                     _tear_down(benchmark)
                     print(f"{benchmark.name:<60} {entry['real_time']:12.4g} {benchmark.time_unit}", flush=True)
             except WorkerDied as error:
@@ -453,6 +480,15 @@ def run(options: Options, benchmarks: list[Benchmark]) -> int:
             json.dump(document, out, indent=1)
             out.write("\n")
     return exit_code
+
+
+def check_environment() -> None:
+    """The environment settings the track reads, checked before anything runs (one line,
+    exit 2) instead of failing every benchmark: the start method and the spin rate."""
+    from .spin import SPIN_RATE_VARIABLE, spin_iterations_per_us
+    start_method()
+    if os.environ.get(SPIN_RATE_VARIABLE):
+        spin_iterations_per_us()
 
 
 def info() -> dict:
@@ -499,6 +535,7 @@ def main(argv: list[str]) -> int:
             print(list_text(options))
             return 0
         benchmarks = select(options)
+        check_environment()
         if options.list_tests:
             print("\n".join(b.name for b in benchmarks))
             return 0
@@ -511,6 +548,9 @@ def main(argv: list[str]) -> int:
     except ValueError as error:  # a bad environment setting (e.g. PARBENCH_PY_START_METHOD)
         print(f"pytrack: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # e.g. the output file's disk filled up
+        print(f"pytrack: {error.filename or 'output'}: {error.strerror}", file=sys.stderr)
+        return 1
     except Interrupted as stop:
         signum = stop.args[0]
         print(f"pytrack: interrupted by {signal.Signals(signum).name}", file=sys.stderr)

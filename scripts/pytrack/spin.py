@@ -49,7 +49,7 @@ def llround(x):
 def calibrate_spin():
     """Spin iterations per microsecond: the median of 9 trials of ~2.5 ms, as C++
     (the median, not the best: a shared VM's best trial is not its usual speed)."""
-    trial_iterations = 40_000
+    trial_iterations = 150_000  # ~10 ms a trial: a 2 ms trial was 1.5x off on a busy VM
     trials = []
     for trial in range(9):
         start = time.perf_counter()

@@ -5,6 +5,7 @@ shared counter (a multiprocessing.Value and its lock) and send their results
 back through a pipe each; a worker that dies without sending raises WorkerDied
 with its exit code; leaving the region any other way terminates the rest."""
 import multiprocessing
+import multiprocessing.connection
 import signal
 import traceback
 
@@ -60,17 +61,22 @@ def run_on_processes(context, counter, workers, fn, n, grain, args, model_name):
             connections.append(receive)
         results = [None] * count
         failure = None
-        for process, connection in zip(processes, connections):
-            try:
-                status, payload = connection.recv()
-            except EOFError:
-                process.join()
-                raise WorkerDied(model_name, process.pid, process.exitcode) from None
-            if status == "error":
-                failure = failure or payload
-            else:
-                for index, value in payload:
-                    results[index] = value
+        # Results as they come, from any worker: a worker that dies (even one killed while
+        # holding the claim lock, which would stall the others) is seen at once.
+        waiting = dict(zip(connections, processes))
+        while waiting:
+            for ready in multiprocessing.connection.wait(list(waiting)):
+                process = waiting.pop(ready)
+                try:
+                    status, payload = ready.recv()
+                except EOFError:
+                    process.join()
+                    raise WorkerDied(model_name, process.pid, process.exitcode) from None
+                if status == "error":
+                    failure = failure or payload
+                else:
+                    for index, value in payload:
+                        results[index] = value
         for process in processes:
             process.join()
         if failure is not None:

@@ -31,10 +31,17 @@ def run_on_threads(workers, fn, n, grain, args):
                 return
 
     threads = [threading.Thread(target=work, daemon=True) for _ in range(min(workers, max(count, 1)))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    started = []
+    try:
+        for thread in threads:
+            thread.start()  # may fail (e.g. "can't start new thread" at a thousand of them)
+            started.append(thread)
+    except BaseException as error:
+        failure.append(error)  # the started ones stop claiming; none is left running behind us
+        raise
+    finally:
+        for thread in started:
+            thread.join()
     if failure:
         raise failure[0]
     return results

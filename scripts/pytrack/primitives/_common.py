@@ -57,8 +57,8 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def lateness_counters(late_seconds: list[float], expected_samples: int) -> dict:
-    """Counters of timer lateness (actual - requested, microseconds): lateness_us
-    is the median, lateness_p99_us and lateness_max_us the tail. Fails on a
+    """Counters of timer lateness (actual - requested, microseconds): median_late_us
+    is the median, p99_late_us and max_late_us the tail. Fails on a
     missing sample or a timer that fired early (by more than 1 us, the C++
     family's allowance for clock granularity)."""
     expect("timer samples", len(late_seconds), expected_samples)
@@ -66,8 +66,8 @@ def lateness_counters(late_seconds: list[float], expected_samples: int) -> dict:
     earliest = min(late_us)
     if earliest < -1.0 or math.isnan(earliest):
         raise AssertionError(f"timer fired early: {earliest:.1f} us before the requested time")
-    return {"lateness_us": percentile(late_us, 0.5), "lateness_p99_us": percentile(late_us, 0.99),
-            "lateness_max_us": max(late_us)}
+    return {"median_late_us": percentile(late_us, 0.5), "p99_late_us": percentile(late_us, 0.99),
+            "max_late_us": max(late_us)}
 
 
 class Subject:

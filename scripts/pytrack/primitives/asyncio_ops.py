@@ -12,8 +12,8 @@ one run_until_complete of a coroutine doing `iterations` operations:
 - wait_for/timeout_us:T: asyncio.wait_for(asyncio.sleep(3600), T us) that
   times out: T = 0 is the timeout path alone (the task cancelled before it
   starts, TimeoutError raised and caught); T = 1000 waits for the loop's timer.
-- sleep/us:D: asyncio.sleep(D us); counters lateness_us (median of actual -
-  requested), lateness_p99_us, lateness_max_us. D = 0 is one pass of the loop.
+- sleep/us:D: asyncio.sleep(D us); counters median_late_us (median of actual -
+  requested), p99_late_us, max_late_us. D = 0 is one pass of the loop.
   The loop's selector waits in whole milliseconds (epoll), so a timer due in
   less than 1 ms is late by up to 1 ms.
 Every unit returns i + 1 and the results must add up; every timeout must fire.
@@ -137,12 +137,12 @@ register("py/asyncio/wait_for/timeout_us:0", maker(OnLoop, "wait_for", 0),
          "asyncio.wait_for(sleep(3600), 0) timing out at once: task made and cancelled, TimeoutError "
          "raised and caught (no timer; no C++ counterpart)", "")
 register("py/asyncio/wait_for/timeout_us:1000", maker(OnLoop, "wait_for", 1000),
-         "asyncio.wait_for(sleep(3600), 1 ms) timing out on the loop's timer; counters lateness_us (median), "
-         "lateness_p99_us", "timer/sleep/coroutine_loop/us:1000")
+         "asyncio.wait_for(sleep(3600), 1 ms) timing out on the loop's timer; counters median_late_us (median), "
+         "p99_late_us", "timer/sleep/coroutine_loop/us:1000")
 register("py/asyncio/sleep/us:0", maker(OnLoop, "sleep", 0),
-         "asyncio.sleep(0): one pass of the event loop (lateness_us is its duration; no C++ counterpart)", "")
+         "asyncio.sleep(0): one pass of the event loop (median_late_us is its duration; no C++ counterpart)", "")
 for _us in (100, 1000):
     register(f"py/asyncio/sleep/us:{_us}", maker(OnLoop, "sleep", _us),
-             f"asyncio.sleep({_us} us) on the loop; counters lateness_us (median of actual - requested), "
-             "lateness_p99_us, lateness_max_us (epoll waits whole ms: below 1 ms expect up to 1 ms late)",
+             f"asyncio.sleep({_us} us) on the loop; counters median_late_us (median of actual - requested), "
+             "p99_late_us, max_late_us (epoll waits whole ms: below 1 ms expect up to 1 ms late)",
              f"timer/sleep/coroutine_loop/us:{_us}")

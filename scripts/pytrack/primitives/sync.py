@@ -28,7 +28,7 @@ class LockCounter(Subject):
 
     def __init__(self, factory, threads: int = 1, depth: int = 1):
         super().__init__()
-        self.lock = factory()
+        self.lock = factory() if factory is not None else None  # None: the unlocked baseline
         self.threads, self.depth = threads, depth
         self.count = 0
         self.gate = self.team = None
@@ -43,7 +43,10 @@ class LockCounter(Subject):
         if self.gate is not None:
             self.gate.wait()
         lock = self.lock
-        if self.depth == 1:
+        if lock is None:
+            for _ in range(n):
+                self.count += 1
+        elif self.depth == 1:
             for _ in range(n):
                 with lock:
                     self.count += 1
@@ -271,8 +274,14 @@ for _name, _factory, _cpp, _what in _LOCKS:
              f"{_cpp}/nthreads:1")
     register(f"py/sync/{_name}/nthreads:2", maker(LockCounter, _factory, 2),
              f"one {_what} acquire + shared counter increment + release, 2 threads sharing the "
-             "iterations (time per operation; the GIL lets one run at a time)",
+             "iterations (time per operation; rarely contended: the GIL hands over every 5 ms, so the "
+             "lock is almost always free when taken, unlike the C++ row beside it)",
              f"{_cpp}/nthreads:2")
+# The floor under the lock rows: the same loop and increment without the lock (C++:
+# sync/atomic_increment_baseline), so a lock's own cost is the difference.
+register("py/sync/unlocked_increment_baseline", maker(LockCounter, None, 1),
+         "one counter increment and loop step, no lock, one thread (the loop's own cost under the "
+         "lock rows)", "sync/atomic_increment_baseline/nthreads:1")
 for _depth in (1, 4):
     register(f"py/sync/rlock/depth:{_depth}", maker(LockCounter, threading.RLock, 1, _depth),
              f"threading.RLock acquired {_depth} time(s) nested + counter increment + released as often, "

@@ -1,7 +1,7 @@
 """py/timer/: how late Python's timers fire, beside the C++ timer/ family. One
 iteration is one timer (so the time per iteration is the requested delay plus
-the lateness); counters lateness_us (median of actual - requested, us),
-lateness_p99_us and lateness_max_us over the run's timers (the C++ family calls
+the lateness); counters median_late_us (median of actual - requested, us),
+p99_late_us and max_late_us over the run's timers (the C++ family calls
 them median_late_us, p99_late_us, max_late_us). A timer that fires early fails.
 - sleep/us:D: time.sleep(D us) (clock_nanosleep on Linux).
 - timer_thread/us:D: threading.Timer(D us, fn).start(), wait until fn has run
@@ -84,10 +84,10 @@ class PerfCounter(Subject):
 
 for _us in (100, 1000):
     register(f"py/timer/sleep/us:{_us}", maker(Sleep, _us),
-             f"time.sleep({_us} us); counters lateness_us (median of actual - requested), lateness_p99_us, "
-             "lateness_max_us", f"timer/sleep/sleep_for/us:{_us}")
+             f"time.sleep({_us} us); counters median_late_us (median of actual - requested), p99_late_us, "
+             "max_late_us", f"timer/sleep/sleep_for/us:{_us}")
     register(f"py/timer/timer_thread/us:{_us}", maker(TimerThread, _us),
              f"threading.Timer({_us} us) started, its function awaited (an Event), joined; counters "
-             "lateness_us (median), lateness_p99_us, lateness_max_us", f"timer/sleep/timer_thread/us:{_us}")
+             "median_late_us (median), p99_late_us, max_late_us", f"timer/sleep/timer_thread/us:{_us}")
 register("py/timer/perf_counter", maker(PerfCounter),
          "one time.perf_counter() call, loop included (no C++ counterpart)", "")

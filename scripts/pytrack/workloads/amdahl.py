@@ -74,7 +74,7 @@ def register_amdahl(name, serial_fraction):
                 "(ground truth for the Amdahl fit)",
         size_meaning="microseconds of work n", default_sizes=[200_000], quick_sizes=[30_000],
         small_size=2_000, min_size=1, max_size=100_000_000,
-        n_is_time=True, prepare=lambda n, executor: Amdahl(n, serial_fraction)))
+        cross_language=False, prepare=lambda n, executor: Amdahl(n, serial_fraction)))
 
 
 register_amdahl("amdahl_s05", 0.05)

@@ -98,5 +98,5 @@ register_workload(Workload(
     size_meaning="task duration in ns",
     default_sizes=[1_000, 3_000, 10_000, 100_000, 1_000_000, 10_000_000],
     quick_sizes=[1_000, 10_000, 100_000, 1_000_000], small_size=1_000_000,
-    min_size=1_000, max_size=100_000_000, uses_spawn_tasks=True, work_exponent=0, n_is_time=True,
+    min_size=1_000, max_size=100_000_000, uses_spawn_tasks=True, work_exponent=0, cross_language=False,
     prepare=Granularity))

@@ -1,7 +1,7 @@
 """sleep_io: n requests, each waiting a fixed latency (PARBENCH_SLEEP_US,
 default 10 ms, as in C++) and then doing a little CPU work: 1 us of spin (the
-C++ LCG chain, started at the request's index; its length calibrated here for
-this interpreter, once per process, so it is 1 us of Python, not the C++
+C++ LCG chain of pytrack/spin.py, started at the request's index; its length
+from the Python spin calibration, so it is 1 us of Python, not the C++
 iteration count).
 Pattern: independent requests, one per chunk (grain 1), p in flight: blocking
 models time.sleep in their workers (which releases the GIL), py_asyncio awaits
@@ -18,60 +18,13 @@ default point at p = 1 (a point's time is size x 10 ms at any p a model keeps
 up with); quick 1 as in C++ (10 ms); small 1.
 """
 import asyncio
-import statistics
 import time
 
 from ..registry import Instance, Workload, register_workload
-from ._io_support import MASK, knob
+from ..spin import spin, spin_closed_form, spin_iterations_per_us
+from ._io_support import knob
 
 CPU_MICROSECONDS = 1.0
-MULTIPLIER = 6364136223846793005  # core/spin.cpp: Knuth's MMIX LCG
-INCREMENT = 1442695040888963407
-
-
-def spin(iterations, seed):
-    x = seed
-    for _ in range(iterations):
-        x = (x * MULTIPLIER + INCREMENT) & MASK
-    return x
-
-
-def spin_closed_form(iterations, seed):
-    """spin(iterations, seed) by composing x -> a x + c with itself (O(log iterations))."""
-    a, c = jump(iterations)
-    return (a * seed + c) & MASK
-
-
-def jump(iterations):
-    """(a, c) with spin(iterations, x) = a x + c mod 2^64."""
-    result_a, result_c = 1, 0
-    step_a, step_c = MULTIPLIER, INCREMENT
-    k = iterations
-    while k:
-        if k & 1:
-            result_a = (result_a * step_a) & MASK
-            result_c = (result_c * step_a + step_c) & MASK
-        step_c = (step_c * step_a + step_c) & MASK
-        step_a = (step_a * step_a) & MASK
-        k >>= 1
-    return result_a, result_c
-
-
-_iterations_per_us = None
-
-
-def spin_iterations_per_us():
-    """Spin iterations per microsecond of this interpreter: the median of 7
-    trials of 20,000 iterations (~1 ms each), measured once per process."""
-    global _iterations_per_us
-    if _iterations_per_us is None:
-        trials = []
-        for trial in range(7):
-            start = time.perf_counter()
-            spin(20_000, trial)
-            trials.append(time.perf_counter() - start)
-        _iterations_per_us = 20_000 / (statistics.median(trials) * 1e6)
-    return _iterations_per_us
 
 
 def sleep_requests(lo, hi, latency, iterations):
@@ -107,9 +60,8 @@ class SleepIo(Instance):
     def verify(self):
         if self.results is None or len(self.results) != self.n:
             return f"the run returned {0 if self.results is None else len(self.results)} of {self.n} requests"
-        a, c = jump(self.iterations)
         for index, value in enumerate(self.results):
-            if value != (a * index + c) & MASK:
+            if value != spin_closed_form(self.iterations, index):
                 return f"request {index} did not complete its work"
         return None
 
@@ -129,4 +81,4 @@ register_workload(Workload(
     summary="requests that wait 10 ms (PARBENCH_SLEEP_US) then spin 1 us",
     size_meaning="requests per concurrency slot (n = size x p)",
     default_sizes=[10], quick_sizes=[1], small_size=1, min_size=1, max_size=1_000_000,
-    work_exponent=0, concurrency_levels=[1, 10, 100, 1000], prepare=SleepIo))
+    work_exponent=0, concurrency_levels=[1, 10, 100, 1000], cross_language=False, prepare=SleepIo))

@@ -214,11 +214,17 @@ def _closed_early():
     return RuntimeError("tcp_echo: the server closed the connection early")
 
 
+# An exchange takes about a millisecond; a server that stalls fails the run after this
+# long instead of holding the family until its timeout.
+EXCHANGE_TIMEOUT_S = 30.0
+
+
 def exchange(address, message):
     """One exchange on a blocking socket; the checksum of the reply."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as connection:
         connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_ABORT)
         connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        connection.settimeout(EXCHANGE_TIMEOUT_S)  # socket.timeout (an OSError) ends the run
         connection.connect(address)
         connection.sendall(message)
         reply = bytearray()
@@ -235,6 +241,10 @@ def echo_requests(lo, hi, host, port, payload):
 
 
 async def exchange_async(address, message):
+    return await asyncio.wait_for(_exchange_async(address, message), EXCHANGE_TIMEOUT_S)
+
+
+async def _exchange_async(address, message):
     connection = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     writer = None
     try:
@@ -315,4 +325,4 @@ register_workload(Workload(
     summary="loopback TCP exchanges with an echo server process (1 ms service delay)",
     size_meaning="exchanges per concurrency slot (n = size x p)",
     default_sizes=[2], quick_sizes=[2], small_size=2, min_size=1, max_size=100_000,
-    work_exponent=0, concurrency_levels=[1, 16, 256], prepare=TcpEcho))
+    work_exponent=0, concurrency_levels=[1, 16, 256], cross_language=False, prepare=TcpEcho))
