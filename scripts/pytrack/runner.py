@@ -75,6 +75,7 @@ class Options:
     sizes: list[int] = field(default_factory=list)
     workloads: list | None = None   # None: all
     models: list | None = None
+    named: bool = False             # --workloads or --models given (even as "all")
     workers: list[int] = field(default_factory=list)
     concurrency: list[int] = field(default_factory=list)
     oversubscribe: bool = True      # the automatic worker counts include 2 x the hardware threads
@@ -123,9 +124,9 @@ def parse(argv: list[str]) -> Options:
             else:
                 options.size, options.sizes = "given", _positive_list("--size", value)
         elif key == "--workloads":
-            options.workloads = _names("--workloads", value, workload_names)
+            options.workloads, options.named = _names("--workloads", value, workload_names), True
         elif key == "--models":
-            options.models = _names("--models", value, model_names)
+            options.models, options.named = _names("--models", value, model_names), True
         elif key == "--p":
             options.workers = _positive_list("--p", value, MAX_WORKERS)
         elif key == "--oversubscribe":
@@ -225,7 +226,9 @@ def _workers_for(options: Options, workload, model) -> list[int]:
 
 def select(options: Options) -> list[Benchmark]:
     benchmarks: list[Benchmark] = []
-    named = options.workloads is not None or options.models is not None
+    # As the binary: with --primitives given, workloads run only when named (--workloads=all names
+    # them all); with nothing given, everything runs.
+    named = options.named
     want_workloads = options.workloads is None and (options.primitives is None or named) or bool(options.workloads)
     if options.workloads == [] or options.models == []:
         want_workloads = False

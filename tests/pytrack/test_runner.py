@@ -136,3 +136,32 @@ def test_interrupt_leaves_nothing_behind(model, sig, tmp_path):
         time.sleep(0.05)
     assert _processes_marked(mark) == []
     assert shm_entries() <= shm_before
+
+
+def test_all_named_workloads_run_beside_primitives():
+    """As the binary: --workloads=all with --primitives lists both (the sweep passes all
+    explicitly); --primitives alone lists only the primitives; nothing given lists everything."""
+    def listed(*args):
+        result = pytrack(*args, "--size=small", "--benchmark_list_tests=true")
+        assert result.returncode == 0, result.stderr
+        return result.stdout.split()
+    both = listed("--workloads=all", "--models=all", "--primitives=py/sync/lock")
+    assert "primes/py_threads/n:2000/p:2" in both and "py/sync/lock/nthreads:1" in both
+    only = listed("--primitives=py/sync/lock")
+    assert only and all(name.startswith("py/sync/lock") for name in only)
+    everything = listed()
+    assert "primes/py_serial/n:2000/p:1" in everything and any(n.startswith("py/queue/") for n in everything)
+
+
+def test_the_sweeps_selection_for_the_track_runs_its_workloads():
+    from parbench import config as config_module, sweep
+    config = config_module.load("default")
+    args = sweep.selection_args(config, sweep.PYTHON_TRACK)
+    result = pytrack(*args, "--benchmark_list_tests=true")
+    assert result.returncode == 0, result.stderr
+    names = result.stdout.split()
+    for workload in ("primes", "sleep_io", "tcp_echo", "granularity"):
+        assert any(name.startswith(f"{workload}/py_threads/") for name in names), workload
+    threads = len(os.sched_getaffinity(0))
+    assert not any(f"/p:{2 * threads}" in name for name in names if name.startswith("primes/"))  # "cores"
+    assert any(name.startswith("py/sync/lock") for name in names)
