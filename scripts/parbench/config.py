@@ -59,6 +59,8 @@ class SweepConfig:
     # the Python track's worker counts: "cores" (1, 2, 4, ... up to the hardware threads),
     # "auto" (the same as workers) or a list
     python_workers: str | list[int] = "auto"
+    # weak scaling (weak_scaling's workloads) for the Python track's models too
+    python_weak_scaling: bool = True
     check: CheckThresholds = field(default_factory=CheckThresholds)
     mpi: MpiSettings = field(default_factory=MpiSettings)
 
@@ -71,7 +73,7 @@ _SWEEP_TYPES = {
     "workers": (list, str), "concurrency": (list, str), "repetitions": int, "min_time": (int, float),
     "family_timeout": (int, float), "weak_scaling": (bool, list), "primitives": list,
     "omp_wait_policies": list, "disturbance_max": (int, float), "disturbance_reruns": int,
-    "python": str, "python_workers": (list, str),
+    "python": str, "python_workers": (list, str), "python_weak_scaling": bool,
 }
 OMP_WAIT_POLICIES = ("default", "passive", "active")
 _MPI_TYPES = {

@@ -322,7 +322,8 @@ def list_families(binary, selection: list[str], config, env: dict, track: str = 
     """The families of one track's selection; `listed` collects its strong-scaling benchmarks'
     (family, n, p)."""
     families: list[Family] = []
-    for weak in ([False, True] if config.weak_scaling else [False]):
+    weak_scaling = config.weak_scaling and (track != PYTHON_TRACK or config.python_weak_scaling)
+    for weak in ([False, True] if weak_scaling else [False]):
         args = selection + (["--scaling=weak"] if weak else []) + ["--benchmark_list_tests=true"]
         counts: dict[str, int] = {}
         per_wait_policy: set[str] = set()

@@ -318,6 +318,10 @@ def _calibrate(run_batch, min_time: float) -> int:
     iterations = 1
     while True:
         elapsed = run_batch(iterations)
+        if elapsed >= 3 * min_time and iterations > 1:
+            # a x10 step overshot (an operation whose cost grows with the batch, e.g. a queue a
+            # producer runs ahead on): scale back, or every repetition lasts this long
+            return max(1, math.ceil(iterations * min_time * 1.4 / elapsed))
         if elapsed >= min_time or iterations >= 10**9:
             return iterations
         if elapsed >= min_time / 10:

@@ -13,18 +13,18 @@ when the instance is prepared (the task function called back to back on one
 thread, median of 5 rounds of ~2 ms) and exported as task_us_actual beside the
 nominal task_us; METG uses the measured one.
 Verified: each task's spin result against its closed form.
-Sizes: default n = 1, 3, 10, 100 us, 1 ms and 10 ms. Not C++'s 100 ns: a Python
+Sizes: default n = 1, 10, 100, 300 us and 1 ms. Not C++'s 100 ns: a Python
 call alone costs ~0.1 us and one spin step ~0.065 us, so a 100 ns task would be
 one step plus overhead, its length mostly not its spin; from 1 us (~15 steps)
 the measured length is within ~10% of the nominal on a quiet machine. Measured
 here (2 cores, p = 1), the per-task cost is ~1 us on py_threads, ~8 us on
 py_asyncio, ~12 us on py_thread_pool and on py_processes' shared counter and
 0.15-0.2 ms on py_process_pool, so 50% efficiency is crossed from ~1 us
-(threads, p = 1) to ~0.3-1 ms (process pool, p = 2): half decades from 1 to
-10 us, then decades (METG interpolates on a log scale). py_processes also pays
+(threads, p = 1) to ~0.2-0.3 ms (process models, p = 2): decades, and 300 us
+where the process models cross (METG interpolates on a log scale). py_processes also pays
 ~40 ms per worker start per region, which at p = 2 is most of a 100 ms run: it
 stayed below 50% at every n here (a region cost, not a task cost).
-With the cap, the 1, 3 and 10 us points are 1, 3 and 10 ms of work, the others
+With the cap, the 1 and 10 us points are 1 and 10 ms of work, the others
 ~100 ms. Quick 1, 10, 100 us and 1 ms (1, 10, 100 and 100 ms of work: the
 count rule leaves no 10-30 ms point above 30 us); small 1 ms (100 tasks, ~100 ms: few
 futures for the process pool, still more tasks than workers).
@@ -96,7 +96,7 @@ register_workload(Workload(
     name="granularity", category="cpu",
     summary="independent tasks of n ns each, min(100 ms / n, 1,000) of them (for METG)",
     size_meaning="task duration in ns",
-    default_sizes=[1_000, 3_000, 10_000, 100_000, 1_000_000, 10_000_000],
+    default_sizes=[1_000, 10_000, 100_000, 300_000, 1_000_000],
     quick_sizes=[1_000, 10_000, 100_000, 1_000_000], small_size=1_000_000,
     min_size=1_000, max_size=100_000_000, uses_spawn_tasks=True, work_exponent=0, cross_language=False,
     prepare=Granularity))
