@@ -181,7 +181,7 @@ def plot_scaling(analysis: dict, out: Path, key: str, ylabel: str, title: str, n
         fig, axes = grid(len(workloads))
         handles: dict = {}
         for ax, workload in zip(axes, workloads):
-            ps_all = sorted({p["p"] for pts in series[workload].values() for p in pts})
+            ps_all = sorted({p["p"] for model, pts in series[workload].items() if model in members for p in pts})
             shade_oversubscribed(ax, analysis, ps_all)
             limited = []
             for model in sorted_models(m for m in series[workload] if m in members):

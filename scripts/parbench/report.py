@@ -83,6 +83,14 @@ def mpi_section(r, analysis: dict) -> None:
                 [[x["benchmark"], units.byte_size(x["size"]) if x["size"] else "–", x["ranks"],
                   units.microseconds(x["us_per_iteration"])] for x in collectives], md_rows=12)
 
+def _primitive_value(metric: str, value: float | None) -> str:
+    """A primitive's headline figure in its unit: lateness counters are in microseconds, the
+    per-operation times in nanoseconds."""
+    if metric.endswith("_us"):
+        return units.microseconds(value) + (" late" if "late" in metric else "")
+    return units.nanoseconds(value)
+
+
 def python_section(r, analysis: dict, plots: Path) -> None:
     """The Python track: its rules of thumb with their measured figures, the cross-language
     table, its scaling charts and its primitives beside their C++ counterparts."""
@@ -138,11 +146,12 @@ def python_section(r, analysis: dict, plots: Path) -> None:
     pairs = python.get("primitive_pairs") or []
     if pairs:
         r.heading("Python primitives beside C++", 3)
-        r.text("Each primitive of the Python menu (time per operation, median of the repetitions) beside the C++ "
-               "benchmark that does the same operation; the ratio is Python over C++ with its 95% interval.")
+        r.text("Each primitive of the Python menu (time per operation, or for timers the median lateness, median of "
+               "the repetitions) beside the C++ benchmark that does the same operation; the ratio is Python over C++ "
+               "with its 95% interval.")
         r.table(["Python", "what one operation is", "time", "C++ counterpart", "time", "Python / C++"],
-                [[x["python"], x["summary"] or "–", units.nanoseconds(x["python_value"]), x["cpp"] or "–",
-                  units.nanoseconds(x["cpp_value"]) if x["cpp_value"] else "–",
+                [[x["python"], x["summary"] or "–", _primitive_value(x["metric"], x["python_value"]), x["cpp"] or "–",
+                  _primitive_value(x["metric"], x["cpp_value"]) if x["cpp_value"] else "–",
                   f"{x['ratio']:.3g}x ({units.interval(*x['ratio_ci'], lambda v: f'{v:.3g}')})"
                   if x["ratio"] is not None else "–"] for x in pairs], csv="python_primitives.csv", md_rows=12)
 
