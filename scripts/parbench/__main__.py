@@ -29,9 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
     baseline_help = ("an earlier sweep to show 'vs previous' against (default: the latest earlier sweep of "
                      "this machine and config under results/ or beside DIR)")
     sweep.add_argument("--baseline", metavar="DIR", help=baseline_help)
-    sweep.add_argument("--python", metavar="INTERPRETER",
-                       help="the Python track's interpreter (default: the config's python, /usr/bin/python3); "
-                            "'' leaves the track out")
+    sweep.add_argument("--python", metavar="INTERPRETER[,...]",
+                       help="the Python track's interpreter (default: the config's python, /usr/bin/python3), "
+                            "or several, comma-separated: the first runs everything, each other one the "
+                            "workloads as py_<model>@<version>; '' leaves the track out")
     for name, text in (("analyze", "compute DIR/analysis.json and CSV tables"),
                        ("plot", "draw DIR/plots/*.png and *.svg"),
                        ("report", "write DIR/report.md and DIR/report.html")):

@@ -25,24 +25,7 @@ from . import UserError, python_track, stats, units
 from .gbench import ResultSet, Run, format_arg, load_results
 from .util import REPO_ROOT, atomic_write_text
 
-BASELINE_MODEL = "serial"
-# The Python track's baseline: a py_ model's speedup is against it at the same n.
-PYTHON_BASELINE_MODEL = "py_serial"
-
-
-def baseline_of(model: str) -> str:
-    """The model a model's speedup is measured against: py_serial for the Python track's
-    py_ models, serial for the C++ models."""
-    return PYTHON_BASELINE_MODEL if model.startswith("py_") else BASELINE_MODEL
-
-
-def is_baseline(model: str) -> bool:
-    return model in (BASELINE_MODEL, PYTHON_BASELINE_MODEL)
-
-
-def track_of(model: str) -> str:
-    """"python" for the Python track's py_ models, "cpp" for the binary's."""
-    return "python" if model.startswith("py_") else "cpp"
+from .modelnames import baseline_of, is_baseline, track_label, track_of
 THREAD_MODELS = ("threads", "pool", "tbb", "openmp")
 CV_WARNING = 0.05
 AMDAHL_METHOD = ("least squares of T(p) = T1 (s + (1 - s)/p) on the model's median time at each p, "
@@ -836,7 +819,8 @@ def build_vs_previous(analysis: dict, previous: dict, previous_dir: Path) -> dic
                       and (p["n"] == verdict["n"] or p.get("requests_per_slot") == verdict["n"])), None)
         old = before.get(_point_key(point)) if point else None
         if point and old:
-            label = verdict["workload"] + (" (Python track)" if verdict.get("track") == "python" else "")
+            track = track_label(verdict.get("track", ""))
+            label = verdict["workload"] + (f" ({track})" if track else "")
             rows.append({"kind": "verdict", "subject": f"{label}: {verdict['best']} at p = {point['p']}",
                          "workload": label, **stats.compare_samples(old["times_s"], point["times_s"]),
                          "now": point["median_s"], "before": old["median_s"], "unit": "s"})
@@ -970,6 +954,10 @@ PYTHON_CSV_TABLES = {
                                           "same_answer"]),
     "python_primitives": ("primitive_pairs", ["python", "summary", "metric", "python_value", "cpp", "cpp_value",
                                               "ratio", "ratio_ci"]),
+    "python_interpreters": ("interpreters", ["track", "python_version", "python_executable", "python_free_threaded",
+                                             "python_gil_setting", "python_gil_enabled", "workload", "n", "p",
+                                             "serial_s", "serial_ratio", "serial_ratio_ci", "py_threads",
+                                             "py_threads_ci", "py_process_pool", "py_process_pool_ci", "gil_rule"]),
 }
 CSV_TABLES = {
     "points": ["workload", "model", "category", "scaling", "n", "p", "repetitions", "median_s",

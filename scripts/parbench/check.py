@@ -38,6 +38,7 @@ from typing import NamedTuple
 
 from . import UserError, config as config_module
 from .analyze import analyze
+from .modelnames import baseline_of
 
 
 class Row(NamedTuple):
@@ -213,7 +214,7 @@ def remeasure(directory: Path, families: list[str]) -> dict[str, dict]:
     # the strong-scaling run of each family (not the C++ serial at the Python sizes, whose name it shares)
     known = {f["family"]: f for f in state.get("families", [])
              if not f.get("weak") and not f.get("omp_wait") and not f.get("sizes")}
-    tracks = Tracks.make(binary_path(), config, env, state.get("python_info"))
+    tracks = Tracks.make(binary_path(), config, env, state)
     records = {}
     for name in families:
         family = Family(name, False, int(known.get(name, {}).get("instances", 1)),
@@ -236,7 +237,7 @@ def check(directory: Path, reference: Path | None, allow_remeasure: bool = True)
     failing = sorted({r.family for r in rows if r.passed is False and r.family})
     # An efficiency is the serial family's time over the model's: both are measured again, one
     # after the other, so that a slow spell of the machine during either does not decide it.
-    failing = sorted(set(failing) | {r.family.split("/")[0] + "/serial" for r in rows
+    failing = sorted(set(failing) | {r.family.split("/")[0] + "/" + baseline_of(r.family.split("/")[1]) for r in rows
                                      if r.passed is False and r.family and r.check == "efficiency at p=cores"})
     if failing:
         why_not = "re-measuring is off (--no-remeasure)" if not allow_remeasure else _why_not_remeasure(directory)

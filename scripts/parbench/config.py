@@ -54,8 +54,11 @@ class SweepConfig:
     omp_wait_policies: list[str] = field(default_factory=lambda: ["default", "passive", "active"])
     disturbance_max: float = 0.10
     disturbance_reruns: int = 2
-    # the interpreter of the Python track (py_ models, py/ primitives); "": no Python track
-    python: str = "/usr/bin/python3"
+    # the interpreter of the Python track (py_ models, py/ primitives), or a list of them:
+    # the first runs everything under the plain py_ names; each other one runs the workloads
+    # under names tagged with its version (py_threads@3.13), and a free-threaded one also
+    # with the GIL forced on (@3.13t-gil1); "": no Python track
+    python: str | list[str] = "/usr/bin/python3"
     # the Python track's worker counts: "cores" (1, 2, 4, ... up to the hardware threads),
     # "auto" (the same as workers) or a list
     python_workers: str | list[int] = "auto"
@@ -73,7 +76,7 @@ _SWEEP_TYPES = {
     "workers": (list, str), "concurrency": (list, str), "repetitions": int, "min_time": (int, float),
     "family_timeout": (int, float), "weak_scaling": (bool, list), "primitives": list,
     "omp_wait_policies": list, "disturbance_max": (int, float), "disturbance_reruns": int,
-    "python": str, "python_workers": (list, str), "python_weak_scaling": bool,
+    "python": (str, list), "python_workers": (list, str), "python_weak_scaling": bool,
 }
 OMP_WAIT_POLICIES = ("default", "passive", "active")
 _MPI_TYPES = {
@@ -147,6 +150,8 @@ def from_dict(data: dict, name: str, source: str) -> SweepConfig:
         raise UserError(f"{source}: [sweep] models must name at least one model (or be \"all\")")
     if isinstance(config.weak_scaling, list) and not all(isinstance(w, str) for w in config.weak_scaling):
         raise UserError(f"{source}: [sweep] weak_scaling must be true, false or a list of workload names")
+    if isinstance(config.python, list):
+        check_interpreters(config.python, f"{source}: [sweep] python")
     if isinstance(config.python_workers, str) and config.python_workers not in ("auto", "cores"):
         raise UserError(f"{source}: [sweep] python_workers must be \"auto\", \"cores\" or a list")
     for key in ("workers", "concurrency") + (("python_workers",) if isinstance(config.python_workers, list) else ()):
@@ -155,6 +160,15 @@ def from_dict(data: dict, name: str, source: str) -> SweepConfig:
                 not isinstance(p, int) or isinstance(p, bool) or p < 1 for p in values)):
             raise UserError(f"{source}: [sweep] {key} must be positive integers")
     return config
+
+
+def check_interpreters(names: list, where: str) -> None:
+    """A list of interpreters: at least one, each a non-empty name, none twice."""
+    if not names or not all(isinstance(n, str) and n for n in names):
+        raise UserError(f"{where} must be an interpreter, a non-empty list of them, or \"\" (no Python track)")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise UserError(f"{where} lists {', '.join(twice)} more than once")
 
 
 def load(name_or_path: str) -> SweepConfig:

@@ -26,6 +26,7 @@ import numpy as np  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
 from . import UserError, units  # noqa: E402
+from .modelnames import is_baseline, split_tag, track_of  # noqa: E402
 
 plt.rcParams.update({
     "svg.hashsalt": "parbench", "figure.dpi": 100, "savefig.dpi": 110, "font.size": 9,
@@ -42,31 +43,47 @@ MODEL_GROUPS = (("threads", ("serial", "threads", "pool", "tbb", "openmp")),
 GROUP_TITLES = {"threads": "threads, pool, oneTBB, OpenMP",
                 "others": "processes, process pool, coroutines, MPI",
                 "python": "Python track (against py_serial): threads, thread pool, processes, process pool, asyncio"}
-BASELINES = ("serial", "py_serial")
-
-
-def track_of(model: str) -> str:
-    return "python" if model.startswith("py_") else "cpp"
 
 
 def model_groups(models) -> list[tuple[str, tuple]]:
-    """MODEL_GROUPS, the Python group holding every py_ model present (a new Python model is
-    drawn without being named here)."""
-    python = tuple(sorted_models(m for m in models if m.startswith("py_")))
-    return [(group, python if group == "python" else members) for group, members in MODEL_GROUPS]
+    """MODEL_GROUPS, the Python group holding every py_ model of the first interpreter (a new
+    Python model is drawn without being named here), then a group per other interpreter
+    ("python-3.13": its py_<model>@3.13 models, against its own py_serial)."""
+    python = tuple(sorted_models(m for m in models if track_of(m) == "python"))
+    groups = [(group, python if group == "python" else members) for group, members in MODEL_GROUPS]
+    for tag in sorted({split_tag(m)[1] for m in models if track_of(m).startswith("python@")}):
+        groups.append((f"python-{tag}", tuple(sorted_models(m for m in models if track_of(m) == f"python@{tag}"))))
+    return groups
+
+
+def group_title(group: str) -> str:
+    if group.startswith("python-"):
+        tag = group.removeprefix("python-")
+        return f"Python {tag} track (against py_serial@{tag}): " + ", ".join(
+            m.removeprefix("py_") for m in PYTHON_MODELS[1:])
+    return GROUP_TITLES[group]
 PALETTE = plt.get_cmap("tab10").colors
 CV_ERROR_BARS = 0.05
 
 
 def model_color(model: str):
-    base = model.split(" ")[0]
+    base = split_tag(model.split(" ")[0])[0]
     index = MODEL_ORDER.index(base) if base in MODEL_ORDER else len(MODEL_ORDER) + sum(map(ord, base)) % 5
     return PALETTE[index % len(PALETTE)]
 
 
+def model_linestyle(model: str) -> str:
+    """Where both tracks share an axis, the Python models are dashed (another interpreter's
+    dotted): their colours repeat the C++ models' (py_threads is threads' colour)."""
+    track = track_of(model.split(" ")[0])
+    return "-" if track == "cpp" else "--" if track == "python" else ":"
+
+
 def sorted_models(models) -> list[str]:
-    return sorted(set(models), key=lambda m: (MODEL_ORDER.index(m.split(" ")[0])
-                                              if m.split(" ")[0] in MODEL_ORDER else 99, m))
+    def order(model):
+        base = split_tag(model.split(" ")[0])[0]
+        return MODEL_ORDER.index(base) if base in MODEL_ORDER else 99
+    return sorted(set(models), key=lambda m: (order(m), m))
 
 
 def save(fig, directory: Path, name: str) -> list[Path]:
@@ -175,7 +192,7 @@ def plot_scaling(analysis: dict, out: Path, key: str, ylabel: str, title: str, n
     ci_key = "speedup_ci" if key == "speedup" else "efficiency_ci"
     paths = []
     for group, members in model_groups({m for w in series for m in series[w]}):
-        workloads = [w for w in sorted(series) if any(m in series[w] for m in members if m not in BASELINES)]
+        workloads = [w for w in sorted(series) if any(m in series[w] for m in members if not is_baseline(m))]
         if not workloads:
             continue
         fig, axes = grid(len(workloads))
@@ -186,7 +203,7 @@ def plot_scaling(analysis: dict, out: Path, key: str, ylabel: str, title: str, n
             limited = []
             for model in sorted_models(m for m in series[workload] if m in members):
                 points = series[workload][model]
-                if model in BASELINES and key != "speedup":
+                if is_baseline(model) and key != "speedup":
                     continue
                 if any(p.get("limit") for p in points):
                     limited.append(model)  # named under the title, not drawn: its scaling is n/a
@@ -212,7 +229,7 @@ def plot_scaling(analysis: dict, out: Path, key: str, ylabel: str, title: str, n
             collect(ax, handles)
         handles["oversubscribed (hollow, shaded)"] = matplotlib.patches.Patch(color="#999999", alpha=0.25)
         legend_below(fig, handles)
-        fig.suptitle(f"{title}: {GROUP_TITLES[group]}")
+        fig.suptitle(f"{title}: {group_title(group)}")
         fig.tight_layout()
         paths += save(fig, out, f"{name}_{group}")
     return paths
@@ -316,7 +333,7 @@ def plot_metg(analysis: dict, out: Path) -> list[Path]:
                 continue
             color = model_color(curve["model"])
             ax.plot(curve["task_us"], curve["efficiency"], marker="o", markersize=3, color=color,
-                    label=curve["model"])
+                    linestyle=model_linestyle(curve["model"]), label=curve["model"])
             value = metg.get((curve["model"], p), {}).get("metg_us")
             if value:
                 ax.plot([value], [0.5], marker="v", color=color, markersize=6, linestyle="none")
@@ -342,7 +359,7 @@ def plot_heatmap(analysis: dict, out: Path) -> list[Path]:
     for workload, models in series.items():
         for model, points in models.items():
             for point in points:
-                if point["p"] == cores and model not in BASELINES:
+                if point["p"] == cores and not is_baseline(model):
                     if point.get("limit"):
                         limited.add((workload, model))
                     elif point.get("efficiency") is not None:
@@ -505,7 +522,7 @@ def plot_io(analysis: dict, out: Path) -> list[Path]:
             ax.set_title(workload)
             collect(ax, handles)
         legend_below(fig, handles, columns=5)
-        fig.suptitle(f"I/O workloads: throughput vs concurrency: {GROUP_TITLES[group]}")
+        fig.suptitle(f"I/O workloads: throughput vs concurrency: {group_title(group)}")
         fig.tight_layout()
         paths += save(fig, out, f"io_throughput_{group}")
     return paths

@@ -9,13 +9,10 @@ and is "inconclusive" otherwise.
 from __future__ import annotations
 
 from . import stats
+from .modelnames import is_python
 
 CPU_WORKLOADS = ("primes", "mandelbrot", "monte_carlo_pi")
 IO_LEVELS = (100, 1000)
-
-
-def _is_python(model: str) -> bool:
-    return model.startswith("py_")
 
 
 def _decide(low: float, high: float, threshold: float, above: bool) -> str:
@@ -148,9 +145,58 @@ def build_primitive_pairs(primitives: list[dict], notes: dict | None = None) -> 
     return rows
 
 
+INTERPRETER_KEYS = ("python_version", "python_implementation", "python_executable", "python_gil_enabled",
+                    "python_free_threaded", "python_gil_setting")
+
+
+def build_interpreters(points: list[dict], contexts: dict, cores: int) -> list[dict]:
+    """With more than one interpreter (or GIL setting) in the sweep: per interpreter and CPU
+    workload, its py_serial time over the first interpreter's (same n), and its py_threads
+    and py_process_pool speedups at p = cores against its own py_serial, each with its 95%
+    interval; the GIL rule decided per interpreter. [] with one interpreter."""
+    from .analyze import choose_p  # here: analyze imports this module
+    by_track = {}
+    for context in contexts.values():
+        track = context.get("parbench_track", "")
+        if track.startswith("python") and track not in by_track:
+            by_track[track] = context
+    if len(by_track) < 2:
+        return []
+    python_ps = {q["p"] for q in points if q["model"].startswith("py_") and q["category"] == "cpu"}
+    p = choose_p(python_ps, cores) if python_ps else cores
+    rows = []
+    for track in sorted(by_track, key=lambda t: (t != "python", t)):
+        context = by_track[track]
+        tag = track.partition("@")[2]
+        suffix = f"@{tag}" if tag else ""
+        interpreter = {key: context.get(key, "") for key in INTERPRETER_KEYS}
+        for workload in CPU_WORKLOADS:
+            serial = _point(points, workload, "py_serial" + suffix, 1)
+            if serial is None:
+                continue
+            row = {"track": track, "tag": tag, **interpreter, "workload": workload, "n": serial["n"], "p": p,
+                   "serial_s": serial["median_s"], "serial_ratio": None, "serial_ratio_ci": None}
+            first = _point(points, workload, "py_serial", 1)
+            if tag and first is not None and first["n"] == serial["n"]:
+                ratio, low, high = stats.ratio_of_medians(serial["times_s"], first["times_s"])
+                row.update(serial_ratio=ratio, serial_ratio_ci=[low, high])
+            for model in ("py_threads", "py_process_pool"):
+                point = _point(points, workload, model + suffix, p)
+                ok = point is not None and point["n"] == serial["n"] and point.get("speedup_ci")
+                row[model] = point["speedup"] if ok else None
+                row[model + "_ci"] = point["speedup_ci"] if ok else None
+            if row["py_threads_ci"]:
+                # the GIL rule on this interpreter: threads give no speedup on CPU work
+                row["gil_rule"] = _decide(*row["py_threads_ci"], 1.25, above=False)
+            else:
+                row["gil_rule"] = None
+            rows.append(row)
+    return rows
+
+
 def build(points: list[dict], primitives: list[dict], contexts: dict, cores: int, noise: float = 0.0) -> dict | None:
     """The analysis's "python" section, or None when the sweep has no Python track."""
-    if not any(_is_python(q["model"]) for q in points) and not any(
+    if not any(is_python(q["model"]) for q in points) and not any(
             r["family"].startswith("py/") for r in primitives):
         return None
     context = next((c for c in contexts.values() if c.get("parbench_track") == "python"), {})
@@ -162,4 +208,5 @@ def build(points: list[dict], primitives: list[dict], contexts: dict, cores: int
             "cross_language": build_cross_language(
                 points, {k.split(":", 1)[1] for k in context if k.startswith("cross_language:")}),
             "rules": build_rules(points, primitives, cores, noise, notes),
-            "primitive_pairs": build_primitive_pairs(primitives, notes)}
+            "primitive_pairs": build_primitive_pairs(primitives, notes),
+            "interpreters": build_interpreters(points, contexts, cores)}

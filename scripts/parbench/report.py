@@ -27,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 
 from . import stats, units
+from .modelnames import track_label
 from .plot import load_analysis, plot_all
 from .util import atomic_write_text
 
@@ -120,6 +121,9 @@ def python_section(r, analysis: dict, plots: Path) -> None:
                 [[x["rule"], x["workload"] or "–", x["figure"], units.number(x["value"]),
                   units.interval(*x["ci"], units.number) if x.get("ci") else "–", x["threshold"], x["verdict"]]
                  for x in rules], csv="python_rules.csv", md_rows=None)
+    interpreters = python.get("interpreters") or []
+    if interpreters:
+        _interpreters_section(r, interpreters, plots)
     cross = python.get("cross_language") or []
     if cross:
         r.heading("C++ and Python, the same work", 3)
@@ -154,6 +158,40 @@ def python_section(r, analysis: dict, plots: Path) -> None:
                   _primitive_value(x["metric"], x["cpp_value"]) if x["cpp_value"] else "–",
                   f"{x['ratio']:.3g}x ({units.interval(*x['ratio_ci'], lambda v: f'{v:.3g}')})"
                   if x["ratio"] is not None else "–"] for x in pairs], csv="python_primitives.csv", md_rows=12)
+
+
+def _interpreter_name(row: dict) -> str:
+    gil = {"yes": "GIL on", "no": "GIL off"}.get(row.get("python_gil_enabled"), "GIL ?")
+    forced = " (PYTHON_GIL=1 set by the sweep)" if row.get("python_gil_setting") else ""
+    build = "free-threaded build, " if row.get("python_free_threaded") == "yes" else ""
+    names = f"models @{row['tag']}" if row["tag"] else "plain model names"
+    return f"{row.get('python_version') or '?'} ({build}{gil}{forced}; {names})"
+
+
+def _interpreters_section(r, rows: list[dict], plots: Path) -> None:
+    """The interpreters side by side: each one's serial speed against the first, and whether
+    threads speed up CPU work on it (the GIL rule, per interpreter)."""
+    r.heading("Interpreters and the GIL", 3)
+    first = rows[0]
+    r.text(f"The sweep ran the workloads on {len({x['track'] for x in rows})} interpreters (or GIL settings); "
+           f"the first, {first.get('python_executable') or '?'}, runs everything under the plain py_ names, each "
+           "other one under names tagged with its version, and its speedups are against its own py_serial. "
+           "'serial vs first' is its py_serial time over the first interpreter's on the same input (below 1: "
+           "faster); the speedups are at p = " f"{first['p']}; the GIL rule (threads give no speedup on "
+           "CPU-bound Python: a speedup below 1.25) is decided per interpreter on the 95% interval.")
+
+    def speed(value, ci):
+        return (f"{value:.3g} ({units.interval(*ci, lambda v: f'{v:.3g}')})" if value is not None else "–")
+
+    r.table(["interpreter", "workload", "n", "py_serial", "serial vs first", "py_threads speedup",
+             "py_process_pool speedup", "GIL rule"],
+            [[_interpreter_name(x), x["workload"], f"{x['n']:,}", units.seconds(x["serial_s"]),
+              speed(x["serial_ratio"], x["serial_ratio_ci"]) if x["serial_ratio"] is not None else "(the first)",
+              speed(x["py_threads"], x["py_threads_ci"]), speed(x["py_process_pool"], x["py_process_pool_ci"]),
+              x["gil_rule"] or "–"] for x in rows], csv="python_interpreters.csv", md_rows=None)
+    for path in sorted(plots.glob("speedup_python-*.png")):
+        tag = path.stem.removeprefix("speedup_python-")
+        r.image(path, f"Python {tag}: speedup vs workers (against py_serial@{tag})", f"plots/{path.name}")
 
 
 def _anchor(text: str) -> str:
@@ -442,7 +480,8 @@ def _verdict_text(verdict: dict) -> str:
 
 def _verdict_label(verdict: dict) -> str:
     """A verdict's workload, marked when it is the Python track's (py_ models among themselves)."""
-    return verdict["workload"] + (" (Python track)" if verdict.get("track") == "python" else "")
+    track = track_label(verdict.get("track", ""))
+    return verdict["workload"] + (f" ({track})" if track else "")
 
 
 def _vs_previous(row: dict | None) -> str:
@@ -663,7 +702,7 @@ def build(directory: Path) -> Report:
             r.text("Task length, nominal vs measured (each task body run back to back on one thread; median over "
                    "the families that ran the size, and their range):")
             r.table(["track", "nominal", "measured", "range", "measured / nominal"],
-                    [[{"python": "Python"}.get(t.get("track"), "C++"),
+                    [[track_label(t.get("track", "")).removesuffix(" track") or "C++",
                       units.microseconds(t["nominal_us"]), units.microseconds(t["actual_us"]),
                       units.interval(t["actual_min_us"], t["actual_max_us"], units.microseconds),
                       f"{t['ratio']:.3f}"] for t in analysis["task_lengths"]], csv="task_lengths.csv")

@@ -36,7 +36,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -54,7 +54,9 @@ class Family:
     instances: int     # benchmarks in it (for the ETA)
     omp_wait: str = ""  # "", or the OpenMP wait policy this run of the family uses
     ranks: int = 0      # MPI families: the job of this many ranks the launcher starts (0: none)
-    track: str = ""     # "python": run by the Python track (python3 -m pytrack); "": the C++ binary
+    # "": the C++ binary; "python": the Python track (python3 -m pytrack) on the first
+    # interpreter; "python@3.13" (or @3.13t, @3.13t-gil1): on another interpreter
+    track: str = ""
     # sizes this run uses instead of the config's (the C++ serial model at the Python track's
     # sizes, for the cross-language comparison), e.g. "150000"; "": the config's
     sizes: str = ""
@@ -216,14 +218,28 @@ PYTHON_TRACK = "python"
 MIN_PYTHON = (3, 9)
 
 
-def python_command(config) -> list[str] | None:
+def is_python_track(track: str) -> bool:
+    return track == PYTHON_TRACK or track.startswith(PYTHON_TRACK + "@")
+
+
+def python_interpreters(config) -> list[str]:
+    """The config's interpreters, first one first ([sweep] python: one name or a list)."""
+    if isinstance(config.python, str):
+        return [config.python] if config.python else []
+    return list(config.python)
+
+
+# The models a free-threaded interpreter also runs with the GIL forced on (PYTHON_GIL=1):
+# the thread models and their baseline (processes and asyncio do not depend on it).
+GIL_ON_MODELS = ("py_serial", "py_threads", "py_thread_pool")
+
+
+def python_command(name: str) -> list[str]:
     """`<interpreter> -m pytrack`, after checking the interpreter runs and is new enough:
-    one clear line if not. None: the config has no Python track."""
-    if not config.python:
-        return None
-    interpreter = shutil.which(config.python)
+    one clear line if not."""
+    interpreter = shutil.which(name)
     if interpreter is None:
-        raise UserError(f"Python track: interpreter '{config.python}' not found (set [sweep] python "
+        raise UserError(f"Python track: interpreter '{name}' not found (set [sweep] python "
                         "or --python to an installed python3, or \"\" to leave the track out)")
     try:
         found = subprocess.run([interpreter, "-c", "import sys; print('%d %d' % sys.version_info[:2])"],
@@ -239,9 +255,13 @@ def python_command(config) -> list[str] | None:
     return [interpreter, "-m", "pytrack"]
 
 
-def python_environment(env: dict) -> dict:
-    """The Python track's environment: the pytrack package on its path."""
+def python_environment(env: dict, gil_setting: str = "") -> dict:
+    """The Python track's environment: the pytrack package on its path, and the GIL as the
+    interpreter's users get it (PYTHON_GIL unset) unless a variant sets it."""
     env = dict(env)
+    env.pop("PYTHON_GIL", None)
+    if gil_setting:
+        env["PYTHON_GIL"] = gil_setting
     scripts = str(ROOT / "scripts")
     env["PYTHONPATH"] = scripts + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
@@ -254,32 +274,67 @@ class Tracks:
     programs: dict
     selections: dict
     environments: dict
-    python_info: dict | None = None  # `python3 -m pytrack info`: the interpreter, its spin calibration
+    python_info: dict | None = None  # `python3 -m pytrack info` of the first interpreter
+    # every Python track: {"track", "tag", "interpreter", "gil_setting", "info"}, first one first
+    python_tracks: list = field(default_factory=list)
 
     @classmethod
-    def make(cls, binary: Path, config, env: dict, python_info: dict | None = None) -> "Tracks":
-        """The tracks the config selects; python_info: the Python track's info saved by the
-        sweep (its spin calibration is reused), None: measured now."""
+    def make(cls, binary: Path, config, env: dict, saved: dict | None = None) -> "Tracks":
+        """The tracks the config selects. saved: the sweep's state, whose Python tracks' info
+        (their spin calibrations) is reused; without it, each interpreter is measured now."""
         tracks = cls({}, {}, {})
         selection = selection_args(config)
         if selection is not None:
             tracks.programs[""], tracks.selections[""], tracks.environments[""] = binary, selection, env
         named = [m for m in (config.models or []) if m.startswith("py_")] + [
             p for p in config.primitives if p == "py" or p.startswith("py/")]
-        if named and not config.python:
+        interpreters = python_interpreters(config)
+        if named and not interpreters:
             raise UserError(f"the config names Python-track benchmarks ({', '.join(named)}) but python = \"\" "
                             "leaves the track out (name an interpreter, or drop them)")
-        python = python_command(config) if (selection_args(config, PYTHON_TRACK) is not None) else None
-        if python is not None:
-            tracks.programs[PYTHON_TRACK] = python
-            tracks.selections[PYTHON_TRACK] = selection_args(config, PYTHON_TRACK)
-            environment = python_environment(env)
-            if python_info is None:
-                python_info = json.loads(_run_binary(python, ["info"], environment))
-            # One spin calibration for all of the track's processes, as the binary's.
-            environment["PARBENCH_PY_SPIN_ITERS_PER_US"] = f"{python_info['spin_iters_per_us']:.6f}"
-            tracks.environments[PYTHON_TRACK] = environment
-            tracks.python_info = python_info
+        selection = selection_args(config, PYTHON_TRACK)
+        if selection is None:
+            return tracks
+        saved_infos = {(t["interpreter"], t["gil_setting"]): t["info"] for t in (saved or {}).get("python_tracks", [])}
+        if saved and saved.get("python_info") and interpreters and (interpreters[0], "") not in saved_infos:
+            saved_infos[(interpreters[0], "")] = saved["python_info"]  # a sweep of before python_tracks
+        first_of_tag: dict[str, str] = {}
+        for index, name in enumerate(interpreters):
+            command = python_command(name)
+            for gil_setting in ("", "1"):
+                environment = python_environment(env, gil_setting)
+                info = saved_infos.get((name, gil_setting))
+                if info is None:
+                    info = json.loads(_run_binary(command, ["info"], environment))
+                if gil_setting and not info.get("free_threaded"):
+                    break  # the GIL cannot be switched off: nothing to compare
+                version = ".".join(str(info["python_version"]).split(".")[:2])
+                tag = version + ("t" if info.get("free_threaded") else "") + ("-gil1" if gil_setting else "")
+                if tag in first_of_tag:
+                    raise UserError(f"Python track: '{first_of_tag[tag]}' and '{name}' are both Python {tag} "
+                                    "([sweep] python / --python: list each interpreter once)")
+                first_of_tag[tag] = name
+                shown_tag = "" if index == 0 and not gil_setting else tag
+                args = [a for a in selection if not a.startswith("--primitives=")]
+                if shown_tag:
+                    args = [*args, f"--tag={shown_tag}", "--primitives=none"]
+                    if gil_setting:  # the thread models (and their baseline) only
+                        models = next(a for a in args if a.startswith("--models="))[len("--models="):]
+                        wanted = [m for m in GIL_ON_MODELS if models == "all" or m in models.split(",")]
+                        args = [a if not a.startswith("--models=") else "--models=" + ",".join(wanted or ["none"])
+                                for a in args]
+                    if "--workloads=none" in args or "--models=none" in args:
+                        continue  # primitives only: they run on the first interpreter
+                else:
+                    args.append(next(a for a in selection if a.startswith("--primitives=")))
+                track = PYTHON_TRACK + (f"@{shown_tag}" if shown_tag else "")
+                # One spin calibration for all of a track's processes, as the binary's.
+                environment["PARBENCH_PY_SPIN_ITERS_PER_US"] = f"{info['spin_iters_per_us']:.6f}"
+                tracks.programs[track], tracks.selections[track], tracks.environments[track] = command, args, environment
+                tracks.python_tracks.append({"track": track, "tag": shown_tag, "interpreter": name,
+                                             "gil_setting": gil_setting, "info": info})
+                if track == PYTHON_TRACK:
+                    tracks.python_info = info
         return tracks
 
     def run(self, family: Family, config, directory: Path, stop, out_path: Path | None = None,
@@ -322,7 +377,7 @@ def list_families(binary, selection: list[str], config, env: dict, track: str = 
     """The families of one track's selection; `listed` collects its strong-scaling benchmarks'
     (family, n, p)."""
     families: list[Family] = []
-    weak_scaling = config.weak_scaling and (track != PYTHON_TRACK or config.python_weak_scaling)
+    weak_scaling = config.weak_scaling and (not is_python_track(track) or config.python_weak_scaling)
     for weak in ([False, True] if weak_scaling else [False]):
         args = selection + (["--scaling=weak"] if weak else []) + ["--benchmark_list_tests=true"]
         counts: dict[str, int] = {}
@@ -713,7 +768,9 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
     """The sweep up to its last family: returns the directory and the families that failed."""
     config = None if resume else config_module.load(config_name)  # a bad config: said before anything
     if config is not None and python is not None:
-        config.python = python
+        config.python = python.split(",") if "," in python else python
+        if isinstance(config.python, list):
+            config_module.check_interpreters(config.python, "--python")
     binary = binary_path()
     # OpenMP keeps the user's OMP_WAIT_POLICY or libgomp's default: each family
     # runs alone in its process, so nothing else suffers from its idle threads.
@@ -740,10 +797,12 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
                  "status": "running", "families": []}
         env_record = None
     env["PARBENCH_SPIN_ITERS_PER_US"] = f"{info['spin_iters_per_us']:.6f}"
-    tracks = Tracks.make(binary, config, env, state.get("python_info"))
+    tracks = Tracks.make(binary, config, env, state)
     listed: set[tuple] = set()
     if tracks.python_info is not None:
         state["python_info"] = tracks.python_info
+    if tracks.python_tracks:
+        state["python_tracks"] = tracks.python_tracks
     families = []
     for track, program in tracks.programs.items():
         # validates the names: one clear line if not
@@ -763,6 +822,8 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
             env_record["mpi"] = envinfo.mpi_info(config.mpi, launcher_command(config, "<p>"))
         if tracks.python_info is not None:
             env_record["python_track"] = tracks.python_info
+        if len(tracks.python_tracks) > 1:
+            env_record["python_tracks"] = tracks.python_tracks
     atomic_write_text(directory / "env.json", json.dumps(env_record, indent=1) + "\n")
 
     done = {Family.from_record(f).key: f for f in state["families"] if f.get("status") == "ok"}

@@ -6,6 +6,9 @@ family exactly as it runs a C++ one.
   python3 -m pytrack list [selection]        what the track has
   python3 -m pytrack info                    interpreter facts, JSON
   python3 -m pytrack [selection] [--benchmark_*=...]   run benchmarks
+
+  --tag=T names the models py_threads@T (the sweep tags every interpreter after
+  its first one, e.g. 3.13 or 3.13t-gil1); workloads only.
 """
 from __future__ import annotations
 
@@ -89,6 +92,18 @@ class Options:
     out: str = ""
     out_format: str = "json"
     command: str = "run"
+    # The interpreter's tag in the run names (py_threads@3.13): the sweep gives every
+    # interpreter after its first one a tag, so that two interpreters' runs never share a
+    # name and each py_ model is measured against its own interpreter's py_serial. "": none.
+    tag: str = ""
+
+
+# A tag names an interpreter (and its GIL setting): 3.13, 3.13t, 3.13t-gil1.
+TAG_PATTERN = re.compile(r"[0-9A-Za-z][0-9A-Za-z.+_-]{0,31}")
+
+
+def tagged(model: str, tag: str) -> str:
+    return f"{model}@{tag}" if tag else model
 
 
 def _names(flag: str, text: str, known: list[str]) -> list[str] | None:
@@ -141,6 +156,11 @@ def parse(argv: list[str]) -> Options:
             for prefix in options.primitives:
                 if not (prefix == "py" or prefix.startswith("py/")):
                     raise UsageError(f"--primitives: '{prefix}' is not a Python primitive family (py, py/sync, ...)")
+        elif key == "--tag":
+            if value and not TAG_PATTERN.fullmatch(value):
+                raise UsageError(f"--tag: '{value}' is not a tag (letters, digits and . + _ -, "
+                                 "at most 32, e.g. 3.13t)")
+            options.tag = value
         elif key == "--scaling":
             if value not in ("strong", "weak"):
                 raise UsageError(f"--scaling: '{value}' is not strong or weak")
@@ -181,8 +201,9 @@ def parse(argv: list[str]) -> Options:
                 options.out_format = value
         else:
             raise UsageError(f"unknown option '{key}'")
-    if options.size == "given" and options.weak:
-        pass
+    if options.tag and options.primitives:
+        raise UsageError("--tag: the primitives run on the sweep's first interpreter only "
+                         "(give --primitives=none with a tag)")
     return options
 
 
@@ -253,11 +274,11 @@ def select(options: Options) -> list[Benchmark]:
                             n = base_n * p if workload.concurrency_levels else base_n
                         if not (workload.min_size <= base_n and n <= workload.max_size):
                             continue
-                        family = f"{workload.name}/{model.name}"
+                        family = f"{workload.name}/{tagged(model.name, options.tag)}"
                         benchmarks.append(Benchmark(f"{family}/n:{n}/p:{p}", family, "workload", workload, model,
                                                     n, p, base_n, options.weak))
     wants_primitives = options.primitives if options.primitives is not None else ([] if named else ["py"])
-    if not options.weak:
+    if not options.weak and not options.tag:
         for primitive in registry.primitives():
             if any(primitive.name == prefix or primitive.name.startswith(prefix + "/")
                    for prefix in wants_primitives):
@@ -282,11 +303,14 @@ def _context(options: Options) -> dict:
         "num_cpus": hardware_threads(),
         "hardware_threads": str(hardware_threads()),
         "library_build_type": "release",
-        "parbench_track": "python",
+        "parbench_track": "python" + (f"@{options.tag}" if options.tag else ""),
         "python_version": platform.python_version(),
         "python_implementation": platform.python_implementation(),
         "python_executable": sys.executable,
         "python_gil_enabled": "yes" if gil is None or gil() else "no",
+        "python_free_threaded": "yes" if free_threaded() else "no",
+        "python_gil_setting": os.environ.get("PYTHON_GIL", ""),
+        "python_tag": options.tag,
         "py_start_method": method,
         "py_start_method_set_by": chosen_by,
         "caches": [],
@@ -299,10 +323,10 @@ def _context(options: Options) -> dict:
             context[f"cross_language:{workload.name}"] = "no"
     for model in registry.models():
         if model.note:
-            context[f"model_note:{model.name}"] = model.note
+            context[f"model_note:{tagged(model.name, options.tag)}"] = model.note
         if model.limit_cpu:
-            context[f"limit_cpu:{model.name}"] = model.limit_cpu
-        context[f"task_spawn:{model.name}"] = model.task_spawn or "none"
+            context[f"limit_cpu:{tagged(model.name, options.tag)}"] = model.limit_cpu
+        context[f"task_spawn:{tagged(model.name, options.tag)}"] = model.task_spawn or "none"
     for primitive in registry.primitives():
         if primitive.counterpart:
             context[f"counterpart:{primitive.name}"] = primitive.counterpart
@@ -498,13 +522,20 @@ def check_environment() -> None:
         spin_iterations_per_us()
 
 
+def free_threaded() -> bool:
+    """A free-threaded build (3.13t and later), where the GIL is off unless PYTHON_GIL=1."""
+    import sysconfig
+    return bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+
+
 def info() -> dict:
     from .spin import spin_iterations_per_us
     method, chosen_by = start_method()
     gil = getattr(sys, "_is_gil_enabled", None)
-    return {"spin_iters_per_us": spin_iterations_per_us(),"python_version": platform.python_version(), "python_executable": sys.executable,
+    return {"spin_iters_per_us": spin_iterations_per_us(), "python_version": platform.python_version(), "python_executable": sys.executable,
             "python_implementation": platform.python_implementation(),
-            "gil_enabled": gil is None or gil(), "start_method": method, "start_method_set_by": chosen_by,
+            "gil_enabled": gil is None or gil(), "free_threaded": free_threaded(),
+            "gil_setting": os.environ.get("PYTHON_GIL", ""), "start_method": method, "start_method_set_by": chosen_by,
             "hardware_threads": hardware_threads()}
 
 

@@ -42,6 +42,8 @@ def pytrack(*args, env=None, timeout=300):
     (["--benchmark_filter=("], "bad regular expression"),
     (["--primitives=sync"], "not a Python primitive family"),
     (["--frobnicate=1"], "unknown option"),
+    (["--tag=a b"], "'a b' is not a tag"),
+    (["--tag=3.13", "--primitives=py/sync"], "first interpreter only"),
     (["stray"], "unknown argument"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, needle):
@@ -165,3 +167,22 @@ def test_the_sweeps_selection_for_the_track_runs_its_workloads():
     threads = len(os.sched_getaffinity(0))
     assert not any(f"/p:{2 * threads}" in name for name in names if name.startswith("primes/"))  # "cores"
     assert any(name.startswith("py/sync/lock") for name in names)
+
+
+def test_a_tag_names_every_workload_run_and_its_context(tmp_path):
+    listed = pytrack("--tag=3.99t-gil1", "--workloads=primes", "--models=py_serial,py_threads", "--size=small",
+                     "--p=1,2", "--benchmark_list_tests=true")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.split() == ["primes/py_serial@3.99t-gil1/n:2000/p:1",
+                                     "primes/py_threads@3.99t-gil1/n:2000/p:1",
+                                     "primes/py_threads@3.99t-gil1/n:2000/p:2"]
+    out = tmp_path / "tagged.json"
+    result = pytrack("--tag=3.99", "--workloads=primes", "--models=py_threads", "--size=small", "--p=2",
+                     "--benchmark_min_time=0.01", f"--benchmark_out={out}")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(out.read_text())
+    assert {b["run_name"] for b in document["benchmarks"]} == {"primes/py_threads@3.99/n:2000/p:2"}
+    context = document["context"]
+    assert context["parbench_track"] == "python@3.99" and context["python_tag"] == "3.99"
+    assert context["task_spawn:py_threads@3.99"] and "task_spawn:py_threads" not in context
+    assert context["python_free_threaded"] in ("yes", "no")
