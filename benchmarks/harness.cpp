@@ -82,7 +82,11 @@ std::vector<std::size_t> Selection::workers_for(const WorkloadInfo& workload,
 }
 
 std::size_t requests_at(const WorkloadInfo& workload, std::size_t size, std::size_t p) {
-  return workload.concurrency_levels.empty() ? size : size * p;
+  if (workload.concurrency_levels.empty()) return size;
+  std::size_t n = 0;
+  // Overflowed: larger than any workload's max_size, so the point is not registered.
+  if (__builtin_mul_overflow(size, p, &n)) return SIZE_MAX;
+  return n;
 }
 
 std::size_t weak_size(const WorkloadInfo& workload, std::size_t n, std::size_t p) {

@@ -28,11 +28,15 @@
 #include <oneapi/tbb/version.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -63,6 +67,12 @@ std::vector<std::string> split(std::string_view text) {
   return parts;
 }
 
+constexpr std::size_t kMaxRepetitions = 1000;
+// The largest concurrency: n = size x p stays far from overflow, and a coroutine
+// model (no cap of its own) is not asked for a million descriptors.
+constexpr std::size_t kMaxConcurrency = 65536;
+constexpr std::size_t kMaxWorkers = 1024;
+
 std::size_t parse_positive(const std::string& text, const char* what) {
   std::size_t value = 0;
   bool ok = !text.empty() && text.size() < 20;
@@ -71,6 +81,47 @@ std::size_t parse_positive(const std::string& text, const char* what) {
   if (!ok || value == 0)
     throw UsageError(std::string(what) + " must be a positive integer, got '" + text + "'");
   return value;
+}
+
+/// A list option's values, each once: --p=2,2 would register every benchmark twice.
+std::vector<std::size_t> parse_positive_list(const std::string& text, const char* what,
+                                             std::size_t largest) {
+  std::vector<std::size_t> values;
+  for (const auto& part : split(text)) {
+    const std::size_t value = parse_positive(part, what);
+    if (value > largest)
+      throw UsageError(std::string(what) + " = " + part + " is above " + std::to_string(largest));
+    if (std::find(values.begin(), values.end(), value) != values.end())
+      throw UsageError(std::string(what) + " names " + part + " twice");
+    values.push_back(value);
+  }
+  return values;
+}
+
+/// Google Benchmark's --benchmark_min_time and --benchmark_repetitions, checked
+/// before it sees them: it accepts min_time=nan and then never ends a benchmark.
+void check_benchmark_flag(std::string_view arg) {
+  const auto value_after = [&](std::string_view flag) -> std::optional<std::string> {
+    if (!arg.starts_with(flag) || arg.size() == flag.size() || arg[flag.size()] != '=')
+      return std::nullopt;
+    return std::string(arg.substr(flag.size() + 1));
+  };
+  if (auto value = value_after("--benchmark_min_time")) {
+    std::string number = *value;
+    if (!number.empty() && number.back() == 's') number.pop_back();
+    char* end = nullptr;
+    errno = 0;
+    const double seconds = number.empty() ? -1 : std::strtod(number.c_str(), &end);
+    if (errno != 0 || end == nullptr || *end != '\0' || !std::isfinite(seconds) ||
+        !(seconds > 0 && seconds <= 3600))
+      throw UsageError("--benchmark_min_time: '" + *value +
+                       "' is not a number of seconds in (0, 3600]");
+  }
+  if (auto value = value_after("--benchmark_repetitions")) {
+    if (parse_positive(*value, "--benchmark_repetitions") > kMaxRepetitions)
+      throw UsageError("--benchmark_repetitions: " + *value + " is above " +
+                       std::to_string(kMaxRepetitions));
+  }
 }
 
 std::string join(const std::vector<std::string>& names) {
@@ -159,11 +210,11 @@ Command parse(int argc, char** argv) {
       }
     } else if (arg.starts_with("--p=") || arg == "--p") {
       workers_given = true;
-      for (const auto& text : split(value_of("--p")))
-        command.selection.workers.push_back(parse_positive(text, "worker count p"));
+      command.selection.workers =
+          parse_positive_list(value_of("--p"), "worker count p", kMaxWorkers);
     } else if (arg.starts_with("--concurrency")) {
-      for (const auto& text : split(value_of("--concurrency")))
-        command.selection.concurrency.push_back(parse_positive(text, "concurrency p"));
+      command.selection.concurrency =
+          parse_positive_list(value_of("--concurrency"), "concurrency p", kMaxConcurrency);
     } else if (arg.starts_with("--size")) {
       const std::string value = value_of("--size");
       using SizeSet = Selection::SizeSet;
@@ -175,8 +226,7 @@ Command parse(int argc, char** argv) {
         command.selection.size_set = SizeSet::small;
       else {
         command.selection.size_set = SizeSet::given;
-        for (const auto& text : split(value))
-          command.selection.sizes.push_back(parse_positive(text, "size n"));
+        command.selection.sizes = parse_positive_list(value, "size n", SIZE_MAX);
       }
     } else if (arg.starts_with("--scaling")) {
       const std::string value = value_of("--scaling");
@@ -187,6 +237,7 @@ Command parse(int argc, char** argv) {
       else
         throw UsageError("--scaling must be strong or weak, got '" + value + "'");
     } else if (arg.starts_with("--benchmark_") || arg.starts_with("--v=") || arg == "--help") {
+      check_benchmark_flag(arg);
       command.benchmark_args.push_back(argv[i]);
     } else {
       throw UsageError(
@@ -220,9 +271,14 @@ Command parse(int argc, char** argv) {
                            workload->name + "' (accepted: " + std::to_string(workload->min_size) +
                            ".." + std::to_string(workload->max_size) + ")");
   }
-  // Guard against p so large that thread creation would exhaust the machine.
-  for (std::size_t p : selection.workers)
-    if (p > 1024) throw UsageError("worker count p = " + std::to_string(p) + " is above 1024");
+  // A concurrency above a model's cap is left out there: said, not silently dropped.
+  for (const ModelInfo* model : selection.models)
+    for (const std::size_t p : selection.concurrency)
+      if (model->parallel && model->max_concurrency != 0 && p > model->max_concurrency)
+        std::fprintf(stderr,
+                     "parbench: note: %s runs the I/O workloads at concurrency up to %zu; "
+                     "p = %zu is left out there\n",
+                     model->name.c_str(), model->max_concurrency, p);
   return command;
 }
 
@@ -345,17 +401,82 @@ int selfcheck(const Selection& selection, bool workers_given) {
 // `info`: facts about this build and machine as one JSON object, for the
 // sweep's env.json. It also measures the spin calibration once, so that every
 // family process of a sweep can be given the same value.
+/// A JSON string literal: quotes, backslashes and control characters escaped
+/// (a compiler flag or an error reason may hold any of them).
+std::string json_string(std::string_view text) {
+  std::string out = "\"";
+  for (const char ch : text) {
+    const auto byte = static_cast<unsigned char>(ch);
+    if (ch == '"' || ch == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (byte < 0x20) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", byte);
+      out += escaped;
+    } else {
+      out += ch;
+    }
+  }
+  return out + "\"";
+}
+
 int info() {
-  std::printf(
-      "{\"spin_iters_per_us\": %.6f, \"hardware_threads\": %zu, \"compiler\": \"g++ %s\", "
-      "\"build_type\": \"%s\", \"cxx_flags\": \"%s\", \"sanitizer\": \"%s\", "
-      "\"tbb_version\": \"%s\", \"openmp_version\": %d, \"omp_wait_policy\": \"%s\", "
-      "\"io_backend\": \"%s\", \"io_backend_reason\": \"%s\"}\n",
-      spin_iterations_per_us(), hardware_threads(), __VERSION__, PARBENCH_BUILD_TYPE,
-      PARBENCH_CXX_FLAGS, PARBENCH_SANITIZER, TBB_VERSION_STRING, _OPENMP,
-      omp_wait_policy().c_str(), std::string(coro::to_string(coro::default_backend())).c_str(),
-      coro::backend_reason().c_str());
+  const std::string text =
+      "{\"spin_iters_per_us\": " + std::to_string(spin_iterations_per_us()) +
+      ", \"hardware_threads\": " + std::to_string(hardware_threads()) +
+      ", \"compiler\": " + json_string(std::string("g++ ") + __VERSION__) +
+      ", \"build_type\": " + json_string(PARBENCH_BUILD_TYPE) +
+      ", \"cxx_flags\": " + json_string(PARBENCH_CXX_FLAGS) +
+      ", \"sanitizer\": " + json_string(PARBENCH_SANITIZER) +
+      ", \"tbb_version\": " + json_string(TBB_VERSION_STRING) +
+      ", \"openmp_version\": " + std::to_string(_OPENMP) +
+      ", \"omp_wait_policy\": " + json_string(omp_wait_policy()) +
+      ", \"io_backend\": " + json_string(coro::to_string(coro::default_backend())) +
+      ", \"io_backend_reason\": " + json_string(coro::backend_reason()) + "}\n";
+  std::fputs(text.c_str(), stdout);
   return 0;
+}
+
+/// Google Benchmark's display reporter (--benchmark_format), counting the runs
+/// that reported an error: a benchmark whose set-up or run failed makes the
+/// exit status 1, not 0.
+template <class Base>
+class ErrorCounting final : public Base {
+ public:
+  template <class... Args>
+  explicit ErrorCounting(std::size_t& errors, Args... args) : Base(args...), errors_(errors) {}
+  void ReportRuns(const std::vector<benchmark::BenchmarkReporter::Run>& runs) override {
+    for (const auto& run : runs)
+      if (run.error_occurred) ++errors_;
+    Base::ReportRuns(runs);
+  }
+
+ private:
+  std::size_t& errors_;
+};
+
+std::unique_ptr<benchmark::BenchmarkReporter> display_reporter(const std::vector<char*>& args,
+                                                               std::size_t& errors) {
+  std::string format = "console";
+  bool tabular = false;
+  for (const char* arg : args) {
+    const std::string_view text = arg;
+    if (text.starts_with("--benchmark_format=")) format = text.substr(19);
+    if (text == "--benchmark_counters_tabular" || text == "--benchmark_counters_tabular=true")
+      tabular = true;
+  }
+  if (format == "json") return std::make_unique<ErrorCounting<benchmark::JSONReporter>>(errors);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"  // still a --benchmark_format value
+  if (format == "csv") return std::make_unique<ErrorCounting<benchmark::CSVReporter>>(errors);
+#pragma GCC diagnostic pop
+  const char* term = std::getenv("TERM");
+  const bool color = isatty(STDOUT_FILENO) && term != nullptr && std::string_view(term) != "dumb";
+  int options = (color ? benchmark::ConsoleReporter::OO_Color : 0) |
+                (tabular ? benchmark::ConsoleReporter::OO_Tabular : 0);
+  return std::make_unique<ErrorCounting<benchmark::ConsoleReporter>>(
+      errors, static_cast<benchmark::ConsoleReporter::OutputOptions>(options));
 }
 
 // Set in the environment of a re-executed process whose OpenMP wait policy
@@ -495,9 +616,16 @@ int main(int argc, char** argv) {
         });
     if (!listing_only) choose_omp_wait_policy(argv, planned_benchmarks(benchmark_args));
     add_context();
-    const std::size_t ran = benchmark::RunSpecifiedBenchmarks();
+    std::size_t errors = 0;
+    const auto reporter = display_reporter(benchmark_args, errors);
+    const std::size_t ran = benchmark::RunSpecifiedBenchmarks(reporter.get());
     benchmark::Shutdown();
     if (ran == 0) return 2;  // Google Benchmark has said which filter matched nothing
+    if (errors > 0) {
+      std::fprintf(stderr, "parbench: %zu benchmark run(s) reported an error (see their rows)\n",
+                   errors);
+      return 1;
+    }
     return 0;
   } catch (const UsageError& error) {
     std::fprintf(stderr, "parbench: %s\n", error.what());

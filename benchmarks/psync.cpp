@@ -214,16 +214,18 @@ void pingpong_benchmark(benchmark::State& state, PingKind kind) {
   try {
     SharedMapping mapping(sizeof(PingBlock));
     auto* block = new (mapping.data()) PingBlock();
-    sem_init(&block->to_child, 1, 0);
-    sem_init(&block->to_parent, 1, 0);
+    if (sem_init(&block->to_child, 1, 0) != 0 || sem_init(&block->to_parent, 1, 0) != 0)
+      throw std::system_error(errno, std::generic_category(), "sem_init");
     pthread_mutexattr_t mutex_attributes;
     pthread_mutexattr_init(&mutex_attributes);
     pthread_mutexattr_setpshared(&mutex_attributes, PTHREAD_PROCESS_SHARED);
-    pthread_mutex_init(&block->mutex, &mutex_attributes);
+    if (const int error = pthread_mutex_init(&block->mutex, &mutex_attributes); error != 0)
+      throw std::system_error(error, std::generic_category(), "pthread_mutex_init");
     pthread_condattr_t cond_attributes;
     pthread_condattr_init(&cond_attributes);
     pthread_condattr_setpshared(&cond_attributes, PTHREAD_PROCESS_SHARED);
-    pthread_cond_init(&block->cond, &cond_attributes);
+    if (const int error = pthread_cond_init(&block->cond, &cond_attributes); error != 0)
+      throw std::system_error(error, std::generic_category(), "pthread_cond_init");
     ChildProcess child([block, kind] {
       for (;;) {
         await_turn(*block, kind, false);
@@ -413,7 +415,10 @@ void shared_map_benchmark(benchmark::State& state, bool get) {
   pthread_mutexattr_t attributes;
   pthread_mutexattr_init(&attributes);
   pthread_mutexattr_setpshared(&attributes, PTHREAD_PROCESS_SHARED);
-  pthread_mutex_init(&table->mutex, &attributes);
+  if (const int error = pthread_mutex_init(&table->mutex, &attributes); error != 0) {
+    state.SkipWithError(("pthread_mutex_init: " + std::string(std::strerror(error))).c_str());
+    return;
+  }
   auto slot_of = [&](std::uint64_t key) {
     std::size_t slot = (key * 11400714819323198485ull) >> 51;  // 13 bits: 2 * kKeys slots
     while (table->used[slot] && table->keys[slot] != key) slot = (slot + 1) % (2 * kKeys);

@@ -1,15 +1,19 @@
 #include "coro/io_support.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <stdexcept>
 #include <system_error>
 #include <vector>
@@ -31,6 +35,95 @@ std::uint64_t knob(const char* name, std::uint64_t default_value, std::uint64_t 
   return value;
 }
 
+namespace {
+
+// The live I/O folders of this process, for its SIGINT/SIGTERM handler: a signal
+// ends the process without unwinding, so ~TempDir would not run and the files
+// (tens of MB) would stay. A fixed table (the handler cannot allocate), one slot
+// per TempDir; a slot names the process that made it, so that a forked worker
+// that is sent SIGTERM leaves its parent's folder alone.
+constexpr int kLiveSlots = 16;
+struct LiveDir {
+  std::atomic<int> fd{-1};
+  std::atomic<pid_t> owner{0};
+  char path[kPathCapacity] = {};
+};
+LiveDir live_dirs[kLiveSlots];
+std::once_flag handlers_installed;
+
+struct Dirent64 {  // the kernel's linux_dirent64 (no glibc declaration)
+  std::uint64_t inode;
+  std::int64_t offset;
+  unsigned short length;
+  unsigned char type;
+  char name[1];
+};
+
+/// Async-signal-safe: getdents64, unlinkat and close only. The folders are flat.
+void empty_and_remove(LiveDir& slot) {
+  const int fd = slot.fd.exchange(-1);
+  if (fd < 0) return;
+  alignas(8) char buffer[4096];
+  for (;;) {
+    const long got = syscall(SYS_getdents64, fd, buffer, sizeof buffer);
+    if (got <= 0) break;
+    for (long at = 0; at < got;) {
+      const auto* entry = reinterpret_cast<const Dirent64*>(buffer + at);
+      const char* name = entry->name;
+      if (!(name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))))
+        unlinkat(fd, name, 0);
+      at += entry->length;
+    }
+  }
+  close(fd);
+  unlinkat(AT_FDCWD, slot.path, AT_REMOVEDIR);
+}
+
+void remove_live_dirs_and_die(int signo) {
+  const pid_t self = getpid();
+  for (LiveDir& slot : live_dirs)
+    if (slot.owner.load() == self) empty_and_remove(slot);
+  // SA_RESETHAND restored the default action: the signal ends the process as it would have.
+  raise(signo);
+}
+
+void install_handlers() {
+  for (const int signo : {SIGINT, SIGTERM}) {
+    struct sigaction current {};
+    if (sigaction(signo, nullptr, &current) != 0 || current.sa_handler != SIG_DFL) continue;
+    struct sigaction action {};
+    action.sa_handler = remove_live_dirs_and_die;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESETHAND;
+    sigaction(signo, &action, nullptr);
+  }
+}
+
+int claim_live_slot(const std::string& path) {
+  std::call_once(handlers_installed, install_handlers);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  constexpr int kClaiming = -2;  // taken, not yet filled in: the handler skips it
+  for (int k = 0; k < kLiveSlots; ++k) {
+    int free_slot = -1;
+    if (!live_dirs[k].fd.compare_exchange_strong(free_slot, kClaiming)) continue;
+    std::memcpy(live_dirs[k].path, path.c_str(), path.size() + 1);
+    live_dirs[k].owner.store(getpid());
+    live_dirs[k].fd.store(fd);
+    return k;
+  }
+  ::close(fd);  // more than kLiveSlots at once: the destructor still removes it
+  return -1;
+}
+
+void release_live_slot(int slot) {
+  if (slot < 0) return;
+  const int fd = live_dirs[slot].fd.exchange(-1);
+  if (fd >= 0) ::close(fd);
+}
+
+}  // namespace
+
 TempDir::TempDir(Executor& executor) : shared_path_(executor, kPathCapacity) {
   const char* base = std::getenv("PARBENCH_IO_DIR");
   if (base == nullptr || *base == '\0') base = std::getenv("TMPDIR");
@@ -43,6 +136,7 @@ TempDir::TempDir(Executor& executor) : shared_path_(executor, kPathCapacity) {
                              " (set PARBENCH_IO_DIR to a writable directory)");
   path_ = pattern;
   std::memcpy(shared_path_.data(), path_.c_str(), path_.size() + 1);
+  live_slot_ = claim_live_slot(path_);
 }
 
 void TempDir::write_pattern_files(const char* prefix, std::size_t count, std::size_t bytes,
@@ -57,6 +151,7 @@ void TempDir::write_pattern_files(const char* prefix, std::size_t count, std::si
 }
 
 TempDir::~TempDir() {
+  release_live_slot(live_slot_);
   std::error_code ignored;
   std::filesystem::remove_all(path_, ignored);
 }

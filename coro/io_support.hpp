@@ -25,7 +25,8 @@ inline constexpr std::size_t kPathCapacity = 256;
 /// $TMPDIR, else /tmp), removed with everything in it on destruction. Its path
 /// lives in memory from the executor, so that every worker of the model (also
 /// another process) can read it. Throws std::runtime_error naming the
-/// directory when it cannot be created.
+/// directory when it cannot be created. Also removed when SIGINT or SIGTERM
+/// ends the process (which skips destructors): see io_support.cpp.
 class TempDir {
  public:
   explicit TempDir(Executor& executor);
@@ -43,6 +44,7 @@ class TempDir {
  private:
   std::string path_;
   Array<char> shared_path_;
+  int live_slot_ = -1;  // its entry in the table the signal handler empties
 };
 
 /// Closes a descriptor on scope exit unless released (for error paths; the

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -42,8 +43,14 @@ class FdEnd : public End {
     }
   }
   std::size_t recv_some(void* data, std::size_t max) override {
+    // A datagram longer than the buffer would be cut short: the caller's buffer must hold
+    // the largest message (never read more than the buffer holds).
+    if (max_message_ != 0 && max < max_message_)
+      throw std::logic_error("recv_some: a buffer of " + std::to_string(max) +
+                             " bytes cannot hold a message of up to " +
+                             std::to_string(max_message_));
     for (;;) {
-      const ssize_t got = ::read(fd_, data, max_message_ ? std::max(max, max_message_) : max);
+      const ssize_t got = ::read(fd_, data, max);
       if (got >= 0) return static_cast<std::size_t>(got);
       if (errno != EINTR) fail("read");
     }
@@ -151,7 +158,7 @@ Channel make_fifo() {
       fds[2 * k] = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
       fds[2 * k + 1] = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
       if (fds[2 * k] < 0 || fds[2 * k + 1] < 0) fail("open fifo");
-      fcntl(fds[2 * k], F_SETFL, 0);  // back to blocking reads
+      if (fcntl(fds[2 * k], F_SETFL, 0) < 0) fail("fcntl");  // back to blocking reads
     }
   } catch (...) {
     for (int fd : fds)
@@ -182,16 +189,28 @@ Channel make_mqueue() {
   Channel channel;
   std::unique_ptr<End>* ends[2][2] = {{&channel.down.sender, &channel.down.receiver},
                                       {&channel.up.sender, &channel.up.receiver}};
+  std::random_device entropy;
   for (int k = 0; k < 2; ++k) {
-    const std::string name = "/parbench-" + std::to_string(getpid()) + "-" + std::to_string(k);
     mq_attr attributes{};
     attributes.mq_maxmsg = 10;
     attributes.mq_msgsize = kMessage;
-    const mqd_t queue =
-        mq_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600, &attributes);
+    // A random name, created exclusively: a name someone else holds (another user's
+    // queue, a guess) is skipped, never shared.
+    mqd_t queue = static_cast<mqd_t>(-1);
+    std::string name;
+    for (int attempt = 0; attempt < 100 && queue == static_cast<mqd_t>(-1); ++attempt) {
+      name = "/parbench-" + std::to_string(getpid()) + "-" + std::to_string(entropy()) +
+             std::to_string(entropy());
+      queue = mq_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600, &attributes);
+      if (queue == static_cast<mqd_t>(-1) && errno != EEXIST) break;
+    }
     if (queue == static_cast<mqd_t>(-1)) fail("mq_open");
     mq_unlink(name.c_str());  // nameless from now on: nothing left in /dev/mqueue
     const mqd_t other = dup(queue);
+    if (other < 0) {
+      mq_close(queue);
+      fail("dup");
+    }
     *ends[k][0] = std::make_unique<MqEnd>(queue, kMessage);
     *ends[k][1] = std::make_unique<MqEnd>(other, kMessage);
   }

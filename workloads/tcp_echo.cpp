@@ -5,8 +5,13 @@
 // is a single-threaded epoll loop that answers each message after a service
 // delay (PARBENCH_TCP_DELAY_US, default 1000 us), so concurrency pays, as
 // with a real back end. It is killed and reaped when the instance goes,
-// whatever happened. Verified: every reply's checksum against the bytes sent.
-// answer: the sum of the replies' checksums mod 2^52.
+// whatever happened. Verified: every reply's checksum against the bytes sent,
+// and a clean run: each message starts with this run's random token, so the
+// server drops connections that are not this run's (another local program on
+// the port) and counts them; those, accept failures (a descriptor limit: the
+// server then stops accepting for a moment, evicts idle connections and never
+// spins) and clients beyond its table fail the run as disturbed.
+// answer: the sum of the replies' payload checksums mod 2^52.
 // Sizes: exchanges per concurrency slot (n = size x p): default 2, quick 2.
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -16,9 +21,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <new>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -32,6 +41,18 @@ namespace parbench {
 namespace {
 
 constexpr std::size_t kMaxPayload = 1024;
+constexpr std::size_t kToken = sizeof(std::uint64_t);  // each message begins with the run's token
+constexpr std::size_t kMaxMessage = kToken + kMaxPayload;
+// A connection that has sent nothing this long after it was accepted is not one of this
+// run's clients (they send at once): evicted when descriptors run out.
+constexpr std::int64_t kIdleEvictNs = 100'000'000;
+
+/// What disturbed the server, in memory shared with the instance (the server is a child).
+struct EchoServerStats {
+  std::atomic<std::uint64_t> accept_failures{0};  // accept4 failed: descriptors or memory ran out
+  std::atomic<std::uint64_t> foreign{0};          // connections without this run's token
+  std::atomic<std::uint64_t> over_table{0};       // descriptors beyond the connection table
+};
 
 // ---------------------------------------------------------------- the server
 
@@ -39,17 +60,22 @@ constexpr std::size_t kMaxPayload = 1024;
 /// of a multi-threaded process must not allocate.
 struct EchoServerState {
   struct Connection {
-    unsigned char data[kMaxPayload];
+    unsigned char data[kMaxMessage];
     std::size_t length = 0;
     bool queued = false;
+    std::int64_t accepted_ns = 0;
+    bool open = false;
   };
   struct Pending {
     int fd;
     std::int64_t due_ns;
   };
-  explicit EchoServerState(std::size_t max_fds) : connections(max_fds), queue(max_fds) {}
-  std::vector<Connection> connections;  // indexed by descriptor
+  EchoServerState(std::size_t max_fds, std::uint64_t run_token, EchoServerStats* shared_stats)
+      : connections(max_fds), queue(max_fds), token(run_token), stats(shared_stats) {}
+  std::vector<Connection> connections;  // indexed by descriptor: the table's bound
   std::vector<Pending> queue;           // FIFO ring: one constant delay keeps it sorted
+  std::uint64_t token;
+  EchoServerStats* stats;
 };
 
 std::int64_t now_ns() noexcept {
@@ -67,10 +93,30 @@ int serve_echo(int listener, std::int64_t delay_ns, EchoServerState& state) noex
   if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, listener, &event) < 0) return 3;
   const std::size_t capacity = state.queue.size();
   std::size_t head = 0, count = 0;
+  bool accepting = true;  // false: the listener is out of the set until a descriptor is free
+  std::int64_t resume_accepting_ns = 0;
+  auto listen_again = [&] {
+    if (accepting) return;
+    if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, listener, &event) == 0) accepting = true;
+  };
   auto drop = [&](int fd) {
+    // DEL cannot fail for a descriptor in the set; close removes it anyway
     epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
     ::close(fd);
-    state.connections[static_cast<std::size_t>(fd)].length = 0;
+    auto& connection = state.connections[static_cast<std::size_t>(fd)];
+    connection.length = 0;
+    connection.open = false;
+    listen_again();  // a descriptor is free again
+  };
+  auto evict_idle = [&](std::int64_t now) {
+    for (std::size_t fd = 0; fd < state.connections.size(); ++fd) {
+      auto& connection = state.connections[fd];
+      if (connection.open && connection.length == 0 && !connection.queued &&
+          now - connection.accepted_ns > kIdleEvictNs) {
+        state.stats->foreign.fetch_add(1, std::memory_order_relaxed);
+        drop(static_cast<int>(fd));
+      }
+    }
   };
   auto reply = [&](int fd) {
     auto& connection = state.connections[static_cast<std::size_t>(fd)];
@@ -87,6 +133,12 @@ int serve_echo(int listener, std::int64_t delay_ns, EchoServerState& state) noex
       const std::int64_t wait = state.queue[head].due_ns - now_ns();
       timeout_ms = wait <= 0 ? 0 : static_cast<int>((wait + 999'999) / 1'000'000);
     }
+    if (!accepting) {  // try again in 10 ms, not in a loop
+      const std::int64_t wait = resume_accepting_ns - now_ns();
+      const int retry_ms = wait <= 0 ? 0 : static_cast<int>((wait + 999'999) / 1'000'000);
+      timeout_ms = timeout_ms < 0 ? retry_ms : std::min(timeout_ms, retry_ms);
+      if (wait <= 0) listen_again();
+    }
     const int ready = epoll_wait(epoll_fd, events, 256, timeout_ms);
     if (ready < 0 && errno != EINTR) return 4;
     for (int i = 0; i < ready; ++i) {
@@ -94,27 +146,54 @@ int serve_echo(int listener, std::int64_t delay_ns, EchoServerState& state) noex
       if (fd == listener) {
         for (;;) {
           const int client = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-          if (client < 0) break;
+          if (client < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+            // Out of descriptors (or memory): the listener stays readable, so polling it
+            // again would spin. Leave it out of the set, evict idle strangers, retry soon.
+            state.stats->accept_failures.fetch_add(1, std::memory_order_relaxed);
+            if (accepting && epoll_ctl(epoll_fd, EPOLL_CTL_DEL, listener, nullptr) == 0)
+              accepting = false;
+            resume_accepting_ns = now_ns() + 10'000'000;
+            evict_idle(now_ns());
+            break;
+          }
           if (static_cast<std::size_t>(client) >= state.connections.size()) {
+            state.stats->over_table.fetch_add(1, std::memory_order_relaxed);
             ::close(client);
             continue;
           }
           epoll_event client_event{};
           client_event.events = EPOLLIN;
           client_event.data.fd = client;
-          epoll_ctl(epoll_fd, EPOLL_CTL_ADD, client, &client_event);
+          if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, client, &client_event) < 0) {
+            ::close(client);
+            continue;
+          }
+          auto& connection = state.connections[static_cast<std::size_t>(client)];
+          connection = {};
+          connection.open = true;
+          connection.accepted_ns = now_ns();
         }
         continue;
       }
       auto& connection = state.connections[static_cast<std::size_t>(fd)];
       const ssize_t got = ::recv(fd, connection.data + connection.length,
-                                 kMaxPayload - connection.length, MSG_DONTWAIT);
+                                 kMaxMessage - connection.length, MSG_DONTWAIT);
       if (got <= 0) {
         if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
         if (!connection.queued) drop(fd);  // closed (a queued reply will find it gone)
         continue;
       }
       connection.length += static_cast<std::size_t>(got);
+      if (connection.length < kToken) continue;  // not yet a whole token
+      std::uint64_t token = 0;
+      std::memcpy(&token, connection.data, kToken);
+      if (token != state.token) {  // not this run's client
+        state.stats->foreign.fetch_add(1, std::memory_order_relaxed);
+        if (!connection.queued) drop(fd);
+        continue;
+      }
       if (delay_ns == 0) {
         reply(fd);
       } else if (!connection.queued && count < capacity) {
@@ -135,7 +214,10 @@ int serve_echo(int listener, std::int64_t delay_ns, EchoServerState& state) noex
 /// The server process: listens on 127.0.0.1 at an ephemeral port.
 class EchoServer {
  public:
-  explicit EchoServer(std::int64_t delay_ns) : state_(8192) {
+  EchoServer(std::int64_t delay_ns, std::uint64_t token)
+      : stats_mapping_(sizeof(EchoServerStats)),
+        stats_(new (stats_mapping_.data()) EchoServerStats()),
+        state_(8192, token, stats_) {
     const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (listener < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
     io_support::FdGuard guard(listener);
@@ -157,8 +239,11 @@ class EchoServer {
   EchoServer& operator=(const EchoServer&) = delete;
   const sockaddr_in& address() const noexcept { return address_; }
   pid_t pid() const noexcept { return server_.pid(); }
+  const EchoServerStats& stats() const noexcept { return *stats_; }
 
  private:
+  SharedMapping stats_mapping_;
+  EchoServerStats* stats_;
   EchoServerState state_;
   sockaddr_in address_{};
   ChildProcess server_;
@@ -167,24 +252,28 @@ class EchoServer {
 // ---------------------------------------------------------------- the client
 
 coro::Task<void> echo_request(coro::Io io, sockaddr_in server, std::size_t payload,
-                              std::uint64_t seed, std::uint64_t* out) {
-  unsigned char message[kMaxPayload], reply[kMaxPayload];
-  io_support::fill_pattern(seed, message, payload);
+                              std::uint64_t token, std::uint64_t seed, std::uint64_t* out) {
+  unsigned char message[kMaxMessage], reply[kMaxMessage];
+  std::memcpy(message, &token, kToken);
+  io_support::fill_pattern(seed, message + kToken, payload);
+  const std::size_t length = kToken + payload;
   io_support::FdGuard fd(io.tcp_socket());
   const linger abortive{1, 0};  // close sends RST: no TIME_WAIT for n connections
   ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &abortive, sizeof abortive);
   const int one = 1;
   ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   co_await io.connect(fd.get(), reinterpret_cast<const sockaddr*>(&server), sizeof server);
-  for (std::size_t sent = 0; sent < payload;)
-    sent += static_cast<std::size_t>(co_await io.send(fd.get(), message + sent, payload - sent));
-  for (std::size_t got = 0; got < payload;) {
-    const auto n = co_await io.recv(fd.get(), reply + got, payload - got);
+  for (std::size_t sent = 0; sent < length;)
+    sent += static_cast<std::size_t>(co_await io.send(fd.get(), message + sent, length - sent));
+  for (std::size_t got = 0; got < length;) {
+    const auto n = co_await io.recv(fd.get(), reply + got, length - got);
     if (n == 0) throw std::runtime_error("tcp_echo: the server closed the connection early");
     got += static_cast<std::size_t>(n);
   }
   co_await io.close(fd.release());
-  *out = io_support::checksum(reply, payload);
+  // a reply without the token is not from this run's server: it fails the checksum
+  *out =
+      std::memcmp(reply, message, kToken) == 0 ? io_support::checksum(reply + kToken, payload) : 0;
 }
 
 class TcpEcho final : public Instance {
@@ -193,20 +282,32 @@ class TcpEcho final : public Instance {
       : n_(n),
         payload_(io_support::knob("PARBENCH_TCP_PAYLOAD", 64, 1, kMaxPayload)),
         delay_us_(io_support::knob("PARBENCH_TCP_DELAY_US", 1000, 0, 10'000'000)),
+        token_(random_token()),
         server_((io_support::ensure_descriptor_limit(2 * executor.workers() + 256),
-                 static_cast<std::int64_t>(delay_us_) * 1000)),
+                 static_cast<std::int64_t>(delay_us_) * 1000),
+                token_),
         checksums_(executor, n) {}
 
   void run(Executor& executor) override {
     std::uint64_t* checksums = checksums_.data();
     const sockaddr_in server = server_.address();
     const std::size_t payload = payload_;
+    const std::uint64_t token = token_;
     for (std::size_t i = 0; i < n_; ++i) checksums[i] = 0;
     run_requests(executor, n_, [=](std::size_t i, coro::Io io) {
-      return echo_request(io, server, payload, seed(i), &checksums[i]);
+      return echo_request(io, server, payload, token, seed(i), &checksums[i]);
     });
   }
   Verdict verify() const override {
+    const EchoServerStats& stats = server_.stats();
+    const auto failures = stats.accept_failures.load(), foreign = stats.foreign.load(),
+               over = stats.over_table.load();
+    if (failures + foreign + over > 0)
+      return Verdict::fail("disturbed: the echo server met ", failures,
+                           " accept failure(s) (out of descriptors), ", foreign,
+                           " connection(s) not of this run and ", over,
+                           " beyond its table: another program used the port or the machine's "
+                           "descriptors; not a clean measurement");
     for (std::size_t i = 0; i < n_; ++i)
       if (checksums_[i] != io_support::pattern_checksum(seed(i), payload_))
         return Verdict::fail("exchange ", i, " did not get its message back intact");
@@ -231,8 +332,13 @@ class TcpEcho final : public Instance {
     return static_cast<double>(sum % (std::uint64_t{1} << 52));
   }
   static std::uint64_t seed(std::size_t i) { return 0x7C9E0000ull + i; }
+  static std::uint64_t random_token() {
+    std::random_device entropy;
+    return (std::uint64_t{entropy()} << 32) ^ entropy() ^ 1;  // never 0 (a zeroed message)
+  }
   std::size_t n_, payload_;
   std::uint64_t delay_us_;
+  std::uint64_t token_;
   EchoServer server_;
   Array<std::uint64_t> checksums_;
 };

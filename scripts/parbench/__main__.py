@@ -6,6 +6,7 @@ gives one line on stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 import traceback
@@ -23,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="parbench", description="parbench analysis tools")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sweep = commands.add_parser("sweep", help="run a whole sweep, then analyze, plot and report")
-    sweep.add_argument("--config", default="default", help="quick, default, full or FILE.toml (default: default)")
+    sweep.add_argument("--config", help="quick, default, full or FILE.toml (default: default)")
     sweep.add_argument("--out", help="output directory (default: results/<UTC time>_<host>_<sha>)")
     sweep.add_argument("--resume", metavar="DIR", help="continue an interrupted sweep in DIR")
     baseline_help = ("an earlier sweep to show 'vs previous' against (default: the latest earlier sweep of "
@@ -45,7 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("b")
     compare.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
     compare.add_argument("--fail-on-regression", type=float, metavar="PCT",
-                         help="exit 1 if a significant slowdown exceeds PCT percent")
+                         help="exit 1 if a significant slowdown exceeds PCT percent, and 3 if a slowdown above "
+                              "PCT cannot be decided with these repetitions (not significant)")
+    compare.add_argument("--allow-undecided", action="store_true",
+                         help="with --fail-on-regression: let slowdowns the data cannot decide pass (exit 0)")
     check = commands.add_parser("check", help="check a sweep's invariants")
     check.add_argument("directory")
     check.add_argument("--reference", help="a reference result directory to compare speedups with")
@@ -78,7 +82,7 @@ def run(argv: list[str]) -> int:
         return main(args.directory)
     if args.command == "compare":
         from .compare import compare
-        return compare(Path(args.a), Path(args.b), args.alpha, args.fail_on_regression)
+        return compare(Path(args.a), Path(args.b), args.alpha, args.fail_on_regression, args.allow_undecided)
     if args.command == "check":
         from .check import check
         return check(Path(args.directory), Path(args.reference) if args.reference else None,
@@ -97,6 +101,15 @@ def main() -> int:
         return 130
     except BrokenPipeError:
         return 1
+    except OSError as error:  # the machine's problem, not parbench's: a full disk, a read-only folder
+        if os.environ.get("PARBENCH_DEBUG"):
+            traceback.print_exc()
+        where = f"{error.filename}: " if error.filename else ""
+        advice = {errno.ENOSPC: " (free some space and run it again; --resume keeps finished families)",
+                  errno.EDQUOT: " (over quota: free some space)", errno.EROFS: " (a read-only file system)",
+                  errno.EACCES: " (permission denied)"}.get(error.errno, "")
+        print(f"parbench: {where}{error.strerror or error}{advice}", file=sys.stderr)
+        return 2
     except Exception as error:  # a bug: one line, details only on request
         if os.environ.get("PARBENCH_DEBUG"):
             traceback.print_exc()

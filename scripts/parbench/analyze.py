@@ -23,7 +23,7 @@ from pathlib import Path
 
 from . import UserError, python_track, stats, units
 from .gbench import ResultSet, Run, format_arg, load_results
-from .util import REPO_ROOT, atomic_write_text
+from .util import REPO_ROOT, atomic_write_text, read_regular_text
 
 from .modelnames import baseline_of, is_baseline, track_label, track_of
 THREAD_MODELS = ("threads", "pool", "tbb", "openmp")
@@ -77,8 +77,8 @@ def read_json_if_present(path: Path) -> dict:
     if not path.exists():
         return {}
     try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as error:
+        data = json.loads(read_regular_text(path))
+    except json.JSONDecodeError as error:
         raise UserError(f"{path}: malformed JSON ({error})") from None
     if not isinstance(data, dict):
         raise UserError(f"{path}: expected a JSON object")
@@ -104,15 +104,22 @@ def _round(value, digits=6):
     return round(float(value), digits) if isinstance(value, float) else value
 
 
+def empty_limits() -> dict:
+    return {"cpu": {}, "cpu_except": {}, "fork_join": {}, "fork_join_workloads": set()}
+
+
 def model_limits(results: ResultSet) -> dict:
     """What the binary says about limits built into models (JSON context): models that cannot
-    run CPU work in parallel, models whose fork_join is serial, workloads that use fork_join."""
-    limits = {"cpu": {}, "fork_join": {}, "fork_join_workloads": set()}
+    run CPU work in parallel (and the workloads where that limit does not hold: numpy releases
+    the GIL), models whose fork_join is serial, workloads that use fork_join."""
+    limits = empty_limits()
     for context in results.contexts.values():
         for key, value in context.items():
             kind, _, name = key.partition(":")
             if kind == "limit_cpu":
                 limits["cpu"][name] = value
+            elif kind == "limit_cpu_except":
+                limits["cpu_except"][name] = set(filter(None, value.split(",")))
             elif kind == "limit_fork_join":
                 limits["fork_join"][name] = value
             elif kind == "fork_join":
@@ -124,7 +131,7 @@ def limit_of(limits: dict, workload: str, model: str, category: str, p: int) -> 
     """Why (workload, model) cannot run in parallel at p by the model's design, or None."""
     if p <= 1 or category == IO_CATEGORY:
         return None
-    if model in limits["cpu"]:
+    if model in limits["cpu"] and workload not in limits.get("cpu_except", {}).get(model, ()):
         return limits["cpu"][model]
     if model in limits["fork_join"] and workload in limits["fork_join_workloads"]:
         return limits["fork_join"][model]
@@ -132,7 +139,7 @@ def limit_of(limits: dict, workload: str, model: str, category: str, p: int) -> 
 
 
 def build_points(results: ResultSet, physical: int, threads: int, limits: dict | None = None) -> list[dict]:
-    limits = limits or {"cpu": {}, "fork_join": {}, "fork_join_workloads": set()}
+    limits = limits or empty_limits()
     runs = [r for r in results.workload_runs() if r.real_times]
     samples = {(r.parts[0], r.parts[1], int(r.args["n"]), int(r.args["p"]), r.weak): r.real_times for r in runs}
     medians = {key: stats.median(times) for key, times in samples.items()}
@@ -206,7 +213,7 @@ def karp_flatt_estimate(t1: list[float], tp: list[float], p: int) -> tuple[float
 def build_fits(results: ResultSet, physical: int, limits: dict | None = None) -> list[dict]:
     """Per (cpu or memory workload, model, n): an Amdahl fit where the data can decide one,
     else the Karp-Flatt estimate (method says which); models limited by design are left out."""
-    limits = limits or {"cpu": {}, "fork_join": {}, "fork_join_workloads": set()}
+    limits = limits or empty_limits()
     groups: dict[tuple, list[Run]] = defaultdict(list)
     for run in results.workload_runs():
         workload, model = run.parts
@@ -797,8 +804,8 @@ def find_previous(directory: Path, env: dict, sweep: dict) -> Path | None:
 
 def read_json_quietly(path: Path) -> dict:
     try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        data = json.loads(read_regular_text(path))
+    except (UserError, json.JSONDecodeError):
         return {}
     return data if isinstance(data, dict) else {}
 
@@ -1014,9 +1021,18 @@ def write_outputs(directory: Path, analysis: dict) -> None:
         writer.writerow(columns)
         for row in analysis[table]:
             writer.writerow(["" if row.get(c) is None else
-                             (json.dumps(row[c]) if isinstance(row.get(c), list) else row[c])
+                             (json.dumps(row[c]) if isinstance(row.get(c), list) else csv_cell(row[c]))
                              for c in columns])
         atomic_write_text(path, "".join(lines))
+
+
+def csv_cell(value):
+    """A CSV cell a spreadsheet shows as text: a string starting with = + - @ (or a tab or
+    carriage return) would be run as a formula, so it gets a leading apostrophe. Numbers stay
+    numbers."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def main(directory: str, baseline: str | None = None) -> int:

@@ -39,6 +39,7 @@ from typing import NamedTuple
 from . import UserError, config as config_module
 from .analyze import analyze
 from .modelnames import baseline_of
+from .util import read_regular_text
 
 
 class Row(NamedTuple):
@@ -55,7 +56,7 @@ def _thresholds(directory: Path) -> config_module.CheckThresholds:
     path = directory / "sweep.json"
     if path.exists():
         try:
-            return config_module.from_saved(json.loads(path.read_text())["config"]).check
+            return config_module.from_saved(json.loads(read_regular_text(path))["config"], str(path)).check
         except (json.JSONDecodeError, KeyError, TypeError) as error:
             raise UserError(f"{path}: unreadable sweep state ({error})") from None
     return config_module.CheckThresholds()
@@ -65,8 +66,9 @@ def _selected(directory: Path) -> tuple[set | None, set | None]:
     """The workloads and models the sweep ran (None: all): a check of a model the sweep left out
     is not a failure."""
     try:
-        config = config_module.from_saved(json.loads((directory / "sweep.json").read_text())["config"])
-    except (OSError, json.JSONDecodeError, KeyError, TypeError):
+        config = config_module.from_saved(json.loads(read_regular_text(directory / "sweep.json"))["config"],
+                                          str(directory / "sweep.json"))
+    except (UserError, OSError, json.JSONDecodeError, KeyError, TypeError):
         return None, None
     return (set(config.workloads) if config.workloads is not None else None,
             set(config.models) if config.models is not None else None)
@@ -81,9 +83,11 @@ def run_checks(directory: Path, reference: Path | None, analysis: dict | None = 
 
     # 1. Every workload x model ran and verified.
     sweep_path = directory / "sweep.json"
-    families = json.loads(sweep_path.read_text()).get("families", []) if sweep_path.exists() else []
+    families = json.loads(read_regular_text(sweep_path)).get("families", []) if sweep_path.exists() else []
     from .sweep import Family
     for family in families:
+        if not isinstance(family, dict) or "status" not in family:
+            raise UserError(f"{sweep_path}: unreadable sweep state (a malformed family record)")
         rows.append(Row("ran and verified", Family.from_record(family).label,
                         family["status"] + (f": {family['message']}" if family.get("message") else ""),
                         "ok", family["status"] == "ok"))
@@ -99,11 +103,12 @@ def run_checks(directory: Path, reference: Path | None, analysis: dict | None = 
 
     # 2. The measured serial fraction of the amdahl_* workloads is the configured one (an Amdahl
     #    fit with 3 or more p up to the cores, else the Karp-Flatt estimate: the analysis says which).
+    present_models = {p["model"] for p in analysis["points"]}
     fits = {(f["workload"], f["model"]): f for f in analysis["fits"] if f["workload"].startswith("amdahl")}
     amdahl_workloads = sorted({p["workload"] for p in analysis["points"] if p["workload"].startswith("amdahl")})
     for workload in amdahl_workloads:
         for model in thresholds.amdahl_models:
-            if models_run is not None and model not in models_run:
+            if (models_run is not None and model not in models_run) or model not in present_models:
                 continue
             fit = fits.get((workload, model))
             family = f"{workload}/{model}"
@@ -127,12 +132,15 @@ def run_checks(directory: Path, reference: Path | None, analysis: dict | None = 
                 verdict = False
             rows.append(Row("serial fraction", family, measured, f"±{tolerance}", verdict, family))
 
-    # 3. Efficiency at p = cores on embarrassingly parallel workloads.
+    # 3. Efficiency at p = cores on embarrassingly parallel workloads: those this folder holds
+    #    (a threshold naming a workload or model it never ran is not a failure; one that was
+    #    meant to run and did not fails above, as "ran and verified").
+    present_workloads = {p["workload"] for p in analysis["points"]}
     for workload in thresholds.efficiency_workloads:
-        if workloads_run is not None and workload not in workloads_run:
+        if (workloads_run is not None and workload not in workloads_run) or workload not in present_workloads:
             continue
         for model in thresholds.efficiency_models:
-            if models_run is not None and model not in models_run:
+            if (models_run is not None and model not in models_run) or model not in present_models:
                 continue
             candidates = [p for p in analysis["points"] if p["workload"] == workload and p["model"] == model
                           and p["scaling"] == "strong" and p["p"] == cores and p.get("efficiency") is not None]
@@ -187,8 +195,8 @@ def _why_not_remeasure(directory: Path) -> str | None:
         return "no sweep.json: not a sweep directory"
     env = {}
     try:
-        env = json.loads((directory / "env.json").read_text())
-    except (OSError, json.JSONDecodeError):
+        env = json.loads(read_regular_text(directory / "env.json"))
+    except (UserError, json.JSONDecodeError):
         return "no readable env.json: the machine the sweep ran on is unknown"
     if env.get("hostname") != socket.gethostname():
         return f"the sweep ran on {env.get('hostname')}, this is {socket.gethostname()}"
@@ -201,12 +209,19 @@ def _why_not_remeasure(directory: Path) -> str | None:
 
 def remeasure(directory: Path, families: list[str]) -> dict[str, dict]:
     """Runs each family once more into DIR/rechecks/ (strong scaling, the sweep's own
-    selection and spin calibration) and records it in sweep.json's "rechecks"."""
+    selection and spin calibration) and records it in sweep.json's "rechecks", holding the
+    folder's lock (a sweep still writing it is not disturbed)."""
+    from .util import FolderLock
+    with FolderLock(directory):
+        return _remeasure(directory, families)
+
+
+def _remeasure(directory: Path, families: list[str]) -> dict[str, dict]:
     from .sweep import Family, StopRequest, Tracks, binary_path, write_state
     state_path = directory / "sweep.json"
     try:
-        state = json.loads(state_path.read_text())
-        config = config_module.from_saved(state["config"])
+        state = json.loads(read_regular_text(state_path))
+        config = config_module.from_saved(state["config"], str(state_path))
         info = state["binary_info"]
     except (OSError, json.JSONDecodeError, KeyError, TypeError) as error:
         raise UserError(f"{state_path}: unreadable sweep state ({error})") from None

@@ -6,18 +6,32 @@ over all the benchmarks compared (Holm) - the same test the report's "vs
 previous" uses. A change counts as significant only if its corrected p is
 below alpha, its interval excludes 1 and it exceeds the run-to-run noise (the
 larger CV of the two). Then a geometric-mean summary. --fail-on-regression PCT
-exits 1 when a significant slowdown exceeds PCT percent.
+exits 1 when a significant slowdown exceeds PCT percent, and 3 when a slowdown
+above PCT is not significant (the repetitions cannot decide it: a gate that
+cannot fire must not pass silently) unless --allow-undecided.
 """
 from __future__ import annotations
 
 from pathlib import Path
+
+import math
 
 from . import UserError, stats
 from .analyze import result_files
 from .gbench import load_results
 
 
-def compare(a: Path, b: Path, alpha: float = 0.05, fail_on_regression: float | None = None) -> int:
+# With fewer repetitions than this on a side, Welch's test has no degrees of freedom to speak of.
+MIN_REPETITIONS = 3
+
+
+def compare(a: Path, b: Path, alpha: float = 0.05, fail_on_regression: float | None = None,
+            allow_undecided: bool = False) -> int:
+    if not (math.isfinite(alpha) and 0 < alpha <= 0.5):
+        raise UserError(f"compare --alpha: {alpha:g} is not a significance level in (0, 0.5]")
+    if fail_on_regression is not None and not (math.isfinite(fail_on_regression)
+                                               and 0 <= fail_on_regression <= 10000):
+        raise UserError(f"compare --fail-on-regression: {fail_on_regression:g} is not a percentage in [0, 10000]")
     before = load_results(result_files(a))
     after = load_results(result_files(b))
     common = sorted(k for k in set(before.runs) & set(after.runs)
@@ -53,11 +67,23 @@ def compare(a: Path, b: Path, alpha: float = 0.05, fail_on_regression: float | N
     if not slower and not faster and smallest >= alpha:
         print(f"compare: no change can be significant here: the smallest corrected p is {smallest:.3g} "
               f"(more repetitions narrow it)")
+    few = min(min(len(before.runs[k].real_times), len(after.runs[k].real_times)) for k in common)
+    if few < MIN_REPETITIONS:
+        print(f"compare: some benchmarks have only {few} repetition(s) on a side; with fewer than "
+              f"{MIN_REPETITIONS} no change there can be significant")
     if fail_on_regression is not None:
         regressions = [r for r in slower if 100 * (r["ratio"] - 1) > fail_on_regression]
+        undecided = [r for r in rows if not r["significant"] and 100 * (r["ratio"] - 1) > fail_on_regression]
         if regressions:
             worst = max(regressions, key=lambda r: r["ratio"])
             print(f"compare: {len(regressions)} significant slowdown(s) above {fail_on_regression:g}% "
                   f"(worst: {worst['name']} {100 * (worst['ratio'] - 1):+.1f}%)")
             return 1
+        if undecided:
+            worst = max(undecided, key=lambda r: r["ratio"])
+            print(f"compare: {len(undecided)} slowdown(s) above {fail_on_regression:g}% that these repetitions "
+                  f"cannot decide (worst: {worst['name']} {100 * (worst['ratio'] - 1):+.1f}%, corrected p "
+                  f"{worst['p_adjusted']:.3g}, not below alpha {alpha:g}): more repetitions decide them"
+                  + ("; passed (--allow-undecided)" if allow_undecided else "; --allow-undecided passes them"))
+            return 0 if allow_undecided else 3
     return 0

@@ -5,6 +5,7 @@ wrong types are errors (one line naming the file and the key).
 """
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import fields, asdict, dataclass, field
 from pathlib import Path
@@ -106,6 +107,9 @@ def from_dict(data: dict, name: str, source: str) -> SweepConfig:
     unknown = set(data) - {"sweep", "check", "mpi"}
     if unknown:
         raise UserError(f"{source}: unknown table(s) {', '.join(sorted(unknown))} (use [sweep], [check] and [mpi])")
+    for table in ("sweep", "check", "mpi"):
+        if not isinstance(data.get(table, {}), dict):
+            raise UserError(f"{source}: [{table}] must be a table, not a {type(data[table]).__name__}")
     sweep = _checked(data.get("sweep", {}), _SWEEP_TYPES, "sweep", source)
     check = _checked(data.get("check", {}), _CHECK_TYPES, "check", source)
     mpi = _checked(data.get("mpi", {}), _MPI_TYPES, "mpi", source)
@@ -134,32 +138,89 @@ def from_dict(data: dict, name: str, source: str) -> SweepConfig:
             raise UserError(f"{source}: [sweep] {key} must be a list or \"{word}\"")
     for key, value in sweep.items():
         setattr(config, key, value)
-    if config.size not in ("default", "quick", "small"):
-        raise UserError(f"{source}: [sweep] size must be default, quick or small, got '{config.size}'")
-    if config.repetitions < 1:
-        raise UserError(f"{source}: [sweep] repetitions must be at least 1")
-    if config.min_time <= 0 or config.family_timeout <= 0:
-        raise UserError(f"{source}: [sweep] min_time and family_timeout must be positive")
-    if not config.omp_wait_policies or any(p not in OMP_WAIT_POLICIES for p in config.omp_wait_policies):
-        raise UserError(f"{source}: [sweep] omp_wait_policies must list some of "
-                        f"{', '.join(OMP_WAIT_POLICIES)}")
-    if not 0 <= config.disturbance_max <= 1 or config.disturbance_reruns < 0:
-        raise UserError(f"{source}: [sweep] disturbance_max must be in [0, 1] and "
-                        "disturbance_reruns at least 0")
-    if isinstance(config.models, list) and not config.models:
-        raise UserError(f"{source}: [sweep] models must name at least one model (or be \"all\")")
-    if isinstance(config.weak_scaling, list) and not all(isinstance(w, str) for w in config.weak_scaling):
-        raise UserError(f"{source}: [sweep] weak_scaling must be true, false or a list of workload names")
-    if isinstance(config.python, list):
-        check_interpreters(config.python, f"{source}: [sweep] python")
-    if isinstance(config.python_workers, str) and config.python_workers not in ("auto", "cores"):
-        raise UserError(f"{source}: [sweep] python_workers must be \"auto\", \"cores\" or a list")
-    for key in ("workers", "concurrency") + (("python_workers",) if isinstance(config.python_workers, list) else ()):
-        values = getattr(config, key)
-        if values is not None and (not values or any(
-                not isinstance(p, int) or isinstance(p, bool) or p < 1 for p in values)):
-            raise UserError(f"{source}: [sweep] {key} must be positive integers")
+    validate(config, source)
     return config
+
+
+# The documented ranges of the numbers a config holds (benchmarks/sweeps/default.toml):
+# (low, high, whole number). NaN and infinity are never in range: a min_time of nan would
+# slip past "<= 0" and run every family until its timeout.
+NUMBER_RANGES = {
+    "repetitions": (1, 1000, True), "min_time": (0.001, 3600, False),
+    "family_timeout": (1, 7 * 86400, False), "disturbance_max": (0, 1, False),
+    "disturbance_reruns": (0, 10, True),
+}
+CHECK_RANGES = {"amdahl_tolerance": (0, 1, False), "efficiency_min": (0, 2, False),
+                "reference_tolerance": (0, 10, False)}
+MAX_WORKERS = 4096  # the binary's own limit for p and concurrency
+
+
+def check_number(value, where: str, low: float, high: float, whole: bool) -> None:
+    """A finite number in [low, high] (a whole one if `whole`): one line naming `where` if not."""
+    kind = "a whole number" if whole else "a number"
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+            or (whole and value != int(value)) or not low <= value <= high):
+        raise UserError(f"{where} must be {kind} in [{low:g}, {high:g}], got {value!r}")
+
+
+def check_names(values, where: str, allow_none: bool = True) -> None:
+    """None (all), or a non-empty list of non-empty names, each once."""
+    if values is None and allow_none:
+        return
+    if not isinstance(values, list) or not values or not all(isinstance(v, str) and v for v in values):
+        raise UserError(f"{where} must be a non-empty list of names" + (' (or "all")' if allow_none else ""))
+    twice = sorted({v for v in values if values.count(v) > 1})
+    if twice:
+        raise UserError(f"{where} names {', '.join(twice)} more than once")
+
+
+def check_counts(values, where: str) -> None:
+    """None (automatic) or a non-empty list of distinct whole numbers in [1, MAX_WORKERS]."""
+    if values is None:
+        return
+    if not isinstance(values, list) or not values:
+        raise UserError(f"{where} must be a non-empty list of positive integers (or \"auto\")")
+    for value in values:
+        check_number(value, where, 1, MAX_WORKERS, True)
+    if len(set(values)) != len(values):
+        raise UserError(f"{where} names a value more than once: {values}")
+
+
+def validate(config: SweepConfig, source: str) -> None:
+    """Every value of a config, from a TOML file or a saved sweep.json: finite numbers in their
+    documented ranges, non-empty lists of names. One line naming the file and the key."""
+    where = f"{source}: [sweep]"
+    if config.size not in ("default", "quick", "small"):
+        raise UserError(f"{where} size must be default, quick or small, got {config.size!r}")
+    for key, (low, high, whole) in NUMBER_RANGES.items():
+        check_number(getattr(config, key), f"{where} {key}", low, high, whole)
+    if not isinstance(config.omp_wait_policies, list) or not config.omp_wait_policies or any(
+            p not in OMP_WAIT_POLICIES for p in config.omp_wait_policies):
+        raise UserError(f"{where} omp_wait_policies must list some of {', '.join(OMP_WAIT_POLICIES)}")
+    check_names(config.workloads, f"{where} workloads")
+    check_names(config.models, f"{where} models")
+    if not isinstance(config.primitives, list) or not all(isinstance(v, str) and v for v in config.primitives):
+        raise UserError(f"{where} primitives must be a list of primitive family names (or [])")
+    if not isinstance(config.weak_scaling, bool):
+        check_names(config.weak_scaling, f"{where} weak_scaling (true, false or a list of workloads)", False)
+    check_counts(config.workers, f"{where} workers")
+    check_counts(config.concurrency, f"{where} concurrency")
+    if isinstance(config.python, list):
+        check_interpreters(config.python, f"{where} python")
+    elif not isinstance(config.python, str):
+        raise UserError(f"{where} python must be an interpreter, a list of them, or \"\"")
+    if isinstance(config.python_workers, list):
+        check_counts(config.python_workers, f"{where} python_workers")
+    elif config.python_workers not in ("auto", "cores"):
+        raise UserError(f"{where} python_workers must be \"auto\", \"cores\" or a list")
+    if not isinstance(config.python_weak_scaling, bool):
+        raise UserError(f"{where} python_weak_scaling must be true or false")
+    for key, (low, high, whole) in CHECK_RANGES.items():
+        check_number(getattr(config.check, key), f"{source}: [check] {key}", low, high, whole)
+    for key in ("amdahl_models", "efficiency_workloads", "efficiency_models"):
+        names = getattr(config.check, key)
+        if names != []:  # [] turns that check off
+            check_names(names, f"{source}: [check] {key}", False)
 
 
 def check_interpreters(names: list, where: str) -> None:
@@ -188,17 +249,28 @@ def load(name_or_path: str) -> SweepConfig:
         raise UserError(f"{path}: malformed TOML ({error})") from None
     except OSError as error:
         raise UserError(f"{path}: cannot read ({error.strerror})") from None
+    except UnicodeDecodeError as error:
+        raise UserError(f"{path}: not UTF-8 text (byte {error.start})") from None
     return from_dict(data, path.stem, str(path))
 
 
-def from_saved(saved: dict) -> SweepConfig:
-    """Rebuilds the config a sweep stored in its sweep.json."""
+def from_saved(saved: dict, source: str = "sweep.json") -> SweepConfig:
+    """Rebuilds the config a sweep stored in its sweep.json, validated as a TOML one is (saved
+    state can be damaged or edited). source: the file, for the message."""
+    if not isinstance(saved, dict):
+        raise UserError(f"{source}: its config is not a table")
     # Keys of other parbench versions are ignored, so old results stay checkable.
     saved = dict(saved)
     check_fields = {f.name for f in fields(CheckThresholds)}
     sweep_fields = {f.name for f in fields(SweepConfig)} - {"check"}
-    check = CheckThresholds(**{k: v for k, v in saved.pop("check", {}).items() if k in check_fields})
     mpi_fields = {f.name for f in fields(MpiSettings)}
-    mpi = MpiSettings(**{k: v for k, v in (saved.pop("mpi", None) or {}).items() if k in mpi_fields})
+    tables = {"check": saved.pop("check", None) or {}, "mpi": saved.pop("mpi", None) or {}}
+    for key, table in tables.items():
+        if not isinstance(table, dict):
+            raise UserError(f"{source}: its config's [{key}] is not a table")
+    check = CheckThresholds(**{k: v for k, v in tables["check"].items() if k in check_fields})
+    mpi = MpiSettings(**{k: v for k, v in tables["mpi"].items() if k in mpi_fields})
     sweep_fields -= {"mpi"}
-    return SweepConfig(**{k: v for k, v in saved.items() if k in sweep_fields}, check=check, mpi=mpi)
+    config = SweepConfig(**{k: v for k, v in saved.items() if k in sweep_fields}, check=check, mpi=mpi)
+    validate(config, source)
+    return config

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import UserError
+from .util import read_regular_text
 
 _TIME_UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 # Name components that Google Benchmark appends and that are not our arguments.
@@ -110,10 +111,7 @@ def _number(value) -> float:
 
 def load_file(path: Path) -> tuple[dict, list[dict]]:
     """Returns (context, benchmark entries) of one Google Benchmark JSON file."""
-    try:
-        text = path.read_text()
-    except OSError as error:
-        raise UserError(f"{path}: cannot read ({error.strerror})") from None
+    text = read_regular_text(path)
     if not text.strip():
         raise UserError(f"{path}: empty file")
     try:

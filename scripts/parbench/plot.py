@@ -12,7 +12,9 @@ parallel by design is not drawn as if it were slow (grey "n/a" in the heatmap).
 """
 from __future__ import annotations
 
+import io
 import json
+import textwrap
 import math
 from collections import defaultdict
 from pathlib import Path
@@ -27,6 +29,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: 
 
 from . import UserError, units  # noqa: E402
 from .modelnames import is_baseline, split_tag, track_of  # noqa: E402
+from .util import atomic_write_bytes, atomic_write_text, read_regular_text  # noqa: E402
 
 plt.rcParams.update({
     "svg.hashsalt": "parbench", "figure.dpi": 100, "savefig.dpi": 110, "font.size": 9,
@@ -91,7 +94,11 @@ def save(fig, directory: Path, name: str) -> list[Path]:
     paths = []
     for extension, metadata in (("png", {"Software": None}), ("svg", {"Date": None, "Creator": None})):
         path = directory / f"{name}.{extension}"
-        fig.savefig(path, format=extension, metadata=metadata, bbox_inches="tight")
+        # drawn in memory, then put in place whole (a full disk leaves the old figure or
+        # none, never half of one; a link planted in its place is replaced, not followed)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=extension, metadata=metadata, bbox_inches="tight")
+        atomic_write_bytes(path, buffer.getvalue())
         paths.append(path)
     plt.close(fig)
     return paths
@@ -222,7 +229,8 @@ def plot_scaling(analysis: dict, out: Path, key: str, ylabel: str, title: str, n
             # The models whose scaling is n/a go under the title, outside the data.
             shown = next(m for m in members if m in series[workload])
             ax.set_title(f"{workload} (n={series[workload][shown][0]['n']:,})"
-                         + ("\nn/a (serial by design): " + ", ".join(limited) if limited else ""),
+                         + ("\n" + textwrap.fill("n/a (serial by design): " + ", ".join(limited), 46)
+                            if limited else ""),
                          fontsize=9)
             ax.set_xlabel("workers p")
             ax.set_ylabel(ylabel)
@@ -627,7 +635,7 @@ def load_analysis(directory: Path) -> dict:
     if not path.exists():
         raise UserError(f"{path}: missing (run ./parbench analyze {directory} first)")
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(read_regular_text(path))
     except json.JSONDecodeError as error:
         raise UserError(f"{path}: malformed JSON ({error.msg} at line {error.lineno})") from None
     if not isinstance(data, dict) or data.get("parbench_analysis") != 1:
@@ -653,7 +661,25 @@ def plot_all(directory: Path) -> list[Path]:
     paths += plot_ipc(analysis, out)
     paths += plot_io(analysis, out)
     paths += plot_primitives(analysis, out)
+    # The list of figures this analysis has: report redraws them when one is missing.
+    atomic_write_text(out / FIGURE_LIST, json.dumps(sorted(p.name for p in paths), indent=0) + "\n")
     return paths
+
+
+FIGURE_LIST = "figures.json"
+
+
+def missing_figures(directory: Path) -> list[str] | None:
+    """The figures plot drew for this folder that are not there now; None: plot never
+    finished here (no list)."""
+    listing = directory / "plots" / FIGURE_LIST
+    try:
+        names = json.loads(read_regular_text(listing))
+    except (UserError, json.JSONDecodeError):
+        return None
+    if not isinstance(names, list):
+        return None
+    return [name for name in names if not isinstance(name, str) or not (directory / "plots" / name).is_file()]
 
 
 def main(directory: str) -> int:

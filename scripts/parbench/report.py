@@ -26,10 +26,10 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
-from . import stats, units
+from . import UserError, stats, units
 from .modelnames import track_label
-from .plot import load_analysis, plot_all
-from .util import atomic_write_text
+from .plot import load_analysis, missing_figures, plot_all
+from .util import atomic_write_text, read_regular_bytes, read_regular_text
 
 MD_TABLE_ROWS = 6  # rows of a long table shown in report.md; the CSV has them all
 
@@ -97,7 +97,6 @@ def python_section(r, analysis: dict, plots: Path) -> None:
     table, its scaling charts and its primitives beside their C++ counterparts."""
     python = analysis["python"]
     interpreter = python.get("interpreter") or {}
-    cores = analysis["cores"]["physical"]
     r.heading("Python track")
     gil = {"yes": "with the GIL", "no": "free-threaded (no GIL)"}.get(interpreter.get("python_gil_enabled"), "")
     r.text(f"The same workloads, inputs and verified answers under CPython "
@@ -194,6 +193,12 @@ def _interpreters_section(r, rows: list[dict], plots: Path) -> None:
         r.image(path, f"Python {tag}: speedup vs workers (against py_serial@{tag})", f"plots/{path.name}")
 
 
+def md_inline(text) -> str:
+    """One line of Markdown from any text: a newline in a value (a CPU's name, a model's note)
+    cannot start a heading or a list, and a pipe cannot add a table column."""
+    return re.sub(r"\s*[\r\n]+\s*", " ", str(text)).replace("|", "\\|")
+
+
 def _anchor(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
@@ -230,17 +235,17 @@ class Report:
         for block in self.blocks:
             kind = block[0]
             if kind == "heading":
-                out.append("#" * block[1] + " " + block[2] + "\n")
+                out.append("#" * block[1] + " " + md_inline(block[2]) + "\n")
             elif kind == "text":
-                out.append(block[1] + "\n")
+                out.append(re.sub(r"\s*[\r\n]+\s*", " ", block[1]) + "\n")
             elif kind == "bullets":
-                out.append("\n".join(f"- {item}" for item in block[1]) + "\n")
+                out.append("\n".join(f"- {md_inline(item)}" for item in block[1]) + "\n")
             elif kind == "table":
                 header, rows, csv, limit = block[1:]
                 shown = rows if limit is None else rows[:limit]
-                out.append("| " + " | ".join(header) + " |")
+                out.append("| " + " | ".join(md_inline(h) for h in header) + " |")
                 out.append("|" + "---|" * len(header))
-                out.extend("| " + " | ".join(str(c).replace("|", "/") for c in row) + " |" for row in shown)
+                out.extend("| " + " | ".join(md_inline(c) for c in row) + " |" for row in shown)
                 if len(shown) < len(rows):
                     out.append(f"\n{len(rows) - len(shown)} more rows" + (f" in [{csv}]({csv})" if csv else "")
                                + ".")
@@ -284,7 +289,7 @@ class Report:
                 if csv:
                     body.append(f'<p class="csv">As CSV: <a href="{html.escape(csv)}">{html.escape(csv)}</a></p>')
             elif kind == "image":
-                data = base64.b64encode(block[1].read_bytes()).decode()
+                data = base64.b64encode(read_regular_bytes(block[1])).decode()
                 body.append(f'<figure><img alt="{html.escape(block[2])}" '
                             f'src="data:image/png;base64,{data}"><figcaption>{html.escape(block[2])}'
                             "</figcaption></figure>")
@@ -383,8 +388,8 @@ SCRIPT = r"""
 
 def read_optional(path: Path) -> dict:
     try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        data = json.loads(read_regular_text(path))
+    except (UserError, json.JSONDecodeError):
         return {}
     return data if isinstance(data, dict) else {}
 
@@ -917,8 +922,11 @@ def title_of(directory: Path, sweep: dict) -> str:
 
 def write_report(directory: Path) -> Path:
     directory = Path(directory)
-    if not (directory / "plots").exists():
+    if missing_figures(directory) != []:  # never drawn, or one is gone (a failed plot, a full disk)
         plot_all(directory)
+        missing = missing_figures(directory)
+        if missing:
+            raise UserError(f"{directory / 'plots'}: cannot draw {', '.join(missing)} (see plot's error)")
     report = build(directory)
     sweep = read_optional(directory / "sweep.json")
     atomic_write_text(directory / "report.md", report.markdown())

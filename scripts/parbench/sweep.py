@@ -26,6 +26,10 @@ attempt's figures in sweep.json and in the raw file's context.
 """
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import functools
+import hashlib
 import json
 import os
 import re
@@ -35,6 +39,7 @@ import socket
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -42,7 +47,7 @@ from pathlib import Path
 
 from . import UserError, config as config_module, envinfo
 from .gbench import load_file, parse_run_name
-from .util import atomic_write_text
+from .util import FolderLock, atomic_write_text, open_new_for_writing, read_regular_bytes, read_regular_text
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -485,14 +490,6 @@ def _kill_group(process: subprocess.Popen) -> None:
             time.sleep(0.05)
 
 
-def _last_line(path: Path) -> str:
-    try:
-        lines = [l for l in path.read_text(errors="replace").splitlines() if l.strip()]
-    except OSError:
-        return ""
-    return lines[-1].strip()[:300] if lines else ""
-
-
 PF_KTHREAD = 0x00200000  # a kernel thread (include/linux/sched.h)
 
 
@@ -590,13 +587,78 @@ def run_family(binary: Path, selection: list[str], family: Family, config, direc
         folder.mkdir(parents=True, exist_ok=True)
     before = CpuSample.take()
     start = time.monotonic()
-    family_cpu = 0.0
-    with open(log_path, "w") as log:
-        family_env = family.environment(env)
-        if is_mpi_family(family.name):
-            family_env = mpi_environment(config, family_env)
+    family_env = family.environment(env)
+    if is_mpi_family(family.name):
+        family_env = mpi_environment(config, family_env)
+    with contextlib.ExitStack() as cleanup:
+        # The family's files (file_read's, file_write's) go to a folder of its own that the sweep
+        # removes however the family ended: a killed child cannot remove its own.
+        family_env = dict(family_env, PARBENCH_IO_DIR=cleanup.enter_context(family_io_directory(family_env)))
+        return _run_child(command, family, config, directory, family_env, stop, record, out_path, temporary,
+                          log_path, before, start)
+
+
+FAMILY_IO_PREFIX = "parbench-family-"
+
+
+@contextlib.contextmanager
+def family_io_directory(env: dict):
+    """A fresh folder for one family's files under PARBENCH_IO_DIR (else the temporary
+    folder), removed afterwards; folders of sweeps that died (SIGKILL) are removed first."""
+    base = Path(env.get("PARBENCH_IO_DIR") or os.environ.get("TMPDIR") or "/tmp")
+    if not base.is_dir():
+        raise UserError(f"PARBENCH_IO_DIR={base}: no such folder (set it to a writable one)")
+    for stale in base.glob(f"{FAMILY_IO_PREFIX}*-*"):
+        owner = stale.name[len(FAMILY_IO_PREFIX):].split("-")[0]
+        if owner.isdigit() and not Path(f"/proc/{owner}").exists() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
+    try:
+        folder = Path(tempfile.mkdtemp(prefix=f"{FAMILY_IO_PREFIX}{os.getpid()}-", dir=base))
+    except OSError as error:
+        raise UserError(f"PARBENCH_IO_DIR={base}: cannot make a folder there ({error.strerror})") from None
+    try:
+        yield str(folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child only calls it
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(sweep_pid: int) -> None:
+    """In the family's child, before exec: SIGKILL when the sweep dies, however it dies."""
+    _PRCTL(PR_SET_PDEATHSIG, int(signal.SIGKILL))
+    if os.getppid() != sweep_pid:  # the sweep died before prctl took effect
+        os._exit(1)
+
+
+# Lines of a family's log that say nothing about why it failed.
+_NOISE = re.compile(r"\*\*\*WARNING\*\*\* Library was built as DEBUG|^-+$|^Running |^Run on |^CPU Caches|"
+                    r"^  L\d |^Load Average|^\d{4}-\d\d-\d\dT")
+_ERROR = re.compile(r"error|fail|abort|terminat|exception|traceback|what\(\)|cannot|denied|no such|"
+                    r"killed|signal|timeout|ERROR", re.IGNORECASE)
+
+
+def failure_reason(path: Path) -> str:
+    """The log's last line that says what went wrong (an error, a failed check, an exception),
+    else its last meaningful line, else ""."""
+    try:
+        lines = [l.strip() for l in path.read_text(errors="replace").splitlines() if l.strip()]
+    except OSError:
+        return ""
+    lines = [l for l in lines if not _NOISE.search(l)]
+    found = next((l for l in reversed(lines) if _ERROR.search(l)), lines[-1] if lines else "")
+    return found[:300]
+
+
+def _run_child(command, family, config, directory, family_env, stop, record, out_path, temporary, log_path,
+               before, start) -> dict | None:
+    temporary.unlink(missing_ok=True)  # a leftover, or a link planted there: the binary would write through it
+    with open_new_for_writing(log_path) as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   env=family_env, start_new_session=True)
+                                   env=family_env, start_new_session=True, preexec_fn=functools.partial(_die_with_parent, os.getpid()))
+    family_cpu = 0.0
     deadline = start + config.family_timeout
     while True:
         pid, status, usage = os.wait4(process.pid, os.WNOHANG)
@@ -618,30 +680,47 @@ def run_family(binary: Path, selection: list[str], family: Family, config, direc
     record["seconds"] = round(elapsed, 2)
     record["cpu_seconds"] = round(family_cpu, 3)
     record["disturbance"] = disturbance(before, CpuSample.take(), elapsed, family_cpu)
-    if record["status"] != "timeout":
-        code = process.returncode
-        if code == 0:
-            try:
-                context, entries = load_file(temporary)
-                errors = [e for e in entries if e.get("error_occurred")]
-                # The raw file says how it was measured: what disturbed it, its OpenMP policy.
-                context["parbench_family"] = {key: record[key] for key in (
-                    "family", "weak", "omp_wait", "seconds", "cpu_seconds", "disturbance")}
-                atomic_write_text(out_path, json.dumps({"context": context, "benchmarks": entries},
-                                                       indent=1) + "\n")
-                if errors:
-                    record.update(status="errors", message=f"{len(errors)} benchmark(s) reported an error, "
-                                  f"first: {errors[0].get('name')}: {errors[0].get('error_message')}")
-                else:
-                    record.update(status="ok")
-            except UserError as error:
-                record.update(status="failed", message=str(error))
-        elif code < 0:
-            record.update(message=f"killed by signal {signal.Signals(-code).name}: {_last_line(log_path)}")
-        else:
-            record.update(message=f"exit status {code}: {_last_line(log_path)}")
-    temporary.unlink(missing_ok=True)
+    try:
+        if record["status"] != "timeout":
+            _judge(process.returncode, record, temporary, out_path, log_path)
+    finally:
+        temporary.unlink(missing_ok=True)  # a full disk or an error on the way: nothing half-done stays
     return record
+
+
+def _judge(code: int, record: dict, temporary: Path, out_path: Path, log_path: Path) -> None:
+    """The family's status from its exit and its JSON: ok (moved to out_path, with the size
+    and checksum --resume checks), errors (a benchmark's error rows: the binary exits 1 and
+    its first row's reason is the message) or failed (the exit, and the log's reason)."""
+    if code in (0, 1) and temporary.exists():
+        try:
+            context, entries = load_file(temporary)
+        except UserError as error:
+            if code == 0:
+                record.update(status="failed", message=str(error))
+                return
+        else:
+            errors = [e for e in entries if e.get("error_occurred")]
+            # The raw file says how it was measured: what disturbed it, its OpenMP policy.
+            context["parbench_family"] = {key: record[key] for key in (
+                "family", "weak", "omp_wait", "ranks", "track", "sizes", "instances", "seconds", "cpu_seconds",
+                "disturbance")}
+            text = json.dumps({"context": context, "benchmarks": entries}, indent=1) + "\n"
+            atomic_write_text(out_path, text)
+            record.update(bytes=len(text.encode()), sha256=hashlib.sha256(text.encode()).hexdigest())
+            if errors:
+                record.update(status="errors", message=f"{len(errors)} benchmark(s) reported an error, "
+                              f"first: {errors[0].get('name')}: {errors[0].get('error_message')}")
+                return
+            if code == 0:
+                record.update(status="ok")
+                return
+    reason = failure_reason(log_path)
+    if code < 0:
+        record.update(status="failed", message=f"killed by signal {signal.Signals(-code).name}"
+                      + (f" (its log: {reason})" if reason else ""))
+    else:
+        record.update(status="failed", message=f"exit status {code}" + (f": {reason}" if reason else ""))
 
 
 def _attempt_summary(record: dict) -> dict:
@@ -738,34 +817,176 @@ class StopRequest:
         self.signal = signum
 
 
-def sweep(config_name: str, out: str | None, resume: str | None, baseline: str | None = None,
+def sweep(config_name: str | None, out: str | None, resume: str | None, baseline: str | None = None,
           python: str | None = None) -> int:
+    if resume:  # a resumed sweep is the saved one: nothing on the command line may differ from it
+        for flag, given in (("--config", config_name), ("--python", python)):
+            if given is not None:
+                raise UserError(f"{flag}: --resume {resume} continues with its own saved settings; drop {flag}")
+        if out is not None and Path(out).resolve() != Path(resume).resolve():
+            raise UserError(f"--out: --resume writes into {resume} itself; drop --out")
     stop = StopRequest()
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        directory, failed = _run_families(config_name, out, resume, stop, python)
-    except UserError:
-        if stop.signal is None:
-            raise
-        # Ctrl-C on a terminal also reaches a set-up child (same process group), which then fails.
-        print(f"parbench: sweep interrupted by {signal.Signals(stop.signal).name} before its first family",
-              file=sys.stderr)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    if stop.signal is not None:
-        return 128 + stop.signal  # the shell's convention: 130 for Ctrl-C, 143 for SIGTERM
-    from . import analyze, plot, report
-    analyze.main(str(directory), baseline)
-    plot.main(str(directory))
-    report_path = report.write_report(directory)
+    # The folder's lock is held from before its state is read until its report is written.
+    with contextlib.ExitStack() as held:
+        try:
+            directory, failed = _run_families(config_name or "default", out, resume, stop, python, held)
+        except UserError:
+            if stop.signal is None:
+                raise
+            # Ctrl-C on a terminal also reaches a set-up child (same process group), which then fails.
+            print(f"parbench: sweep interrupted by {signal.Signals(stop.signal).name} before its first family",
+                  file=sys.stderr)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        if stop.signal is not None:
+            return 128 + stop.signal  # the shell's convention: 130 for Ctrl-C, 143 for SIGTERM
+        if not any((directory / "raw").glob("*.json")):
+            print(f"parbench: no family of the sweep finished: nothing to analyse (why: "
+                  f"{directory / 'sweep.json'}, {directory / 'logs'})", file=sys.stderr)
+            return 1
+        from . import analyze, plot, report
+        analyze.main(str(directory), baseline)
+        plot.main(str(directory))
+        report_path = report.write_report(directory)
     print(f"report: {report_path}")
     return 1 if failed else 0
 
 
+def _check_new_folder(directory: Path) -> None:
+    """--out: a new or empty folder (a sweep's own is continued with --resume); a folder of
+    the user's own files is never written into."""
+    if (directory / "sweep.json").exists():
+        raise UserError(f"{directory}: already holds a sweep (use --resume {directory})")
+    if directory.exists() and not directory.is_dir():
+        raise UserError(f"--out {directory}: not a folder")
+    if directory.is_dir() and any(entry.name != ".lock" for entry in directory.iterdir()):
+        raise UserError(f"--out {directory}: not empty and not a parbench sweep (no sweep.json); "
+                        "give a new or empty folder")
+
+
+def _remove_partials(directory: Path) -> None:
+    """Half-written outputs of a sweep that died (SIGKILL, power): never results."""
+    for sub in ("raw", "rechecks"):
+        folder = directory / sub
+        if folder.is_dir():
+            for path in folder.glob(".*.partial"):
+                path.unlink(missing_ok=True)
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(read_regular_bytes(path)).hexdigest()
+
+
+def _finished_families(directory: Path, state: dict, state_path: Path) -> dict[str, dict]:
+    """The families sweep.json records as finished whose raw file is still there and intact
+    (its size and SHA-256 as recorded; a record of before checksums: readable Google
+    Benchmark JSON). The others are redone, and said so."""
+    done = {}
+    records = state.get("families")
+    if not isinstance(records, list):
+        raise UserError(f"{state_path}: unreadable sweep state (no list of families)")
+    for record in records:
+        try:
+            family = Family.from_record(record)
+            status, file = record.get("status"), Path(record["file"])
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise UserError(f"{state_path}: unreadable sweep state (a malformed family record)") from None
+        if status != "ok":
+            continue
+        if file.is_absolute() or ".." in file.parts or file.parts[:1] != ("raw",):
+            raise UserError(f"{state_path}: family {family.name} names a file outside raw/ ({file})")
+        path = directory / file
+        problem = ""
+        if path.is_symlink() or not path.is_file():
+            problem = "missing"
+        elif "sha256" in record:
+            if path.stat().st_size != record.get("bytes") or file_digest(path) != record["sha256"]:
+                problem = "changed since it was written (size or checksum)"
+        else:
+            try:
+                load_file(path)
+            except UserError:
+                problem = "unreadable"
+        if problem:
+            print(f"resume: {file} {problem}: {family.label} is run again", flush=True)
+            continue
+        done[family.key] = record
+    return done
+
+
+SETTINGS_FILE = "settings.json"
+
+
+def _load_state(directory: Path, state_path: Path) -> dict:
+    """sweep.json, or, when it is unreadable or gone, the state rebuilt from settings.json
+    (the sweep's fixed settings) and the families whose raw files are intact."""
+    try:
+        state = json.loads(read_regular_text(state_path))
+        if isinstance(state, dict) and isinstance(state.get("config"), dict):
+            return state
+        problem = "not a parbench sweep state"
+    except UserError as error:
+        problem = str(error).split(": ", 1)[-1]
+    except json.JSONDecodeError as error:
+        problem = f"malformed JSON: {error.msg} at line {error.lineno}"
+    settings_path = directory / SETTINGS_FILE
+    try:
+        state = json.loads(read_regular_text(settings_path))
+        if not isinstance(state, dict) or not isinstance(state.get("config"), dict):
+            raise ValueError
+    except (UserError, json.JSONDecodeError, ValueError):
+        raise UserError(f"{state_path}: unreadable sweep state ({problem})") from None
+    state["families"] = _families_from_raw(directory)
+    state["status"] = "interrupted"
+    print(f"resume: {state_path.name} unreadable ({problem}); rebuilt from {SETTINGS_FILE} and raw/ "
+          f"({len(state['families'])} finished families found)", flush=True)
+    return state
+
+
+def _families_from_raw(directory: Path) -> list[dict]:
+    """The records of the families whose raw file is readable and says which family it is."""
+    records = []
+    for path in sorted((directory / "raw").glob("*.json")):
+        try:
+            context, entries = load_file(path)
+        except UserError:
+            continue
+        found = context.get("parbench_family")
+        if not isinstance(found, dict) or not isinstance(found.get("family"), str) or \
+                any(e.get("error_occurred") for e in entries):
+            continue
+        data = read_regular_bytes(path)
+        record = {key: found.get(key, default) for key, default in (
+            ("family", ""), ("weak", False), ("omp_wait", ""), ("ranks", 0), ("track", ""), ("sizes", ""),
+            ("instances", 1), ("seconds", 0.0), ("cpu_seconds", None), ("disturbance", None))}
+        record.update(file=str(path.relative_to(directory)), status="ok", message="", max_rss_mib=None,
+                      bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
+        if path.name == f"{Family.from_record(record).stem}.json":  # the file of that family
+            records.append(record)
+    return records
+
+
+def _read_env(directory: Path) -> dict | None:
+    path = directory / "env.json"
+    if not path.exists():
+        return None
+    try:
+        record = json.loads(read_regular_text(path))
+    except (UserError, json.JSONDecodeError) as error:
+        raise UserError(f"{path}: unreadable ({error}); move it away to have it written again") from None
+    if not isinstance(record, dict) or not isinstance(record.get("load_average", {}), dict):
+        raise UserError(f"{path}: not a parbench environment record; move it away to have it written again")
+    return record
+
+
 def _run_families(config_name: str, out: str | None, resume: str | None,
-                  stop: StopRequest, python: str | None = None) -> tuple[Path, list[dict]]:
-    """The sweep up to its last family: returns the directory and the families that failed."""
+                  stop: StopRequest, python: str | None = None,
+                  held: contextlib.ExitStack | None = None) -> tuple[Path, list[dict]]:
+    """The sweep up to its last family: returns the directory and the families that failed.
+    The folder's lock goes on `held` (released by the caller after its report)."""
+    held = held if held is not None else contextlib.ExitStack()
     config = None if resume else config_module.load(config_name)  # a bad config: said before anything
     if config is not None and python is not None:
         config.python = python.split(",") if "," in python else python
@@ -778,19 +999,23 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
     if resume:
         directory = Path(resume)
         state_path = directory / "sweep.json"
-        if not state_path.exists():
+        if not state_path.exists() and not (directory / SETTINGS_FILE).exists():
             raise UserError(f"{directory}: not a sweep directory (no sweep.json)")
+        held.enter_context(FolderLock(directory))
+        _remove_partials(directory)
+        state = _load_state(directory, state_path)
         try:
-            state = json.loads(state_path.read_text())
-            config = config_module.from_saved(state["config"])
+            config = config_module.from_saved(state["config"], str(state_path))
             info = state["binary_info"]
-        except (json.JSONDecodeError, KeyError, TypeError) as error:
-            raise UserError(f"{state_path}: unreadable sweep state ({error})") from None
-        env_record = json.loads((directory / "env.json").read_text()) if (directory / "env.json").exists() else None
+            float(info["spin_iters_per_us"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise UserError(f"{state_path}: unreadable sweep state ({error!r} missing or wrong)") from None
+        env_record = _read_env(directory)
     else:
         directory = Path(out) if out else default_directory()
-        if (directory / "sweep.json").exists():
-            raise UserError(f"{directory}: already holds a sweep (use --resume {directory})")
+        _check_new_folder(directory)
+        held.enter_context(FolderLock(directory))
+        _check_new_folder(directory)  # again, holding the lock: another sweep may have begun
         info = json.loads(_run_binary(binary, ["info"], env))
         state = {"parbench_sweep": 1, "config": config.to_dict(), "binary_info": info,
                  "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -803,6 +1028,10 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
         state["python_info"] = tracks.python_info
     if tracks.python_tracks:
         state["python_tracks"] = tracks.python_tracks
+    if not resume:  # what a resume needs if sweep.json is ever lost: written once, never changed
+        atomic_write_text(directory / SETTINGS_FILE, json.dumps(
+            {key: state[key] for key in ("parbench_sweep", "config", "binary_info", "started", "python_info",
+                                          "python_tracks") if key in state}, indent=1) + "\n")
     families = []
     for track, program in tracks.programs.items():
         # validates the names: one clear line if not
@@ -812,6 +1041,13 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
     families += cross_language_families(families, config, listed)
     if not families:
         raise UserError("the sweep selects no benchmarks")
+    if isinstance(config.weak_scaling, list):
+        running = sorted({f.name.split("/")[0] for f in families if "/" in f.name
+                          and not f.name.startswith(_PRIMITIVE_PREFIXES)})
+        unknown = [w for w in config.weak_scaling if w not in running]
+        if unknown:
+            raise UserError(f"[sweep] weak_scaling names {', '.join(unknown)}, which this sweep does not run "
+                            f"(its workloads: {', '.join(running) or 'none'})")
     check_mpi_setup(config, families)
     for sub in ("raw", "logs"):
         (directory / sub).mkdir(parents=True, exist_ok=True)
@@ -826,8 +1062,8 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
             env_record["python_tracks"] = tracks.python_tracks
     atomic_write_text(directory / "env.json", json.dumps(env_record, indent=1) + "\n")
 
-    done = {Family.from_record(f).key: f for f in state["families"] if f.get("status") == "ok"}
-    state["families"] = [f for f in state["families"] if Family.from_record(f).key in done]
+    done = _finished_families(directory, state, state_path) if resume else {}
+    state["families"] = list(done.values())
     state["status"] = "running"
     write_state(directory, state)
     progress = Progress(families, config)
@@ -855,7 +1091,7 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
               f"families kept in {directory}; continue with: ./parbench sweep --resume {directory}",
               file=sys.stderr)
         return directory, []
-    env_record["load_average"]["after"] = list(os.getloadavg())
+    env_record.setdefault("load_average", {})["after"] = list(os.getloadavg())
     atomic_write_text(directory / "env.json", json.dumps(env_record, indent=1) + "\n")
     state["status"] = "complete"
     state["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -67,6 +67,8 @@ class Workload:
     unavailable: str = ""
     # True for a workload the C++ binary does not have (matmul_numpy)
     python_only: bool = False
+    # its kernel runs in C that releases the GIL (numpy's BLAS): threads do run it in parallel
+    releases_gil: bool = False
     # False when both languages take about the same time by construction, so the
     # cross-language table would say nothing: n is a duration (amdahl_*: microseconds of
     # work, granularity: a task's nanoseconds) or the time is mostly waiting (sleep_io,
@@ -82,8 +84,11 @@ class Model:
     parallel: bool = True        # False: py_serial (runs at p = 1 only)
     # I/O workloads: the largest concurrency it is run at (0: no cap)
     max_concurrency: int = 0
-    # why CPU work cannot run in parallel on it (the GIL, one event loop), or ""
+    # why CPU work cannot run in parallel on it (one event loop), or ""
     limit_cpu: str = ""
+    # threads running Python bytecode: with the GIL on (sys._is_gil_enabled(), or any
+    # interpreter before 3.13) CPU work on it is serial by design, and the runner says so
+    gil_bound: bool = False
     # how it spawns one task per unit of work, or "" (then granularity skips it)
     task_spawn: str = ""
     note: str = ""

@@ -25,5 +25,5 @@ class ThreadPoolModel(Executor):
 
 register_model(Model("py_thread_pool", "concurrent.futures.ThreadPoolExecutor, a future per chunk",
                      ThreadPoolModel, max_concurrency=1024,
-                     note="with the GIL one thread runs Python bytecode at a time: CPU work is measured, not excluded, as Python users meet it",
+                     gil_bound=True,
                      task_spawn="ThreadPoolExecutor.submit per task"))

@@ -57,5 +57,5 @@ class ThreadsExecutor(Executor):
 
 register_model(Model("py_threads", "a threading.Thread per worker per region, chunks claimed dynamically",
                      ThreadsExecutor, max_concurrency=1024,
-                     note="with the GIL one thread runs Python bytecode at a time: CPU work is measured, not excluded, as Python users meet it",
+                     gil_bound=True,
                      task_spawn="chunks of one task claimed by p threads"))

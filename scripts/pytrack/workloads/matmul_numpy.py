@@ -133,4 +133,5 @@ register_workload(Workload(
     name="matmul_numpy", category="cpu",
     summary="numpy dense n x n float64 matrix product, row blocks (BLAS releases the GIL; items = flops)",
     size_meaning="matrix side n", default_sizes=[800], quick_sizes=[400], small_size=192,
-    min_size=1, max_size=16_384, work_exponent=3, unavailable=UNAVAILABLE, python_only=True, prepare=MatmulNumpy))
+    min_size=1, max_size=16_384, work_exponent=3, unavailable=UNAVAILABLE, python_only=True, releases_gil=True,
+    prepare=MatmulNumpy))

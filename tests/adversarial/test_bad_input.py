@@ -1,0 +1,500 @@
+"""Bad input, across every verb, config key, saved state and environment knob: each gets one
+line naming the problem and exit 2 (the binary's error rows: exit 1 and the reason), never a
+traceback or an "internal error", and nothing changes outside the folder it names."""
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, assert_one_line, cli, run_bench
+
+# A config that is valid and quick: each case spoils one key.
+BASE = """
+[sweep]
+size = "small"
+workloads = ["primes"]
+models = ["serial", "pool"]
+workers = [1, 2]
+repetitions = 1
+min_time = 0.01
+family_timeout = 60
+primitives = []
+python = ""
+"""
+
+
+def with_line(table: str, line: str) -> str:
+    """BASE with `line` set in [table] (replacing the key when BASE has it)."""
+    key = line.split("=", 1)[0].strip()
+    lines = [l for l in BASE.strip().splitlines() if l.split("=", 1)[0].strip() != key]
+    if table == "sweep":
+        return "\n".join(lines + [line]) + "\n"
+    return "\n".join(lines) + f"\n[{table}]\n{line}\n"
+
+
+CONFIG_CASES = [
+    ("sweep", "min_time = nan", "min_time"),
+    ("sweep", "min_time = inf", "min_time"),
+    ("sweep", "min_time = -1", "min_time"),
+    ("sweep", "min_time = 0", "min_time"),
+    ("sweep", 'min_time = "fast"', "min_time has the wrong type"),
+    ("sweep", "family_timeout = nan", "family_timeout"),
+    ("sweep", "family_timeout = inf", "family_timeout"),
+    ("sweep", "family_timeout = 0", "family_timeout"),
+    ("sweep", "family_timeout = 1e12", "family_timeout"),
+    ("sweep", "repetitions = 0", "repetitions"),
+    ("sweep", "repetitions = -3", "repetitions"),
+    ("sweep", "repetitions = 2.5", "repetitions has the wrong type"),
+    ("sweep", "repetitions = 100000", "repetitions"),
+    ("sweep", "disturbance_max = 2", "disturbance_max"),
+    ("sweep", "disturbance_max = nan", "disturbance_max"),
+    ("sweep", "disturbance_reruns = -1", "disturbance_reruns"),
+    ("sweep", "disturbance_reruns = 99", "disturbance_reruns"),
+    ("sweep", 'size = "huge"', "size must be default, quick or small"),
+    ("sweep", "size = 5", "size has the wrong type"),
+    ("sweep", "workloads = []", "workloads must be a non-empty list"),
+    ("sweep", "workloads = [1, 2]", "workloads must be a non-empty list"),
+    ("sweep", 'workloads = ["primes", "primes"]', "workloads names primes more than once"),
+    ("sweep", 'workloads = "some"', 'workloads must be a list or "all"'),
+    ("sweep", "models = []", "models must be a non-empty list"),
+    ("sweep", "models = [1]", "models must be a non-empty list"),
+    ("sweep", 'models = ["serial", "serial"]', "models names serial more than once"),
+    ("sweep", 'models = "most"', 'models must be a list or "all"'),
+    ("sweep", "workers = []", "workers must be a non-empty list"),
+    ("sweep", "workers = [0]", "workers must be a whole number"),
+    ("sweep", "workers = [2, 2]", "workers names a value more than once"),
+    ("sweep", "workers = [5000]", "workers must be a whole number in [1, 4096]"),
+    ("sweep", "workers = [1.5]", "workers must be a whole number"),
+    ("sweep", 'workers = "many"', 'workers must be a list or "auto"'),
+    ("sweep", "concurrency = [0]", "concurrency must be a whole number"),
+    ("sweep", "concurrency = []", "concurrency must be a non-empty list"),
+    ("sweep", "concurrency = [100000]", "concurrency must be a whole number in [1, 4096]"),
+    ("sweep", "primitives = [1]", "primitives must be a list of primitive family names"),
+    ("sweep", 'primitives = "sync"', "primitives has the wrong type"),
+    ("sweep", 'primitives = [""]', "primitives must be a list of primitive family names"),
+    ("sweep", "weak_scaling = []", "weak_scaling"),
+    ("sweep", "weak_scaling = [3]", "weak_scaling"),
+    ("sweep", 'weak_scaling = "yes"', "weak_scaling has the wrong type"),
+    ("sweep", "omp_wait_policies = []", "omp_wait_policies must list some of"),
+    ("sweep", 'omp_wait_policies = ["spinny"]', "omp_wait_policies must list some of"),
+    ("sweep", "python = []", "[sweep] python must be an interpreter"),
+    ("sweep", 'python = [""]', "[sweep] python must be an interpreter"),
+    ("sweep", 'python = ["/usr/bin/python3", "/usr/bin/python3"]', "more than once"),
+    ("sweep", "python = 3", "python has the wrong type"),
+    ("sweep", 'python_workers = "many"', "python_workers must be"),
+    ("sweep", "python_workers = [0]", "python_workers must be a whole number"),
+    ("sweep", "python_workers = []", "python_workers must be a non-empty list"),
+    ("sweep", 'python_weak_scaling = "no"', "python_weak_scaling has the wrong type"),
+    ("sweep", "description = 5", "description has the wrong type"),
+    ("sweep", "unknown_key = 1", "unknown key 'unknown_key'"),
+    ("check", "efficiency_min = nan", "[check] efficiency_min"),
+    ("check", "efficiency_min = -1", "[check] efficiency_min"),
+    ("check", "amdahl_tolerance = inf", "[check] amdahl_tolerance"),
+    ("check", "reference_tolerance = -0.5", "[check] reference_tolerance"),
+    ("check", 'amdahl_models = [""]', "[check] amdahl_models"),
+    ("check", 'efficiency_models = ["pool", "pool"]', "[check] efficiency_models names pool more than once"),
+    ("check", "efficiency_workloads = [1]", "[check] efficiency_workloads"),
+    ("check", "bogus = 1", "unknown key 'bogus' in [check]"),
+    ("mpi", "ranks = [0]", "[mpi] ranks must be positive integers"),
+    ("mpi", 'ranks = "some"', '[mpi] ranks must be a list or "auto"'),
+    ("mpi", 'hosts = [""]', "[mpi] hosts must be a list of non-empty strings"),
+    ("mpi", 'launcher = ""', "[mpi] launcher must name a program"),
+    ("mpi", "sizes = []", "[mpi] sizes must be positive integers"),
+    ("nope", "x = 1", "unknown table(s) nope"),
+]
+
+
+@pytest.mark.parametrize("table,line,needle", CONFIG_CASES, ids=[f"{t}:{l}" for t, l, _ in CONFIG_CASES])
+def test_a_bad_config_value_is_one_line(tmp_path, table, line, needle):
+    config = tmp_path / "bad.toml"
+    config.write_text(with_line(table, line))
+    result = cli("sweep", "--config", config, "--out", tmp_path / "run")
+    assert_one_line(result, needle)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("[sweep\nsize = 1", "malformed TOML"),
+    ("sweep = 5\n", "[sweep]"),
+    ("[mpi]\nhosts = [\"a:1\"]\nhostfile = \"f\"\n", "give hosts or hostfile, not both"),
+])
+def test_a_malformed_config_is_one_line(tmp_path, text, needle):
+    config = tmp_path / "bad.toml"
+    config.write_text(text)
+    assert_one_line(cli("sweep", "--config", config, "--out", tmp_path / "run"), needle)
+
+
+def test_a_config_that_is_not_utf8_is_one_line(tmp_path):
+    config = tmp_path / "bad.toml"
+    config.write_bytes(b"[sweep]\ndescription = \"\xff\xfe\"\n")
+    assert_one_line(cli("sweep", "--config", config, "--out", tmp_path / "run"), str(config))
+
+
+@pytest.mark.parametrize("name,needle", [("nope", "unknown sweep config 'nope'"),
+                                         ("/no/such/config.toml", "no such file")])
+def test_a_missing_config_is_one_line(tmp_path, name, needle):
+    assert_one_line(cli("sweep", "--config", name, "--out", tmp_path / "run"), needle)
+
+
+# Names the sweep resolves by listing what the binary and the Python track have.
+@pytest.mark.parametrize("line,needle", [
+    ('workloads = ["nope"]', "unknown workload 'nope'"),
+    ('models = ["nope"]', "unknown model 'nope'"),
+    ('primitives = ["nope"]', "unknown primitive family 'nope'"),
+    ('weak_scaling = ["nope"]', "weak_scaling names nope"),
+])
+def test_an_unknown_name_is_one_line_with_the_valid_ones(tmp_path, bench, line, needle):
+    config = tmp_path / "bad.toml"
+    config.write_text(with_line("sweep", line))
+    assert_one_line(cli("sweep", "--config", config, "--out", tmp_path / "run"), needle)
+
+
+def test_an_unknown_python_primitive_is_one_line(tmp_path, bench):
+    config = tmp_path / "bad.toml"
+    config.write_text(with_line("sweep", 'primitives = ["py/nope"]').replace('python = ""', 'python = "/usr/bin/python3"'))
+    assert_one_line(cli("sweep", "--config", config, "--out", tmp_path / "run"), "'py/nope' names no Python primitive")
+
+
+# --- the sweep's command line -------------------------------------------------------------
+
+def saved_sweep(directory: Path, **changes) -> Path:
+    """A resumable folder as a sweep leaves it (no family run yet), with `changes` applied to
+    its sweep.json."""
+    from parbench import config as config_module
+    config = config_module.from_dict({"sweep": {"size": "small", "workloads": ["primes"], "models": ["serial"],
+                                                "python": ""}}, "t", "t.toml")
+    state = {"parbench_sweep": 1, "config": config.to_dict(), "binary_info": {"spin_iters_per_us": 100.0},
+             "started": "2026-01-01T00:00:00+00:00", "status": "interrupted", "families": []}
+    for key, value in changes.items():
+        if key.startswith("config_"):
+            state["config"][key[len("config_"):]] = value
+        else:
+            state[key] = value
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "raw").mkdir(exist_ok=True)
+    (directory / "sweep.json").write_text(json.dumps(state))
+    return directory
+
+
+def test_out_a_file_is_one_line(tmp_path):
+    target = tmp_path / "afile"
+    target.write_text("mine")
+    assert_one_line(cli("sweep", "--config", "quick", "--out", target), "not a folder")
+    assert target.read_text() == "mine"
+
+
+def test_out_a_folder_of_someone_elses_files_is_refused(tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "analysis.json").write_text("my own analysis")
+    (folder / "raw").mkdir()
+    (folder / "raw" / "other.json").write_text("{}")
+    assert_one_line(cli("sweep", "--config", "quick", "--out", folder), "not empty and not a parbench sweep")
+    assert (folder / "analysis.json").read_text() == "my own analysis"
+    assert sorted(p.name for p in folder.iterdir()) == ["analysis.json", "raw"]
+
+
+def test_out_a_sweep_says_resume(tmp_path):
+    folder = saved_sweep(tmp_path / "run")
+    assert_one_line(cli("sweep", "--config", "quick", "--out", folder), f"use --resume {folder}")
+
+
+@pytest.mark.parametrize("extra,needle", [
+    (["--config", "quick"], "drop --config"),
+    (["--out", "/tmp/elsewhere-parbench-test"], "drop --out"),
+    (["--python", "/usr/bin/python3"], "drop --python"),
+])
+def test_resume_refuses_conflicting_options(tmp_path, extra, needle):
+    folder = saved_sweep(tmp_path / "run")
+    assert_one_line(cli("sweep", "--resume", folder, *extra), needle)
+
+
+@pytest.mark.parametrize("make,needle", [
+    (lambda d: d, "not a sweep directory"),
+    (lambda d: (d.mkdir(), d)[1], "not a sweep directory"),
+])
+def test_resume_of_a_non_sweep_is_one_line(tmp_path, make, needle):
+    folder = make(tmp_path / "nothing")
+    assert_one_line(cli("sweep", "--resume", folder), needle)
+
+
+@pytest.mark.parametrize("python,needle", [
+    ("/nonexistent/python3", "interpreter '/nonexistent/python3' not found"),
+    ("/usr/bin/python3,,/usr/bin/python3", "--python must be an interpreter"),
+    ("/usr/bin/python3,/usr/bin/python3", "--python lists /usr/bin/python3 more than once"),
+])
+def test_a_bad_python_option_is_one_line(tmp_path, bench, python, needle):
+    config = tmp_path / "c.toml"
+    config.write_text(with_line("sweep", 'models = ["serial", "py_serial"]'))
+    assert_one_line(cli("sweep", "--config", config, "--out", tmp_path / "run", "--python", python), needle)
+
+
+# --- saved state ----------------------------------------------------------------------------
+
+STATE_CASES = [
+    ("malformed", lambda d: (d / "sweep.json").write_text("{\"config\": "), "unreadable sweep state"),
+    ("truncated", lambda d: (d / "sweep.json").write_text((d / "sweep.json").read_text()[:40]),
+     "unreadable sweep state"),
+    ("a list", lambda d: (d / "sweep.json").write_text("[1, 2]"), "unreadable sweep state"),
+    ("not utf-8", lambda d: (d / "sweep.json").write_bytes(b"\xff\xfe{}"), "unreadable sweep state"),
+    ("min_time text", lambda d: saved_sweep(d, config_min_time="abc"), "min_time must be a number"),
+    ("repetitions 0", lambda d: saved_sweep(d, config_repetitions=0), "repetitions must be a whole number"),
+    ("min_time nan", lambda d: saved_sweep(d, config_min_time=float("nan")), "min_time must be a number"),
+    ("check not a table", lambda d: saved_sweep(d, config_check=5), "[check] is not a table"),
+    ("config not a table", lambda d: saved_sweep(d, config=5), "not a parbench sweep state"),
+    ("families not a list", lambda d: saved_sweep(d, families=5), "no list of families"),
+    ("a file outside raw", lambda d: saved_sweep(d, families=[{"family": "primes/serial", "status": "ok",
+                                                                "file": "../../etc/passwd"}]),
+     "names a file outside raw/"),
+    ("a record without a family", lambda d: saved_sweep(d, families=[{"status": "ok", "file": "raw/x.json"}]),
+     "a malformed family record"),
+    ("no binary info", lambda d: (d / "sweep.json").write_text(json.dumps(
+        {k: v for k, v in json.loads((d / "sweep.json").read_text()).items() if k != "binary_info"})),
+     "unreadable sweep state"),
+    ("env.json malformed", lambda d: (d / "env.json").write_text("{"), "env.json: unreadable"),
+    ("env.json a list", lambda d: (d / "env.json").write_text("[]"), "not a parbench environment record"),
+]
+
+
+@pytest.mark.parametrize("name,spoil,needle", STATE_CASES, ids=[c[0] for c in STATE_CASES])
+def test_damaged_saved_state_is_one_line(tmp_path, bench, name, spoil, needle):
+    folder = saved_sweep(tmp_path / "run")
+    spoil(folder)
+    assert_one_line(cli("sweep", "--resume", folder), needle)
+
+
+# --- compare, analyze, plot, report, check ----------------------------------------------------
+
+DATA = ROOT / "tests" / "python" / "data" / "gbench_small.json"
+
+
+def result_folder(path: Path) -> Path:
+    (path / "raw").mkdir(parents=True)
+    shutil.copy(DATA, path / "raw" / "gbench_small.json")
+    return path
+
+
+@pytest.mark.parametrize("flags,needle", [
+    (["--alpha", "nan"], "--alpha: nan is not a significance level"),
+    (["--alpha", "inf"], "--alpha: inf is not a significance level"),
+    (["--alpha", "2"], "--alpha: 2 is not a significance level"),
+    (["--alpha", "-1"], "--alpha: -1 is not a significance level"),
+    (["--alpha", "0"], "--alpha: 0 is not a significance level"),
+    (["--alpha", "abc"], "invalid float value: 'abc'"),
+    (["--fail-on-regression", "nan"], "--fail-on-regression: nan is not a percentage"),
+    (["--fail-on-regression", "inf"], "--fail-on-regression: inf is not a percentage"),
+    (["--fail-on-regression", "-5"], "--fail-on-regression: -5 is not a percentage"),
+    (["--frobnicate"], "unrecognized arguments: --frobnicate"),
+])
+def test_compare_flags_are_validated(tmp_path, flags, needle):
+    folder = result_folder(tmp_path / "a")
+    assert_one_line(cli("compare", folder, folder, *flags), needle)
+
+
+def spoil_raw(text: bytes | str):
+    def spoil(folder: Path):
+        path = folder / "raw" / "gbench_small.json"
+        path.unlink()
+        path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return spoil
+
+
+def link_raw(folder: Path):
+    secret = folder.parent / "secret.json"
+    shutil.copy(DATA, secret)
+    (folder / "raw" / "gbench_small.json").unlink()
+    (folder / "raw" / "gbench_small.json").symlink_to(secret)
+
+
+RESULT_CASES = [
+    ("missing folder", lambda f: shutil.rmtree(f), "no such"),
+    ("no raw", lambda f: shutil.rmtree(f / "raw"), "raw"),
+    ("malformed json", spoil_raw("{\"context\": "), "malformed JSON"),
+    ("empty file", spoil_raw(""), "empty file"),
+    ("a list", spoil_raw("[]"), "not Google Benchmark output"),
+    ("foreign json", spoil_raw("{\"name\": \"not a benchmark\"}"), "not Google Benchmark output"),
+    ("not utf-8", spoil_raw(b"\xff\xfe\x00{"), "not UTF-8"),
+    ("a symbolic link", link_raw, "a symbolic link inside a results folder"),
+]
+
+
+@pytest.mark.parametrize("verb", ["analyze", "compare", "check"])
+@pytest.mark.parametrize("name,spoil,needle", RESULT_CASES, ids=[c[0] for c in RESULT_CASES])
+def test_damaged_results_are_one_line(tmp_path, verb, name, spoil, needle):
+    folder = result_folder(tmp_path / "a")
+    spoil(folder)
+    args = [verb, folder] + ([folder] if verb == "compare" else [])
+    result = cli(*args)
+    assert_one_line(result, needle)
+    if name == "a symbolic link":
+        assert not (folder / "analysis.json").exists()
+
+
+def test_a_folder_given_as_a_file_is_one_line(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for verb in ("analyze", "plot", "report", "check"):
+        result = cli(verb, afile)
+        assert result.returncode == 2 and "internal error" not in result.stderr, (verb, result.stderr)
+
+
+def test_report_refuses_a_linked_figure(tmp_path):
+    folder = result_folder(tmp_path / "a")
+    assert cli("analyze", folder).returncode == 0
+    assert cli("plot", folder).returncode == 0
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"\x89PNG secret")
+    figure = next((folder / "plots").glob("*.png"))
+    figure.unlink()
+    figure.symlink_to(secret)
+    result = cli("report", folder)
+    assert_one_line(result, "a symbolic link inside a results folder")
+    assert not (folder / "report.html").exists() or b"secret" not in (folder / "report.html").read_bytes()
+
+
+def test_plot_replaces_a_linked_figure_without_writing_through_it(tmp_path):
+    folder = result_folder(tmp_path / "a")
+    assert cli("analyze", folder).returncode == 0
+    assert cli("plot", folder).returncode == 0
+    victim = tmp_path / "victim.txt"
+    victim.write_text("do not touch")
+    figure = next((folder / "plots").glob("*.png"))
+    figure.unlink()
+    figure.symlink_to(victim)
+    assert cli("plot", folder).returncode == 0
+    assert victim.read_text() == "do not touch" and not figure.is_symlink()
+
+
+def test_check_reference_missing_is_one_line(tmp_path):
+    folder = result_folder(tmp_path / "a")
+    assert_one_line(cli("check", folder, "--reference", tmp_path / "nope"), "no such")
+
+
+# --- the benchmark binary ----------------------------------------------------------------------
+
+BINARY_CASES = [
+    (["--p=0"], "worker count p must be a positive integer, got '0'"),
+    (["--p=abc"], "worker count p must be a positive integer, got 'abc'"),
+    (["--p=2,2"], "worker count p names 2 twice"),
+    (["--p=2000"], "worker count p = 2000 is above 1024"),
+    (["--p="], "worker count p must be a positive integer, got ''"),
+    (["--concurrency=0"], "concurrency p must be a positive integer"),
+    (["--concurrency=70000"], "concurrency p = 70000 is above 65536"),
+    (["--concurrency=6148914691236517206", "--size=3"], "is above 65536"),
+    (["--concurrency=4,4"], "concurrency p names 4 twice"),
+    (["--size=0"], "size n must be a positive integer"),
+    (["--size=3,3"], "size n names 3 twice"),
+    (["--size=abc"], "size n must be a positive integer"),
+    (["--size=99999999999999999999"], "size n must be a positive integer"),
+    (["--workloads=tcp_echo", "--size=200000"], "size 200000 is out of range for workload 'tcp_echo'"),
+    (["--benchmark_min_time=nan"], "--benchmark_min_time: 'nan' is not a number of seconds"),
+    (["--benchmark_min_time=inf"], "--benchmark_min_time: 'inf'"),
+    (["--benchmark_min_time=-1"], "--benchmark_min_time: '-1'"),
+    (["--benchmark_min_time=0"], "--benchmark_min_time: '0'"),
+    (["--benchmark_min_time=abc"], "--benchmark_min_time: 'abc'"),
+    (["--benchmark_min_time=1e400"], "--benchmark_min_time: '1e400'"),
+    (["--benchmark_repetitions=0"], "--benchmark_repetitions must be a positive integer"),
+    (["--benchmark_repetitions=5000"], "--benchmark_repetitions: 5000 is above 1000"),
+    (["--benchmark_repetitions=x"], "--benchmark_repetitions must be a positive integer"),
+    (["--workloads=nope"], "unknown workload 'nope'"),
+    (["--workloads="], "unknown workload ''"),
+    (["--models=nope"], "unknown model 'nope'"),
+    (["--skip-models=nope"], "unknown model 'nope'"),
+    (["--primitives=nope"], "unknown primitive family 'nope'"),
+    (["--scaling=sideways"], "--scaling must be strong or weak"),
+    (["--frobnicate"], "unknown option '--frobnicate'"),
+    (["stray"], "unknown option 'stray'"),
+]
+
+
+@pytest.mark.parametrize("args,needle", BINARY_CASES, ids=[" ".join(a) for a, _ in BINARY_CASES])
+def test_the_binary_says_one_line(bench, args, needle):
+    assert_one_line(run_bench(*args), needle)
+
+
+@pytest.mark.parametrize("variable,value,needle", [
+    ("PARBENCH_IO_DIR", "/nonexistent", "I/O directory /nonexistent"),
+    ("PARBENCH_TCP_PAYLOAD", "abc", "PARBENCH_TCP_PAYLOAD=abc"),
+    ("PARBENCH_TCP_PAYLOAD", "99999", "PARBENCH_TCP_PAYLOAD=99999"),
+    ("PARBENCH_TCP_DELAY_US", "-1", "PARBENCH_TCP_DELAY_US=-1"),
+])
+def test_a_bad_workload_knob_fails_the_run_with_its_reason(bench, variable, value, needle):
+    workload = "file_read" if variable == "PARBENCH_IO_DIR" else "tcp_echo"
+    result = run_bench(f"--workloads={workload}", "--models=serial", "--size=small",
+                       "--benchmark_min_time=0.01", env={variable: value})
+    assert result.returncode == 1, result.stdout[-1500:]
+    assert needle in result.stdout + result.stderr
+    assert "reported an error" in result.stderr and "terminate called" not in result.stderr
+
+
+@pytest.mark.parametrize("variable,value,needle", [
+    ("PARBENCH_IO_BACKEND", "foo", "PARBENCH_IO_BACKEND=foo"),
+    ("PARBENCH_SPIN_ITERS_PER_US", "abc", "PARBENCH_SPIN_ITERS_PER_US"),
+    ("PARBENCH_SPIN_ITERS_PER_US", "nan", "PARBENCH_SPIN_ITERS_PER_US"),
+    ("PARBENCH_SPIN_ITERS_PER_US", "-1", "PARBENCH_SPIN_ITERS_PER_US"),
+])
+def test_a_bad_binary_knob_is_one_line(bench, variable, value, needle):
+    result = run_bench("--workloads=amdahl_s20,sleep_io", "--models=serial,coroutines", "--size=small",
+                       "--benchmark_min_time=0.01", env={variable: value})
+    assert result.returncode != 0 and needle in result.stderr, result.stderr
+    assert "terminate called" not in result.stderr and result.returncode > 0
+
+
+# --- the entry point's environment --------------------------------------------------------------
+
+@pytest.mark.parametrize("variable,value,needle", [
+    ("PARBENCH_JOBS", "abc", "PARBENCH_JOBS=abc: not a positive whole number"),
+    ("PARBENCH_JOBS", "0", "PARBENCH_JOBS=0: not a positive whole number"),
+    ("PARBENCH_JOBS", "-2", "PARBENCH_JOBS=-2: not a positive whole number"),
+    ("PARBENCH_PYTHON", "/nonexistent/python3", "PARBENCH_PYTHON=/nonexistent/python3: no such interpreter"),
+])
+def test_the_entry_points_knobs_are_one_line(tmp_path, variable, value, needle):
+    import subprocess
+    verb = ["list"] if variable == "PARBENCH_JOBS" else ["analyze", str(tmp_path)]
+    result = subprocess.run([str(ROOT / "parbench"), *verb], capture_output=True, text=True, timeout=300,
+                            env=dict(os.environ, **{variable: value}))
+    assert_one_line(result, needle)
+
+
+def test_check_ignores_thresholds_on_what_the_folder_never_ran(tmp_path):
+    folder = result_folder(tmp_path / "a")  # fib, stream_triad, amdahl_s20...: no primes, no mandelbrot
+    result = cli("check", folder, "--no-remeasure")
+    efficiency_rows = [line for line in result.stdout.splitlines() if "efficiency at p=cores" in line]
+    assert not any(w in line for line in efficiency_rows for w in ("primes", "mandelbrot", "monte_carlo_pi"))
+    assert "not measured" not in result.stdout
+
+
+def test_a_concurrency_above_a_models_cap_is_said(bench):
+    result = run_bench("--workloads=sleep_io", "--models=threads", "--concurrency=2000", "--size=small",
+                       "--benchmark_list_tests=true")
+    assert "threads runs the I/O workloads at concurrency up to 1024; p = 2000 is left out there" in result.stderr
+
+
+def test_info_is_json(bench):
+    info = json.loads(run_bench("info").stdout)
+    assert info["spin_iters_per_us"] > 0 and isinstance(info["cxx_flags"], str)
+
+
+def test_a_build_made_for_another_checkout_is_configured_again(tmp_path):
+    """A copied checkout whose build/<preset>/CMakeCache.txt names the original's sources is
+    configured afresh (cmake replaced by a recorder: nothing is built)."""
+    import subprocess
+    checkout = tmp_path / "copy"
+    (checkout / "scripts").mkdir(parents=True)
+    shutil.copy(ROOT / "parbench", checkout / "parbench")
+    (checkout / "scripts" / "install-deps").write_text("#!/bin/sh\nexit 0\n")
+    (checkout / "scripts" / "install-deps").chmod(0o755)
+    cache = checkout / "build" / "release" / "CMakeCache.txt"
+    cache.parent.mkdir(parents=True)
+    cache.write_text(f"CMAKE_HOME_DIRECTORY:INTERNAL={ROOT}\n")
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "cmake").write_text(f"#!/bin/sh\necho \"$@\" >> {tmp_path / 'cmake.log'}\nexit 0\n")
+    (tools / "cmake").chmod(0o755)
+    result = subprocess.run([str(checkout / "parbench"), "list"], capture_output=True, text=True, timeout=120,
+                            env=dict(os.environ, PATH=f"{tools}:{os.environ['PATH']}"))
+    assert f"was configured for {ROOT}; configuring it again for {checkout}" in result.stderr, result.stderr
+    assert "--preset release" in (tmp_path / "cmake.log").read_text()
+    assert not cache.exists() or str(ROOT) not in cache.read_text()
