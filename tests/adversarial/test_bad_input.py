@@ -498,3 +498,48 @@ def test_a_build_made_for_another_checkout_is_configured_again(tmp_path):
     assert f"was configured for {ROOT}; configuring it again for {checkout}" in result.stderr, result.stderr
     assert "--preset release" in (tmp_path / "cmake.log").read_text()
     assert not cache.exists() or str(ROOT) not in cache.read_text()
+
+
+def test_report_redraws_a_missing_figure(tmp_path):
+    folder = result_folder(tmp_path / "a")
+    assert cli("analyze", folder).returncode == 0 and cli("plot", folder).returncode == 0
+    figure = next((folder / "plots").glob("*.png"))
+    figure.unlink()  # as a plot that died on a full disk leaves it
+    result = cli("report", folder)
+    assert result.returncode == 0, result.stderr
+    assert figure.exists()
+
+
+def test_an_undecidable_slowdown_does_not_pass_the_gate_silently(tmp_path):
+    a = result_folder(tmp_path / "a")
+    b = result_folder(tmp_path / "b")
+    path = b / "raw" / "gbench_small.json"
+    data = json.loads(path.read_text())
+    factors = iter([1.0, 3.0, 1.3] * 1000)  # slower on the median, far too noisy to decide
+    for entry in data["benchmarks"]:
+        if entry["name"].startswith("fib/serial") and entry.get("run_type") == "iteration":
+            entry["real_time"] *= next(factors)
+    path.write_text(json.dumps(data))
+    result = cli("compare", a, b, "--fail-on-regression", "10")
+    assert result.returncode == 3, result.stdout[-1500:]
+    assert "cannot decide" in result.stdout and "fib/serial" in result.stdout
+    assert cli("compare", a, b, "--fail-on-regression", "10", "--allow-undecided").returncode == 0
+
+
+def test_a_log_planted_as_a_link_is_refused_not_written_through(tmp_path, bench):
+    folder = saved_sweep(tmp_path / "run")
+    (folder / "logs").mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("do not touch")
+    (folder / "logs" / "primes__serial.log").symlink_to(victim)
+    result = cli("sweep", "--resume", folder)
+    assert_one_line(result, "a symbolic link inside a results folder")
+    assert victim.read_text() == "do not touch"
+
+
+def test_markdown_and_csv_cells_are_escaped():
+    from parbench.analyze import csv_cell
+    from parbench.report import md_inline
+    assert md_inline("AMD EPYC\n# injected heading | extra") == "AMD EPYC # injected heading \\| extra"
+    assert [csv_cell(v) for v in ("=1+1", "+x", "-cmd", "@sum", "plain", -5, 2.5)] == \
+        ["'=1+1", "'+x", "'-cmd", "'@sum", "plain", -5, 2.5]
