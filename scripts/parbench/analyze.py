@@ -23,7 +23,7 @@ from pathlib import Path
 
 from . import UserError, python_track, stats, units
 from .gbench import ResultSet, Run, format_arg, load_results
-from .util import REPO_ROOT, atomic_write_text, read_regular_text
+from .util import REPO_ROOT, atomic_write_text, read_regular_text, refuse_linked_subfolders
 
 from .modelnames import baseline_of, is_baseline, track_label, track_of
 THREAD_MODELS = ("threads", "pool", "tbb", "openmp")
@@ -66,6 +66,7 @@ def result_files(directory: Path) -> list[Path]:
         raise UserError(f"{directory}: no such directory")
     if not directory.is_dir():
         raise UserError(f"{directory}: not a directory")
+    refuse_linked_subfolders(directory)
     raw = directory / "raw"
     files = sorted((raw if raw.is_dir() else directory).glob("*.json"))
     if not files:

@@ -29,7 +29,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: 
 
 from . import UserError, units  # noqa: E402
 from .modelnames import is_baseline, split_tag, track_of  # noqa: E402
-from .util import atomic_write_bytes, atomic_write_text, read_regular_text  # noqa: E402
+from .util import atomic_write_bytes, atomic_write_text, read_regular_text, refuse_linked_subfolders  # noqa: E402
 
 plt.rcParams.update({
     "svg.hashsalt": "parbench", "figure.dpi": 100, "savefig.dpi": 110, "font.size": 9,
@@ -646,6 +646,7 @@ def load_analysis(directory: Path) -> dict:
 
 
 def plot_all(directory: Path) -> list[Path]:
+    refuse_linked_subfolders(directory)
     analysis = load_analysis(directory)
     out = directory / "plots"
     paths = []

@@ -47,7 +47,7 @@ from pathlib import Path
 
 from . import UserError, config as config_module, envinfo
 from .gbench import load_file, parse_run_name
-from .util import FolderLock, atomic_write_text, open_new_for_writing, read_regular_bytes, read_regular_text
+from .util import FolderLock, refuse_linked_subfolders, atomic_write_text, open_new_for_writing, read_regular_bytes, read_regular_text
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -1002,6 +1002,7 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
         if not state_path.exists() and not (directory / SETTINGS_FILE).exists():
             raise UserError(f"{directory}: not a sweep directory (no sweep.json)")
         held.enter_context(FolderLock(directory))
+        refuse_linked_subfolders(directory)
         _remove_partials(directory)
         state = _load_state(directory, state_path)
         try:

@@ -114,3 +114,15 @@ def open_new_for_writing(path: Path):
         _refuse_link(path, error)
         raise UserError(f"{path}: cannot write ({error.strerror})") from None
     return os.fdopen(fd, "w")
+
+
+RESULT_SUBFOLDERS = ("raw", "logs", "plots", "rejected", "rechecks")
+
+
+def refuse_linked_subfolders(directory: Path) -> None:
+    """A results folder's own subfolders (raw/, logs/, plots/, ...) must be folders, not links:
+    a file opened without following links inside a linked folder would still land elsewhere."""
+    for name in RESULT_SUBFOLDERS:
+        if (Path(directory) / name).is_symlink():
+            raise UserError(f"{Path(directory) / name}: a symbolic link inside a results folder (parbench "
+                            "neither reads nor writes through links there; make it a folder)")

@@ -543,3 +543,15 @@ def test_markdown_and_csv_cells_are_escaped():
     assert md_inline("AMD EPYC\n# injected heading | extra") == "AMD EPYC # injected heading \\| extra"
     assert [csv_cell(v) for v in ("=1+1", "+x", "-cmd", "@sum", "plain", -5, 2.5)] == \
         ["'=1+1", "'+x", "'-cmd", "'@sum", "plain", -5, 2.5]
+
+
+@pytest.mark.parametrize("sub", ["raw", "logs", "plots"])
+def test_a_linked_subfolder_is_refused(tmp_path, bench, sub):
+    folder = saved_sweep(tmp_path / "run")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    if (folder / sub).exists():
+        (folder / sub).rmdir()
+    (folder / sub).symlink_to(elsewhere)
+    assert_one_line(cli("sweep", "--resume", folder), f"{sub}: a symbolic link inside a results folder")
+    assert not list(elsewhere.iterdir())
