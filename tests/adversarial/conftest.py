@@ -56,8 +56,20 @@ LEFTOVER_GLOBS = ("/tmp/parbench-io-*", "/tmp/parbench-family-*", "/tmp/parbench
 
 
 def leftovers() -> set[str]:
+    """parbench's files, shared-memory objects and queues on this machine now, less the family
+    folders of sweeps still running (another user's sweep on a shared machine: a test's own
+    sweeps have ended when it looks, so a folder of theirs has a dead owner)."""
     import glob
-    return {path for pattern in LEFTOVER_GLOBS for path in glob.glob(pattern)}
+    found = {path for pattern in LEFTOVER_GLOBS for path in glob.glob(pattern)}
+    return {path for path in found if not _owned_by_a_live_sweep(path)}
+
+
+def _owned_by_a_live_sweep(path: str) -> bool:
+    name = os.path.basename(path)
+    if not name.startswith("parbench-family-"):
+        return False
+    owner = name[len("parbench-family-"):].split("-")[0]
+    return owner.isdigit() and os.path.exists(f"/proc/{owner}")
 
 
 def descendants(pid: int) -> list[int]:
