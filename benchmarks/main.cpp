@@ -257,6 +257,17 @@ Command parse(int argc, char** argv) {
     selection.primitives = primitive_family_names();
   if (!models_given)
     for (const auto& model : models()) selection.models.push_back(&model);
+  // A selected workload's environment settings are checked now: a bad one would otherwise
+  // fail each of its benchmarks at setup, after everything before them had run.
+  for (const WorkloadInfo* workload : selection.workloads)
+    for (const Knob& knob : workload->knobs) {
+      try {
+        (void)knob.value();
+      } catch (const std::invalid_argument& error) {
+        throw UsageError(std::string(error.what()) + " (a setting of workload " + workload->name +
+                         "; unset it for its default " + std::to_string(knob.default_value) + ")");
+      }
+    }
   std::erase_if(selection.models, [&](const ModelInfo* model) {
     return std::find(skipped_models.begin(), skipped_models.end(), model->name) !=
            skipped_models.end();

@@ -1,5 +1,8 @@
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <stdexcept>
+#include <string>
 #include <string_view>
 #include <tuple>
 
@@ -71,6 +74,18 @@ const ModelInfo* find_model(std::string_view name) {
   for (const auto& model : model_registry())
     if (model.name == name) return &model;
   return nullptr;
+}
+
+std::uint64_t Knob::value() const {
+  const char* text = std::getenv(name);
+  if (text == nullptr || *text == '\0') return default_value;
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long parsed = std::strtoull(text, &end, 10);
+  if (errno != 0 || *end != '\0' || text[0] == '-' || parsed < min_value || parsed > max_value)
+    throw std::invalid_argument(std::string(name) + "=" + text + ": not an integer in [" +
+                                std::to_string(min_value) + ", " + std::to_string(max_value) + "]");
+  return parsed;
 }
 
 bool register_workload(WorkloadInfo info) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <sstream>
@@ -61,6 +62,17 @@ class Instance {
   virtual std::vector<std::pair<std::string, double>> counters() const { return {}; }
 };
 
+/// A workload's setting from the environment (e.g. PARBENCH_TCP_PAYLOAD). Declared in its
+/// WorkloadInfo so that a bad value is refused when the binary starts (one line, exit 2),
+/// not found at the first setup after a sweep has begun.
+struct Knob {
+  const char* name;
+  std::uint64_t default_value, min_value, max_value;
+  /// The value from the environment, else default_value. Throws
+  /// std::invalid_argument("NAME=...: ...") when it is not an integer in [min, max].
+  std::uint64_t value() const;
+};
+
 struct WorkloadInfo {
   /// Name used in benchmark names and on the command line.
   std::string name;
@@ -95,6 +107,8 @@ struct WorkloadInfo {
   /// must then write into the caller's file system, which a model whose
   /// workers have their own (ModelInfo::limit_files) cannot offer.
   bool reads_back_files = false;
+  /// Its settings from the environment, checked before anything runs.
+  std::vector<Knob> knobs = {};
   /// Generates the seeded input for size n in memory from executor.
   std::function<std::unique_ptr<Instance>(Executor& executor, std::size_t n)> prepare;
 };

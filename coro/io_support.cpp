@@ -22,19 +22,6 @@
 
 namespace parbench::io_support {
 
-std::uint64_t knob(const char* name, std::uint64_t default_value, std::uint64_t min_value,
-                   std::uint64_t max_value) {
-  const char* text = std::getenv(name);
-  if (text == nullptr || *text == '\0') return default_value;
-  char* end = nullptr;
-  errno = 0;
-  const unsigned long long value = std::strtoull(text, &end, 10);
-  if (errno != 0 || *end != '\0' || text[0] == '-' || value < min_value || value > max_value)
-    throw std::invalid_argument(std::string(name) + "=" + text + ": not an integer in [" +
-                                std::to_string(min_value) + ", " + std::to_string(max_value) + "]");
-  return value;
-}
-
 namespace {
 
 // The live I/O folders of this process, for its SIGINT/SIGTERM handler: a signal

@@ -1,5 +1,4 @@
-// What the I/O workloads share: their knobs (environment variables, read once
-// and validated), a temporary directory that removes itself, a descriptor
+// What the I/O workloads share: a temporary directory that removes itself, a descriptor
 // guard, deterministic file contents and a checksum that does not trust them.
 #pragma once
 
@@ -11,12 +10,6 @@
 #include "coro/coro.hpp"
 
 namespace parbench::io_support {
-
-/// The value of an integer knob: `name` from the environment, else
-/// default_value. Throws std::invalid_argument("NAME=...: ...") when it is
-/// not an integer in [min_value, max_value].
-std::uint64_t knob(const char* name, std::uint64_t default_value, std::uint64_t min_value,
-                   std::uint64_t max_value);
 
 /// Largest path the I/O workloads keep in executor memory.
 inline constexpr std::size_t kPathCapacity = 256;

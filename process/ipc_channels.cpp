@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <mqueue.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -198,14 +200,24 @@ Channel make_mqueue() {
     // queue, a guess) is skipped, never shared.
     mqd_t queue = static_cast<mqd_t>(-1);
     std::string name;
+    // SIGINT/SIGTERM/SIGHUP wait until the name is gone again: a signal between mq_open and
+    // mq_unlink would end the process with the queue still named in /dev/mqueue.
+    sigset_t ending, previous;
+    sigemptyset(&ending);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&ending, sig);
+    pthread_sigmask(SIG_BLOCK, &ending, &previous);
     for (int attempt = 0; attempt < 100 && queue == static_cast<mqd_t>(-1); ++attempt) {
       name = "/parbench-" + std::to_string(getpid()) + "-" + std::to_string(entropy()) +
              std::to_string(entropy());
       queue = mq_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600, &attributes);
       if (queue == static_cast<mqd_t>(-1) && errno != EEXIST) break;
     }
+    const int open_error = errno;
+    if (queue != static_cast<mqd_t>(-1))
+      mq_unlink(name.c_str());  // nameless from now on: nothing left in /dev/mqueue
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    errno = open_error;
     if (queue == static_cast<mqd_t>(-1)) fail("mq_open");
-    mq_unlink(name.c_str());  // nameless from now on: nothing left in /dev/mqueue
     const mqd_t other = dup(queue);
     if (other < 0) {
       mq_close(queue);

@@ -44,12 +44,16 @@ coro::Task<void> read_request(coro::Io io, const char* dir, std::size_t index, s
   *out = io_support::checksum(buffer.get(), bytes);
 }
 
+// The size of each file, and 1 to read with O_DIRECT (past the page cache).
+constexpr Knob kFileKib{"PARBENCH_FILE_KIB", 64, 4, 1024 * 1024};
+constexpr Knob kDirect{"PARBENCH_FILE_DIRECT", 0, 0, 1};
+
 class FileRead final : public Instance {
  public:
   FileRead(Executor& executor, std::size_t n)
       : n_(n),
-        bytes_(1024 * io_support::knob("PARBENCH_FILE_KIB", 64, 4, 1024 * 1024)),
-        direct_(io_support::knob("PARBENCH_FILE_DIRECT", 0, 0, 1) == 1),
+        bytes_(1024 * kFileKib.value()),
+        direct_(kDirect.value() == 1),
         dir_(executor),
         checksums_(executor, n) {
     dir_.write_pattern_files("in_", n, bytes_, seed(0));
@@ -109,6 +113,7 @@ const bool registered = register_workload({
     .uses_fork_join = false,
     .work_exponent = 0,
     .concurrency_levels = {1, 2, 4, 16, 64},
+    .knobs = {kFileKib, kDirect},
     .prepare = [](Executor& executor, std::size_t n) -> std::unique_ptr<Instance> {
       return std::make_unique<FileRead>(executor, n);
     },

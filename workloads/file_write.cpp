@@ -36,13 +36,13 @@ coro::Task<void> write_request(coro::Io io, const char* dir, std::size_t index, 
   *done = 1;
 }
 
+// The size of each file written.
+constexpr Knob kWriteKib{"PARBENCH_WRITE_KIB", 16, 1, 1024 * 1024};
+
 class FileWrite final : public Instance {
  public:
   FileWrite(Executor& executor, std::size_t n)
-      : n_(n),
-        bytes_(1024 * io_support::knob("PARBENCH_WRITE_KIB", 16, 1, 1024 * 1024)),
-        dir_(executor),
-        done_(executor, n) {}
+      : n_(n), bytes_(1024 * kWriteKib.value()), dir_(executor), done_(executor, n) {}
 
   void run(Executor& executor) override {
     const char* dir = dir_.path();
@@ -110,6 +110,7 @@ const bool registered = register_workload({
     .work_exponent = 0,
     .concurrency_levels = {1, 2, 4, 16, 64},
     .reads_back_files = true,
+    .knobs = {kWriteKib},
     .prepare = [](Executor& executor, std::size_t n) -> std::unique_ptr<Instance> {
       return std::make_unique<FileWrite>(executor, n);
     },

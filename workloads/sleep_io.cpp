@@ -25,12 +25,14 @@ coro::Task<void> sleep_request(coro::Io io, std::chrono::nanoseconds latency,
   *out = spin(iterations, index);
 }
 
+// The latency of each request, in microseconds.
+constexpr Knob kLatencyUs{"PARBENCH_SLEEP_US", 10'000, 0, 10'000'000};
+
 class SleepIo final : public Instance {
  public:
   SleepIo(Executor& executor, std::size_t n)
       : n_(n),
-        latency_(std::chrono::microseconds(
-            io_support::knob("PARBENCH_SLEEP_US", 10'000, 0, 10'000'000))),
+        latency_(std::chrono::microseconds(kLatencyUs.value())),
         iterations_(static_cast<std::uint64_t>(kCpuMicroseconds * spin_iterations_per_us())),
         results_(executor, n) {}
 
@@ -80,6 +82,7 @@ const bool registered = register_workload({
     .uses_fork_join = false,
     .work_exponent = 0,
     .concurrency_levels = {1, 4, 16, 64, 256, 1024, 10000},
+    .knobs = {kLatencyUs},
     .prepare = [](Executor& executor, std::size_t n) -> std::unique_ptr<Instance> {
       return std::make_unique<SleepIo>(executor, n);
     },

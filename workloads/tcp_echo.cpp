@@ -276,12 +276,16 @@ coro::Task<void> echo_request(coro::Io io, sockaddr_in server, std::size_t paylo
       std::memcmp(reply, message, kToken) == 0 ? io_support::checksum(reply + kToken, payload) : 0;
 }
 
+// Bytes each request sends (and gets back), and the server's delay per reply.
+constexpr Knob kPayload{"PARBENCH_TCP_PAYLOAD", 64, 1, kMaxPayload};
+constexpr Knob kDelayUs{"PARBENCH_TCP_DELAY_US", 1000, 0, 10'000'000};
+
 class TcpEcho final : public Instance {
  public:
   TcpEcho(Executor& executor, std::size_t n)
       : n_(n),
-        payload_(io_support::knob("PARBENCH_TCP_PAYLOAD", 64, 1, kMaxPayload)),
-        delay_us_(io_support::knob("PARBENCH_TCP_DELAY_US", 1000, 0, 10'000'000)),
+        payload_(kPayload.value()),
+        delay_us_(kDelayUs.value()),
         token_(random_token()),
         server_((io_support::ensure_descriptor_limit(2 * executor.workers() + 256),
                  static_cast<std::int64_t>(delay_us_) * 1000),
@@ -356,6 +360,7 @@ const bool registered = register_workload({
     .uses_fork_join = false,
     .work_exponent = 0,
     .concurrency_levels = {1, 4, 16, 64, 256, 1024},
+    .knobs = {kPayload, kDelayUs},
     .prepare = [](Executor& executor, std::size_t n) -> std::unique_ptr<Instance> {
       return std::make_unique<TcpEcho>(executor, n);
     },

@@ -46,8 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("b")
     compare.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
     compare.add_argument("--fail-on-regression", type=float, metavar="PCT",
-                         help="exit 1 if a significant slowdown exceeds PCT percent, and 3 if a slowdown above "
-                              "PCT cannot be decided with these repetitions (not significant)")
+                         help="exit 1 if a significant slowdown exceeds PCT percent or a benchmark of A fails "
+                              "in B, and 3 if a slowdown above PCT cannot be decided with these repetitions "
+                              "(not significant) or a benchmark of A is missing in B")
     compare.add_argument("--allow-undecided", action="store_true",
                          help="with --fail-on-regression: let slowdowns the data cannot decide pass (exit 0)")
     check = commands.add_parser("check", help="check a sweep's invariants")
@@ -60,6 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
+    # An empty value is a mistake (an unset shell variable), never "the default": `--resume ""`
+    # must not start a new half-hour sweep, `analyze ""` must not analyse the current folder.
+    for name in ("config", "out", "resume", "baseline", "reference", "directory", "a", "b"):
+        value = getattr(args, name, None)
+        if value is not None and not value.strip():
+            flag = f"--{name}" if name in ("config", "out", "resume", "baseline", "reference") else name.upper()
+            raise UserError(f"{args.command} {flag}: empty (an unset variable?); give a "
+                            + ("config name or file" if name == "config" else "folder"))
     if args.command == "sweep":
         from .sweep import sweep
         return sweep(args.config, args.out, args.resume, args.baseline, args.python)

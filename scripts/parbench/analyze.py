@@ -23,7 +23,8 @@ from pathlib import Path
 
 from . import UserError, python_track, stats, units
 from .gbench import ResultSet, Run, format_arg, load_results
-from .util import REPO_ROOT, atomic_write_text, read_regular_text, refuse_linked_subfolders
+from .state import missing_raw_files, read_state, result_files
+from .util import REPO_ROOT, atomic_write_text, read_regular_text
 
 from .modelnames import baseline_of, is_baseline, track_label, track_of
 THREAD_MODELS = ("threads", "pool", "tbb", "openmp")
@@ -59,19 +60,6 @@ IO_STATEMENT = ("I/O workloads: p is concurrency (requests in flight) and n = re
                 "throughput = n / median time; speedup = throughput / the `serial` model's "
                 "(py_ models: `py_serial`'s) throughput (one request at a time); concurrency efficiency = speedup / p; no "
                 "Amdahl fit (waiting is not a serial fraction)")
-
-
-def result_files(directory: Path) -> list[Path]:
-    if not directory.exists():
-        raise UserError(f"{directory}: no such directory")
-    if not directory.is_dir():
-        raise UserError(f"{directory}: not a directory")
-    refuse_linked_subfolders(directory)
-    raw = directory / "raw"
-    files = sorted((raw if raw.is_dir() else directory).glob("*.json"))
-    if not files:
-        raise UserError(f"{directory}: no Google Benchmark JSON files (expected raw/*.json)")
-    return files
 
 
 def read_json_if_present(path: Path) -> dict:
@@ -726,7 +714,7 @@ def build_io(points: list[dict]) -> list[dict]:
     return sorted(rows, key=lambda r: (r["workload"], -r["throughput"]))
 
 
-def build_warnings(points, env, sweep, physical, threads, primitives) -> list[str]:
+def build_warnings(points, env, sweep, physical, threads, primitives, directory: Path) -> list[str]:
     warnings = []
     governor = env.get("cpu", {}).get("governor", "unknown") if env else "unknown"
     if governor != "performance":
@@ -748,6 +736,9 @@ def build_warnings(points, env, sweep, physical, threads, primitives) -> list[st
     if over:
         warnings.append(f"points at p = {', '.join(map(str, over))} are oversubscribed "
                         f"(more workers than the {threads} hardware threads)")
+    for file in missing_raw_files(directory, sweep):
+        warnings.append(f"{file} is missing: its family's points are not in this analysis "
+                        "(./parbench sweep --resume runs it again)")
     failed = [f for f in sweep.get("families", []) if f.get("status") != "ok"]
     for family in failed:
         wait = f" (wait:{family['omp_wait']})" if family.get("omp_wait") else ""
@@ -878,7 +869,7 @@ def analyze(directory: Path, replacements: dict[str, Path] | None = None,
     if not parbench_like:
         raise UserError(f"{directory}: no parbench benchmarks (names like <workload>/<model>/n:<N>/p:<P>)")
     env = read_json_if_present(directory / "env.json")
-    sweep = read_json_if_present(directory / "sweep.json")
+    sweep = read_state(directory)
     physical, threads = machine_cores(env, results)
     limits = model_limits(results)
     points = build_points(results, physical, threads, limits)
@@ -926,7 +917,7 @@ def analyze(directory: Path, replacements: dict[str, Path] | None = None,
         "io": build_io(points),
         "errors": errors,
         "failures": [f for f in sweep.get("families", []) if f.get("status") != "ok"],
-        "warnings": build_warnings(points, env, sweep, physical, threads, primitives),
+        "warnings": build_warnings(points, env, sweep, physical, threads, primitives, directory),
         "previous": None,
     }
     # The Python track's cross-language table, rules of thumb and primitive pairs (None without it).

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 from datetime import datetime, timezone
@@ -39,6 +40,7 @@ from typing import NamedTuple
 from . import UserError, config as config_module
 from .analyze import analyze
 from .modelnames import baseline_of
+from .state import STATE_FILE, missing_raw_files, read_state
 from .util import read_regular_text
 
 
@@ -53,23 +55,19 @@ class Row(NamedTuple):
 
 
 def _thresholds(directory: Path) -> config_module.CheckThresholds:
-    path = directory / "sweep.json"
-    if path.exists():
-        try:
-            return config_module.from_saved(json.loads(read_regular_text(path))["config"], str(path)).check
-        except (json.JSONDecodeError, KeyError, TypeError) as error:
-            raise UserError(f"{path}: unreadable sweep state ({error})") from None
+    state = read_state(directory)
+    if state:
+        return config_module.from_saved(state["config"], str(directory / STATE_FILE)).check
     return config_module.CheckThresholds()
 
 
 def _selected(directory: Path) -> tuple[set | None, set | None]:
     """The workloads and models the sweep ran (None: all): a check of a model the sweep left out
     is not a failure."""
-    try:
-        config = config_module.from_saved(json.loads(read_regular_text(directory / "sweep.json"))["config"],
-                                          str(directory / "sweep.json"))
-    except (UserError, OSError, json.JSONDecodeError, KeyError, TypeError):
+    state = read_state(directory)
+    if not state:
         return None, None
+    config = config_module.from_saved(state["config"], str(directory / STATE_FILE))
     return (set(config.workloads) if config.workloads is not None else None,
             set(config.models) if config.models is not None else None)
 
@@ -81,13 +79,21 @@ def run_checks(directory: Path, reference: Path | None, analysis: dict | None = 
     cores = analysis["cores"]["physical"]
     rows: list[Row] = []
 
+    # 0. The folder is a whole sweep: without its record, families that never ran cannot be
+    #    told from families that were never meant to (a check that cannot see them must not pass).
+    state = read_state(directory)
+    if not state:
+        rows.append(Row("complete sweep", str(directory), f"no {STATE_FILE}", "a parbench sweep", False,
+                        note="cannot tell which families should have run"))
+    elif state.get("status") != "complete":
+        rows.append(Row("complete sweep", str(directory), f"status {state.get('status', '?')}", "complete",
+                        False, note=f"finish it first: ./parbench sweep --resume {directory}"))
+    for file in missing_raw_files(directory, state):
+        rows.append(Row("raw file present", file, "missing", f"recorded in {STATE_FILE}", False))
+
     # 1. Every workload x model ran and verified.
-    sweep_path = directory / "sweep.json"
-    families = json.loads(read_regular_text(sweep_path)).get("families", []) if sweep_path.exists() else []
     from .sweep import Family
-    for family in families:
-        if not isinstance(family, dict) or "status" not in family:
-            raise UserError(f"{sweep_path}: unreadable sweep state (a malformed family record)")
+    for family in state.get("families", []):
         rows.append(Row("ran and verified", Family.from_record(family).label,
                         family["status"] + (f": {family['message']}" if family.get("message") else ""),
                         "ok", family["status"] == "ok"))
@@ -171,8 +177,9 @@ def run_checks(directory: Path, reference: Path | None, analysis: dict | None = 
                             f"±{100 * thresholds.reference_tolerance:.0f}%",
                             difference <= thresholds.reference_tolerance,
                             f"{point['workload']}/{point['model']}"))
-        if compared == 0:
-            rows.append(Row("speedup vs reference", str(reference), "no common points", "some", False))
+        comparable = sum(1 for key in ref if key[3] != 1)
+        rows.append(Row("reference coverage", str(reference), f"{compared} of its {comparable} points (p > 1)",
+                        ">= 1", compared > 0, note="" if compared else "no point in common: nothing compared"))
     return rows
 
 
@@ -211,21 +218,30 @@ def remeasure(directory: Path, families: list[str]) -> dict[str, dict]:
     """Runs each family once more into DIR/rechecks/ (strong scaling, the sweep's own
     selection and spin calibration) and records it in sweep.json's "rechecks", holding the
     folder's lock (a sweep still writing it is not disturbed)."""
+    from .sweep import StopRequest
     from .util import FolderLock
-    with FolderLock(directory):
-        return _remeasure(directory, families)
-
-
-def _remeasure(directory: Path, families: list[str]) -> dict[str, dict]:
-    from .sweep import Family, StopRequest, Tracks, binary_path, write_state
-    state_path = directory / "sweep.json"
+    stop = StopRequest()  # Ctrl-C stops the family cleanly (no half-written file), then the check
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        state = json.loads(read_regular_text(state_path))
-        config = config_module.from_saved(state["config"], str(state_path))
-        info = state["binary_info"]
-    except (OSError, json.JSONDecodeError, KeyError, TypeError) as error:
-        raise UserError(f"{state_path}: unreadable sweep state ({error})") from None
-    env = dict(os.environ, PARBENCH_SPIN_ITERS_PER_US=f"{info['spin_iters_per_us']:.6f}")
+        with FolderLock(directory):
+            records = _remeasure(directory, families, stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if stop.signal is not None:
+        raise KeyboardInterrupt
+    return records
+
+
+def _remeasure(directory: Path, families: list[str], stop) -> dict[str, dict]:
+    from .sweep import Family, Tracks, binary_path, write_state
+    state_path = directory / STATE_FILE
+    state = read_state(directory)
+    config = config_module.from_saved(state["config"], str(state_path))
+    spin = (state.get("binary_info") or {}).get("spin_iters_per_us")
+    if spin is None:
+        raise UserError(f"{state_path}: no binary_info.spin_iters_per_us (the sweep's spin calibration)")
+    env = dict(os.environ, PARBENCH_SPIN_ITERS_PER_US=f"{spin:.6f}")
     # the strong-scaling run of each family (not the C++ serial at the Python sizes, whose name it shares)
     known = {f["family"]: f for f in state.get("families", [])
              if not f.get("weak") and not f.get("omp_wait") and not f.get("sizes")}
@@ -234,7 +250,9 @@ def _remeasure(directory: Path, families: list[str]) -> dict[str, dict]:
     for name in families:
         family = Family(name, False, int(known.get(name, {}).get("instances", 1)),
                         track=known.get(name, {}).get("track", ""))
-        record = tracks.run(family, config, directory, StopRequest(),
+        if stop.signal is not None:
+            break
+        record = tracks.run(family, config, directory, stop,
                             out_path=directory / "rechecks" / f"{family.stem}.json", reruns=False)
         if record is None:
             continue
@@ -249,6 +267,8 @@ def _remeasure(directory: Path, families: list[str]) -> dict[str, dict]:
 def check(directory: Path, reference: Path | None, allow_remeasure: bool = True) -> int:
     analysis = analyze(directory, with_previous=False)
     rows = run_checks(directory, reference, analysis)
+    if not rows:
+        rows = [Row("anything checked", str(directory), "no check applies to these results", ">= 1", False)]
     failing = sorted({r.family for r in rows if r.passed is False and r.family})
     # An efficiency is the serial family's time over the model's: both are measured again, one
     # after the other, so that a slow spell of the machine during either does not decide it.
@@ -291,6 +311,8 @@ def _record(directory: Path, rows: list[Row]) -> None:
     from .util import atomic_write_text
     results = [{"check": r.check, "subject": r.subject, "measured": r.measured, "threshold": r.threshold,
                 "result": {True: "PASS", False: "FAIL", None: "WARN"}[r.passed], "note": r.note} for r in rows]
+    if not (directory / STATE_FILE).exists():
+        return  # not a sweep's folder: nothing of parbench's to add the result to
     try:
         atomic_write_text(directory / "check.json", json.dumps(
             {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "rows": results}, indent=1) + "\n")
@@ -372,7 +394,7 @@ def machine_ceiling(workload: str, n: int, p: int, min_time: float = 0.2, rounds
 
     def run_pinned(on: list[int]) -> list[float] | None:
         """Median real time of one copy on each CPU of `on`, all at once."""
-        with tempfile.TemporaryDirectory(prefix="parbench-ceiling-") as scratch:
+        with tempfile.TemporaryDirectory(prefix=f"parbench-ceiling-{os.getpid()}-") as scratch:
             outputs = [Path(scratch) / f"cpu{cpu}.json" for cpu in on]
             processes = [subprocess.Popen([*command, f"--benchmark_out={out}"], stdout=subprocess.DEVNULL,
                                           stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,

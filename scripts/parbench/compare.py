@@ -8,7 +8,9 @@ below alpha, its interval excludes 1 and it exceeds the run-to-run noise (the
 larger CV of the two). Then a geometric-mean summary. --fail-on-regression PCT
 exits 1 when a significant slowdown exceeds PCT percent, and 3 when a slowdown
 above PCT is not significant (the repetitions cannot decide it: a gate that
-cannot fire must not pass silently) unless --allow-undecided.
+cannot fire must not pass silently) unless --allow-undecided. A benchmark A measured that B
+reports as failed fails the gate (exit 1); one B lacks is undecided (exit 3, unless
+--allow-undecided).
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from pathlib import Path
 import math
 
 from . import UserError, stats
-from .analyze import result_files
+from .state import result_files
 from .gbench import load_results
 
 
@@ -36,14 +38,21 @@ def compare(a: Path, b: Path, alpha: float = 0.05, fail_on_regression: float | N
     after = load_results(result_files(b))
     common = sorted(k for k in set(before.runs) & set(after.runs)
                     if before.runs[k].real_times and after.runs[k].real_times)
-    if not common:
+    # What A measured and B did not: a family that crashed or failed its verification in B
+    # is not "no change", and a gate must not pass over it.
+    errored = sorted(k for k in set(before.runs) & set(after.runs)
+                     if before.runs[k].real_times and after.runs[k].errors)
+    missing = sorted(k for k in before.runs if before.runs[k].real_times and k not in after.runs)
+    if not common and not errored:
         raise UserError(f"{a} and {b} have no benchmark in common")
+    if not common:
+        return _gate_on_lost(errored, missing, after, fail_on_regression, allow_undecided)
     rows = []
     for key in common:
         x, y = before.runs[key].real_times, after.runs[key].real_times
         comparison = stats.compare_samples(x, y)
         noise = max(stats.coefficient_of_variation(x), stats.coefficient_of_variation(y))
-        rows.append({"name": key.replace("/process_time/real_time", "").replace("|weak", " (weak)"),
+        rows.append({"name": _name(key),
                      "a": stats.median(x), "b": stats.median(y), "noise": noise, **comparison})
     for row, adjusted in zip(rows, stats.holm([r["p_value"] for r in rows])):
         row["p_adjusted"] = adjusted
@@ -58,7 +67,7 @@ def compare(a: Path, b: Path, alpha: float = 0.05, fail_on_regression: float | N
     geomean = stats.geometric_mean([r["ratio"] for r in rows])
     slower = [r for r in rows if r["significant"] and r["ratio"] > 1]
     faster = [r for r in rows if r["significant"] and r["ratio"] < 1]
-    only_a = len(set(before.runs) - set(after.runs))
+    only_a = len(missing)
     only_b = len(set(after.runs) - set(before.runs))
     print(f"\n{len(rows)} benchmarks compared; geometric mean of B/A: {geomean:.4f} ({100 * (geomean - 1):+.1f}%); "
           f"significantly slower: {len(slower)}, faster: {len(faster)} (Holm-corrected, alpha {alpha}); "
@@ -71,6 +80,7 @@ def compare(a: Path, b: Path, alpha: float = 0.05, fail_on_regression: float | N
     if few < MIN_REPETITIONS:
         print(f"compare: some benchmarks have only {few} repetition(s) on a side; with fewer than "
               f"{MIN_REPETITIONS} no change there can be significant")
+    gate = _gate_on_lost(errored, missing, after, fail_on_regression, allow_undecided)
     if fail_on_regression is not None:
         regressions = [r for r in slower if 100 * (r["ratio"] - 1) > fail_on_regression]
         undecided = [r for r in rows if not r["significant"] and 100 * (r["ratio"] - 1) > fail_on_regression]
@@ -79,6 +89,8 @@ def compare(a: Path, b: Path, alpha: float = 0.05, fail_on_regression: float | N
             print(f"compare: {len(regressions)} significant slowdown(s) above {fail_on_regression:g}% "
                   f"(worst: {worst['name']} {100 * (worst['ratio'] - 1):+.1f}%)")
             return 1
+        if gate:
+            return gate
         if undecided:
             worst = max(undecided, key=lambda r: r["ratio"])
             print(f"compare: {len(undecided)} slowdown(s) above {fail_on_regression:g}% that these repetitions "
@@ -86,4 +98,29 @@ def compare(a: Path, b: Path, alpha: float = 0.05, fail_on_regression: float | N
                   f"{worst['p_adjusted']:.3g}, not below alpha {alpha:g}): more repetitions decide them"
                   + ("; passed (--allow-undecided)" if allow_undecided else "; --allow-undecided passes them"))
             return 0 if allow_undecided else 3
+    return 0
+
+def _name(key: str) -> str:
+    return key.replace("/process_time/real_time", "").replace("|weak", " (weak)")
+
+
+def _gate_on_lost(errored: list[str], missing: list[str], after, fail_on_regression: float | None,
+                  allow_undecided: bool) -> int:
+    """Says which of A's benchmarks B lost; the exit status they mean for a gate: 1 when B
+    reports errors (a failed run or verification is a regression), 3 when B lacks some (the
+    gate cannot judge them) unless --allow-undecided, else 0."""
+    for label, keys in (("failed in B", errored), ("missing in B", missing)):
+        if keys:
+            shown = ", ".join(_name(k) + (f" ({after.runs[k].errors[0]})" if k in errored else "")
+                              for k in keys[:5])
+            print(f"compare: {len(keys)} benchmark(s) of A {label}: {shown}{' ...' if len(keys) > 5 else ''}")
+    if fail_on_regression is None:
+        return 0
+    if errored:
+        print(f"compare: gate failed: {len(errored)} benchmark(s) reported errors in B")
+        return 1
+    if missing and not allow_undecided:
+        print(f"compare: gate undecided: {len(missing)} benchmark(s) of A are missing in B "
+              "(--allow-undecided passes them)")
+        return 3
     return 0

@@ -48,10 +48,11 @@ class SweepConfig:
     workers: list[int] | None = None
     concurrency: list[int] | None = None
     repetitions: int = 5
-    min_time: float = 0.2
+    min_time: float = 0.1
     family_timeout: float = 900.0
-    weak_scaling: bool | list[str] = False
-    primitives: list[str] = field(default_factory=lambda: ["overhead"])
+    weak_scaling: bool | list[str] = False  # left out of a config file: off (default.toml names two)
+    primitives: list[str] = field(default_factory=lambda: [
+        "overhead", "ipc", "psync", "spawn", "sync", "queue", "timer", "mpi", "py"])
     omp_wait_policies: list[str] = field(default_factory=lambda: ["default", "passive", "active"])
     disturbance_max: float = 0.10
     disturbance_reruns: int = 2
@@ -62,14 +63,17 @@ class SweepConfig:
     python: str | list[str] = "/usr/bin/python3"
     # the Python track's worker counts: "cores" (1, 2, 4, ... up to the hardware threads),
     # "auto" (the same as workers) or a list
-    python_workers: str | list[int] = "auto"
+    python_workers: str | list[int] = "cores"
     # weak scaling (weak_scaling's workloads) for the Python track's models too
-    python_weak_scaling: bool = True
+    python_weak_scaling: bool = False
     check: CheckThresholds = field(default_factory=CheckThresholds)
     mpi: MpiSettings = field(default_factory=MpiSettings)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    # The file it was read from, for messages (not saved: a resumed sweep's is its sweep.json).
+    source = "the config"
 
 
 _SWEEP_TYPES = {
@@ -117,18 +121,6 @@ def from_dict(data: dict, name: str, source: str) -> SweepConfig:
         mpi["ranks"] = None
     elif isinstance(mpi.get("ranks"), str):
         raise UserError(f"{source}: [mpi] ranks must be a list or \"auto\"")
-    for key in ("ranks", "sizes"):
-        values = mpi.get(key)
-        if values is not None and (not values or any(
-                not isinstance(v, int) or isinstance(v, bool) or v < 1 for v in values)):
-            raise UserError(f"{source}: [mpi] {key} must be positive integers")
-    for key in ("hosts", "launcher_args"):
-        if key in mpi and not all(isinstance(v, str) and v for v in mpi[key]):
-            raise UserError(f"{source}: [mpi] {key} must be a list of non-empty strings")
-    if mpi.get("hosts") and mpi.get("hostfile"):
-        raise UserError(f"{source}: [mpi] give hosts or hostfile, not both")
-    if mpi.get("launcher", "mpirun") == "":
-        raise UserError(f"{source}: [mpi] launcher must name a program")
     config = SweepConfig(name=name, check=CheckThresholds(**check), mpi=MpiSettings(**mpi))
     for key in ("workloads", "models", "workers", "concurrency"):
         if sweep.get(key) == "all" or sweep.get(key) == "auto":
@@ -138,6 +130,8 @@ def from_dict(data: dict, name: str, source: str) -> SweepConfig:
             raise UserError(f"{source}: [sweep] {key} must be a list or \"{word}\"")
     for key, value in sweep.items():
         setattr(config, key, value)
+    if "primitives" not in sweep and config.python == "":  # left out: every family this config can run
+        config.primitives = [name for name in config.primitives if name != "py"]
     validate(config, source)
     return config
 
@@ -152,7 +146,8 @@ NUMBER_RANGES = {
 }
 CHECK_RANGES = {"amdahl_tolerance": (0, 1, False), "efficiency_min": (0, 2, False),
                 "reference_tolerance": (0, 10, False)}
-MAX_WORKERS = 4096  # the binary's own limit for p and concurrency
+MAX_WORKERS = 1024  # the binary's own limit for p (--p)
+MAX_CONCURRENCY = 65536  # and for the I/O workloads' concurrency (--concurrency)
 
 
 def check_number(value, where: str, low: float, high: float, whole: bool) -> None:
@@ -174,14 +169,14 @@ def check_names(values, where: str, allow_none: bool = True) -> None:
         raise UserError(f"{where} names {', '.join(twice)} more than once")
 
 
-def check_counts(values, where: str) -> None:
-    """None (automatic) or a non-empty list of distinct whole numbers in [1, MAX_WORKERS]."""
+def check_counts(values, where: str, most: int = MAX_WORKERS) -> None:
+    """None (automatic) or a non-empty list of distinct whole numbers in [1, most]."""
     if values is None:
         return
     if not isinstance(values, list) or not values:
         raise UserError(f"{where} must be a non-empty list of positive integers (or \"auto\")")
     for value in values:
-        check_number(value, where, 1, MAX_WORKERS, True)
+        check_number(value, where, 1, most, True)
     if len(set(values)) != len(values):
         raise UserError(f"{where} names a value more than once: {values}")
 
@@ -197,6 +192,7 @@ def validate(config: SweepConfig, source: str) -> None:
     if not isinstance(config.omp_wait_policies, list) or not config.omp_wait_policies or any(
             p not in OMP_WAIT_POLICIES for p in config.omp_wait_policies):
         raise UserError(f"{where} omp_wait_policies must list some of {', '.join(OMP_WAIT_POLICIES)}")
+    check_names(config.omp_wait_policies, f"{where} omp_wait_policies", False)
     check_names(config.workloads, f"{where} workloads")
     check_names(config.models, f"{where} models")
     if not isinstance(config.primitives, list) or not all(isinstance(v, str) and v for v in config.primitives):
@@ -204,7 +200,7 @@ def validate(config: SweepConfig, source: str) -> None:
     if not isinstance(config.weak_scaling, bool):
         check_names(config.weak_scaling, f"{where} weak_scaling (true, false or a list of workloads)", False)
     check_counts(config.workers, f"{where} workers")
-    check_counts(config.concurrency, f"{where} concurrency")
+    check_counts(config.concurrency, f"{where} concurrency", MAX_CONCURRENCY)
     if isinstance(config.python, list):
         check_interpreters(config.python, f"{where} python")
     elif not isinstance(config.python, str):
@@ -221,6 +217,28 @@ def validate(config: SweepConfig, source: str) -> None:
         names = getattr(config.check, key)
         if names != []:  # [] turns that check off
             check_names(names, f"{source}: [check] {key}", False)
+    validate_mpi(config.mpi, source)
+    config.source = source
+
+
+def validate_mpi(mpi: MpiSettings, source: str) -> None:
+    """The [mpi] table, from a TOML file or a saved sweep.json."""
+    for key in ("ranks", "sizes"):
+        values = getattr(mpi, key)
+        if values is not None and (not isinstance(values, list) or not values or any(
+                not isinstance(v, int) or isinstance(v, bool) or v < 1 for v in values)):
+            raise UserError(f"{source}: [mpi] {key} must be positive integers")
+    for key in ("hosts", "launcher_args"):
+        values = getattr(mpi, key)
+        if values is not None and (not isinstance(values, list) or not all(isinstance(v, str) and v for v in values)):
+            raise UserError(f"{source}: [mpi] {key} must be a list of non-empty strings")
+    for key in ("launcher", "hostfile", "transport"):
+        if not isinstance(getattr(mpi, key), str):
+            raise UserError(f"{source}: [mpi] {key} must be a string")
+    if mpi.hosts and mpi.hostfile:
+        raise UserError(f"{source}: [mpi] give hosts or hostfile, not both")
+    if mpi.launcher == "":
+        raise UserError(f"{source}: [mpi] launcher must name a program")
 
 
 def check_interpreters(names: list, where: str) -> None:

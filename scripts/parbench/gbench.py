@@ -161,12 +161,13 @@ def load_results(files: list[Path]) -> ResultSet:
             except (KeyError, TypeError):
                 raise UserError(f"{path}: entry '{entry['name']}' has no numeric real_time, "
                                 f"cpu_time and known time_unit") from None
-            if math.isnan(real) or real <= 0:
-                run.errors.append("no valid time")
+            if not math.isfinite(real) or real <= 0 or not math.isfinite(cpu) or cpu < 0:
+                run.errors.append("no valid time")  # nan, infinite (1e400) or not positive
                 continue
             run.real_times.append(real)
             run.cpu_times.append(cpu)
             for key, value in entry.items():
-                if key not in _GB_KEYS and isinstance(value, (int, float)) and not isinstance(value, bool):
+                if key not in _GB_KEYS and isinstance(value, (int, float)) and not isinstance(value, bool) \
+                        and math.isfinite(value):
                     run.counters.setdefault(key, []).append(float(value))
     return ResultSet(runs, contexts, categories)

@@ -29,6 +29,7 @@ from pathlib import Path
 from . import UserError, stats, units
 from .modelnames import track_label
 from .plot import load_analysis, missing_figures, plot_all
+from .state import read_state
 from .util import atomic_write_text, read_regular_bytes, read_regular_text
 
 MD_TABLE_ROWS = 6  # rows of a long table shown in report.md; the CSV has them all
@@ -195,8 +196,10 @@ def _interpreters_section(r, rows: list[dict], plots: Path) -> None:
 
 def md_inline(text) -> str:
     """One line of Markdown from any text: a newline in a value (a CPU's name, a model's note)
-    cannot start a heading or a list, and a pipe cannot add a table column."""
-    return re.sub(r"\s*[\r\n]+\s*", " ", str(text)).replace("|", "\\|")
+    cannot start a heading or a list, a pipe cannot add a table column, and a tag in a name or a
+    config's description (<script>, <img onerror=...>) is shown as text, not passed to a viewer."""
+    text = re.sub(r"\s*[\r\n]+\s*", " ", str(text)).replace("|", "\\|")
+    return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _anchor(text: str) -> str:
@@ -563,7 +566,7 @@ def findings(analysis: dict) -> list[str]:
 def build(directory: Path) -> Report:
     analysis = load_analysis(directory)
     env = read_optional(directory / "env.json")
-    sweep = read_optional(directory / "sweep.json")
+    sweep = read_state(directory)
     cores = analysis["cores"]
     plots = directory / "plots"
     config = sweep.get("config", {})
@@ -892,7 +895,9 @@ def build(directory: Path) -> Report:
         ["git", f"{env.get('git', {}).get('sha', '?')}{' (dirty)' if env.get('git', {}).get('dirty') else ''}"],
         ["CPU affinity", ", ".join(map(str, env.get("affinity") or [])) or "unknown"],
         ["load average before / after (1/5/15 min)", f"{load_text(load.get('before'))}; {load_text(load.get('after'))}"],
-        ["spin calibration", f"{units.number(build_info.get('spin_iters_per_us'))} iterations/us"],
+        ["spin calibration", f"{units.number(build_info.get('spin_iters_per_us'))} iterations/us"
+                             + (f" (given by {build_info['spin_source']} in the environment, not measured)"
+                                if build_info.get("spin_source") else "")],
         ["coroutine event loop", _io_backend(env)],
         *_mpi_rows(env),
         *_python_rows(env),
@@ -928,7 +933,7 @@ def write_report(directory: Path) -> Path:
         if missing:
             raise UserError(f"{directory / 'plots'}: cannot draw {', '.join(missing)} (see plot's error)")
     report = build(directory)
-    sweep = read_optional(directory / "sweep.json")
+    sweep = read_state(directory)
     atomic_write_text(directory / "report.md", report.markdown())
     atomic_write_text(directory / "report.html", report.html(title_of(directory, sweep)))
     return directory / "report.html"

@@ -47,6 +47,7 @@ from pathlib import Path
 
 from . import UserError, config as config_module, envinfo
 from .gbench import load_file, parse_run_name
+from .state import check_state
 from .util import FolderLock, refuse_linked_subfolders, atomic_write_text, open_new_for_writing, read_regular_bytes, read_regular_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -214,7 +215,9 @@ def _run_binary(binary, args: list[str], env: dict) -> str:
     result = subprocess.run([*program, *args], capture_output=True, text=True, env=env, timeout=300)
     if result.returncode != 0:
         lines = (result.stderr or result.stdout).strip().splitlines()
-        raise UserError(lines[-1] if lines else f"benchmark binary failed ({result.returncode})")
+        # The binary's own one-line error already starts "parbench: ", as ours will.
+        raise UserError(lines[-1].removeprefix("parbench: ") if lines
+                        else f"benchmark binary failed ({result.returncode})")
     return result.stdout
 
 
@@ -601,13 +604,26 @@ def run_family(binary: Path, selection: list[str], family: Family, config, direc
 FAMILY_IO_PREFIX = "parbench-family-"
 
 
+def _io_variable(env: dict) -> str:
+    return "PARBENCH_IO_DIR" if env.get("PARBENCH_IO_DIR") else "TMPDIR" if env.get("TMPDIR") else "the default"
+
+
+def io_base(env: dict) -> Path:
+    """Where the families' I/O folders go: PARBENCH_IO_DIR, else TMPDIR, else /tmp; checked
+    before the sweep makes its results folder."""
+    base = Path(env.get("PARBENCH_IO_DIR") or env.get("TMPDIR") or "/tmp")
+    if not base.is_dir():
+        raise UserError(f"{_io_variable(env)}={base}: no such folder (set PARBENCH_IO_DIR to a writable one)")
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise UserError(f"{_io_variable(env)}={base}: not writable (set PARBENCH_IO_DIR to a writable one)")
+    return base
+
+
 @contextlib.contextmanager
 def family_io_directory(env: dict):
     """A fresh folder for one family's files under PARBENCH_IO_DIR (else the temporary
     folder), removed afterwards; folders of sweeps that died (SIGKILL) are removed first."""
-    base = Path(env.get("PARBENCH_IO_DIR") or os.environ.get("TMPDIR") or "/tmp")
-    if not base.is_dir():
-        raise UserError(f"PARBENCH_IO_DIR={base}: no such folder (set it to a writable one)")
+    base = io_base(env)
     for stale in base.glob(f"{FAMILY_IO_PREFIX}*-*"):
         owner = stale.name[len(FAMILY_IO_PREFIX):].split("-")[0]
         if owner.isdigit() and not Path(f"/proc/{owner}").exists() and not stale.is_symlink():
@@ -615,7 +631,7 @@ def family_io_directory(env: dict):
     try:
         folder = Path(tempfile.mkdtemp(prefix=f"{FAMILY_IO_PREFIX}{os.getpid()}-", dir=base))
     except OSError as error:
-        raise UserError(f"PARBENCH_IO_DIR={base}: cannot make a folder there ({error.strerror})") from None
+        raise UserError(f"{_io_variable(env)}={base}: cannot make a folder there ({error.strerror})") from None
     try:
         yield str(folder)
     finally:
@@ -660,22 +676,27 @@ def _run_child(command, family, config, directory, family_env, stop, record, out
                                    env=family_env, start_new_session=True, preexec_fn=functools.partial(_die_with_parent, os.getpid()))
     family_cpu = 0.0
     deadline = start + config.family_timeout
-    while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            process.returncode = os.waitstatus_to_exitcode(status)
-            record["max_rss_mib"] = round(usage.ru_maxrss / 1024, 1)
-            family_cpu = usage.ru_utime + usage.ru_stime
-            break
-        if stop.signal is not None:  # Ctrl-C or SIGTERM: stop the child, keep nothing half-done
-            _kill_group(process)
-            temporary.unlink(missing_ok=True)
-            return None
-        if time.monotonic() > deadline:
-            _kill_group(process)
-            record.update(status="timeout", message=f"killed after {config.family_timeout:g} s")
-            break
-        time.sleep(0.02)
+    try:
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                process.returncode = os.waitstatus_to_exitcode(status)
+                record["max_rss_mib"] = round(usage.ru_maxrss / 1024, 1)
+                family_cpu = usage.ru_utime + usage.ru_stime
+                break
+            if stop.signal is not None:  # Ctrl-C or SIGTERM: stop the child, keep nothing half-done
+                _kill_group(process)
+                temporary.unlink(missing_ok=True)
+                return None
+            if time.monotonic() > deadline:
+                _kill_group(process)
+                record.update(status="timeout", message=f"killed after {config.family_timeout:g} s")
+                break
+            time.sleep(0.02)
+    except BaseException:  # an exception in the parent (e.g. KeyboardInterrupt without a handler)
+        _kill_group(process)
+        temporary.unlink(missing_ok=True)
+        raise
     elapsed = time.monotonic() - start
     record["seconds"] = round(elapsed, 2)
     record["cpu_seconds"] = round(family_cpu, 3)
@@ -825,6 +846,9 @@ def sweep(config_name: str | None, out: str | None, resume: str | None, baseline
                 raise UserError(f"{flag}: --resume {resume} continues with its own saved settings; drop {flag}")
         if out is not None and Path(out).resolve() != Path(resume).resolve():
             raise UserError(f"--out: --resume writes into {resume} itself; drop --out")
+    if baseline is not None:  # said now, not after half an hour of families
+        from .state import result_files
+        result_files(Path(baseline))
     stop = StopRequest()
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     # The folder's lock is held from before its state is read until its report is written.
@@ -847,9 +871,14 @@ def sweep(config_name: str | None, out: str | None, resume: str | None, baseline
                   f"{directory / 'sweep.json'}, {directory / 'logs'})", file=sys.stderr)
             return 1
         from . import analyze, plot, report
-        analyze.main(str(directory), baseline)
-        plot.main(str(directory))
-        report_path = report.write_report(directory)
+        try:
+            analyze.main(str(directory), baseline)
+            plot.main(str(directory))
+            report_path = report.write_report(directory)
+        except KeyboardInterrupt:
+            print(f"parbench: interrupted during the analysis; every family is kept in {directory}: "
+                  f"./parbench report {directory} finishes it", file=sys.stderr)
+            return 130
     print(f"report: {report_path}")
     return 1 if failed else 0
 
@@ -925,7 +954,7 @@ def _load_state(directory: Path, state_path: Path) -> dict:
     try:
         state = json.loads(read_regular_text(state_path))
         if isinstance(state, dict) and isinstance(state.get("config"), dict):
-            return state
+            return check_state(state_path, state)  # readable but damaged: said, not rebuilt over
         problem = "not a parbench sweep state"
     except UserError as error:
         problem = str(error).split(": ", 1)[-1]
@@ -1005,37 +1034,36 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
         refuse_linked_subfolders(directory)
         _remove_partials(directory)
         state = _load_state(directory, state_path)
-        try:
-            config = config_module.from_saved(state["config"], str(state_path))
-            info = state["binary_info"]
-            float(info["spin_iters_per_us"])
-        except (KeyError, TypeError, ValueError) as error:
-            raise UserError(f"{state_path}: unreadable sweep state ({error!r} missing or wrong)") from None
+        config = config_module.from_saved(state["config"], str(state_path))
+        info = state.get("binary_info") or {}
+        if not isinstance(info.get("spin_iters_per_us"), (int, float)):
+            raise UserError(f"{state_path}: no binary_info.spin_iters_per_us (the sweep's spin calibration)")
         env_record = _read_env(directory)
     else:
         directory = Path(out) if out else default_directory()
         _check_new_folder(directory)
-        held.enter_context(FolderLock(directory))
-        _check_new_folder(directory)  # again, holding the lock: another sweep may have begun
         info = json.loads(_run_binary(binary, ["info"], env))
+        if env.get("PARBENCH_SPIN_ITERS_PER_US"):  # the user's value, not this machine's: said and recorded
+            info["spin_source"] = "PARBENCH_SPIN_ITERS_PER_US"
+            print(f"sweep: note: PARBENCH_SPIN_ITERS_PER_US={env['PARBENCH_SPIN_ITERS_PER_US']} from the "
+                  "environment replaces this machine's spin calibration (the report says so)", flush=True)
         state = {"parbench_sweep": 1, "config": config.to_dict(), "binary_info": info,
                  "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                  "status": "running", "families": []}
         env_record = None
-    env["PARBENCH_SPIN_ITERS_PER_US"] = f"{info['spin_iters_per_us']:.6f}"
+    env["PARBENCH_SPIN_ITERS_PER_US"] = f"{state['binary_info']['spin_iters_per_us']:.6f}"
+    # Everything that can be refused is refused before a new results folder exists: a
+    # mistake leaves nothing behind and the same command can simply be run again.
+    io_base(env)
     tracks = Tracks.make(binary, config, env, state)
     listed: set[tuple] = set()
     if tracks.python_info is not None:
         state["python_info"] = tracks.python_info
     if tracks.python_tracks:
         state["python_tracks"] = tracks.python_tracks
-    if not resume:  # what a resume needs if sweep.json is ever lost: written once, never changed
-        atomic_write_text(directory / SETTINGS_FILE, json.dumps(
-            {key: state[key] for key in ("parbench_sweep", "config", "binary_info", "started", "python_info",
-                                          "python_tracks") if key in state}, indent=1) + "\n")
     families = []
     for track, program in tracks.programs.items():
-        # validates the names: one clear line if not
+        # validates the names and the workloads' settings: one clear line if not
         _run_binary(program, ["list", *tracks.selections[track]], tracks.environments[track])
         families += list_families(program, tracks.selections[track], config, tracks.environments[track], track,
                                   listed)
@@ -1047,9 +1075,16 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
                           and not f.name.startswith(_PRIMITIVE_PREFIXES)})
         unknown = [w for w in config.weak_scaling if w not in running]
         if unknown:
-            raise UserError(f"[sweep] weak_scaling names {', '.join(unknown)}, which this sweep does not run "
-                            f"(its workloads: {', '.join(running) or 'none'})")
+            raise UserError(f"{config.source}: [sweep] weak_scaling names {', '.join(unknown)}, which this sweep "
+                            f"does not run (its workloads: {', '.join(running) or 'none'})")
     check_mpi_setup(config, families)
+    if not resume:
+        held.enter_context(FolderLock(directory))
+        _check_new_folder(directory)  # again, holding the lock: another sweep may have begun
+        # what a resume needs if sweep.json is ever lost: written once, never changed
+        atomic_write_text(directory / SETTINGS_FILE, json.dumps(
+            {key: state[key] for key in ("parbench_sweep", "config", "binary_info", "started", "python_info",
+                                          "python_tracks") if key in state}, indent=1) + "\n")
     for sub in ("raw", "logs"):
         (directory / sub).mkdir(parents=True, exist_ok=True)
     if env_record is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -89,11 +90,15 @@ def read_regular_bytes(path: Path) -> bytes:
     """A file's bytes, refusing a symbolic link (a results folder may come from someone else:
     a link there could make the report embed any file this user can read)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        # O_NONBLOCK: a FIFO planted in the folder must not hang the open (it is refused below).
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
     except OSError as error:
         _refuse_link(path, error)
         raise UserError(f"{path}: cannot read ({error.strerror})") from None
     with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UserError(f"{path}: not a regular file (a folder, FIFO or device in a file's place)")
+        os.set_blocking(fd, True)
         return file.read()
 
 

@@ -65,10 +65,13 @@ def leftovers() -> set[str]:
 
 
 def _owned_by_a_live_sweep(path: str) -> bool:
+    """A folder named for a process still running (a sweep's family folder, a check's ceiling
+    scratch folder: parbench-<kind>-<pid>-...), another test's or user's, in use."""
     name = os.path.basename(path)
-    if not name.startswith("parbench-family-"):
+    prefix = next((p for p in ("parbench-family-", "parbench-ceiling-") if name.startswith(p)), None)
+    if prefix is None:
         return False
-    owner = name[len("parbench-family-"):].split("-")[0]
+    owner = name[len(prefix):].split("-")[0]
     return owner.isdigit() and os.path.exists(f"/proc/{owner}")
 
 

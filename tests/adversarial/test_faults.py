@@ -300,3 +300,26 @@ def test_the_binary_removes_its_files_when_signalled(tmp_path, bench, sig):
     process.send_signal(sig)
     assert process.wait(timeout=60) == -sig
     assert not list(io_dir.iterdir()), list(io_dir.rglob("*"))[:5]
+
+
+def test_ctrl_c_during_checks_remeasurement_leaves_nothing_half_done(tmp_path, bench):
+    before = leftovers()
+    folder = tmp_path / "run"
+    sweep = start_sweep(tmp_path, CONFIG.replace('"primes", "file_read", "sleep_io"', '"primes"'))
+    out, err = sweep.communicate(timeout=600)
+    assert sweep.returncode == 0, out + err
+    state = state_of(folder)
+    state["config"]["check"]["efficiency_min"] = 1.9  # no model reaches it: the check re-measures
+    state["config"]["min_time"] = 2.0                 # long enough to be interrupted
+    (folder / "sweep.json").write_text(json.dumps(state))
+    check = subprocess.Popen([sys.executable, "-m", "parbench", "check", str(folder)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=environment())
+    wait_for(lambda: processes_running(str(folder / "rechecks")), what="a re-measurement running")
+    check.send_signal(signal.SIGINT)
+    out, err = check.communicate(timeout=120)
+    assert check.returncode == 130, out + err
+    assert "Traceback" not in err and "interrupted" in err, err
+    assert not list((folder / "rechecks").glob(".*.partial"))
+    json.loads((folder / "sweep.json").read_text())  # the state is whole
+    intact(folder, finished(folder))
+    nothing_left(folder, before)
