@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -17,7 +18,7 @@ from . import UserError
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line instead of usage + message
-        raise UserError(f"{self.prog}: {message}")
+        raise UserError(f"{self.prog.removeprefix('parbench').strip() or 'parbench'}: {message}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,6 +101,8 @@ def run(argv: list[str]) -> int:
 
 
 def main() -> int:
+    if signal.getsignal(signal.SIGINT) == signal.SIG_DFL:  # ./parbench's quiet start-up: Ctrl-C is ours now
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return run(sys.argv[1:])
     except UserError as error:
