@@ -34,6 +34,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -121,6 +122,26 @@ void check_benchmark_flag(std::string_view arg) {
     if (parse_positive(*value, "--benchmark_repetitions") > kMaxRepetitions)
       throw UsageError("--benchmark_repetitions: " + *value + " is above " +
                        std::to_string(kMaxRepetitions));
+  }
+  // Google Benchmark answers a bad value of these with its usage text and exit 0.
+  const auto one_of = [&](std::string_view flag, std::initializer_list<std::string_view> valid) {
+    if (auto value = value_after(flag);
+        value && std::find(valid.begin(), valid.end(), *value) == valid.end()) {
+      std::string names;
+      for (auto name : valid) names += (names.empty() ? "" : ", ") + std::string(name);
+      throw UsageError(std::string(flag) + ": '" + *value + "' is not one of " + names);
+    }
+  };
+  one_of("--benchmark_format", {"console", "json", "csv"});
+  one_of("--benchmark_out_format", {"console", "json", "csv"});
+  one_of("--benchmark_time_unit", {"ns", "us", "ms", "s"});
+  if (auto value = value_after("--benchmark_out")) {
+    const std::filesystem::path out(*value);
+    const std::filesystem::path folder = out.has_parent_path() ? out.parent_path() : ".";
+    std::error_code error;
+    if (value->empty() || !std::filesystem::is_directory(folder, error))
+      throw UsageError("--benchmark_out: " +
+                       (value->empty() ? std::string("empty") : "no folder " + folder.string()));
   }
 }
 

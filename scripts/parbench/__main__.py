@@ -60,6 +60,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _sweep_lock(directory: Path):
+    """The folder's lock while analyze, plot or report write a sweep's folder: not while a
+    sweep or check is still writing it (their own analysis runs inside their lock). A
+    folder that is not a sweep's (no sweep.json) is left without a .lock file."""
+    import contextlib
+    from .util import FolderLock
+    if directory.is_dir() and (directory / "sweep.json").exists():
+        return FolderLock(directory)
+    return contextlib.nullcontext()
+
+
 def run(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     # An empty value is a mistake (an unset shell variable), never "the default": `--resume ""`
@@ -75,21 +86,31 @@ def run(argv: list[str]) -> int:
         return sweep(args.config, args.out, args.resume, args.baseline, args.python)
     if args.command == "analyze":
         from .analyze import main
-        return main(args.directory, args.baseline)
-    if args.command == "plot":
+        with _sweep_lock(Path(args.directory)):
+            return main(args.directory, args.baseline)
+    if args.command in ("plot", "report"):
         from .analyze import analyze, write_outputs
-        from .plot import main
+        from .plot import analysis_problem
         directory = Path(args.directory)
-        if directory.is_dir() and not (directory / "analysis.json").exists():
-            write_outputs(directory, analyze(directory))
-        return main(args.directory)
-    if args.command == "report":
-        from .analyze import analyze, write_outputs
-        from .report import main
-        directory = Path(args.directory)
-        if directory.is_dir() and (args.baseline or not (directory / "analysis.json").exists()):
-            write_outputs(directory, analyze(directory, baseline=Path(args.baseline) if args.baseline else None))
-        return main(args.directory)
+        baseline = getattr(args, "baseline", None)
+        with _sweep_lock(directory):
+            # analysis.json is derived: missing, damaged or older, it is made again from raw/
+            problem = analysis_problem(directory) if directory.is_dir() else None
+            if directory.is_dir() and (baseline or problem):
+                try:
+                    analysis = analyze(directory, baseline=Path(baseline) if baseline else None)
+                except UserError:
+                    if problem and (directory / "analysis.json").exists():
+                        raise UserError(problem) from None  # nothing to make it again from: its own fault first
+                    raise
+                if problem and (directory / "analysis.json").exists():
+                    print(f"parbench: note: {problem.split(' (run ')[0]}: analysed again", file=sys.stderr)
+                write_outputs(directory, analysis)
+            if args.command == "plot":
+                from .plot import main as plot_main
+                return plot_main(args.directory)
+            from .report import main as report_main
+            return report_main(args.directory)
     if args.command == "compare":
         from .compare import compare
         return compare(Path(args.a), Path(args.b), args.alpha, args.fail_on_regression, args.allow_undecided)
@@ -117,7 +138,8 @@ def main() -> int:
         if os.environ.get("PARBENCH_DEBUG"):
             traceback.print_exc()
         where = f"{error.filename}: " if error.filename else ""
-        advice = {errno.ENOSPC: " (free some space and run it again; --resume keeps finished families)",
+        advice = {errno.ENOSPC: " (free some space and run it again; a sweep's finished families are kept: "
+                                "--resume continues it)",
                   errno.EDQUOT: " (over quota: free some space)", errno.EROFS: " (a read-only file system)",
                   errno.EACCES: " (permission denied)"}.get(error.errno, "")
         print(f"parbench: {where}{error.strerror or error}{advice}", file=sys.stderr)

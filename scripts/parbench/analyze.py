@@ -989,8 +989,18 @@ VS_PREVIOUS_COLUMNS = ["kind", "subject", "before", "now", "unit", "ratio", "ci"
                        "significant"]
 
 
+def analysis_digest(analysis: dict) -> str:
+    """SHA-256 of the analysis (less its digest) as canonical JSON: plot and report trust an
+    analysis.json only when it is the one analyze wrote (a hand-edited or foreign one, with a
+    field of another type, is analysed again rather than half-drawn)."""
+    import hashlib
+    body = {k: v for k, v in analysis.items() if k != "digest"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
 def write_outputs(directory: Path, analysis: dict) -> None:
     analysis = _clean(analysis)
+    analysis["digest"] = analysis_digest(analysis)
     atomic_write_text(directory / "analysis.json", json.dumps(analysis, indent=1, sort_keys=False) + "\n")
     tables = dict(CSV_TABLES)
     python = analysis.get("python") or {}

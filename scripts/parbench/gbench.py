@@ -127,8 +127,14 @@ def load_file(path: Path) -> tuple[dict, list[dict]]:
     return data["context"], data["benchmarks"]
 
 
+# A repetition longer than this (about 115 days) is not a measurement: the statistics would
+# overflow on it (1e308 s), and no family timeout allows it.
+MAX_SECONDS = 1e7
+
+
 def load_results(files: list[Path]) -> ResultSet:
     runs: dict[str, Run] = {}
+    seen: set[tuple] = set()
     contexts: dict[str, dict] = {}
     categories: dict[str, str] = {}
     for path in files:
@@ -151,6 +157,13 @@ def load_results(files: list[Path]) -> ResultSet:
             run = runs.get(key)
             if run is None:
                 run = runs[key] = Run(run_name, family, args, path.name, weak=weak)
+            elif run.file != path.name:  # pooled, a copy's repetitions would narrow every interval
+                raise UserError(f"{path}: benchmark {run_name} is also in {run.file} (a copied file? each "
+                                "benchmark's repetitions come from one run; move one away)")
+            repetition = (key, entry.get("repetition_index"), entry.get("threads"))
+            if entry.get("repetition_index") is not None and repetition in seen:
+                raise UserError(f"{path}: repetition {entry['repetition_index']} of {run_name} appears twice")
+            seen.add(repetition)
             if entry.get("error_occurred"):
                 run.errors.append(str(entry.get("error_message", "error")))
                 continue
@@ -161,8 +174,11 @@ def load_results(files: list[Path]) -> ResultSet:
             except (KeyError, TypeError):
                 raise UserError(f"{path}: entry '{entry['name']}' has no numeric real_time, "
                                 f"cpu_time and known time_unit") from None
-            if not math.isfinite(real) or real <= 0 or not math.isfinite(cpu) or cpu < 0:
-                run.errors.append("no valid time")  # nan, infinite (1e400) or not positive
+            if not (0 < real < MAX_SECONDS) or not (0 <= cpu < MAX_SECONDS):
+                run.errors.append("no valid time")  # nan, infinite (1e400), absurd (1e308 s) or not positive
+                continue
+            if entry.get("verified") == 0:  # the binary makes this an error row; a file may say it only here
+                run.errors.append("not verified (verified = 0)")
                 continue
             run.real_times.append(real)
             run.cpu_times.append(cpu)

@@ -640,9 +640,21 @@ def load_analysis(directory: Path) -> dict:
         raise UserError(f"{path}: malformed JSON ({error.msg} at line {error.lineno})") from None
     if not isinstance(data, dict) or data.get("parbench_analysis") != 1:
         raise UserError(f"{path}: not a parbench analysis")
-    if "verdicts" not in data:
+    if "verdicts" not in data or "digest" not in data:
         raise UserError(f"{path}: made by an older parbench (run ./parbench analyze {directory} again)")
+    from .analyze import analysis_digest
+    if data["digest"] != analysis_digest(data):
+        raise UserError(f"{path}: changed since analyze wrote it (run ./parbench analyze {directory} again)")
     return data
+
+
+def analysis_problem(directory: Path) -> str | None:
+    """Why DIR/analysis.json cannot be drawn from as it is (missing, damaged, older), or None."""
+    try:
+        load_analysis(directory)
+    except UserError as error:
+        return str(error)
+    return None
 
 
 def plot_all(directory: Path) -> list[Path]:

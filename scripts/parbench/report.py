@@ -27,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 
 from . import UserError, stats, units
+from .analyze import read_json_if_present
 from .modelnames import track_label
 from .plot import load_analysis, missing_figures, plot_all
 from .state import read_state
@@ -565,7 +566,7 @@ def findings(analysis: dict) -> list[str]:
 
 def build(directory: Path) -> Report:
     analysis = load_analysis(directory)
-    env = read_optional(directory / "env.json")
+    env = read_json_if_present(directory / "env.json")  # damaged or linked: said, as analyze does
     sweep = read_state(directory)
     cores = analysis["cores"]
     plots = directory / "plots"

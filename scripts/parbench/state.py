@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -18,6 +19,9 @@ from . import UserError
 from .util import read_regular_text, refuse_linked_subfolders
 
 STATE_FILE = "sweep.json"
+FORMAT = 1  # parbench_sweep: the layout of sweep.json this code reads and writes
+SWEEP_STATUSES = ("running", "interrupted", "complete")
+FAMILY_STATUSES = ("ok", "failed", "timeout", "errors")
 
 _NUMBER = (int, float)
 # A family record's fields and the types each may hold (None allowed where a run may lack it).
@@ -62,6 +66,15 @@ def _check_record(path: Path, where: str, record) -> None:
     for key in ("family", "status"):
         if key not in record:
             raise UserError(f"{path}: {where} has no '{key}' (a damaged or foreign sweep state)")
+    if record["status"] not in FAMILY_STATUSES:
+        raise UserError(f"{path}: {where}.status is {record['status']!r}, not one of {', '.join(FAMILY_STATUSES)}")
+    file = record.get("file")
+    if record["status"] == "ok" and where.startswith("families") and (
+            not isinstance(file, str) or not re.fullmatch(r"raw/[^/]+\.json", file) or file.startswith("raw/.")):
+        raise UserError(f"{path}: {where}.file is {json.dumps(file)[:60]}, not a file raw/<name>.json")
+    for key in ("instances",):
+        if key in record and record[key] < 1:
+            raise UserError(f"{path}: {where}.{key} is {record[key]}, not a positive count")
     for key, value in (record.get("disturbance") or {}).items():
         _check_value(path, f"{where}.disturbance.{key}", value, (*_NUMBER, type(None)))
     for index, attempt in enumerate(record.get("attempts", [])):
@@ -73,9 +86,18 @@ def check_state(path: Path, state) -> dict:
     """state (sweep.json's parsed content) if it has the shape a sweep writes; else UserError."""
     if not isinstance(state, dict) or not isinstance(state.get("config"), dict):
         raise UserError(f"{path}: not a parbench sweep state (no 'config' object)")
+    if state.get("parbench_sweep", FORMAT) != FORMAT:
+        raise UserError(f"{path}: sweep state format {json.dumps(state.get('parbench_sweep'))[:20]}; this "
+                        f"parbench reads format {FORMAT}")
+    if state.get("status", "running") not in SWEEP_STATUSES:
+        raise UserError(f"{path}: status is {json.dumps(state.get('status'))[:40]}, not one of "
+                        f"{', '.join(SWEEP_STATUSES)}")
     for key, types in _TOP_FIELDS.items():
         if key in state:
             _check_value(path, key, state[key], types)
+    threads = (state.get("binary_info") or {}).get("hardware_threads")
+    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
+        raise UserError(f"{path}: binary_info.hardware_threads is {json.dumps(threads)[:20]}, not a positive count")
     for index, record in enumerate(state.get("families", [])):
         _check_record(path, f"families[{index}]", record)
     for index, record in enumerate(state.get("rechecks", [])):

@@ -146,6 +146,27 @@ def mpi_environment(config, env: dict) -> dict:
     return env
 
 
+def _check_threshold_names(config, binary: Path, env: dict) -> None:
+    """[check]'s workload and model names are real ones (a misspelt name would silently turn
+    its check off): the C++ ones by the binary, the py_ ones by the Python track's registry."""
+    from pytrack import registry
+    models = sorted(set(config.check.amdahl_models) | set(config.check.efficiency_models))
+    python_models = [m for m in models if m.startswith("py_")]
+    unknown = [m for m in python_models if registry.find_model(m.split("@")[0]) is None]
+    python_only = _python_workloads()[1]
+    python_workloads = [w for w in config.check.efficiency_workloads if w in python_only]
+    if unknown:
+        raise UserError(f"{config.source}: [check] names unknown Python model(s) {', '.join(unknown)}")
+    cpp_models = [m for m in models if m not in python_models]
+    cpp_workloads = [w for w in config.check.efficiency_workloads if w not in python_workloads]
+    if cpp_models or cpp_workloads:
+        try:
+            _run_binary(binary, ["list", f"--models={','.join(cpp_models) or 'serial'}",
+                                 f"--workloads={','.join(cpp_workloads) or 'none'}", "--primitives=none"], env)
+        except UserError as error:
+            raise UserError(f"{config.source}: [check] {error}") from None
+
+
 def check_mpi_setup(config, families: list) -> None:
     """One clear line before anything runs: no launcher, or a hostfile that is not there."""
     if not any(f.ranks for f in families):
@@ -969,6 +990,7 @@ def _load_state(directory: Path, state_path: Path) -> dict:
         raise UserError(f"{state_path}: unreadable sweep state ({problem})") from None
     state["families"] = _families_from_raw(directory)
     state["status"] = "interrupted"
+    check_state(settings_path, state)  # its settings and calibration, named as settings.json's
     print(f"resume: {state_path.name} unreadable ({problem}); rebuilt from {SETTINGS_FILE} and raw/ "
           f"({len(state['families'])} finished families found)", flush=True)
     return state
@@ -1078,6 +1100,7 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
             raise UserError(f"{config.source}: [sweep] weak_scaling names {', '.join(unknown)}, which this sweep "
                             f"does not run (its workloads: {', '.join(running) or 'none'})")
     check_mpi_setup(config, families)
+    _check_threshold_names(config, binary, env)
     if not resume:
         held.enter_context(FolderLock(directory))
         _check_new_folder(directory)  # again, holding the lock: another sweep may have begun

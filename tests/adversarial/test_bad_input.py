@@ -247,7 +247,7 @@ STATE_CASES = [
     ("families not a list", lambda d: saved_sweep(d, families=5), "families is 5, not a list"),
     ("a file outside raw", lambda d: saved_sweep(d, families=[{"family": "primes/serial", "status": "ok",
                                                                 "file": "../../etc/passwd"}]),
-     "names a file outside raw/"),
+     "not a file raw/<name>.json"),
     ("a record without a family", lambda d: saved_sweep(d, families=[{"status": "ok", "file": "raw/x.json"}]),
      "has no 'family'"),
     ("no binary info", lambda d: (d / "sweep.json").write_text(json.dumps(
@@ -794,3 +794,136 @@ def test_a_config_description_is_text_in_the_markdown_report(tmp_path, bench):
     assert cli("sweep", "--config", config, "--out", out).returncode == 0
     text = (out / "report.md").read_text()
     assert "<script>" not in text and "&lt;script&gt;" in text
+
+
+# --- the second review's findings -----------------------------------------------------------------
+
+@pytest.mark.parametrize("field,value", [
+    ("points", "x"), ("points", [1]), ("cores", None), ("verdicts", [None]), ("warnings", [1, 2]),
+    ("previous", 5), ("primitive_tables", []),
+])
+@pytest.mark.parametrize("verb", ["plot", "report"])
+def test_a_damaged_analysis_is_made_again_not_half_drawn(tiny, verb, field, value):
+    path = tiny / "analysis.json"
+    data = json.loads(path.read_text())
+    data[field] = value
+    path.write_text(json.dumps(data))
+    result = cli(verb, tiny)
+    assert result.returncode == 0, result.stderr
+    assert "changed since analyze wrote it: analysed again" in result.stderr
+    from parbench.plot import load_analysis
+    assert load_analysis(tiny)[field] != value  # the analysis written again, and intact
+
+
+@pytest.mark.parametrize("change,needle", [
+    (lambda s: s.update(binary_info="x"), "settings.json: binary_info is \"x\", not an object"),
+    (lambda s: s["binary_info"].update(spin_iters_per_us=-5), "settings.json: binary_info.spin_iters_per_us is -5"),
+    (lambda s: s["config"].update(workers="x"), "settings.json: [sweep] workers must be a non-empty list"),
+    (lambda s: s.update(parbench_sweep=99), "settings.json: sweep state format 99"),
+])
+def test_a_damaged_settings_file_is_named_when_the_state_is_rebuilt(tiny, change, needle):
+    (tiny / "sweep.json").write_text("garbage")
+    settings = json.loads((tiny / "settings.json").read_text())
+    change(settings)
+    (tiny / "settings.json").write_text(json.dumps(settings))
+    assert_one_line(cli("sweep", "--resume", tiny), needle)
+
+
+def rewrite_raw(folder: Path, name: str, change) -> None:
+    """Changes raw/NAME's entries, and its recorded size and checksum as a sweep would."""
+    from parbench.sweep import file_digest
+    path = folder / "raw" / name
+    data = json.loads(path.read_text())
+    change(data["benchmarks"])
+    path.write_text(json.dumps(data))
+    edit_state(folder, lambda s: [f.update(bytes=path.stat().st_size, sha256=file_digest(path))
+                                  for f in s["families"] if f["file"] == f"raw/{name}"])
+
+
+def test_one_unverified_repetition_fails_check_and_the_gate(tmp_path, tiny):
+    a = tmp_path / "a"
+    shutil.copytree(tiny, a)
+    rewrite_raw(tiny, "primes__pool.json", lambda rows: next(
+        r for r in rows if r.get("run_type") == "iteration" and "/p:2/" in r["name"]).update(verified=0))
+    result = cli("check", tiny, "--no-remeasure")
+    assert result.returncode == 1 and "primes/pool (strong)" in result.stdout, result.stdout
+    gate = cli("compare", a, tiny, "--fail-on-regression", "5")
+    assert gate.returncode == 1 and "not verified" in gate.stdout, gate.stdout
+
+
+def test_a_copied_raw_file_is_refused_not_pooled(tmp_path, tiny):
+    plain = tmp_path / "plain"
+    (plain / "raw").mkdir(parents=True)
+    shutil.copy(tiny / "raw" / "primes__pool.json", plain / "raw" / "a.json")
+    shutil.copy(tiny / "raw" / "primes__pool.json", plain / "raw" / "b.json")
+    assert_one_line(cli("analyze", plain), "is also in a.json (a copied file?")
+
+
+def test_a_repetition_given_twice_is_refused(tiny):
+    rewrite_raw(tiny, "primes__pool.json", lambda rows: rows.append(
+        dict(next(r for r in rows if r.get("run_type") == "iteration"))))
+    assert_one_line(cli("analyze", tiny), "appears twice")
+
+
+@pytest.mark.parametrize("change,needle", [
+    (lambda s: s["families"][0].update(status="weird"), "families[0].status is 'weird'"),
+    (lambda s: s["families"][0].update(file="/etc/passwd"), "families[0].file is \"/etc/passwd\""),
+    (lambda s: s["families"][0].update(file="raw/../raw/primes__serial.json"), "not a file raw/<name>.json"),
+    (lambda s: s["families"][0].update(instances=-4), "families[0].instances is -4"),
+    (lambda s: s.update(status="weird"), "status is \"weird\""),
+    (lambda s: s["binary_info"].update(hardware_threads="x"), "binary_info.hardware_threads is \"x\""),
+    (lambda s: s["binary_info"].update(hardware_threads=0), "binary_info.hardware_threads is 0"),
+])
+def test_a_state_that_would_drop_a_family_is_one_line(tiny, change, needle):
+    edit_state(tiny, change)
+    assert_one_line(cli("analyze", tiny), needle)
+
+
+@pytest.mark.parametrize("line,needle", [
+    ('amdahl_models = ["bogus"]', "[check] unknown model 'bogus'"),
+    ('efficiency_workloads = ["bogus"]', "[check] unknown workload 'bogus'"),
+    ('efficiency_models = ["py_bogus"]', "[check] names unknown Python model(s) py_bogus"),
+])
+def test_an_unknown_check_name_is_one_line_and_no_folder(tmp_path, bench, line, needle):
+    config = tmp_path / "c.toml"
+    config.write_text(with_line("check", line))
+    out = tmp_path / "run"
+    assert_one_line(cli("sweep", "--config", config, "--out", out), needle)
+    assert not out.exists()
+
+
+def test_report_refuses_a_damaged_or_linked_env_json(tmp_path, tiny):
+    (tiny / "env.json").write_text("garbage")
+    assert_one_line(cli("report", tiny), "env.json: malformed JSON")
+    other = tmp_path / "other.json"
+    other.write_text("{}")
+    (tiny / "env.json").unlink()
+    (tiny / "env.json").symlink_to(other)
+    assert_one_line(cli("report", tiny), "a symbolic link inside a results folder")
+
+
+@pytest.mark.parametrize("flag,needle", [
+    ("--benchmark_format=xml", "--benchmark_format: 'xml' is not one of console, json, csv"),
+    ("--benchmark_out_format=xml", "--benchmark_out_format: 'xml' is not one of"),
+    ("--benchmark_time_unit=parsec", "--benchmark_time_unit: 'parsec' is not one of ns, us, ms, s"),
+    ("--benchmark_out=/nonexistent/dir/x.json", "--benchmark_out: no folder /nonexistent/dir"),
+])
+def test_a_bad_google_benchmark_flag_is_one_line(bench, flag, needle):
+    assert_one_line(run_bench("--workloads=primes", "--models=serial", "--size=small", flag), needle)
+
+
+def test_an_absurd_time_is_no_valid_time_without_warnings(tiny):
+    rewrite_raw(tiny, "primes__pool.json", lambda rows: next(
+        r for r in rows if r.get("run_type") == "iteration").update(real_time=1e308))
+    result = cli("analyze", tiny)
+    assert result.returncode == 0 and "Warning" not in result.stderr, result.stderr
+    assert any("no valid time" in e["errors"] for e in json.loads((tiny / "analysis.json").read_text())["errors"])
+
+
+@pytest.mark.parametrize("verb", ["analyze", "plot", "report"])
+def test_the_writing_verbs_wait_for_a_sweeps_lock(tiny, verb):
+    from parbench.util import FolderLock
+    before = (tiny / "analysis.json").read_bytes()
+    with FolderLock(tiny):  # a sweep (or check's re-measurement) writing the folder
+        assert_one_line(cli(verb, tiny), f"in use by PID {os.getpid()}")
+    assert (tiny / "analysis.json").read_bytes() == before
