@@ -40,7 +40,7 @@ from typing import NamedTuple
 from . import UserError, config as config_module
 from .analyze import analyze
 from .modelnames import baseline_of
-from .state import STATE_FILE, missing_raw_files, read_state
+from .state import STATE_FILE, missing_raw_files, read_state, spin_calibration
 from .util import read_regular_text
 
 
@@ -54,34 +54,29 @@ class Row(NamedTuple):
     note: str = ""             # how the verdict came about, when not plain
 
 
+def _saved_config(state: dict, directory: Path) -> config_module.SweepConfig | None:
+    """The sweep's own config (None for a folder without sweep.json)."""
+    return config_module.from_saved(state["config"], str(directory / STATE_FILE)) if state else None
+
+
 def _thresholds(directory: Path) -> config_module.CheckThresholds:
-    state = read_state(directory)
-    if state:
-        return config_module.from_saved(state["config"], str(directory / STATE_FILE)).check
-    return config_module.CheckThresholds()
-
-
-def _selected(directory: Path) -> tuple[set | None, set | None]:
-    """The workloads and models the sweep ran (None: all): a check of a model the sweep left out
-    is not a failure."""
-    state = read_state(directory)
-    if not state:
-        return None, None
-    config = config_module.from_saved(state["config"], str(directory / STATE_FILE))
-    return (set(config.workloads) if config.workloads is not None else None,
-            set(config.models) if config.models is not None else None)
+    config = _saved_config(read_state(directory), directory)
+    return config.check if config else config_module.CheckThresholds()
 
 
 def run_checks(directory: Path, reference: Path | None, analysis: dict | None = None) -> list[Row]:
     analysis = analysis if analysis is not None else analyze(directory, with_previous=False)
-    thresholds = _thresholds(directory)
-    workloads_run, models_run = _selected(directory)
+    state = read_state(directory)
+    config = _saved_config(state, directory)
+    thresholds = config.check if config else config_module.CheckThresholds()
+    # The workloads and models the sweep ran (None: all): a check of one it left out is no failure.
+    workloads_run = set(config.workloads) if config and config.workloads is not None else None
+    models_run = set(config.models) if config and config.models is not None else None
     cores = analysis["cores"]["physical"]
     rows: list[Row] = []
 
     # 0. The folder is a whole sweep: without its record, families that never ran cannot be
     #    told from families that were never meant to (a check that cannot see them must not pass).
-    state = read_state(directory)
     if not state:
         rows.append(Row("complete sweep", str(directory), f"no {STATE_FILE}", "a parbench sweep", False,
                         note="cannot tell which families should have run"))
@@ -238,10 +233,7 @@ def _remeasure(directory: Path, families: list[str], stop) -> dict[str, dict]:
     state_path = directory / STATE_FILE
     state = read_state(directory)
     config = config_module.from_saved(state["config"], str(state_path))
-    spin = (state.get("binary_info") or {}).get("spin_iters_per_us")
-    if spin is None:
-        raise UserError(f"{state_path}: no binary_info.spin_iters_per_us (the sweep's spin calibration)")
-    env = dict(os.environ, PARBENCH_SPIN_ITERS_PER_US=f"{spin:.6f}")
+    env = dict(os.environ, PARBENCH_SPIN_ITERS_PER_US=f"{spin_calibration(state, state_path):.6f}")
     # the strong-scaling run of each family (not the C++ serial at the Python sizes, whose name it shares)
     known = {f["family"]: f for f in state.get("families", [])
              if not f.get("weak") and not f.get("omp_wait") and not f.get("sizes")}

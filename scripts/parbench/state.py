@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from . import UserError
+from .config import from_saved
 from .util import read_regular_text, refuse_linked_subfolders
 
 STATE_FILE = "sweep.json"
@@ -102,7 +103,6 @@ def check_state(path: Path, state) -> dict:
         _check_record(path, f"families[{index}]", record)
     for index, record in enumerate(state.get("rechecks", [])):
         _check_record(path, f"rechecks[{index}]", record)
-    from .config import from_saved
     from_saved(state["config"], str(path))  # the settings, validated as a TOML config is
     spin = (state.get("binary_info") or {}).get("spin_iters_per_us")
     if spin is not None:
@@ -111,6 +111,15 @@ def check_state(path: Path, state) -> dict:
             raise UserError(f"{path}: binary_info.spin_iters_per_us is {spin:.4g}, not a calibration this "
                             "binary makes (1e-3 to 1e6 iterations per microsecond)")
     return state
+
+
+def spin_calibration(state: dict, path: Path) -> float:
+    """The sweep's spin calibration (iterations per microsecond), which every later run of its
+    families (a resume, a re-measurement) must use; check_state has checked its range."""
+    spin = (state.get("binary_info") or {}).get("spin_iters_per_us")
+    if spin is None:
+        raise UserError(f"{path}: no binary_info.spin_iters_per_us (the sweep's spin calibration)")
+    return spin
 
 
 def read_state(directory: Path) -> dict:

@@ -47,7 +47,7 @@ from pathlib import Path
 
 from . import UserError, config as config_module, envinfo
 from .gbench import load_file, parse_run_name
-from .state import check_state
+from .state import check_state, spin_calibration
 from .util import FolderLock, refuse_linked_subfolders, atomic_write_text, open_new_for_writing, read_regular_bytes, read_regular_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -945,8 +945,6 @@ def _finished_families(directory: Path, state: dict, state_path: Path) -> dict[s
             raise UserError(f"{state_path}: unreadable sweep state (a malformed family record)") from None
         if status != "ok":
             continue
-        if file.is_absolute() or ".." in file.parts or file.parts[:1] != ("raw",):
-            raise UserError(f"{state_path}: family {family.name} names a file outside raw/ ({file})")
         path = directory / file
         problem = ""
         if path.is_symlink() or not path.is_file():
@@ -1057,9 +1055,8 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
         _remove_partials(directory)
         state = _load_state(directory, state_path)
         config = config_module.from_saved(state["config"], str(state_path))
-        info = state.get("binary_info") or {}
-        if not isinstance(info.get("spin_iters_per_us"), (int, float)):
-            raise UserError(f"{state_path}: no binary_info.spin_iters_per_us (the sweep's spin calibration)")
+        spin_calibration(state, state_path)
+        info = state["binary_info"]
         env_record = _read_env(directory)
     else:
         directory = Path(out) if out else default_directory()
