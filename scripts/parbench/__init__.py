@@ -7,3 +7,18 @@ Run through the entry script (``./parbench sweep`` ...) or as
 
 class UserError(Exception):
     """Bad input or an unusable file: printed as one line, exit status 2."""
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM, SIGHUP or SIGQUIT, raised where nothing polls for a stop (as Ctrl-C raises
+    KeyboardInterrupt), so that every `finally` and clean-up runs: no temporary file is left."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def stop_signals() -> tuple:
+    """The signals that stop a run cleanly (its finished results kept, nothing left behind)."""
+    import signal
+    return signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT

@@ -6,6 +6,7 @@ gives one line on stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import os
 import signal
@@ -13,7 +14,8 @@ import sys
 import traceback
 from pathlib import Path
 
-from . import UserError
+from . import Stopped, UserError, stop_signals
+from .util import InertStream
 
 
 class _Parser(argparse.ArgumentParser):
@@ -60,15 +62,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
 def _sweep_lock(directory: Path):
     """The folder's lock while analyze, plot or report write a sweep's folder: not while a
-    sweep or check is still writing it (their own analysis runs inside their lock). A
-    folder that is not a sweep's (no sweep.json) is left without a .lock file."""
-    import contextlib
-    from .util import FolderLock
+    sweep or check is still writing it (their own analysis runs inside their lock); what a
+    writer killed outright left half-done is removed first. A folder that is not a sweep's
+    (no sweep.json) is left without a .lock file."""
+    from .util import FolderLock, remove_partials
     if directory.is_dir() and (directory / "sweep.json").exists():
-        return FolderLock(directory)
-    return contextlib.nullcontext()
+        with FolderLock(directory):
+            remove_partials(directory)
+            yield
+    else:
+        yield
 
 
 def run(argv: list[str]) -> int:
@@ -89,23 +95,16 @@ def run(argv: list[str]) -> int:
         with _sweep_lock(Path(args.directory)):
             return main(args.directory, args.baseline)
     if args.command in ("plot", "report"):
-        from .analyze import analyze, write_outputs
-        from .plot import analysis_problem
+        from .plot import current_analysis
+        from .state import result_files
         directory = Path(args.directory)
         baseline = getattr(args, "baseline", None)
         with _sweep_lock(directory):
-            # analysis.json is derived: missing, damaged or older, it is made again from raw/
-            problem = analysis_problem(directory) if directory.is_dir() else None
-            if directory.is_dir() and (baseline or problem):
-                try:
-                    analysis = analyze(directory, baseline=Path(baseline) if baseline else None)
-                except UserError:
-                    if problem and (directory / "analysis.json").exists():
-                        raise UserError(problem) from None  # nothing to make it again from: its own fault first
-                    raise
-                if problem and (directory / "analysis.json").exists():
-                    print(f"parbench: note: {problem.split(' (run ')[0]}: analysed again", file=sys.stderr)
-                write_outputs(directory, analysis)
+            if (directory / "sweep.json").exists():
+                result_files(directory)  # the raw files are those the sweep wrote: else one line, no figure
+            if directory.is_dir():
+                # derived: missing, damaged, stale or made elsewhere, it is made again from raw/
+                current_analysis(directory, Path(baseline) if baseline else None)
             if args.command == "plot":
                 from .plot import main as plot_main
                 return plot_main(args.directory)
@@ -121,17 +120,32 @@ def run(argv: list[str]) -> int:
     raise UserError(f"unknown command {args.command}")
 
 
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).splitlines())
+
+
+def _raise_stopped(signum, frame):
+    raise Stopped(signum)
+
+
 def main() -> int:
     if signal.getsignal(signal.SIGINT) == signal.SIG_DFL:  # ./parbench's quiet start-up: Ctrl-C is ours now
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    for sig in stop_signals()[1:]:  # the others end the run as Ctrl-C does: clean-ups run
+        if signal.getsignal(sig) == signal.SIG_DFL:
+            signal.signal(sig, _raise_stopped)
+    # What parbench prints may hold names and messages from a results folder someone else made:
+    # no control character of theirs reaches the terminal.
+    sys.stdout, sys.stderr = InertStream(sys.stdout), InertStream(sys.stderr)
     try:
         return run(sys.argv[1:])
     except UserError as error:
-        print(f"parbench: {error}", file=sys.stderr)
+        print(f"parbench: {_one_line(error)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("parbench: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stopped:
+        signum = getattr(stopped, "signum", signal.SIGINT)
+        print(f"parbench: interrupted by {signal.Signals(signum).name}", file=sys.stderr)
+        return 128 + signum
     except BrokenPipeError:
         return 1
     except OSError as error:  # the machine's problem, not parbench's: a full disk, a read-only folder
@@ -142,12 +156,12 @@ def main() -> int:
                                 "--resume continues it)",
                   errno.EDQUOT: " (over quota: free some space)", errno.EROFS: " (a read-only file system)",
                   errno.EACCES: " (permission denied)"}.get(error.errno, "")
-        print(f"parbench: {where}{error.strerror or error}{advice}", file=sys.stderr)
+        print(f"parbench: {_one_line(where)}{error.strerror or error}{advice}", file=sys.stderr)
         return 2
     except Exception as error:  # a bug: one line, details only on request
         if os.environ.get("PARBENCH_DEBUG"):
             traceback.print_exc()
-        print(f"parbench: internal error: {type(error).__name__}: {error} "
+        print(f"parbench: internal error: {type(error).__name__}: {_one_line(error)} "
               "(set PARBENCH_DEBUG=1 for the traceback)", file=sys.stderr)
         return 1
 

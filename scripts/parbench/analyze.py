@@ -23,8 +23,8 @@ from pathlib import Path
 
 from . import UserError, python_track, stats, units
 from .gbench import ResultSet, Run, format_arg, load_results
-from .state import missing_raw_files, read_state, result_files
-from .util import REPO_ROOT, atomic_write_text, read_regular_text
+from .state import missing_raw_files, read_env, read_state, result_files, state_digest
+from .util import REPO_ROOT, atomic_write_text
 
 from .modelnames import baseline_of, is_baseline, track_label, track_of
 THREAD_MODELS = ("threads", "pool", "tbb", "openmp")
@@ -60,18 +60,6 @@ IO_STATEMENT = ("I/O workloads: p is concurrency (requests in flight) and n = re
                 "throughput = n / median time; speedup = throughput / the `serial` model's "
                 "(py_ models: `py_serial`'s) throughput (one request at a time); concurrency efficiency = speedup / p; no "
                 "Amdahl fit (waiting is not a serial fraction)")
-
-
-def read_json_if_present(path: Path) -> dict:
-    if not path.exists():
-        return {}
-    try:
-        data = json.loads(read_regular_text(path))
-    except json.JSONDecodeError as error:
-        raise UserError(f"{path}: malformed JSON ({error})") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: expected a JSON object")
-    return data
 
 
 def machine_cores(env: dict, results: ResultSet) -> tuple[int, int]:
@@ -782,8 +770,10 @@ def find_previous(directory: Path, env: dict, sweep: dict) -> Path | None:
         for candidate in candidates:
             if candidate.resolve() == here:
                 continue
-            other = read_json_quietly(candidate / "sweep.json")
-            other_env = read_json_quietly(candidate / "env.json")
+            try:  # another folder's records, checked as this one's are: a bad one is no candidate
+                other, other_env = read_state(candidate), read_env(candidate)
+            except UserError:
+                continue
             if (other.get("status") != "complete" or (other.get("config") or {}).get("name") != config
                     or not isinstance(other.get("started"), str) or other["started"] >= started
                     or other_env.get("hostname") != env.get("hostname")
@@ -792,14 +782,6 @@ def find_previous(directory: Path, env: dict, sweep: dict) -> Path | None:
             if best is None or other["started"] > best[0]:
                 best = (other["started"], candidate)
     return best[1] if best else None
-
-
-def read_json_quietly(path: Path) -> dict:
-    try:
-        data = json.loads(read_regular_text(path))
-    except (UserError, json.JSONDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _point_key(point: dict) -> tuple:
@@ -850,11 +832,12 @@ def build_vs_previous(analysis: dict, previous: dict, previous_dir: Path) -> dic
 
 
 def analyze(directory: Path, replacements: dict[str, Path] | None = None,
-            baseline: Path | None = None, with_previous: bool = True) -> dict:
+            baseline: Path | None = None, with_previous: bool = True, changed: list | None = None) -> dict:
     """The analysis of DIR's raw files; replacements maps a raw file's name to another file to
     read in its place (check's re-measurements); baseline names the run to compare with (default:
-    find_previous); with_previous=False skips that comparison."""
-    files = [(replacements or {}).get(f.name, f) for f in result_files(directory)]
+    find_previous); with_previous=False skips that comparison. A raw file changed since the
+    sweep wrote it is refused, or with `changed` (a list) left out and named there."""
+    files = [(replacements or {}).get(f.name, f) for f in result_files(directory, changed)]
     results = load_results(files)
     if not results.workload_runs() and not any(
             r.family.startswith(p) for r in results.runs.values() for p in ("overhead/",)):
@@ -868,7 +851,7 @@ def analyze(directory: Path, replacements: dict[str, Path] | None = None,
         for r in results.runs.values())
     if not parbench_like:
         raise UserError(f"{directory}: no parbench benchmarks (names like <workload>/<model>/n:<N>/p:<P>)")
-    env = read_json_if_present(directory / "env.json")
+    env = read_env(directory)
     sweep = read_state(directory)
     physical, threads = machine_cores(env, results)
     limits = model_limits(results)
@@ -990,16 +973,19 @@ VS_PREVIOUS_COLUMNS = ["kind", "subject", "before", "now", "unit", "ratio", "ci"
 
 
 def analysis_digest(analysis: dict) -> str:
-    """SHA-256 of the analysis (less its digest) as canonical JSON: plot and report trust an
-    analysis.json only when it is the one analyze wrote (a hand-edited or foreign one, with a
-    field of another type, is analysed again rather than half-drawn)."""
+    """HMAC-SHA-256 of the analysis (less its digest) as canonical JSON, under this machine's
+    key: plot and report trust an analysis.json only when analyze wrote it here (a hand-edited
+    or foreign one, even with its checksum recomputed, is analysed again from raw/)."""
     import hashlib
+    import hmac
+    from .provenance import machine_key
     body = {k: v for k, v in analysis.items() if k != "digest"}
-    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+    return hmac.new(machine_key(), json.dumps(body, sort_keys=True).encode(), hashlib.sha256).hexdigest()
 
 
 def write_outputs(directory: Path, analysis: dict) -> None:
     analysis = _clean(analysis)
+    analysis["sweep_sha256"] = state_digest(directory)  # the state it was made from: stale once that changes
     analysis["digest"] = analysis_digest(analysis)
     atomic_write_text(directory / "analysis.json", json.dumps(analysis, indent=1, sort_keys=False) + "\n")
     tables = dict(CSV_TABLES)

@@ -31,17 +31,15 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import NamedTuple
 
-from . import UserError, config as config_module
+from . import Stopped, UserError, config as config_module, provenance, stop_signals
 from .analyze import analyze
 from .modelnames import baseline_of
-from .state import STATE_FILE, missing_raw_files, read_state, spin_calibration
-from .util import read_regular_text
+from .state import STATE_FILE, missing_raw_files, read_env, read_state, spin_calibration, state_digest
 
 
 class Row(NamedTuple):
@@ -64,8 +62,13 @@ def _thresholds(directory: Path) -> config_module.CheckThresholds:
     return config.check if config else config_module.CheckThresholds()
 
 
-def run_checks(directory: Path, reference: Path | None, analysis: dict | None = None) -> list[Row]:
-    analysis = analysis if analysis is not None else analyze(directory, with_previous=False)
+def run_checks(directory: Path, reference: Path | None, analysis: dict | None = None,
+               changed: list | None = None) -> list[Row]:
+    """The rows of every check. `changed`: the raw files left out of `analysis` because they are
+    not the files the sweep wrote (each a FAIL); None: analysed here, such files refused."""
+    if analysis is None:
+        changed = []
+        analysis = analyze(directory, with_previous=False, changed=changed)
     state = read_state(directory)
     config = _saved_config(state, directory)
     thresholds = config.check if config else config_module.CheckThresholds()
@@ -85,6 +88,9 @@ def run_checks(directory: Path, reference: Path | None, analysis: dict | None = 
                         False, note=f"finish it first: ./parbench sweep --resume {directory}"))
     for file in missing_raw_files(directory, state):
         rows.append(Row("raw file present", file, "missing", f"recorded in {STATE_FILE}", False))
+    for file, why in changed or []:
+        rows.append(Row("raw file intact", file, why, f"as written (size and SHA-256 in {STATE_FILE})", False))
+    rows += _valid_rows(directory, state, {file for file, _ in changed or []})
 
     # 1. Every workload x model ran and verified.
     from .sweep import Family
@@ -178,6 +184,30 @@ def run_checks(directory: Path, reference: Path | None, analysis: dict | None = 
     return rows
 
 
+def _valid_rows(directory: Path, state: dict, changed: set[str]) -> list[Row]:
+    """A FAIL for each finished family whose raw file holds no valid measurement, or an error
+    row (NaN or absurd times, verified = 0, error rows): its runs would otherwise just be
+    missing from the analysis, and from every row below."""
+    from .gbench import load_results
+    from .sweep import Family
+    rows = []
+    for record in state.get("families", []):
+        path = directory / str(record.get("file"))
+        if record["status"] != "ok" or record.get("file") in changed or not path.is_file():
+            continue
+        try:
+            runs = load_results([path]).runs.values()
+        except UserError as error:
+            rows.append(Row("valid measurements", Family.from_record(record).label, str(error), "all", False))
+            continue
+        broken = [r for r in runs if r.errors or not r.real_times]
+        if broken or not runs:
+            first = broken[0].errors[0] if broken and broken[0].errors else "no timings"
+            rows.append(Row("valid measurements", Family.from_record(record).label,
+                            f"{len(runs) - len(broken)} of {len(runs)} benchmarks (first: {first})", "all", False))
+    return rows
+
+
 def _git_sha(root: Path) -> str | None:
     try:
         result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
@@ -187,22 +217,21 @@ def _git_sha(root: Path) -> str | None:
 
 
 def _why_not_remeasure(directory: Path) -> str | None:
-    """Why this sweep's families cannot be re-measured here and now (None: they can)."""
+    """Why this sweep's families cannot be re-measured here and now (None: they can): only a
+    sweep this checkout started on this machine (provenance's record, kept outside the
+    folder), at the commit that made it, with this checkout's binary."""
     from .sweep import ROOT, binary_path
     try:
         binary_path()
     except UserError as error:
         return str(error)
-    if not (directory / "sweep.json").exists():
+    state = read_state(directory)
+    if not state:
         return "no sweep.json: not a sweep directory"
-    env = {}
-    try:
-        env = json.loads(read_regular_text(directory / "env.json"))
-    except (UserError, json.JSONDecodeError):
-        return "no readable env.json: the machine the sweep ran on is unknown"
-    if env.get("hostname") != socket.gethostname():
-        return f"the sweep ran on {env.get('hostname')}, this is {socket.gethostname()}"
-    sha = (env.get("git") or {}).get("sha")
+    record, why_not = provenance.owned(directory, state.get(provenance.ID_FIELD))
+    if record is None:
+        return f"not a sweep this checkout started on this machine: {why_not}"
+    sha = (read_env(directory).get("git") or {}).get("sha")
     current = _git_sha(ROOT)
     if sha and current and sha != current:
         return f"the sweep was made by commit {sha[:10]}, this checkout is {current[:10]}"
@@ -211,28 +240,26 @@ def _why_not_remeasure(directory: Path) -> str | None:
 
 def remeasure(directory: Path, families: list[str]) -> dict[str, dict]:
     """Runs each family once more into DIR/rechecks/ (strong scaling, the sweep's own
-    selection and spin calibration) and records it in sweep.json's "rechecks", holding the
-    folder's lock (a sweep still writing it is not disturbed)."""
+    selection and spin calibration, this machine's record of its config) and records it in
+    sweep.json's "rechecks". The caller holds the folder's lock."""
     from .sweep import StopRequest
-    from .util import FolderLock
-    stop = StopRequest()  # Ctrl-C stops the family cleanly (no half-written file), then the check
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    stop = StopRequest()  # a stop signal ends the family cleanly (no half-written file), then the check
+    previous = {sig: signal.signal(sig, stop) for sig in stop_signals()}
     try:
-        with FolderLock(directory):
-            records = _remeasure(directory, families, stop)
+        records = _remeasure(directory, families, stop)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if stop.signal is not None:
-        raise KeyboardInterrupt
+        raise Stopped(stop.signal) if stop.signal != signal.SIGINT else KeyboardInterrupt
     return records
 
 
 def _remeasure(directory: Path, families: list[str], stop) -> dict[str, dict]:
-    from .sweep import Family, Tracks, binary_path, write_state
+    from .sweep import Family, Tracks, binary_path, own_config, write_state
     state_path = directory / STATE_FILE
     state = read_state(directory)
-    config = config_module.from_saved(state["config"], str(state_path))
+    config = own_config(directory, state, "check: re-measuring")
     env = dict(os.environ, PARBENCH_SPIN_ITERS_PER_US=f"{spin_calibration(state, state_path):.6f}")
     # the strong-scaling run of each family (not the C++ serial at the Python sizes, whose name it shares)
     known = {f["family"]: f for f in state.get("families", [])
@@ -257,8 +284,21 @@ def _remeasure(directory: Path, families: list[str], stop) -> dict[str, dict]:
 
 
 def check(directory: Path, reference: Path | None, allow_remeasure: bool = True) -> int:
-    analysis = analyze(directory, with_previous=False)
-    rows = run_checks(directory, reference, analysis)
+    """Checks DIR, holding its lock throughout (a sweep or resume writing it meanwhile would make
+    the verdict, and the check.json it leaves, describe a state that no longer is)."""
+    import contextlib
+    from .util import FolderLock, remove_partials
+    with contextlib.ExitStack() as held:
+        if (Path(directory) / STATE_FILE).exists():
+            held.enter_context(FolderLock(directory))
+            remove_partials(directory)  # of a check or sweep killed outright (SIGKILL)
+        return _check(Path(directory), reference, allow_remeasure)
+
+
+def _check(directory: Path, reference: Path | None, allow_remeasure: bool) -> int:
+    changed: list = []
+    analysis = analyze(directory, with_previous=False, changed=changed)
+    rows = run_checks(directory, reference, analysis, changed)
     if not rows:
         rows = [Row("anything checked", str(directory), "no check applies to these results", ">= 1", False)]
     failing = sorted({r.family for r in rows if r.passed is False and r.family})
@@ -276,6 +316,12 @@ def check(directory: Path, reference: Path | None, allow_remeasure: bool = True)
         else:
             rows = [r._replace(note=f"not re-measured: {why_not}") if r.passed is False and r.family else r
                     for r in rows]
+    _print_rows(rows)
+    _record(directory, rows)
+    return 1 if any(r.passed is False for r in rows) else 0
+
+
+def _print_rows(rows: list[Row]) -> None:
     widths = [max(len(str(r[i])) for r in rows + [("check", "subject", "measured", "threshold")]) for i in range(4)]
     header = ("check", "subject", "measured", "threshold")
     print("  ".join(f"{h:<{w}}" for h, w in zip(header, widths)) + "  result")
@@ -293,8 +339,6 @@ def check(directory: Path, reference: Path | None, allow_remeasure: bool = True)
     if unreproduced:
         summary += f", {unreproduced} not reproduced on re-measurement"
     print(summary)
-    _record(directory, rows)
-    return 1 if failed else 0
 
 
 def _record(directory: Path, rows: list[Row]) -> None:
@@ -306,8 +350,10 @@ def _record(directory: Path, rows: list[Row]) -> None:
     if not (directory / STATE_FILE).exists():
         return  # not a sweep's folder: nothing of parbench's to add the result to
     try:
+        # The state checked, by its digest: the report shows these rows only while it is current.
         atomic_write_text(directory / "check.json", json.dumps(
-            {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "rows": results}, indent=1) + "\n")
+            {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+             "sweep_sha256": state_digest(directory), "rows": results}, indent=1) + "\n")
         if (directory / "analysis.json").exists() and (directory / "report.md").exists():
             write_report(directory)
     except (OSError, UserError) as error:
@@ -321,8 +367,11 @@ def _with_remeasurements(directory: Path, reference: Path | None, rows: list[Row
     for name, record in records.items():
         if record["status"] == "ok":
             replacements[Path(record["file"]).name] = directory / record["file"]
-    again = {(r.check, r.subject): r for r in
-             run_checks(directory, reference, analyze(directory, replacements=replacements, with_previous=False))} if replacements else {}
+    again = {}
+    if replacements:
+        changed: list = []
+        analysis = analyze(directory, replacements=replacements, with_previous=False, changed=changed)
+        again = {(r.check, r.subject): r for r in run_checks(directory, reference, analysis, changed)}
     result = []
     for row in rows:
         if row.passed is not False or not row.family:
@@ -428,7 +477,7 @@ def _against_machine_ceiling(directory: Path, row: Row, second: Row) -> Row:
     measured = f"{row.measured}; re-measured: {second.measured}"
     workload = row.family.split("/")[0]
     p = int(row.subject.rsplit("p=", 1)[1])
-    points = [pt for pt in analyze(directory, with_previous=False)["points"]
+    points = [pt for pt in analyze(directory, with_previous=False, changed=[])["points"]
               if pt["workload"] == workload and pt["model"] == "serial" and pt["scaling"] == "strong"]
     ceiling = None
     if points:

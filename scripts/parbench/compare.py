@@ -19,7 +19,7 @@ from pathlib import Path
 import math
 
 from . import UserError, stats
-from .state import result_files
+from .state import read_env, read_state, result_files
 from .gbench import load_results
 
 
@@ -36,6 +36,7 @@ def compare(a: Path, b: Path, alpha: float = 0.05, fail_on_regression: float | N
         raise UserError(f"compare --fail-on-regression: {fail_on_regression:g} is not a percentage in [0, 10000]")
     before = load_results(result_files(a))
     after = load_results(result_files(b))
+    _say_what_differs(a, b)
     common = sorted(k for k in set(before.runs) & set(after.runs)
                     if before.runs[k].real_times and after.runs[k].real_times)
     # What A measured and B did not: a family that crashed or failed its verification in B
@@ -99,6 +100,26 @@ def compare(a: Path, b: Path, alpha: float = 0.05, fail_on_regression: float | N
                   + ("; passed (--allow-undecided)" if allow_undecided else "; --allow-undecided passes them"))
             return 0 if allow_undecided else 3
     return 0
+
+def _say_what_differs(a: Path, b: Path) -> None:
+    """A note when A and B come from different machines or configs: their ratios then mix a
+    change of code with a change of hardware or settings."""
+    from .provenance import differences
+    envs, states = (read_env(a), read_env(b)), (read_state(a), read_state(b))
+
+    def machine(env: dict) -> tuple:
+        cpu = env.get("cpu") or {}
+        return env.get("hostname"), cpu.get("model"), cpu.get("hardware_threads")
+    if all(envs) and machine(envs[0]) != machine(envs[1]):
+        shown = ["{} ({}, {} threads)".format(*machine(env)) for env in envs]
+        print(f"compare: note: A and B come from different machines: A {shown[0]}, B {shown[1]}")
+    configs = [state.get("config") for state in states]
+    if all(isinstance(c, dict) for c in configs):
+        differ = differences(configs[0], configs[1])
+        if differ:
+            print(f"compare: note: A and B ran different configs (they differ in {', '.join(differ[:8])}"
+                  f"{' ...' if len(differ) > 8 else ''})")
+
 
 def _name(key: str) -> str:
     return key.replace("/process_time/real_time", "").replace("|weak", " (weak)")

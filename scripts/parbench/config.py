@@ -261,14 +261,14 @@ def load(name_or_path: str) -> SweepConfig:
                             "or a path to a .toml file)")
     if not path.exists():
         raise UserError(f"{path}: no such file")
+    from .util import read_regular_text
+    text = read_regular_text(path, follow=True)  # a FIFO or a device would block or never end: refused
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise UserError(f"{path}: malformed TOML ({error})") from None
-    except OSError as error:
-        raise UserError(f"{path}: cannot read ({error.strerror})") from None
-    except UnicodeDecodeError as error:
-        raise UserError(f"{path}: not UTF-8 text (byte {error.start})") from None
+    except RecursionError:
+        raise UserError(f"{path}: TOML nested too deeply") from None
     return from_dict(data, path.stem, str(path))
 
 

@@ -15,13 +15,14 @@ RELEVANT_VARIABLES = re.compile(r"^(OMP_|GOMP_|KMP_|TBB_|PARBENCH_|MALLOC_|LD_PR
 def _read(path: str) -> str | None:
     try:
         return Path(path).read_text().strip()
-    except OSError:
+    except (OSError, ValueError):  # ValueError: not UTF-8
         return None
 
 
 def _run(command: list[str], cwd: Path | None = None) -> str | None:
     try:
-        result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=10)
+        result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=10, errors="replace",
+                                stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return result.stdout.strip() if result.returncode == 0 else None
@@ -80,10 +81,24 @@ def package_versions() -> dict:
     return versions
 
 
-def mpi_info(settings, launch: list[str] | None = None) -> dict:
+def network_text(loopback: dict, hosts: bool) -> str:
+    """Which interfaces Open MPI's TCP traffic and listeners used (the report shows it)."""
+    if loopback:
+        shown = ", ".join(f"{k}={v}" for k, v in loopback.items() if k.startswith("OMPI_MCA_"))
+        bound = ("its listeners bound to 127.0.0.1 and ::1 (libparbench_loopback.so: Open MPI 4.1 binds "
+                 "them to every interface whatever it is told)" if "LD_PRELOAD" in loopback
+                 else "its listeners as Open MPI binds them (no loopback library beside the binary)")
+        return f"loopback only (every rank on this host): {shown}; {bound}"
+    chosen = ", ".join(f"{k}={v}" for k, v in sorted(os.environ.items())
+                       if k.startswith("OMPI_MCA_") and ("_if_" in k))
+    return ("the interfaces Open MPI chooses (" + ("hosts or a hostfile given" if hosts else "set in the environment")
+            + (f": {chosen}" if chosen else ": every interface") + ")")
+
+
+def mpi_info(settings, launch: list[str] | None = None, loopback: dict | None = None) -> dict:
     """The MPI set-up a sweep ran with: Open MPI's version, the launcher and the command of a job
-    (`launch`, with <p> for the rank count), hosts, transports, binding and the mpi model's
-    schedule (PARBENCH_MPI_SCHEDULE)."""
+    (`launch`, with <p> for the rank count), hosts, the network interfaces, transports, binding
+    and the mpi model's schedule (PARBENCH_MPI_SCHEDULE)."""
     version = _run([settings.launcher, "--version"]) or "unknown"
     hosts = list(settings.hosts or [])
     if settings.hostfile:
@@ -93,6 +108,7 @@ def mpi_info(settings, launch: list[str] | None = None) -> dict:
             "launcher_args": list(settings.launcher_args),
             "hosts": hosts or [f"{socket.gethostname()} (this machine only)"],
             "hostfile": settings.hostfile,
+            "network": network_text(loopback or {}, bool(settings.hosts or settings.hostfile)),
             "transport": settings.transport or "Open MPI's default (shared memory on a host, TCP between hosts)",
             "ranks_start": "one mpirun job per rank count (rank 0 runs the benchmarks)",
             "launch": " ".join(launch or []),

@@ -13,6 +13,7 @@ parallel by design is not drawn as if it were slow (grey "n/a" in the heatmap).
 from __future__ import annotations
 
 import io
+import sys
 import json
 import textwrap
 import math
@@ -29,7 +30,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: 
 
 from . import UserError, units  # noqa: E402
 from .modelnames import is_baseline, split_tag, track_of  # noqa: E402
-from .util import atomic_write_bytes, atomic_write_text, read_regular_text, refuse_linked_subfolders  # noqa: E402
+from .util import atomic_write_bytes, atomic_write_text, load_json, make_folder, refuse_linked_subfolders  # noqa: E402
 
 plt.rcParams.update({
     "svg.hashsalt": "parbench", "figure.dpi": 100, "savefig.dpi": 110, "font.size": 9,
@@ -90,7 +91,7 @@ def sorted_models(models) -> list[str]:
 
 
 def save(fig, directory: Path, name: str) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
+    make_folder(directory)
     paths = []
     for extension, metadata in (("png", {"Software": None}), ("svg", {"Date": None, "Creator": None})):
         path = directory / f"{name}.{extension}"
@@ -628,23 +629,29 @@ def plot_processes(analysis: dict, out: Path) -> list[Path]:
     return save(fig, out, "processes")
 
 
+STALE = "made from an earlier state of the folder"
+
+
 def load_analysis(directory: Path) -> dict:
+    """DIR/analysis.json when analyze wrote it on this machine from the folder as it is now
+    (its HMAC and the digest of sweep.json it was made from); else one line saying why."""
     path = directory / "analysis.json"
     if not directory.is_dir():
         raise UserError(f"{directory}: no such directory")
     if not path.exists():
         raise UserError(f"{path}: missing (run ./parbench analyze {directory} first)")
-    try:
-        data = json.loads(read_regular_text(path))
-    except json.JSONDecodeError as error:
-        raise UserError(f"{path}: malformed JSON ({error.msg} at line {error.lineno})") from None
+    data = load_json(path)
     if not isinstance(data, dict) or data.get("parbench_analysis") != 1:
         raise UserError(f"{path}: not a parbench analysis")
     if "verdicts" not in data or "digest" not in data:
         raise UserError(f"{path}: made by an older parbench (run ./parbench analyze {directory} again)")
     from .analyze import analysis_digest
+    from .state import state_digest
     if data["digest"] != analysis_digest(data):
-        raise UserError(f"{path}: changed since analyze wrote it (run ./parbench analyze {directory} again)")
+        raise UserError(f"{path}: changed since analyze wrote it, or written on another machine (run "
+                        f"./parbench analyze {directory} again)")
+    if data.get("sweep_sha256") != state_digest(directory):
+        raise UserError(f"{path}: {STALE} (sweep.json changed since; run ./parbench analyze {directory} again)")
     return data
 
 
@@ -655,6 +662,26 @@ def analysis_problem(directory: Path) -> str | None:
     except UserError as error:
         return str(error)
     return None
+
+
+def current_analysis(directory: Path, baseline: Path | None = None) -> dict:
+    """DIR's analysis: analysis.json when it is current (load_analysis), else made again from
+    raw/ and written (with its CSV tables) with a note saying why; with `baseline`, always made
+    again against it."""
+    from .analyze import analyze, write_outputs
+    problem = analysis_problem(directory)
+    if problem is None and baseline is None:
+        return load_analysis(directory)
+    try:
+        analysis = analyze(directory, baseline=baseline)
+    except UserError:
+        if problem and (directory / "analysis.json").exists() and STALE not in problem:
+            raise UserError(problem) from None  # nothing to make it again from: its own fault first
+        raise
+    if problem and (directory / "analysis.json").exists():
+        print(f"parbench: note: {problem.split(' (run ')[0]}: analysed again", file=sys.stderr)
+    write_outputs(directory, analysis)
+    return load_analysis(directory)
 
 
 def plot_all(directory: Path) -> list[Path]:
@@ -674,25 +701,28 @@ def plot_all(directory: Path) -> list[Path]:
     paths += plot_ipc(analysis, out)
     paths += plot_io(analysis, out)
     paths += plot_primitives(analysis, out)
-    # The list of figures this analysis has: report redraws them when one is missing.
-    atomic_write_text(out / FIGURE_LIST, json.dumps(sorted(p.name for p in paths), indent=0) + "\n")
+    # The figures of this analysis: report redraws them when one is missing or the analysis changed.
+    atomic_write_text(out / FIGURE_LIST, json.dumps({"analysis": analysis["digest"],
+                                                     "figures": sorted(p.name for p in paths)}, indent=0) + "\n")
     return paths
 
 
 FIGURE_LIST = "figures.json"
 
 
-def missing_figures(directory: Path) -> list[str] | None:
-    """The figures plot drew for this folder that are not there now; None: plot never
-    finished here (no list)."""
+def missing_figures(directory: Path, analysis: dict) -> list[str] | None:
+    """The figures plot drew for this analysis that are not there now; None: plot never
+    finished here for this analysis (no list, or one of another analysis)."""
     listing = directory / "plots" / FIGURE_LIST
     try:
-        names = json.loads(read_regular_text(listing))
-    except (UserError, json.JSONDecodeError):
+        drawn = load_json(listing)
+    except UserError:
         return None
-    if not isinstance(names, list):
+    if not isinstance(drawn, dict) or drawn.get("analysis") != analysis.get("digest") or \
+            not isinstance(drawn.get("figures"), list):
         return None
-    return [name for name in names if not isinstance(name, str) or not (directory / "plots" / name).is_file()]
+    return [name for name in drawn["figures"]
+            if not isinstance(name, str) or not (directory / "plots" / name).is_file()]
 
 
 def main(directory: str) -> int:

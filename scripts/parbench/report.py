@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import math
 import re
 from collections import Counter
@@ -27,11 +26,10 @@ from datetime import datetime
 from pathlib import Path
 
 from . import UserError, stats, units
-from .analyze import read_json_if_present
 from .modelnames import track_label
-from .plot import load_analysis, missing_figures, plot_all
-from .state import read_state
-from .util import atomic_write_text, read_regular_bytes, read_regular_text
+from .plot import current_analysis, load_analysis, missing_figures, plot_all
+from .state import read_env, read_state, state_digest
+from .util import atomic_write_text, load_json, read_regular_bytes
 
 MD_TABLE_ROWS = 6  # rows of a long table shown in report.md; the CSV has them all
 
@@ -195,12 +193,49 @@ def _interpreters_section(r, rows: list[dict], plots: Path) -> None:
         r.image(path, f"Python {tag}: speedup vs workers (against py_serial@{tag})", f"plots/{path.name}")
 
 
+# Link targets a report may hold: http(s), a relative path or an in-page anchor. Anything with
+# another scheme (javascript:, data:, vbscript:, file:, in any case, with tabs, newlines or
+# character references inside, as browsers and Markdown viewers read them) is dropped.
+_SCHEME = re.compile(r"[a-z][a-z0-9+.\-]*:")
+_SAFE_SCHEMES = ("http", "https")
+
+
+def safe_link_target(target: str) -> bool:
+    """Whether a link target (as written, entities and all) is inert: http(s), relative, #."""
+    decoded = html.unescape(html.unescape(target))
+    decoded = re.sub(r"[\x00-\x20\x7f-\x9f]", "", decoded).lower()  # browsers drop these in URLs
+    scheme = _SCHEME.match(decoded)
+    return scheme is None or scheme.group()[:-1] in _SAFE_SCHEMES
+
+
+# What follows "](" (a link) or "]:" (a reference definition) in Markdown, up to the next ")":
+# the destination with any title, angle brackets or spaces a viewer may accept.
+_DESTINATION = re.compile(r"\]\s*(?:\(|:)([^)]*)")
+
+
+def _defuse_links(text: str) -> str:
+    """Markdown text whose links and reference definitions all have inert targets: an unsafe
+    one loses its link (the "]" is escaped), keeping its words."""
+    def fix(match: re.Match) -> str:
+        target = re.sub(r"\s+", "", html.unescape(match.group(1))).lstrip("<")
+        return match.group() if safe_link_target(target) else "\\" + match.group()
+    return _DESTINATION.sub(fix, text)
+
+
+def md_text(text) -> str:
+    """A paragraph of the report's own Markdown with data in it: one line, tags shown as text
+    (a forged field cannot put <script> or <img onerror> into a viewer), links only to inert
+    targets."""
+    text = re.sub(r"\s*[\r\n]+\s*", " ", str(text))
+    return _defuse_links(text.replace("<", "&lt;").replace(">", "&gt;"))
+
+
 def md_inline(text) -> str:
     """One line of Markdown from any text: a newline in a value (a CPU's name, a model's note)
-    cannot start a heading or a list, a pipe cannot add a table column, and a tag in a name or a
-    config's description (<script>, <img onerror=...>) is shown as text, not passed to a viewer."""
-    text = re.sub(r"\s*[\r\n]+\s*", " ", str(text)).replace("|", "\\|")
-    return text.replace("<", "&lt;").replace(">", "&gt;")
+    cannot start a heading or a list, a pipe cannot add a table column, a tag in a name or a
+    config's description (<script>, <img onerror=...>) is shown as text, not passed to a viewer,
+    and a link keeps only an inert target."""
+    return md_text(str(text).replace("|", "\\|"))
 
 
 def _anchor(text: str) -> str:
@@ -241,7 +276,7 @@ class Report:
             if kind == "heading":
                 out.append("#" * block[1] + " " + md_inline(block[2]) + "\n")
             elif kind == "text":
-                out.append(re.sub(r"\s*[\r\n]+\s*", " ", block[1]) + "\n")
+                out.append(md_text(block[1]) + "\n")
             elif kind == "bullets":
                 out.append("\n".join(f"- {md_inline(item)}" for item in block[1]) + "\n")
             elif kind == "table":
@@ -257,7 +292,7 @@ class Report:
                     out.append(f"\nAs CSV: [{csv}]({csv}).")
                 out.append("")
             elif kind == "image":
-                out.append(f"![{block[2]}]({block[3]})\n")
+                out.append(f"![{md_inline(block[2])}]({block[3] if safe_link_target(block[3]) else ''})\n")
         return "\n".join(out)
 
     def html(self, title: str) -> str:
@@ -306,9 +341,17 @@ class Report:
 
 
 def _inline(text: str) -> str:
-    """Escaped text with markdown links [label](target) and `code` kept as HTML."""
-    escaped = html.escape(text)
-    escaped = re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", r'<a href="\2">\1</a>', escaped)
+    """Escaped text with markdown links [label](target) to inert targets and `code` kept as
+    HTML; a link to any other target keeps its label only."""
+    escaped = html.escape(str(text))
+
+    def link(match: re.Match) -> str:
+        label, target = match.group(1), html.unescape(match.group(2))
+        if not safe_link_target(target):
+            return label
+        return f'<a href="{html.escape(target, quote=True)}">{label}</a>'
+
+    escaped = re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", link, escaped)
     return re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped)
 
 
@@ -392,8 +435,8 @@ SCRIPT = r"""
 
 def read_optional(path: Path) -> dict:
     try:
-        data = json.loads(read_regular_text(path))
-    except (UserError, json.JSONDecodeError):
+        data = load_json(path)
+    except UserError:
         return {}
     return data if isinstance(data, dict) else {}
 
@@ -414,7 +457,8 @@ def _mpi_rows(env: dict) -> list[list[str]]:
     hosts = mpi.get("hosts") if isinstance(mpi.get("hosts"), list) else []
     return [["MPI", f"{text('library')}; jobs: {text('launch')}"],
             ["MPI hosts and transport", f"{', '.join(map(str, hosts)) or '?'}; {text('transport')}"],
-            ["MPI binding and mpi schedule", f"{text('binding')}; {text('oversubscribe')}; schedule {text('schedule')}"]]
+            ["MPI binding and mpi schedule", f"{text('binding')}; {text('oversubscribe')}; schedule {text('schedule')}"],
+            ["MPI network", text("network") if mpi.get("network") else "not recorded (a sweep of an older parbench)"]]
 
 
 def _python_rows(env: dict) -> list[list[str]]:
@@ -463,18 +507,24 @@ def machine_line(env: dict, cores: dict) -> str:
 
 
 def check_rows(directory: Path, analysis: dict) -> tuple[list[dict], str]:
-    """check's rows: from DIR/check.json when ./parbench check wrote it, else computed here."""
+    """check's rows: from DIR/check.json when ./parbench check wrote it for the folder as it is
+    now (sweep.json unchanged since), else computed here."""
     saved = read_optional(directory / "check.json")
-    if isinstance(saved.get("rows"), list):
-        return saved["rows"], "by ./parbench check" + (f" at {saved['when']}" if saved.get("when") else "")
+    stale = ""
+    if isinstance(saved.get("rows"), list) and all(isinstance(r, dict) for r in saved["rows"]):
+        if saved.get("sweep_sha256") == state_digest(directory):
+            return ([{key: str(row.get(key, "")) for key in ("check", "subject", "measured", "result", "note")}
+                     for row in saved["rows"]],
+                    "by ./parbench check" + (f" at {saved['when']}" if isinstance(saved.get("when"), str) else ""))
+        stale = "; check.json is of an earlier state of this folder (run ./parbench check again)"
     from .check import run_checks
     try:
-        rows = run_checks(directory, None, analysis)
+        rows = run_checks(directory, None, analysis, [])
     except Exception as error:  # the report must not fail because a check cannot be computed
-        return [], f"not available ({error})"
+        return [], f"not available ({error}){stale}"
     return ([{"check": r.check, "subject": r.subject, "measured": r.measured, "result":
               {True: "PASS", False: "FAIL", None: "WARN"}[r.passed], "note": r.note} for r in rows],
-            "computed by the report; ./parbench check also re-measures a failed performance check")
+            "computed by the report; ./parbench check also re-measures a failed performance check" + stale)
 
 
 def _verdict_text(verdict: dict) -> str:
@@ -566,7 +616,7 @@ def findings(analysis: dict) -> list[str]:
 
 def build(directory: Path) -> Report:
     analysis = load_analysis(directory)
-    env = read_json_if_present(directory / "env.json")  # damaged or linked: said, as analyze does
+    env = read_env(directory)  # damaged or linked: said, as analyze does
     sweep = read_state(directory)
     cores = analysis["cores"]
     plots = directory / "plots"
@@ -928,9 +978,10 @@ def title_of(directory: Path, sweep: dict) -> str:
 
 def write_report(directory: Path) -> Path:
     directory = Path(directory)
-    if missing_figures(directory) != []:  # never drawn, or one is gone (a failed plot, a full disk)
+    analysis = current_analysis(directory)
+    if missing_figures(directory, analysis) != []:  # never drawn for it, or one is gone (a failed plot, a full disk)
         plot_all(directory)
-        missing = missing_figures(directory)
+        missing = missing_figures(directory, analysis)
         if missing:
             raise UserError(f"{directory / 'plots'}: cannot draw {', '.join(missing)} (see plot's error)")
     report = build(directory)

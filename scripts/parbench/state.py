@@ -9,6 +9,7 @@ as finished: a stray or copied JSON file in raw/ is not merged into the data.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from . import UserError
 from .config import from_saved
-from .util import read_regular_text, refuse_linked_subfolders
+from .util import load_json, read_regular_bytes, refuse_linked_subfolders
 
 STATE_FILE = "sweep.json"
 FORMAT = 1  # parbench_sweep: the layout of sweep.json this code reads and writes
@@ -33,9 +34,11 @@ _RECORD_FIELDS = {
     "seconds": (*_NUMBER, type(None)), "cpu_seconds": (*_NUMBER, type(None)),
     "max_rss_mib": (*_NUMBER, type(None)), "disturbance": (dict, type(None)), "attempts": (list,),
 }
+# A family's file: raw/<stem>.json, its stem made of the family's name (letters, digits, _ . @ + -).
+_FILE_NAME = r"/[A-Za-z0-9_@+=-][A-Za-z0-9_.@+=-]*\.json"
 _TOP_FIELDS = {"config": (dict,), "families": (list,), "status": (str,), "started": (str,),
                "finished": (str,), "binary_info": (dict,), "python_info": (dict,), "rechecks": (list,),
-               "python_tracks": (list,)}
+               "python_tracks": (list,), "sweep_id": (str,)}
 
 
 def _type_names(types: tuple) -> str:
@@ -45,7 +48,11 @@ def _type_names(types: tuple) -> str:
                        for t in types if not (t is int and float in types))
 
 
-def _check_value(path: Path, where: str, value, types: tuple) -> None:
+_STATE_ADVICE = ("a damaged or foreign sweep state; restore it, or --resume rebuilds it from settings.json when "
+                 "it is removed")
+
+
+def _check_value(path: Path, where: str, value, types: tuple, advice: str = _STATE_ADVICE) -> None:
     if isinstance(value, bool) and bool not in types:
         ok = False
     else:
@@ -53,9 +60,7 @@ def _check_value(path: Path, where: str, value, types: tuple) -> None:
     if ok and isinstance(value, float) and not math.isfinite(value):
         ok = False
     if not ok:
-        raise UserError(f"{path}: {where} is {json.dumps(value)[:40]}, not {_type_names(types)} "
-                        "(a damaged or foreign sweep state; restore it, or --resume rebuilds it from "
-                        "settings.json when it is removed)")
+        raise UserError(f"{path}: {where} is {json.dumps(value)[:40]}, not {_type_names(types)} ({advice})")
 
 
 def _check_record(path: Path, where: str, record) -> None:
@@ -70,9 +75,9 @@ def _check_record(path: Path, where: str, record) -> None:
     if record["status"] not in FAMILY_STATUSES:
         raise UserError(f"{path}: {where}.status is {record['status']!r}, not one of {', '.join(FAMILY_STATUSES)}")
     file = record.get("file")
-    if record["status"] == "ok" and where.startswith("families") and (
-            not isinstance(file, str) or not re.fullmatch(r"raw/[^/]+\.json", file) or file.startswith("raw/.")):
-        raise UserError(f"{path}: {where}.file is {json.dumps(file)[:60]}, not a file raw/<name>.json")
+    folder = "raw" if where.startswith("families") else "rechecks"
+    if record["status"] == "ok" and not (isinstance(file, str) and re.fullmatch(folder + _FILE_NAME, file)):
+        raise UserError(f"{path}: {where}.file is {json.dumps(file)[:60]}, not a file {folder}/<name>.json")
     for key in ("instances",):
         if key in record and record[key] < 1:
             raise UserError(f"{path}: {where}.{key} is {record[key]}, not a positive count")
@@ -96,21 +101,54 @@ def check_state(path: Path, state) -> dict:
     for key, types in _TOP_FIELDS.items():
         if key in state:
             _check_value(path, key, state[key], types)
-    threads = (state.get("binary_info") or {}).get("hardware_threads")
-    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
-        raise UserError(f"{path}: binary_info.hardware_threads is {json.dumps(threads)[:20]}, not a positive count")
+    if "binary_info" in state:
+        check_binary_info(state["binary_info"], f"{path}: binary_info")
     for index, record in enumerate(state.get("families", [])):
         _check_record(path, f"families[{index}]", record)
     for index, record in enumerate(state.get("rechecks", [])):
         _check_record(path, f"rechecks[{index}]", record)
     from_saved(state["config"], str(path))  # the settings, validated as a TOML config is
-    spin = (state.get("binary_info") or {}).get("spin_iters_per_us")
-    if spin is not None:
-        _check_value(path, "binary_info.spin_iters_per_us", spin, _NUMBER)
-        if not 1e-3 <= spin <= 1e6:
-            raise UserError(f"{path}: binary_info.spin_iters_per_us is {spin:.4g}, not a calibration this "
-                            "binary makes (1e-3 to 1e6 iterations per microsecond)")
     return state
+
+
+# The spin calibrations a binary or an interpreter can make (iterations per microsecond): a
+# value outside is a mistake (PARBENCH_SPIN_ITERS_PER_US=0.0001 would make every task a
+# million times too short) that no stage could analyse afterwards.
+SPIN_RANGE = (1e-3, 1e6)
+
+
+def check_spin(value, where: str) -> None:
+    low, high = SPIN_RANGE
+    if isinstance(value, bool) or not isinstance(value, _NUMBER) or not math.isfinite(value):
+        raise UserError(f"{where}.spin_iters_per_us is {json.dumps(value)[:20]}, not a number")
+    if not low <= value <= high:
+        raise UserError(f"{where}.spin_iters_per_us is {value:.4g}, not a calibration this machine makes "
+                        f"({low:g} to {high:g} iterations per microsecond)")
+
+
+def check_binary_info(info, where: str, fresh: bool = False) -> dict:
+    """The benchmark binary's `info` record: an object with a spin calibration in range and a
+    positive hardware thread count (both required of a `fresh` one, as printed; a saved one
+    of an older parbench may lack them)."""
+    if not isinstance(info, dict):
+        raise UserError(f"{where} is not an object")
+    threads = info.get("hardware_threads")
+    if (fresh or threads is not None) and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
+        raise UserError(f"{where}.hardware_threads is {json.dumps(threads)[:20]}, not a positive count")
+    if fresh or "spin_iters_per_us" in info:
+        check_spin(info.get("spin_iters_per_us"), where)
+    return info
+
+
+def check_python_info(info, where: str) -> dict:
+    """An interpreter's `pytrack info` record: its version and its spin calibration."""
+    if not isinstance(info, dict):
+        raise UserError(f"{where} is not an object")
+    version = info.get("python_version")
+    if not isinstance(version, str) or not re.fullmatch(r"\d+\.\d+(\.\d+)?[a-z0-9+]*", version):
+        raise UserError(f"{where}.python_version is {json.dumps(version)[:30]}, not a Python version")
+    check_spin(info.get("spin_iters_per_us"), where)
+    return info
 
 
 def spin_calibration(state: dict, path: Path) -> float:
@@ -127,16 +165,25 @@ def read_state(directory: Path) -> dict:
     path = Path(directory) / STATE_FILE
     if not path.exists() and not path.is_symlink():
         return {}
-    try:
-        state = json.loads(read_regular_text(path))
-    except json.JSONDecodeError as error:
-        raise UserError(f"{path}: malformed JSON ({error.msg} at line {error.lineno})") from None
-    return check_state(path, state)
+    return check_state(path, load_json(path))
 
 
-def result_files(directory: Path) -> list[Path]:
+def changed_since_written(path: Path, record: dict) -> str:
+    """Why a raw file no longer is the one its record describes ("" when it is): its size and
+    SHA-256 as the sweep recorded them when it wrote it (records of before checksums: "")."""
+    if "sha256" not in record:
+        return ""
+    data = read_regular_bytes(path)
+    if len(data) != record.get("bytes") or hashlib.sha256(data).hexdigest() != record["sha256"]:
+        return "changed since the sweep wrote it (its size or SHA-256 is not the one sweep.json records)"
+    return ""
+
+
+def result_files(directory: Path, changed: list | None = None) -> list[Path]:
     """The Google Benchmark JSON files of a results folder: those sweep.json records as
-    finished when it exists, else every raw/*.json (a folder of plain runs)."""
+    finished when it exists, each checked against the size and SHA-256 recorded when it was
+    written, else every raw/*.json (a folder of plain runs). A changed file is refused (one
+    line naming it), or, when `changed` is a list, left out and added to it as (file, why)."""
     directory = Path(directory)
     if not directory.exists():
         raise UserError(f"{directory}: no such directory")
@@ -146,16 +193,29 @@ def result_files(directory: Path) -> list[Path]:
     raw = directory / "raw"
     state = read_state(directory)
     if state:
-        listed = [directory / f["file"] for f in state.get("families", [])
-                  if f["status"] == "ok" and isinstance(f.get("file"), str)]
-        listed = [path for path in listed if path.parent == raw]
+        records = [f for f in state.get("families", []) if f["status"] == "ok" and isinstance(f.get("file"), str)
+                   and (directory / f["file"]).parent == raw]
+        listed = [directory / f["file"] for f in records]
         stray = sorted({p.name for p in raw.glob("*.json")} - {p.name for p in listed}) if raw.is_dir() else []
         if stray:
             print(f"parbench: note: {len(stray)} file(s) in {raw} not recorded in {STATE_FILE} are not read: "
                   f"{', '.join(stray[:5])}{' ...' if len(stray) > 5 else ''}", file=sys.stderr)
-        files = [path for path in listed if path.exists() or path.is_symlink()]
+        files = []
+        for record in records:
+            path = directory / record["file"]
+            if not path.exists() and not path.is_symlink():
+                continue  # missing_raw_files names it
+            why = changed_since_written(path, record)
+            if why and changed is None:
+                raise UserError(f"{path}: {why}; restore it, or run its family again: "
+                                f"./parbench sweep --resume {directory}")
+            if why:
+                changed.append((record["file"], why))
+                continue
+            files.append(path)
         if not files:
-            raise UserError(f"{directory}: {STATE_FILE} records no finished family whose raw file is there")
+            raise UserError(f"{directory}: {STATE_FILE} records no finished family whose raw file is there"
+                            + (" unchanged" if changed else ""))
         return sorted(files)
     if not raw.is_dir():
         files = sorted(path for path in directory.glob("*.json")
@@ -169,7 +229,71 @@ def result_files(directory: Path) -> list[Path]:
     return files
 
 
+def state_digest(directory: Path) -> str | None:
+    """SHA-256 of DIR/sweep.json as it is now (None without one): what a check.json checked."""
+    path = Path(directory) / STATE_FILE
+    if not path.exists():
+        return None
+    return hashlib.sha256(read_regular_bytes(path)).hexdigest()
+
+
 def missing_raw_files(directory: Path, state: dict) -> list[str]:
     """The raw files of families sweep.json records as finished that are gone."""
     return [f["file"] for f in state.get("families", [])
             if f["status"] == "ok" and isinstance(f.get("file"), str) and not (Path(directory) / f["file"]).exists()]
+
+
+ENV_FILE = "env.json"
+_TEXT, _COUNT, _REAL, _NONE = (str,), (int,), (int, float), (type(None),)
+# The fields of env.json a stage reads, and what each may hold: ("list", item types) for a
+# list, a dict for a nested object. Fields it does not name (another parbench's) are left alone.
+_ENV_SCHEMA = {
+    "hostname": _TEXT, "kernel": _TEXT, "os": _TEXT, "omp_wait_policy": _TEXT, "process_per_family": (bool,),
+    "cpu": {"model": _TEXT, "physical_cores": _COUNT, "hardware_threads": _COUNT, "smt": (bool,),
+            "mhz": _REAL + _NONE, "governor": _TEXT,
+            "caches": ("list", {"level": _TEXT + _COUNT + _NONE, "type": _TEXT + _NONE, "size": _TEXT + _NONE,
+                                "shared_with_cpus": _TEXT + _NONE})},
+    "affinity": ("list", _COUNT),
+    "load_average": {"before": ("list", _REAL), "after": ("list", _REAL)},
+    "git": {"sha": _TEXT, "dirty": (bool,)},
+    "build": {"binary": {"spin_iters_per_us": _REAL, "hardware_threads": _COUNT, "compiler": _TEXT,
+                         "build_type": _TEXT, "cxx_flags": _TEXT, "spin_source": _TEXT},
+              "cmake": dict},
+    "libraries": dict, "io_backend": {"backend": _TEXT, "reason": _TEXT, "forced_by": _TEXT},
+    "environment": dict, "python": dict, "sweep": dict, "python_track": dict, "python_tracks": ("list", dict),
+    "mpi": {"library": _TEXT, "launch": _TEXT, "hosts": ("list", _TEXT), "transport": _TEXT, "network": _TEXT,
+            "binding": _TEXT, "oversubscribe": _TEXT, "schedule": _TEXT},
+}
+
+
+def _check_shape(path: Path, where: str, value, shape) -> None:
+    if isinstance(shape, dict):
+        if not isinstance(value, dict) and not where:
+            raise UserError(f"{path}: not a parbench environment record (an object expected)")
+        if not isinstance(value, dict):
+            raise UserError(f"{path}: {where} is {json.dumps(value)[:40]}, not an object (a damaged or foreign "
+                            "environment record)")
+        for key, inner in shape.items():
+            if key in value:
+                _check_shape(path, f"{where}.{key}" if where else key, value[key], inner)
+    elif isinstance(shape, tuple) and shape and shape[0] == "list":
+        if not isinstance(value, list):
+            raise UserError(f"{path}: {where} is {json.dumps(value)[:40]}, not a list")
+        for index, item in enumerate(value):
+            _check_shape(path, f"{where}[{index}]", item, shape[1])
+    else:
+        types = shape if isinstance(shape, tuple) else (shape,)
+        _check_value(path, where, value, types, "a damaged or foreign environment record")
+        if types == _COUNT and value < 0:
+            raise UserError(f"{path}: {where} is {value}, not a count")
+
+
+def read_env(directory: Path) -> dict:
+    """DIR/env.json checked field by field ({} when there is none): a wrong type is one line
+    naming the file and the field."""
+    path = Path(directory) / ENV_FILE
+    if not path.exists() and not path.is_symlink():
+        return {}
+    env = load_json(path)
+    _check_shape(path, "", env, _ENV_SCHEMA)
+    return env

@@ -45,10 +45,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import UserError, config as config_module, envinfo
+from . import UserError, config as config_module, envinfo, provenance, stop_signals
 from .gbench import load_file, parse_run_name
-from .state import check_state, spin_calibration
-from .util import FolderLock, refuse_linked_subfolders, atomic_write_text, open_new_for_writing, read_regular_bytes, read_regular_text
+from .state import check_binary_info, check_python_info, check_state, read_env, spin_calibration
+from .util import (FolderLock, atomic_write_text, inert, load_json, make_folder, open_new_for_writing, parse_json,
+                   read_regular_bytes, read_regular_text, refuse_linked_subfolders, remove_partials)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -136,13 +137,40 @@ def launcher_command(config, ranks: int | str) -> list[str]:
     return command + list(mpi.launcher_args)
 
 
-def mpi_environment(config, env: dict) -> dict:
+# With every rank on this host (no hosts, no hostfile), Open MPI is told to keep its TCP traffic
+# on loopback, and its listeners, which Open MPI 4.1 binds to every interface whatever it is
+# told, are bound to loopback by the preload library beside the binary (mpi/loopback.hpp): a
+# benchmark run is no server for the network. With hosts, the interfaces are the user's choice.
+LOOPBACK_LIBRARY = "libparbench_loopback.so"
+
+
+_USER_INTERFACES = ("OMPI_MCA_oob_tcp_if_include", "OMPI_MCA_oob_tcp_if_exclude", "OMPI_MCA_btl_tcp_if_include",
+                    "OMPI_MCA_btl_tcp_if_exclude", "PARBENCH_MPI_LOOPBACK")
+
+
+def mpi_loopback_settings(config, binary: Path, env: dict) -> dict:
+    """The environment that keeps a job of ranks on this host off the network: {} with hosts
+    or a hostfile, or when the user's environment chooses Open MPI's interfaces itself."""
+    if config.mpi.hosts or config.mpi.hostfile or any(env.get(key) for key in _USER_INTERFACES):
+        return {}
+    settings = {"OMPI_MCA_oob_tcp_if_include": "lo", "OMPI_MCA_btl_tcp_if_include": "lo",
+                "PARBENCH_MPI_LOOPBACK": "1"}
+    library = Path(binary).parent / LOOPBACK_LIBRARY
+    if library.exists():
+        settings["LD_PRELOAD"] = str(library)
+    return settings
+
+
+def mpi_environment(config, env: dict, binary: Path | None = None) -> dict:
     env = dict(env)
     if os.geteuid() == 0:  # Open MPI refuses root unless told twice
         env.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
         env.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
     if config.mpi.sizes:
         env["PARBENCH_MPI_SIZES"] = ",".join(str(size) for size in config.mpi.sizes)
+    for key, value in mpi_loopback_settings(config, binary or binary_path(), env).items():
+        # LD_PRELOAD is the launcher's own: the library takes itself out for the ranks
+        env[key] = value + (" " + env[key] if key == "LD_PRELOAD" and env.get(key) else "")
     return env
 
 
@@ -174,8 +202,14 @@ def check_mpi_setup(config, families: list) -> None:
     if shutil.which(config.mpi.launcher) is None:
         raise UserError(f"[mpi] launcher '{config.mpi.launcher}' not found (apt install openmpi-bin, "
                         "or name it in the config's [mpi] table, or leave out the mpi model and family)")
-    if config.mpi.hostfile and not Path(config.mpi.hostfile).is_file():
-        raise UserError(f"[mpi] hostfile {config.mpi.hostfile}: no such file")
+    if config.mpi.hostfile:
+        hostfile = Path(config.mpi.hostfile)
+        if not hostfile.exists():
+            raise UserError(f"[mpi] hostfile {hostfile}: no such file")
+        try:
+            read_regular_text(hostfile, follow=True)  # not UTF-8, a FIFO, a folder: said now, not after the folder exists
+        except UserError as error:
+            raise UserError(f"[mpi] hostfile {error}") from None
 
 
 def binary_path() -> Path:
@@ -233,13 +267,36 @@ def selection_args(config: config_module.SweepConfig, track: str = "") -> list[s
 def _run_binary(binary, args: list[str], env: dict) -> str:
     """Runs the binary (a path) or a track's command (a list) with args; its output, or one line."""
     program = [str(binary)] if isinstance(binary, (str, Path)) else list(binary)
-    result = subprocess.run([*program, *args], capture_output=True, text=True, env=env, timeout=300)
+    try:
+        result = subprocess.run([*program, *args], capture_output=True, text=True, env=env, timeout=300,
+                                stdin=subprocess.DEVNULL, errors="replace")
+    except OSError as error:
+        raise UserError(f"{program[0]}: cannot run ({error.strerror})") from None
+    except subprocess.TimeoutExpired:
+        raise UserError(f"{program[0]} {' '.join(args[:2])}: no answer within 300 s") from None
     if result.returncode != 0:
         lines = (result.stderr or result.stdout).strip().splitlines()
         # The binary's own one-line error already starts "parbench: ", as ours will.
         raise UserError(lines[-1].removeprefix("parbench: ") if lines
                         else f"benchmark binary failed ({result.returncode})")
     return result.stdout
+
+
+def program_info(program, env: dict, what: str, check) -> dict:
+    """`<program> info` (the binary's or an interpreter's pytrack's), parsed and checked by
+    `check`: one line naming the program when it is not what it should be."""
+    text = _run_binary(program, ["info"], env).strip()
+    try:
+        info = parse_json(text, what) if text else None
+        if info is None:
+            raise UserError(f"{what}: printed nothing")
+        return check(info, f"{what}: its info")
+    except UserError as error:
+        raise UserError(f"{error} (`info` printed {json.dumps(text[:60])}: is it parbench's?)") from None
+
+
+def _binary_label(binary) -> str:
+    return f"PARBENCH_BENCH={binary}" if os.environ.get("PARBENCH_BENCH") else str(binary)
 
 
 PYTHON_TRACK = "python"
@@ -263,16 +320,24 @@ def python_interpreters(config) -> list[str]:
 GIL_ON_MODELS = ("py_serial", "py_threads", "py_thread_pool")
 
 
+LAUNCHER = ROOT / "scripts" / "launch.py"
+
+
 def python_command(name: str) -> list[str]:
-    """`<interpreter> -m pytrack`, after checking the interpreter runs and is new enough:
-    one clear line if not."""
+    """`<interpreter> -P scripts/launch.py pytrack` (-I before Python 3.11): the track's
+    modules and nothing from the current folder (scripts/launch.py), after checking the
+    interpreter runs and is new enough: one clear line if not."""
     interpreter = shutil.which(name)
     if interpreter is None:
         raise UserError(f"Python track: interpreter '{name}' not found (set [sweep] python "
                         "or --python to an installed python3, or \"\" to leave the track out)")
+    if not os.path.isabs(interpreter):  # found through a relative PATH entry: the current folder's
+        raise UserError(f"Python track: interpreter '{name}' found only as {interpreter}, relative to the "
+                        "current folder; name it by its absolute path")
     try:
-        found = subprocess.run([interpreter, "-c", "import sys; print('%d %d' % sys.version_info[:2])"],
-                               capture_output=True, text=True, timeout=60)
+        # -I: the question itself imports nothing from the current folder
+        found = subprocess.run([interpreter, "-I", "-c", "import sys; print('%d %d' % sys.version_info[:2])"],
+                               capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
         version = tuple(int(x) for x in found.stdout.split())
     except (OSError, ValueError, subprocess.TimeoutExpired):
         version = ()
@@ -281,7 +346,7 @@ def python_command(name: str) -> list[str]:
     if version < MIN_PYTHON:
         raise UserError(f"Python track: '{interpreter}' is Python {version[0]}.{version[1]}, "
                         f"the track needs {MIN_PYTHON[0]}.{MIN_PYTHON[1]} or newer")
-    return [interpreter, "-m", "pytrack"]
+    return [interpreter, "-P" if version >= (3, 11) else "-I", str(LAUNCHER), "pytrack"]
 
 
 def python_environment(env: dict, gil_setting: str = "") -> dict:
@@ -334,7 +399,7 @@ class Tracks:
                 environment = python_environment(env, gil_setting)
                 info = saved_infos.get((name, gil_setting))
                 if info is None:
-                    info = json.loads(_run_binary(command, ["info"], environment))
+                    info = program_info(command, environment, f"Python track: {name}", check_python_info)
                 if gil_setting and not info.get("free_threaded"):
                     break  # the GIL cannot be switched off: nothing to compare
                 version = ".".join(str(info["python_version"]).split(".")[:2])
@@ -447,9 +512,12 @@ class Progress:
     """A progress bar with an ETA weighted by expected cost on a terminal;
     one plain line per family otherwise."""
 
-    def __init__(self, families: list[Family], config, stream=sys.stdout):
-        self.stream = stream
-        self.tty = stream.isatty()
+    def __init__(self, families: list[Family], config, stream=None):
+        # The bar's own carriage returns go to the terminal as they are (the stream under an
+        # InertStream); the names and messages in it are made inert here.
+        stream = stream or sys.stdout
+        self.stream = getattr(stream, "raw", stream)
+        self.tty = self.stream.isatty()
         self.cost = {f.key: f.instances * (config.repetitions * max(config.min_time, 0.05) + 0.3)
                      for f in families}
         self.total = sum(self.cost.values())
@@ -470,7 +538,7 @@ class Progress:
             width = 30
             filled = int(width * self.done_cost / self.total) if self.total else width
             bar = "#" * filled + "." * (width - filled)
-            self.stream.write(f"\r[{bar}] {self.index}/{self.count} {family.label:<36.36} ETA {self.eta():>7}")
+            self.stream.write(f"\r[{bar}] {self.index}/{self.count} {inert(family.label):<36.36} ETA {self.eta():>7}")
             self.stream.flush()
 
     def finished(self, family: Family, record: dict, skipped: bool = False) -> None:
@@ -479,14 +547,14 @@ class Progress:
             return
         if self.tty:
             if record["status"] != "ok":
-                self.stream.write(f"\r{' ' * 100}\r{family.name}: {record['status']}: {record['message']}\n")
+                self.stream.write(f"\r{' ' * 100}\r{inert(family.name)}: {record['status']}: {inert(record['message'])}\n")
             return
         line = f"[{self.index}/{self.count}] {family.label} {record['status']} {record['seconds']:.1f}s"
         if record["status"] != "ok":
             line += f": {record['message']}"
         elif len(record.get("attempts", [])) > 1:
             line += f" (run {len(record['attempts'])} times: disturbed)"
-        print(line, file=self.stream, flush=True)
+        print(inert(line), file=self.stream, flush=True)
 
     def close(self) -> None:
         if self.tty:
@@ -608,7 +676,7 @@ def run_family(binary: Path, selection: list[str], family: Family, config, direc
               "status": "failed", "message": "", "seconds": 0.0, "max_rss_mib": None,
               "cpu_seconds": None, "disturbance": None}
     for folder in (out_path.parent, logs):
-        folder.mkdir(parents=True, exist_ok=True)
+        make_folder(folder)
     before = CpuSample.take()
     start = time.monotonic()
     family_env = family.environment(env)
@@ -663,11 +731,13 @@ _PRCTL = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child on
 PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent(sweep_pid: int) -> None:
-    """In the family's child, before exec: SIGKILL when the sweep dies, however it dies."""
+def _family_child_setup(sweep_pid: int) -> None:
+    """In the family's child, before exec: SIGKILL when the sweep dies, however it dies; and a
+    umask that makes no file of the family writable by others, whatever the user's umask."""
     _PRCTL(PR_SET_PDEATHSIG, int(signal.SIGKILL))
     if os.getppid() != sweep_pid:  # the sweep died before prctl took effect
         os._exit(1)
+    os.umask(os.umask(0o022) | 0o022)
 
 
 # Lines of a family's log that say nothing about why it failed.
@@ -694,7 +764,7 @@ def _run_child(command, family, config, directory, family_env, stop, record, out
     temporary.unlink(missing_ok=True)  # a leftover, or a link planted there: the binary would write through it
     with open_new_for_writing(log_path) as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   env=family_env, start_new_session=True, preexec_fn=functools.partial(_die_with_parent, os.getpid()))
+                                   env=family_env, start_new_session=True, preexec_fn=functools.partial(_family_child_setup, os.getpid()))
     family_cpu = 0.0
     deadline = start + config.family_timeout
     try:
@@ -807,7 +877,7 @@ def run_with_reruns(binary: Path, selection: list[str], family: Family, config, 
         if kept is not None:
             if not _disturbed(kept, config) or reproduced or stop.signal is not None:
                 break
-            rejected.mkdir(exist_ok=True)
+            make_folder(rejected)
             os.replace(final, aside(kept_number))  # set aside while the next attempt runs
         record = run_family(binary, selection, family, config, directory, env, stop)
         if record is None:  # stopped mid-run: the kept attempt goes back in place
@@ -844,7 +914,26 @@ def default_directory() -> Path:
 
 
 def write_state(directory: Path, state: dict) -> None:
-    atomic_write_text(directory / "sweep.json", json.dumps(state, indent=1) + "\n")
+    atomic_write_text(directory / "sweep.json", json.dumps(state, indent=1) + "\n", private=True)
+
+
+def own_config(directory: Path, state: dict, why: str) -> config_module.SweepConfig:
+    """The config of a sweep this checkout started on this machine, from this machine's record
+    of it (provenance): what runs its families again (--resume, check's re-measurement). A
+    folder without such a record is refused; a value its sweep.json holds that differs from the
+    record is shown, never used."""
+    record, why_not = provenance.owned(directory, state.get(provenance.ID_FIELD))
+    if record is None:
+        raise UserError(f"{why} {directory}: not a sweep this checkout started on this machine ({why_not}); "
+                        "its families run only where they were started (a results folder never names a "
+                        "program to run here)")
+    differ = provenance.differences(state.get("config") or {}, record["config"])
+    if differ:
+        print(f"parbench: note: {directory}/sweep.json's config differs from this machine's record of the sweep "
+              f"in {', '.join(differ[:8])}{' ...' if len(differ) > 8 else ''}; the record's values are used",
+              file=sys.stderr)
+    return config_module.from_saved(record["config"], f"{provenance.state_dir()} (this machine's record of "
+                                                      f"{directory})")
 
 
 class StopRequest:
@@ -871,7 +960,7 @@ def sweep(config_name: str | None, out: str | None, resume: str | None, baseline
         from .state import result_files
         result_files(Path(baseline))
     stop = StopRequest()
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, stop) for sig in stop_signals()}
     # The folder's lock is held from before its state is read until its report is written.
     with contextlib.ExitStack() as held:
         try:
@@ -896,10 +985,10 @@ def sweep(config_name: str | None, out: str | None, resume: str | None, baseline
             analyze.main(str(directory), baseline)
             plot.main(str(directory))
             report_path = report.write_report(directory)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as stopped:
             print(f"parbench: interrupted during the analysis; every family is kept in {directory}: "
                   f"./parbench report {directory} finishes it", file=sys.stderr)
-            return 130
+            return 128 + getattr(stopped, "signum", signal.SIGINT)
     print(f"report: {report_path}")
     return 1 if failed else 0
 
@@ -914,15 +1003,6 @@ def _check_new_folder(directory: Path) -> None:
     if directory.is_dir() and any(entry.name != ".lock" for entry in directory.iterdir()):
         raise UserError(f"--out {directory}: not empty and not a parbench sweep (no sweep.json); "
                         "give a new or empty folder")
-
-
-def _remove_partials(directory: Path) -> None:
-    """Half-written outputs of a sweep that died (SIGKILL, power): never results."""
-    for sub in ("raw", "rechecks"):
-        folder = directory / sub
-        if folder.is_dir():
-            for path in folder.glob(".*.partial"):
-                path.unlink(missing_ok=True)
 
 
 def file_digest(path: Path) -> str:
@@ -971,20 +1051,18 @@ def _load_state(directory: Path, state_path: Path) -> dict:
     """sweep.json, or, when it is unreadable or gone, the state rebuilt from settings.json
     (the sweep's fixed settings) and the families whose raw files are intact."""
     try:
-        state = json.loads(read_regular_text(state_path))
+        state = load_json(state_path)
         if isinstance(state, dict) and isinstance(state.get("config"), dict):
             return check_state(state_path, state)  # readable but damaged: said, not rebuilt over
         problem = "not a parbench sweep state"
     except UserError as error:
         problem = str(error).split(": ", 1)[-1]
-    except json.JSONDecodeError as error:
-        problem = f"malformed JSON: {error.msg} at line {error.lineno}"
     settings_path = directory / SETTINGS_FILE
     try:
-        state = json.loads(read_regular_text(settings_path))
+        state = load_json(settings_path)
         if not isinstance(state, dict) or not isinstance(state.get("config"), dict):
             raise ValueError
-    except (UserError, json.JSONDecodeError, ValueError):
+    except (UserError, ValueError):
         raise UserError(f"{state_path}: unreadable sweep state ({problem})") from None
     state["families"] = _families_from_raw(directory)
     state["status"] = "interrupted"
@@ -1018,16 +1096,12 @@ def _families_from_raw(directory: Path) -> list[dict]:
 
 
 def _read_env(directory: Path) -> dict | None:
-    path = directory / "env.json"
-    if not path.exists():
+    if not (directory / "env.json").exists():
         return None
     try:
-        record = json.loads(read_regular_text(path))
-    except (UserError, json.JSONDecodeError) as error:
-        raise UserError(f"{path}: unreadable ({error}); move it away to have it written again") from None
-    if not isinstance(record, dict) or not isinstance(record.get("load_average", {}), dict):
-        raise UserError(f"{path}: not a parbench environment record; move it away to have it written again")
-    return record
+        return read_env(directory)
+    except UserError as error:
+        raise UserError(f"{error}; move it away to have it written again") from None
 
 
 def _run_families(config_name: str, out: str | None, resume: str | None,
@@ -1052,16 +1126,17 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
             raise UserError(f"{directory}: not a sweep directory (no sweep.json)")
         held.enter_context(FolderLock(directory))
         refuse_linked_subfolders(directory)
-        _remove_partials(directory)
+        remove_partials(directory)
         state = _load_state(directory, state_path)
-        config = config_module.from_saved(state["config"], str(state_path))
+        config = own_config(directory, state, "--resume")
         spin_calibration(state, state_path)
         info = state["binary_info"]
         env_record = _read_env(directory)
     else:
         directory = Path(out) if out else default_directory()
         _check_new_folder(directory)
-        info = json.loads(_run_binary(binary, ["info"], env))
+        info = program_info(binary, env, _binary_label(binary),
+                            lambda info, where: check_binary_info(info, where, fresh=True))
         if env.get("PARBENCH_SPIN_ITERS_PER_US"):  # the user's value, not this machine's: said and recorded
             info["spin_source"] = "PARBENCH_SPIN_ITERS_PER_US"
             print(f"sweep: note: PARBENCH_SPIN_ITERS_PER_US={env['PARBENCH_SPIN_ITERS_PER_US']} from the "
@@ -1101,17 +1176,20 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
     if not resume:
         held.enter_context(FolderLock(directory))
         _check_new_folder(directory)  # again, holding the lock: another sweep may have begun
+        state[provenance.ID_FIELD] = provenance.register(directory, state["config"])
         # what a resume needs if sweep.json is ever lost: written once, never changed
         atomic_write_text(directory / SETTINGS_FILE, json.dumps(
-            {key: state[key] for key in ("parbench_sweep", "config", "binary_info", "started", "python_info",
-                                          "python_tracks") if key in state}, indent=1) + "\n")
+            {key: state[key] for key in ("parbench_sweep", provenance.ID_FIELD, "config", "binary_info", "started",
+                                          "python_info", "python_tracks") if key in state}, indent=1) + "\n",
+            private=True)
     for sub in ("raw", "logs"):
-        (directory / sub).mkdir(parents=True, exist_ok=True)
+        make_folder(directory / sub)
     if env_record is None:
         env_record = envinfo.collect(ROOT, binary.parent, info)
         env_record["sweep"] = {"config": config.name, "directory": str(directory)}
         if any(f.ranks for f in families):
-            env_record["mpi"] = envinfo.mpi_info(config.mpi, launcher_command(config, "<p>"))
+            env_record["mpi"] = envinfo.mpi_info(config.mpi, launcher_command(config, "<p>"),
+                                                 mpi_loopback_settings(config, binary, env))
         if tracks.python_info is not None:
             env_record["python_track"] = tracks.python_info
         if len(tracks.python_tracks) > 1:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import os
+import re
 import stat
 import tempfile
 from pathlib import Path
@@ -19,18 +21,46 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Writes data to path so that readers see the old file or the whole new
-    one, never a part (temporary file in the same directory, fsync, rename)."""
+# Modes of what the suite writes, whatever the umask (a stricter umask makes them stricter):
+# results are for reading by others, a sweep's state only by its owner.
+FILE_MODE = 0o644
+PRIVATE_MODE = 0o600
+FOLDER_MODE = 0o755
+
+
+def file_mode(private: bool = False) -> int:
+    return (PRIVATE_MODE if private else FILE_MODE) & ~_umask()
+
+
+def make_folder(path: Path) -> Path:
+    """mkdir -p with FOLDER_MODE (less the umask) for every folder it makes, parents too
+    (Path.mkdir gives missing parents the umask's mode: 0777 under umask 000)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    missing = []
+    while not path.exists() and not path.is_symlink() and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, FOLDER_MODE & ~_umask())
+        except FileExistsError:
+            pass
+    return Path(missing[0]) if missing else path
+
+
+def atomic_write_bytes(path: Path, data: bytes, private: bool = False) -> None:
+    """Writes data to path so that readers see the old file or the whole new one, never a part
+    (temporary file in the same directory, fsync, rename). The rename replaces whatever had
+    the name, a hard link included: the link's other names keep their content."""
+    path = Path(path)
+    make_folder(path.parent)
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as file:
             file.write(data)
             file.flush()
+            os.fchmod(file.fileno(), file_mode(private))  # mkstemp makes 0600; results are for reading
             os.fsync(file.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; results are for reading
         os.replace(temporary, path)
     except BaseException as error:
         try:
@@ -42,36 +72,48 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode())
+def atomic_write_text(path: Path, text: str, private: bool = False) -> None:
+    atomic_write_bytes(path, text.encode(), private)
+
+
+LOCK_NOTE = ".lock"
 
 
 class FolderLock:
-    """An exclusive lock on a results folder (flock on DIR/.lock), held while a sweep, a
-    resume or a re-measurement writes it: a second writer gets one line naming the holder.
-    The kernel drops the lock when its holder dies, however it dies (SIGKILL included), so
-    a stale lock cannot block the next run."""
+    """An exclusive lock on a results folder, held while a sweep, a resume, a check or a stage
+    writes it: a second writer gets one line naming the holder. The lock is flock(2) on the
+    folder itself (no file is opened for writing, so nothing planted at a name, a hard link to
+    another file included, is written through); DIR/.lock is a note of the holder's PID,
+    written by rename. The kernel drops the lock when its holder dies, however it dies
+    (SIGKILL included), so a stale lock cannot block the next run."""
 
     def __init__(self, directory: Path):
-        self.path = Path(directory) / ".lock"
+        self.directory = Path(directory)
+        self.path = self.directory / LOCK_NOTE
         self.fd = -1
 
     def __enter__(self) -> "FolderLock":
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(self.directory)
         try:
-            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+            self.fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except OSError as error:
-            raise UserError(f"{self.path}: cannot open the folder's lock ({error.strerror})") from None
+            raise UserError(f"{self.directory}: cannot lock the folder ({error.strerror})") from None
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(self.fd, 32, 0).decode(errors="replace").strip() or "?"
             os.close(self.fd)
             self.fd = -1
-            raise UserError(f"{self.path.parent}: in use by PID {holder} (another sweep or check is writing "
+            try:
+                holder = read_regular_text(self.path).strip()[:20] or "?"
+            except UserError:
+                holder = "?"
+            raise UserError(f"{self.directory}: in use by PID {holder} (another sweep or check is writing "
                             "it; wait for it, or stop it)") from None
-        os.ftruncate(self.fd, 0)
-        os.pwrite(self.fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            atomic_write_text(self.path, f"{os.getpid()}\n", private=True)
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc) -> None:
@@ -86,12 +128,13 @@ def _refuse_link(path: Path, error: OSError) -> None:
                         "writes through links there; replace it with the file)") from None
 
 
-def read_regular_bytes(path: Path) -> bytes:
+def read_regular_bytes(path: Path, follow: bool = False) -> bytes:
     """A file's bytes, refusing a symbolic link (a results folder may come from someone else:
-    a link there could make the report embed any file this user can read)."""
+    a link there could make the report embed any file this user can read) unless `follow`
+    (a file the user names, such as a config), and anything but a regular file."""
     try:
         # O_NONBLOCK: a FIFO planted in the folder must not hang the open (it is refused below).
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+        fd = os.open(path, os.O_RDONLY | (0 if follow else os.O_NOFOLLOW) | os.O_CLOEXEC | os.O_NONBLOCK)
     except OSError as error:
         _refuse_link(path, error)
         raise UserError(f"{path}: cannot read ({error.strerror})") from None
@@ -102,8 +145,8 @@ def read_regular_bytes(path: Path) -> bytes:
         return file.read()
 
 
-def read_regular_text(path: Path) -> str:
-    data = read_regular_bytes(path)
+def read_regular_text(path: Path, follow: bool = False) -> str:
+    data = read_regular_bytes(path, follow)
     try:
         return data.decode()
     except UnicodeDecodeError as error:
@@ -111,10 +154,19 @@ def read_regular_text(path: Path) -> str:
 
 
 def open_new_for_writing(path: Path):
-    """A file opened for writing, truncated, refusing a symbolic link in its place (a write
-    through a link planted in a results folder would overwrite the link's target)."""
+    """A new file opened for writing: whatever had the name is removed first and the file is
+    made with O_CREAT|O_EXCL, so neither a symbolic link nor a hard link planted there (in a
+    results folder that may come from someone else, or a `cp -al` copy) is written through."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except IsADirectoryError:
+        raise UserError(f"{path}: a folder in a file's place") from None
+    except OSError as error:
+        raise UserError(f"{path}: cannot replace ({error.strerror})") from None
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, file_mode())
     except OSError as error:
         _refuse_link(path, error)
         raise UserError(f"{path}: cannot write ({error.strerror})") from None
@@ -124,6 +176,18 @@ def open_new_for_writing(path: Path):
 RESULT_SUBFOLDERS = ("raw", "logs", "plots", "rejected", "rechecks")
 
 
+def remove_partials(directory: Path) -> None:
+    """What a writer killed outright (SIGKILL, power) left half-done in a results folder: a
+    family's partial output (.<name>.partial) and atomic writes' temporary files
+    (.<name>.<random>.tmp). Only the folder's lock holder calls this: no live writer's."""
+    directory = Path(directory)
+    for folder in (directory, *(directory / sub for sub in RESULT_SUBFOLDERS)):
+        if folder.is_dir() and not folder.is_symlink():
+            for path in (*folder.glob(".*.partial"), *folder.glob(".*.tmp")):
+                if path.is_file() or path.is_symlink():
+                    path.unlink(missing_ok=True)
+
+
 def refuse_linked_subfolders(directory: Path) -> None:
     """A results folder's own subfolders (raw/, logs/, plots/, ...) must be folders, not links:
     a file opened without following links inside a linked folder would still land elsewhere."""
@@ -131,3 +195,46 @@ def refuse_linked_subfolders(directory: Path) -> None:
         if (Path(directory) / name).is_symlink():
             raise UserError(f"{Path(directory) / name}: a symbolic link inside a results folder (parbench "
                             "neither reads nor writes through links there; make it a folder)")
+
+
+# JSON from a file someone else may have made: deeply nested arrays (RecursionError) and
+# numbers of thousands of digits (ValueError: Python's int limit) are bad input too.
+def parse_json(text: str, where) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UserError(f"{where}: malformed JSON ({error.msg} at line {error.lineno})") from None
+    except RecursionError:
+        raise UserError(f"{where}: JSON nested too deeply to be parbench's") from None
+    except ValueError as error:  # e.g. "Exceeds the limit (4300 digits) for integer string conversion"
+        raise UserError(f"{where}: unreadable JSON ({str(error).split(';')[0]})") from None
+
+
+def load_json(path: Path) -> object:
+    """A JSON file of a results folder: read without following links, parsed as parse_json."""
+    return parse_json(read_regular_text(path), path)
+
+
+# C0 and C1 control characters but tab and newline: in a name or a message from a results
+# folder they would move the cursor, recolour or retitle the terminal (ESC sequences).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def inert(text: str) -> str:
+    """text with every control character but tab and newline shown as \\xNN."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+class InertStream:
+    """A text stream that writes every control character but tab and newline as \\xNN: what
+    parbench prints may hold names and messages from a folder someone else made. `raw` is the
+    stream itself, for the progress bar's own carriage returns."""
+
+    def __init__(self, raw):
+        self.raw = raw
+
+    def write(self, text: str) -> int:
+        return self.raw.write(inert(text))
+
+    def __getattr__(self, name):
+        return getattr(self.raw, name)

@@ -9,6 +9,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "tests"))
+from folder_tools import adopt, record_raw, rewrite_raw  # noqa: E402,F401  (for the tests)
 
 
 def bench_path() -> Path:
@@ -122,3 +124,11 @@ def clean_machine():
     yield
     after = leftovers() - before
     assert not after, f"left behind: {sorted(after)}"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_state_dir(tmp_path_factory):
+    """This machine's record of its sweeps (and its key) in a folder of the test session's:
+    the tests' sweeps are not added to the user's own (~/.local/state/parbench)."""
+    os.environ["PARBENCH_STATE_DIR"] = str(tmp_path_factory.mktemp("parbench-state"))
+    yield

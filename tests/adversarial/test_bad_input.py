@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, assert_one_line, cli, run_bench
+from conftest import ROOT, adopt, assert_one_line, cli, record_raw, rewrite_raw, run_bench
 
 # A config that is valid and quick: each case spoils one key.
 BASE = """
@@ -164,7 +164,8 @@ def saved_sweep(directory: Path, **changes) -> Path:
     its sweep.json."""
     from parbench import config as config_module
     config = config_module.from_dict({"sweep": {"size": "small", "workloads": ["primes"], "models": ["serial"],
-                                                "python": ""}}, "t", "t.toml")
+                                                "workers": [1], "repetitions": 1, "min_time": 0.01,
+                                                "primitives": [], "python": ""}}, "t", "t.toml")
     state = {"parbench_sweep": 1, "config": config.to_dict(), "binary_info": {"spin_iters_per_us": 100.0},
              "started": "2026-01-01T00:00:00+00:00", "status": "interrupted", "families": []}
     for key, value in changes.items():
@@ -174,6 +175,8 @@ def saved_sweep(directory: Path, **changes) -> Path:
             state[key] = value
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "raw").mkdir(exist_ok=True)
+    from parbench import provenance  # started here: this machine's record of it
+    state.setdefault("sweep_id", provenance.register(directory, config.to_dict()))
     (directory / "sweep.json").write_text(json.dumps(state))
     return directory
 
@@ -253,7 +256,7 @@ STATE_CASES = [
     ("no binary info", lambda d: (d / "sweep.json").write_text(json.dumps(
         {k: v for k, v in json.loads((d / "sweep.json").read_text()).items() if k != "binary_info"})),
      "no binary_info.spin_iters_per_us"),
-    ("env.json malformed", lambda d: (d / "env.json").write_text("{"), "env.json: unreadable"),
+    ("env.json malformed", lambda d: (d / "env.json").write_text("{"), "env.json: malformed JSON"),
     ("env.json a list", lambda d: (d / "env.json").write_text("[]"), "not a parbench environment record"),
 ]
 
@@ -536,15 +539,18 @@ def test_an_undecidable_slowdown_does_not_pass_the_gate_silently(tmp_path):
     assert cli("compare", a, b, "--fail-on-regression", "10", "--allow-undecided").returncode == 0
 
 
-def test_a_log_planted_as_a_link_is_refused_not_written_through(tmp_path, bench):
+@pytest.mark.parametrize("link", ["symbolic", "hard"])
+def test_a_log_planted_as_a_link_is_replaced_not_written_through(tmp_path, bench, link):
     folder = saved_sweep(tmp_path / "run")
     (folder / "logs").mkdir()
     victim = tmp_path / "victim.txt"
     victim.write_text("do not touch")
-    (folder / "logs" / "primes__serial.log").symlink_to(victim)
+    log = folder / "logs" / "primes__serial.log"
+    log.symlink_to(victim) if link == "symbolic" else os.link(victim, log)
     result = cli("sweep", "--resume", folder)
-    assert_one_line(result, "a symbolic link inside a results folder")
+    assert result.returncode == 0, result.stderr
     assert victim.read_text() == "do not touch"
+    assert not log.is_symlink() and log.stat().st_ino != victim.stat().st_ino and "primes" in log.read_text()
 
 
 def test_markdown_and_csv_cells_are_escaped():
@@ -588,7 +594,7 @@ def tiny_sweep_once(tmp_path_factory):
 def tiny(tiny_sweep_once, tmp_path):
     copy = tmp_path / "run"
     shutil.copytree(tiny_sweep_once, copy)
-    return copy
+    return adopt(copy)  # a sweep of this machine's, as the tests' edits and resumes need
 
 
 def edit_state(folder: Path, change) -> None:
@@ -615,6 +621,7 @@ def test_the_gate_fails_when_b_reports_errors(tmp_path, tiny):
     for entry in data["benchmarks"]:
         entry.update(error_occurred=True, error_message="verification failed")
     path.write_text(json.dumps(data))
+    record_raw(b, path.name)  # B's own run reported the errors
     result = cli("compare", tiny, b, "--fail-on-regression", "10")
     assert result.returncode == 1, result.stdout
     assert "failed in B" in result.stdout and "verification failed" in result.stdout
@@ -810,7 +817,7 @@ def test_a_damaged_analysis_is_made_again_not_half_drawn(tiny, verb, field, valu
     path.write_text(json.dumps(data))
     result = cli(verb, tiny)
     assert result.returncode == 0, result.stderr
-    assert "changed since analyze wrote it: analysed again" in result.stderr
+    assert "changed since analyze wrote it, or written on another machine: analysed again" in result.stderr
     from parbench.plot import load_analysis
     assert load_analysis(tiny)[field] != value  # the analysis written again, and intact
 
@@ -827,17 +834,6 @@ def test_a_damaged_settings_file_is_named_when_the_state_is_rebuilt(tiny, change
     change(settings)
     (tiny / "settings.json").write_text(json.dumps(settings))
     assert_one_line(cli("sweep", "--resume", tiny), needle)
-
-
-def rewrite_raw(folder: Path, name: str, change) -> None:
-    """Changes raw/NAME's entries, and its recorded size and checksum as a sweep would."""
-    from parbench.sweep import file_digest
-    path = folder / "raw" / name
-    data = json.loads(path.read_text())
-    change(data["benchmarks"])
-    path.write_text(json.dumps(data))
-    edit_state(folder, lambda s: [f.update(bytes=path.stat().st_size, sha256=file_digest(path))
-                                  for f in s["families"] if f["file"] == f"raw/{name}"])
 
 
 def test_one_unverified_repetition_fails_check_and_the_gate(tmp_path, tiny):

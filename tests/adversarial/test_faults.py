@@ -193,11 +193,12 @@ def test_resume_redoes_missing_and_damaged_raw_files(tmp_path, bench):
     assert {f["family"] for f in state["families"]} == {"primes/serial", "primes/threads"}
     intact(folder, state["families"])
     assert not (folder / "raw" / ".leftover.json.partial").exists()
-    # results are for reading: the umask's mode, like the charts (not mkstemp's 0600)
+    # results are for reading (0644 less the umask, like the charts), the sweep's state for its owner
     umask = os.umask(0)
     os.umask(umask)
-    for path in [*(folder / "raw").glob("*.json"), folder / "sweep.json", folder / "report.md"]:
-        assert path.stat().st_mode & 0o777 == 0o666 & ~umask, path
+    for path in [*(folder / "raw").glob("*.json"), folder / "report.md"]:
+        assert path.stat().st_mode & 0o777 == 0o644 & ~umask, path
+    assert (folder / "sweep.json").stat().st_mode & 0o777 == 0o600 & ~umask
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parent / "data"
 sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "tests"))
+from folder_tools import adopt, record_raw  # noqa: E402,F401  (for the tests)
 
 
 @pytest.fixture
@@ -34,3 +36,12 @@ def bench_binary():
     if not path or not Path(path).exists():
         pytest.skip("PARBENCH_BENCH not set: sweep tests run under ctest (./parbench test)")
     return Path(path)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_state_dir(tmp_path_factory):
+    """This machine's record of its sweeps (and its key) in a folder of the test session's:
+    the tests' sweeps are not added to the user's own (~/.local/state/parbench)."""
+    os.environ["PARBENCH_STATE_DIR"] = str(tmp_path_factory.mktemp("parbench-state"))
+    yield
+

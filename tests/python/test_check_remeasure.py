@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import run_cli
+from conftest import record_raw, run_cli
 
 SWEEP = """
 [sweep]
@@ -45,6 +45,7 @@ def _slow_down(directory, family_file, factor):
         if "/p:2/" in entry["run_name"]:
             entry["real_time"] *= factor
     path.write_text(json.dumps(data))
+    record_raw(directory, family_file)  # a slow measurement, as the sweep recorded it
     return path.read_text()
 
 

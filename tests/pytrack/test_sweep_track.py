@@ -141,9 +141,10 @@ FAKE_INTERPRETER = """#!{python}
 # each run's PYTHON_GIL goes to {log}.
 import json, os, subprocess, sys
 args = sys.argv[1:]
-if args[:1] == ["-c"] and "version_info" in args[1]:
+rest = args[1:] if args[:1] in (["-P"], ["-I"]) else args  # the safe-path flag parbench passes
+if rest[:1] == ["-c"] and "version_info" in rest[1]:
     print("{major} {minor}")
-elif args == ["-m", "pytrack", "info"]:
+elif rest[1:] == ["pytrack", "info"]:
     info = json.loads(subprocess.run([{python!r}, *args], capture_output=True, text=True, check=True).stdout)
     info.update(python_version="{version}", free_threaded={free_threaded})
     print(json.dumps(info))

@@ -1,0 +1,127 @@
+"""Which results folders this checkout started on this machine: a record kept outside them.
+
+A results folder can come from anyone (a colleague, a CI artifact, a download), and whatever
+it holds can be edited. Only a sweep this checkout started here may have families run again
+(`sweep --resume`, check's re-measurement), and then with the settings this machine recorded
+when the sweep started: the interpreter, the MPI launcher and its arguments are never taken
+from the folder's own sweep.json or settings.json. A recorded value there that differs is
+shown, not used.
+
+Each sweep gets a random id (in its settings.json and sweep.json) and a record
+STATE_DIR/sweeps/<id>.json (0600, in folders 0700): the folder's real path and inode, this
+checkout's path, and the config as the sweep started. A copied or downloaded folder carries
+an id, but not the record: its real path and inode, or this checkout, differ. STATE_DIR is
+PARBENCH_STATE_DIR, else $XDG_STATE_HOME/parbench, else ~/.local/state/parbench.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import UserError
+from .util import atomic_write_text, load_json
+
+ROOT = Path(__file__).resolve().parents[2]
+ID_FIELD = "sweep_id"
+_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def state_dir() -> Path:
+    named = os.environ.get("PARBENCH_STATE_DIR")
+    if named:
+        return Path(named)
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(base) / "parbench"
+
+
+def _records() -> Path:
+    folder = state_dir() / "sweeps"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(folder.parent, 0o700)
+        os.chmod(folder, 0o700)
+    except OSError as error:
+        raise UserError(f"{folder}: cannot keep the record of this machine's sweeps there ({error.strerror}); "
+                        "set PARBENCH_STATE_DIR to a writable folder") from None
+    return folder
+
+
+def _identity(directory: Path) -> dict:
+    info = os.stat(directory)
+    return {"directory": str(Path(directory).resolve()), "device": info.st_dev, "inode": info.st_ino}
+
+
+def register(directory: Path, config: dict) -> str:
+    """A new id for the sweep about to start in `directory` (which exists), and its record.
+    Records of folders that are gone are dropped on the way."""
+    records = _records()
+    for old in records.glob("*.json"):
+        try:
+            record = load_json(old)
+            if isinstance(record, dict) and not Path(str(record.get("directory"))).exists():
+                old.unlink()
+        except (UserError, OSError):
+            continue
+    sweep_id = secrets.token_hex(16)
+    record = {ID_FIELD: sweep_id, **_identity(directory), "checkout": str(ROOT),
+              "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "config": config}
+    atomic_write_text(records / f"{sweep_id}.json", json.dumps(record, indent=1) + "\n", private=True)
+    return sweep_id
+
+
+def owned(directory: Path, sweep_id) -> tuple[dict | None, str]:
+    """(this machine's record of the sweep in `directory`, "") when this checkout started it
+    here; else (None, why not)."""
+    if not isinstance(sweep_id, str) or not _ID.fullmatch(sweep_id):
+        return None, "it carries no sweep id (made by an older parbench, or not by a sweep)"
+    path = state_dir() / "sweeps" / f"{sweep_id}.json"
+    if not path.exists():
+        return None, f"this machine has no record of starting it (none in {path.parent})"
+    try:
+        record = load_json(path)
+    except UserError as error:
+        return None, f"this machine's record of it is unreadable ({error})"
+    if not isinstance(record, dict) or not isinstance(record.get("config"), dict):
+        return None, f"this machine's record of it ({path}) is damaged"
+    if record.get("checkout") != str(ROOT):
+        return None, f"another checkout started it ({record.get('checkout')})"
+    here = _identity(directory)
+    if record.get("directory") != here["directory"] and (
+            record.get("device"), record.get("inode")) != (here["device"], here["inode"]):
+        return None, f"it is a copy: this machine started that sweep in {record.get('directory')}"
+    return record, ""
+
+
+def machine_key() -> bytes:
+    """This machine's secret (STATE_DIR/key, made once): derived files that a stage trusts
+    without recomputing them (analysis.json) carry an HMAC under it, so that one written
+    elsewhere, or forged with a recomputed plain checksum, is derived again from raw/."""
+    path = state_dir() / "key"
+    try:
+        key = path.read_bytes()
+        if len(key) == 32:
+            return key
+    except OSError:
+        pass
+    _records()  # makes the folder, private
+    from .util import atomic_write_bytes
+    key = secrets.token_bytes(32)
+    atomic_write_bytes(path, key, private=True)
+    return key
+
+
+def differences(recorded: dict, own: dict, prefix: str = "") -> list[str]:
+    """The keys whose values differ between a folder's recorded config and this machine's
+    record of it (nested tables as table.key)."""
+    found = []
+    for key in sorted(set(recorded) | set(own)):
+        a, b = recorded.get(key), own.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            found += differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            found.append(prefix + key)
+    return found

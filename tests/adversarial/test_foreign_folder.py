@@ -1,0 +1,629 @@
+"""A results folder from someone else is data, never code: no module of the folder the user
+stands in is imported, no program a folder's records name is run, no edit of a raw file passes
+unnoticed, no file is written through a link planted at its name, the report holds no active
+link or tag, the terminal gets no control character, and MPI listens on loopback only."""
+import hashlib
+import html
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, adopt, assert_one_line, cli, environment, leftovers, record_raw, rewrite_raw
+
+TINY = """
+[sweep]
+size = "small"
+workloads = ["primes"]
+models = ["serial", "pool"]
+workers = [1, 2]
+repetitions = 3
+min_time = 0.01
+family_timeout = 120
+primitives = []
+python = ""
+
+[check]
+amdahl_models = []
+efficiency_workloads = ["primes"]
+efficiency_models = ["pool"]
+efficiency_min = 1.9
+"""
+
+
+@pytest.fixture(scope="module")
+def made_here(tmp_path_factory):
+    """A tiny finished sweep made here, whose efficiency check always fails (threshold 1.9), so
+    that check wants to re-measure a family. Tests copy it (`mine` or `theirs`)."""
+    where = tmp_path_factory.mktemp("made")
+    (where / "c.toml").write_text(TINY)
+    result = cli("sweep", "--config", where / "c.toml", "--out", where / "run")
+    assert result.returncode == 1 or result.returncode == 0, result.stderr
+    assert json.loads((where / "run" / "sweep.json").read_text())["status"] == "complete"
+    return where / "run"
+
+
+@pytest.fixture
+def mine(made_here, tmp_path):
+    copy = tmp_path / "mine"
+    shutil.copytree(made_here, copy)
+    return adopt(copy)
+
+
+@pytest.fixture
+def theirs(made_here, tmp_path):
+    copy = tmp_path / "theirs"
+    shutil.copytree(made_here, copy)  # same host name and commit in env.json, but not started here
+    return copy
+
+
+def evil_program(tmp_path, name="evil") -> tuple[Path, Path]:
+    """An executable that leaves a marker when run; (program, marker)."""
+    marker = tmp_path / f"{name}.ran"
+    program = tmp_path / name
+    program.write_text(f"#!/bin/sh\ntouch {marker}\nexit 1\n")
+    program.chmod(0o755)
+    return program, marker
+
+
+def edit_config(folder: Path, **changes) -> None:
+    for name in ("sweep.json", "settings.json"):
+        path = folder / name
+        state = json.loads(path.read_text())
+        for key, value in changes.items():
+            table, _, field = key.rpartition("__")
+            (state["config"][table] if table else state["config"])[field] = value
+        replacement = path.with_name(".edit.tmp")
+        replacement.write_text(json.dumps(state))
+        replacement.replace(path)
+
+
+# --- 1. no code from the current folder ----------------------------------------------------------
+
+PLANTED_MODULES = ["numpy", "scipy", "matplotlib", "json", "re", "tomllib", "runpy", "signal", "subprocess",
+                   "socket", "statistics", "hashlib", "csv", "html", "sitecustomize", "usercustomize", "launch",
+                   "pytrack_info", "struct", "random"]
+PLANTED_PACKAGES = ["parbench", "pytrack", "multiprocessing", "concurrent", "asyncio", "xml", "email"]
+
+
+@pytest.fixture
+def planted(tmp_path):
+    """A folder holding modules and packages that shadow parbench's own and the ones it
+    imports; importing any of them leaves a marker in markers/."""
+    folder = tmp_path / "downloaded"
+    markers = tmp_path / "markers"
+    folder.mkdir()
+    markers.mkdir()
+    body = "open({marker!r}, 'w').close()\nraise ImportError('a planted module ran')\n"
+    for name in PLANTED_MODULES:
+        (folder / f"{name}.py").write_text(body.format(marker=str(markers / name)))
+    for name in PLANTED_PACKAGES:
+        (folder / name).mkdir()
+        for part in ("__init__", "__main__"):
+            (folder / name / f"{part}.py").write_text(body.format(marker=str(markers / f"{name}.{part}")))
+    return folder, markers
+
+
+def parbench_entry(*args, cwd, env=None, timeout=600) -> subprocess.CompletedProcess:
+    """./parbench ARGS (the bash entry point, as users run it) from the folder `cwd`."""
+    if not (ROOT / "build" / "release" / "parbench_bench").exists():
+        pytest.skip("./parbench uses the release build, which is not built")
+    return subprocess.run([str(ROOT / "parbench"), *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          env=environment(env), timeout=timeout)
+
+
+TRACK_SWEEP = TINY.replace('python = ""', 'python = "/usr/bin/python3"\npython_workers = [1, 2]').replace(
+    'models = ["serial", "pool"]', 'models = ["serial", "pool", "py_serial", "py_process_pool"]')
+
+
+def test_no_verb_imports_code_from_the_current_folder(tmp_path, planted, bench):
+    folder, markers = planted
+    config = tmp_path / "t.toml"
+    config.write_text(TRACK_SWEEP)
+    run = tmp_path / "run"
+    spawn = {"PARBENCH_PY_START_METHOD": "spawn"}  # the process models start new interpreters
+    results = [parbench_entry("sweep", "--config", config, "--out", run, cwd=folder, env=spawn)]
+    assert (run / "report.html").exists(), results[0].stdout[-2000:] + results[0].stderr[-2000:]
+    for args in (["help"], ["list"], ["analyze", run], ["plot", run], ["report", run], ["compare", run, run],
+                 ["check", run], ["pybench", "--workloads=primes", "--models=py_process_pool", "--p=2",
+                                  "--size=small", "--", "--benchmark_min_time=0.01"]):
+        results.append(parbench_entry(*args, cwd=folder, env=spawn))
+    assert not list(markers.iterdir()), sorted(p.name for p in markers.iterdir())
+    for result in results:
+        assert "planted" not in result.stderr and "Traceback" not in result.stderr, result.stderr[-2000:]
+
+
+# --- 2. a folder's records never name a program to run -------------------------------------------
+
+def test_check_never_runs_a_program_a_foreign_folder_names(tmp_path, theirs):
+    program, marker = evil_program(tmp_path)
+    edit_config(theirs, python=str(program), mpi__launcher=str(program),
+                mpi__launcher_args=["--mca", "plm_rsh_agent", str(program)])
+    result = cli("check", theirs)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "not re-measured: not a sweep this checkout started on this machine" in result.stdout, result.stdout
+    assert "it is a copy" in result.stdout
+    assert not marker.exists()
+    assert_one_line(cli("sweep", "--resume", theirs), "not a sweep this checkout started on this machine")
+    assert not marker.exists()
+
+
+def test_a_foreign_id_or_another_checkout_is_not_ownership(tmp_path, mine, theirs):
+    from parbench import provenance
+    # their folder claims my sweep's id: the record names my folder, not theirs
+    my_id = json.loads((mine / "sweep.json").read_text())["sweep_id"]
+    state = json.loads((theirs / "sweep.json").read_text())
+    state["sweep_id"] = my_id
+    (theirs / "sweep.json").write_text(json.dumps(state))
+    assert provenance.owned(theirs, my_id)[0] is None
+    assert provenance.owned(mine, my_id)[0] is not None
+    for bad in ("../../etc/passwd", "", 5, None, "A" * 32):
+        assert provenance.owned(mine, bad)[0] is None
+    record_path = provenance.state_dir() / "sweeps" / f"{my_id}.json"
+    record = json.loads(record_path.read_text())
+    record["checkout"] = "/somewhere/else"
+    record_path.write_text(json.dumps(record))
+    assert "another checkout" in provenance.owned(mine, my_id)[1]
+    assert record_path.stat().st_mode & 0o077 == 0 and record_path.parent.stat().st_mode & 0o077 == 0
+
+
+def test_my_own_folder_is_re_measured_with_this_machines_record_not_its_edited_records(tmp_path, mine):
+    program, marker = evil_program(tmp_path)
+    edit_config(mine, python=str(program), mpi__launcher=str(program), mpi__launcher_args=[str(program)])
+    result = cli("check", mine)
+    assert "measuring it once more" in result.stdout or "measuring them once more" in result.stdout, result.stdout
+    assert "differs from this machine's record of the sweep in mpi.launcher, mpi.launcher_args, python" in \
+        result.stderr, result.stderr
+    assert not marker.exists()
+    rechecks = json.loads((mine / "sweep.json").read_text())["rechecks"]
+    assert rechecks and all(r["status"] == "ok" for r in rechecks)
+    result = cli("sweep", "--resume", mine)
+    assert result.returncode in (0, 1) and not marker.exists(), result.stderr
+
+
+# --- 3. every verb verifies what it reads --------------------------------------------------------
+
+def scale_times(folder: Path, name: str, factor: float) -> None:
+    """Edits raw/NAME's times without recording it (tampering)."""
+    path = folder / "raw" / name
+    data = json.loads(path.read_text())
+    for entry in data["benchmarks"]:
+        if "real_time" in entry:
+            entry["real_time"] *= factor
+    path.write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize("name", ["primes__pool.json", "primes__serial.json"])
+def test_a_raw_file_changed_after_the_sweep_fails_check_and_stops_every_verb(tmp_path, mine, name):
+    scale_times(mine, name, 0.45)
+    result = cli("check", mine, "--no-remeasure")
+    assert result.returncode == 1
+    assert re.search(rf"raw file intact\s+raw/{name}\s+changed since the sweep wrote it", result.stdout), result.stdout
+    for verb in ("analyze", "plot", "report"):
+        assert_one_line(cli(verb, mine), f"raw/{name}: changed since the sweep wrote it")
+    other = tmp_path / "other"
+    shutil.copytree(mine, other)
+    assert_one_line(cli("compare", other, mine), f"raw/{name}: changed since the sweep wrote it")
+
+
+@pytest.mark.parametrize("spoil", ["nan", "errors", "unverified", "negative"])
+def test_a_family_with_no_valid_row_fails_check_never_vanishes(mine, spoil):
+    def change(rows):
+        for row in rows:
+            if spoil == "nan":
+                row["real_time"] = float("nan")
+            elif spoil == "errors":
+                row.update(error_occurred=True, error_message="bad")
+            elif spoil == "unverified":
+                row["verified"] = 0
+            else:
+                row["real_time"] = -1.0
+    rewrite_raw(mine, "primes__pool.json", change)  # recorded: the sweep's own measurement came out so
+    result = cli("check", mine, "--no-remeasure")
+    assert result.returncode == 1, result.stdout
+    assert re.search(r"valid measurements\s+primes/pool\s+0 of \d+ benchmarks", result.stdout), result.stdout
+
+
+# --- 4. writes replace, never write through ------------------------------------------------------
+
+def digests(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_hard_linked_copy_leaves_the_original_untouched(tmp_path, mine):
+    before = digests(mine)
+    copy = tmp_path / "copy"
+    subprocess.run(["cp", "-al", str(mine), str(copy)], check=True)
+    (copy / "analysis.json").unlink()  # made again
+    for args in (["analyze", copy], ["plot", copy], ["report", copy], ["check", copy]):
+        cli(*args)
+    assert_one_line(cli("sweep", "--resume", copy), "not a sweep this checkout started on this machine")
+    # the copy adopted as one's own (a colleague's folder continued here), with a family to run again
+    adopt(copy)
+    state = json.loads((copy / "sweep.json").read_text())
+    state["families"] = [f for f in state["families"] if f["family"] != "primes/pool"]
+    state["status"] = "interrupted"
+    (copy / ".s.tmp").write_text(json.dumps(state))
+    (copy / ".s.tmp").replace(copy / "sweep.json")
+    result = cli("sweep", "--resume", copy)
+    assert result.returncode in (0, 1), result.stderr
+    assert "primes/pool" in result.stdout
+    assert digests(mine) == before
+
+
+WRITTEN_NAMES = [".lock", "analysis.json", "report.md", "report.html", "check.json", "points.csv",
+                 "plots/figures.json", "plots/speedup_threads.png", "logs/primes__pool.log", "env.json",
+                 "sweep.json", "raw/primes__pool.json"]
+
+
+@pytest.mark.parametrize("verb", ["analyze", "plot", "report", "check", "resume"])
+def test_a_hard_link_planted_at_any_written_name_is_replaced(tmp_path, mine, verb):
+    state = json.loads((mine / "sweep.json").read_text())
+    if verb == "resume":  # a family to run again: its log and raw file are written anew
+        state["families"] = [f for f in state["families"] if f["family"] != "primes/pool"]
+        state["status"] = "interrupted"
+    victims = {}
+    for name in WRITTEN_NAMES:
+        path = mine / name
+        victim = tmp_path / "victims" / name.replace("/", "_")
+        victim.parent.mkdir(exist_ok=True)
+        content = json.dumps(state).encode() if name == "sweep.json" else (
+            path.read_bytes() if path.is_file() else b"victim")
+        victim.write_bytes(content)
+        path.parent.mkdir(exist_ok=True)
+        path.unlink(missing_ok=True)
+        os.link(victim, path)
+        victims[name] = (victim, content)
+    args = ["sweep", "--resume", mine] if verb == "resume" else [verb, mine] + (
+        ["--no-remeasure"] if verb == "check" else [])
+    result = cli(*args)
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr
+    for name, (victim, content) in victims.items():
+        assert victim.read_bytes() == content, (name, result.stdout[-1000:], result.stderr[-1000:])
+
+
+def test_files_are_0644_and_state_0600_whatever_the_umask(tmp_path, bench):
+    config = tmp_path / "c.toml"
+    config.write_text(TINY)
+    run = tmp_path / "run"
+    result = subprocess.run(["sh", "-c", 'umask 000 && exec "$@"', "sh", sys.executable, "-m", "parbench", "sweep",
+                             "--config", str(config), "--out", str(run)],
+                            capture_output=True, text=True, env=environment(), timeout=600)
+    assert (run / "report.html").exists(), result.stderr
+    for path in [run, *run.rglob("*")]:
+        mode = path.stat().st_mode & 0o777
+        if path.is_dir():
+            assert mode == 0o755, (path, oct(mode))
+        elif path.name in ("sweep.json", "settings.json", ".lock"):
+            assert mode == 0o600, (path, oct(mode))
+        else:
+            assert mode == 0o644, (path, oct(mode))
+
+
+# --- 5. inert output -------------------------------------------------------------------------------
+
+ACTIVE = ["[a](javascript:alert(1))", "[b](JaVaScRiPt:alert(2))", "[c]( javascript:alert(3))",
+          "[d](java\tscript:alert(4))", "[e](&#106;avascript:alert(5))", "[f](data:text/html;base64,PHNjcmlwdD4=)",
+          "[g](vbscript:msgbox(7))", "[h](<javascript:alert(8)>)", "<script>alert(9)</script>",
+          "<img src=x onerror=alert(10)>", "[i]: javascript:alert(11)", "[ok](https://example.org/x)"]
+
+_HREF = re.compile(r"""\b(?:href|src|action|formaction)\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""", re.IGNORECASE)
+
+
+def active_targets(page: str) -> list[str]:
+    """The link and source targets of an HTML page that would run or load code."""
+    found = []
+    for match in _HREF.finditer(page):
+        target = re.sub(r"[\x00-\x20]", "", html.unescape(match.group(1).strip("\"'"))).lower()
+        if target.startswith(("javascript:", "vbscript:")) or (target.startswith("data:")
+                                                             and not target.startswith("data:image/png;base64,")):
+            found.append(target[:60])
+    return found
+
+
+def test_links_and_tags_from_a_folder_are_inert_in_both_reports(mine):
+    path = mine / "raw" / "primes__pool.json"
+    data = json.loads(path.read_text())
+    data["context"]["model_note:pool"] = " ".join(ACTIVE)
+    data["context"]["model_note:serial"] = "\n".join(ACTIVE)
+    path.write_text(json.dumps(data))
+    record_raw(mine, "primes__pool.json")
+    check = {"when": "now", "rows": [{"check": c, "subject": c, "measured": c, "threshold": "", "result": "FAIL",
+                                      "note": c} for c in ACTIVE]}
+    from parbench.state import state_digest
+    check["sweep_sha256"] = state_digest(mine)
+    (mine / "check.json").write_text(json.dumps(check))
+    result = cli("report", mine)
+    assert result.returncode == 0, result.stderr
+    page = (mine / "report.html").read_text()
+    assert not active_targets(page), active_targets(page)
+    assert "<script>alert" not in page and "<img src=x" not in page
+    assert 'href="https://example.org/x"' in page  # an inert link stays a link
+    text = (mine / "report.md").read_text()
+    assert "<script" not in text and "<img" not in text
+    for label in "abcdefgh":  # each unsafe link defused: its "]" escaped, so no viewer links it
+        assert re.search(rf"\[{label}\\\]", text), label
+    assert "[i\\]: javascript" in text
+
+
+def test_a_forged_analysis_with_its_checksum_recomputed_is_analysed_again(mine):
+    path = mine / "analysis.json"
+    analysis = json.loads(path.read_text())
+    analysis["verdict_method"] = "<script>alert(1)</script> [x](javascript:alert(2))"
+    analysis["warnings"] = ["<img src=x onerror=alert(3)>"]
+    body = {k: v for k, v in analysis.items() if k != "digest"}
+    analysis["digest"] = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+    path.write_text(json.dumps(analysis))
+    result = cli("report", mine)
+    assert result.returncode == 0 and "analysed again" in result.stderr, result.stderr
+    for name in ("report.md", "report.html"):
+        text = (mine / name).read_text()
+        assert "<script>alert" not in text and "onerror=alert" not in text and "javascript:alert" not in text
+
+
+def test_no_control_character_reaches_the_terminal(tmp_path, mine):
+    other = tmp_path / "other"
+    shutil.copytree(mine, other)
+    escape = "\x1b]0;pwned\x07\x1b[2J\x1b[31m"
+
+    def rename(rows):
+        for row in rows:
+            for key in ("name", "run_name"):
+                row[key] = row[key].replace("primes/pool", f"primes/pool{escape}")
+    rewrite_raw(other, "primes__pool.json", rename)
+    again = tmp_path / "again"
+    shutil.copytree(other, again)
+    results = [cli("compare", other, again), cli("check", other, "--no-remeasure"),
+               cli("analyze", tmp_path / f"no{escape}such"), cli("compare", mine, tmp_path / f"x{escape}")]
+    for result in results:
+        for stream in (result.stdout, result.stderr):
+            assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", stream), repr(stream[-500:])
+    assert "\\x1b" in results[0].stdout + results[0].stderr
+
+
+# --- 6. loopback unless asked ----------------------------------------------------------------------
+
+def _listen_inodes(pids: set[int]) -> set[str]:
+    inodes = set()
+    for pid in pids:
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        except OSError:
+            continue
+    return inodes
+
+
+def wildcard_listeners(pids: set[int]) -> list[str]:
+    """TCP listeners of `pids` bound to 0.0.0.0 or :: (from /proc/net/tcp and tcp6)."""
+    inodes = _listen_inodes(pids)
+    found = []
+    for table, wildcard in (("tcp", "00000000"), ("tcp6", "0" * 32)):
+        try:
+            lines = Path(f"/proc/net/{table}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            address, state, inode = fields[1], fields[3], fields[9]
+            if state == "0A" and inode in inodes and address.split(":")[0] == wildcard:
+                found.append(f"{table} {address} inode {inode}")
+    return found
+
+
+def _descendants(pid: int) -> set[int]:
+    from conftest import descendants
+    return {pid, *descendants(pid)}
+
+
+def watch_listeners(process: subprocess.Popen, seen: list) -> threading.Thread:
+    def poll():
+        while process.poll() is None:
+            seen.extend(wildcard_listeners(_descendants(process.pid)))
+            time.sleep(0.02)
+    thread = threading.Thread(target=poll, daemon=True)
+    thread.start()
+    return thread
+
+
+MPI_SWEEP = """
+[sweep]
+size = "small"
+workloads = ["primes"]
+models = ["serial", "mpi"]
+workers = [1, 2]
+repetitions = 2
+min_time = 0.01
+family_timeout = 180
+primitives = ["mpi/latency", "mpi/tcp_latency", "mpi/allreduce"]
+python = ""
+
+[mpi]
+sizes = [8]
+ranks = [2]
+"""
+
+
+def test_mpi_listens_on_loopback_only_without_a_hostfile(tmp_path, bench):
+    listing = subprocess.run([str(bench), "list", "--models=all"], capture_output=True, text=True).stdout
+    if shutil.which("mpirun") is None or "mpi " not in listing:
+        pytest.skip("no Open MPI in this build")
+    config = tmp_path / "mpi.toml"
+    config.write_text(MPI_SWEEP)
+    seen: list = []
+    sweep = subprocess.Popen([sys.executable, "-m", "parbench", "sweep", "--config", str(config), "--out",
+                              str(tmp_path / "run")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=environment())
+    watcher = watch_listeners(sweep, seen)
+    out, err = sweep.communicate(timeout=900)
+    watcher.join()
+    assert sweep.returncode == 0, out[-2000:] + err[-2000:]
+    assert not seen, sorted(set(seen))
+    env = json.loads((tmp_path / "run" / "env.json").read_text())
+    assert env["mpi"]["network"].startswith("loopback only")
+    assert "MPI network" in (tmp_path / "run" / "report.md").read_text()
+    # by hand (no launcher): the binary spawns its ranks, and Open MPI's daemon with them
+    by_hand = subprocess.Popen([str(bench), "--workloads=none", "--primitives=mpi/tcp_latency,mpi/latency",
+                                "--benchmark_min_time=0.01"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=environment({"PARBENCH_MPI_SIZES": "8"}))
+    watcher = watch_listeners(by_hand, seen)
+    out, err = by_hand.communicate(timeout=300)
+    watcher.join()
+    assert by_hand.returncode == 0 and "verified=1" in out, out[-2000:] + err[-2000:]
+    assert not seen, sorted(set(seen))
+
+
+# --- 7. the rest ---------------------------------------------------------------------------------
+
+def test_check_after_an_interrupted_sweep_leaves_no_stale_verdict_once_resumed(mine):
+    state = json.loads((mine / "sweep.json").read_text())
+    state["families"] = [f for f in state["families"] if f["family"] != "primes/pool"]
+    state["status"] = "interrupted"
+    (mine / "sweep.json").write_text(json.dumps(state))
+    result = cli("check", mine, "--no-remeasure")
+    assert result.returncode == 1 and "status interrupted" in result.stdout
+    assert cli("sweep", "--resume", mine).returncode in (0, 1)
+    report = (mine / "report.md").read_text()
+    assert "status interrupted" not in report and "FAIL complete sweep" not in report, report[:3000]
+
+
+def test_check_waits_for_the_folders_lock(mine):
+    from parbench.util import FolderLock
+    before = (mine / "sweep.json").read_bytes()
+    with FolderLock(mine):
+        assert_one_line(cli("check", mine, "--no-remeasure"), f"in use by PID {os.getpid()}")
+    assert (mine / "sweep.json").read_bytes() == before and not (mine / "check.json").exists()
+
+
+@pytest.mark.parametrize("value", ["0.0001", "1e9", "nan", "-3"])
+def test_an_absurd_spin_calibration_is_refused_before_the_folder_exists(tmp_path, bench, value):
+    config = tmp_path / "c.toml"
+    config.write_text(TINY)
+    result = cli("sweep", "--config", config, "--out", tmp_path / "run", env={"PARBENCH_SPIN_ITERS_PER_US": value})
+    assert result.returncode == 2 and "spin_iters_per_us" in result.stderr.lower(), result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_hostfile_that_is_not_utf8_is_refused_before_the_folder_exists(tmp_path, bench):
+    hostfile = tmp_path / "hosts"
+    hostfile.write_bytes(b"node1 slots=2\n\xff\xfe\n")
+    config = tmp_path / "c.toml"
+    config.write_text(MPI_SWEEP + f'hostfile = "{hostfile}"\n')
+    if shutil.which("mpirun") is None:
+        pytest.skip("no mpirun")
+    assert_one_line(cli("sweep", "--config", config, "--out", tmp_path / "run"), "not UTF-8")
+    assert not (tmp_path / "run").exists()
+
+
+def deep(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize("spoil,needle", [
+    (lambda env: env["cpu"].update(hardware_threads="two"), "cpu.hardware_threads"),
+    (lambda env: env["load_average"].update(before="high"), "load_average.before"),
+    (lambda env: env["load_average"].update(before=["x", 1]), "load_average.before[0]"),
+    (lambda env: env.update(cpu=[1]), "cpu is [1], not an object"),
+    (lambda env: env.update(mpi={"hosts": "all"}), "mpi.hosts"),
+    (lambda env: env.update(hostname=5), "hostname is 5"),
+    ("deep", "nested too deeply"),
+    ("digits", "unreadable JSON"),
+])
+@pytest.mark.parametrize("verb", ["analyze", "report", "check", "compare"])
+def test_a_bad_env_json_is_one_line_in_every_verb(tmp_path, mine, spoil, needle, verb):
+    path = mine / "env.json"
+    if spoil == "deep":
+        path.write_text(deep(100000))
+    elif spoil == "digits":
+        path.write_text('{"hostname": "x", "cpu": {"hardware_threads": ' + "9" * 5000 + "}}")
+    else:
+        env = json.loads(path.read_text())
+        spoil(env)
+        path.write_text(json.dumps(env))
+    (mine / "analysis.json").unlink()
+    args = [verb, mine] + (["--no-remeasure"] if verb == "check" else []) + ([mine] if verb == "compare" else [])
+    assert_one_line(cli(*args), needle)
+
+
+def test_a_benchmark_binary_that_is_not_parbenchs_is_one_line(tmp_path, bench):
+    config = tmp_path / "c.toml"
+    config.write_text(TINY)
+    for program in ("/bin/true", "/bin/echo"):
+        assert_one_line(cli("sweep", "--config", config, "--out", tmp_path / "run",
+                            env={"PARBENCH_BENCH": program}), f"PARBENCH_BENCH={program}")
+        assert not (tmp_path / "run").exists()
+
+
+def test_an_interpreter_whose_info_is_not_json_is_one_line(tmp_path, bench):
+    fake = tmp_path / "python3.99"
+    fake.write_text("#!/bin/sh\ncase \"$*\" in *version_info*) echo 3 99 ;; *) echo hello ;; esac\n")
+    fake.chmod(0o755)
+    config = tmp_path / "c.toml"
+    config.write_text(TRACK_SWEEP.replace('python = "/usr/bin/python3"', f'python = "{fake}"'))
+    assert_one_line(cli("sweep", "--config", config, "--out", tmp_path / "run"), "Python track")
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGQUIT])
+def test_sighup_and_sigquit_stop_a_sweep_cleanly(tmp_path, bench, sig):
+    before = leftovers()
+    io_dir = tmp_path / "io"
+    io_dir.mkdir()
+    config = tmp_path / "c.toml"
+    config.write_text(TINY.replace('workloads = ["primes"]', 'workloads = ["primes", "file_read"]').replace(
+        "min_time = 0.01", "min_time = 0.3"))
+    run = tmp_path / "run"
+    sweep = subprocess.Popen([sys.executable, "-m", "parbench", "sweep", "--config", str(config), "--out", str(run)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=environment({"PARBENCH_IO_DIR": str(io_dir)}))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not any(io_dir.glob("parbench-family-*")):
+        time.sleep(0.02)
+    sweep.send_signal(sig)
+    out, err = sweep.communicate(timeout=120)
+    assert sweep.returncode == 128 + sig, out + err
+    assert json.loads((run / "sweep.json").read_text())["status"] == "interrupted"
+    assert not list(io_dir.iterdir())
+    assert not (leftovers() - before)
+
+
+def test_sigkill_of_check_while_it_re_measures_leaves_nothing_after_the_next_verb(mine):
+    check = subprocess.Popen([sys.executable, "-m", "parbench", "check", str(mine)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=environment())
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list((mine / "rechecks").glob(".*.partial")):
+        time.sleep(0.01)
+    check.kill()
+    check.wait()
+    time.sleep(0.5)  # the benchmark child dies with it (PR_SET_PDEATHSIG)
+    cli("report", mine)
+    assert not list(mine.rglob(".*.partial")) and not list(mine.rglob(".*.tmp"))
+
+
+def test_compare_says_when_machines_or_configs_differ(tmp_path, mine):
+    other = tmp_path / "other"
+    shutil.copytree(mine, other)
+    env = json.loads((other / "env.json").read_text())
+    env["hostname"] = "elsewhere"
+    env["cpu"]["model"] = "Another CPU"
+    (other / "env.json").write_text(json.dumps(env))
+    state = json.loads((other / "sweep.json").read_text())
+    state["config"]["repetitions"] = 7
+    (other / "sweep.json").write_text(json.dumps(state))
+    result = cli("compare", mine, other)
+    assert result.returncode == 0, result.stderr
+    assert "come from different machines" in result.stdout and "elsewhere (Another CPU" in result.stdout
+    assert "ran different configs (they differ in repetitions)" in result.stdout
+    assert "different" not in cli("compare", mine, mine).stdout
