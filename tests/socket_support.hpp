@@ -1,6 +1,6 @@
-// Sockets for the tests of mpi/tcp_peer.hpp: addresses from text, a socket
-// bound to one, what it is bound to, and a thread in a network namespace of
-// its own.
+// Sockets for the tests of mpi/loopback.hpp and mpi/tcp_peer.hpp:
+// PARBENCH_MPI_LOOPBACK set for a test, addresses from text, a socket bound
+// to one, what it is bound to, and a thread in a network namespace of its own.
 #pragma once
 
 #include <arpa/inet.h>
@@ -12,17 +12,43 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
 
+#include "mpi/loopback.hpp"
 #include "mpi/tcp_peer.hpp"
 
 namespace parbench::testing_support {
 
 using mpi::tcp_peer::Socket;
+
+// PARBENCH_MPI_LOOPBACK as a test wants it (nullptr: unset), given back after.
+class LoopbackSetting {
+ public:
+  explicit LoopbackSetting(const char* value) {
+    if (const char* old = std::getenv(mpi::loopback::kEnableVariable)) old_ = old;
+    if (value != nullptr)
+      setenv(mpi::loopback::kEnableVariable, value, 1);
+    else
+      unsetenv(mpi::loopback::kEnableVariable);
+  }
+  LoopbackSetting(const LoopbackSetting&) = delete;
+  LoopbackSetting& operator=(const LoopbackSetting&) = delete;
+  ~LoopbackSetting() {
+    if (old_)
+      setenv(mpi::loopback::kEnableVariable, old_->c_str(), 1);
+    else
+      unsetenv(mpi::loopback::kEnableVariable);
+  }
+
+ private:
+  std::optional<std::string> old_;
+};
 
 inline sockaddr_in ipv4(const char* text, std::uint16_t port = 0) {
   sockaddr_in address{};

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "mpi/loopback.hpp"
 #include "mpi/tcp_peer.hpp"
 #include "tests/socket_support.hpp"
 
@@ -26,6 +27,7 @@ using tcp::Socket;
 using testing_support::address_of;
 using testing_support::bound;
 using testing_support::ipv4;
+using testing_support::LoopbackSetting;
 
 struct Listening {
   Socket socket;
@@ -115,6 +117,7 @@ TEST(MpiTcpPeer, AConnectionFromAnotherAddressIsClosedEvenWithTheToken) {
 }
 
 TEST(MpiTcpPeer, OnOneHostOnlyLoopbackIsAccepted) {
+  const LoopbackSetting off(nullptr);  // a wildcard listener, for real
   const Listening listener = listen_on("0.0.0.0");
   std::uint32_t outside = 0;
   for (const tcp::Ipv4Interface& interface : tcp::ipv4_interfaces())
