@@ -417,13 +417,19 @@ void tcp_latency(benchmark::State& state) {
     std::vector<double> round_trips;
     std::uint32_t rejected = 0;
     try {
-      const TcpRank0 rank0 = describe_rank0();
+      TcpRank0 rank0;
+      try {
+        rank0 = describe_rank0();
+      } catch (const std::exception& failure) {
+        error = failure.what();  // rank 1 waits for the message all the same
+      }
       check(MPI_Send(&rank0, sizeof(rank0), MPI_BYTE, 1, kTag, team.comm()), "MPI_Send");
       TcpContact contact;
       receive_from(team, &contact, sizeof(contact), 1, kTag, "receiving rank 1's TCP contact");
       if (contact.port == 0)
         throw std::runtime_error("tcp: rank 1 could not listen: " + field(contact.error));
       try {
+        if (!error.empty()) throw std::runtime_error(error);  // rank 1 then waits out its 10 s
         const Socket peer = connect_to(contact);
         send_exact(peer.fd(), contact.token.data(), contact.token.size());
         std::vector<unsigned char> payload(std::max<std::size_t>(size, 1)), back(payload.size());
@@ -435,7 +441,7 @@ void tcp_latency(benchmark::State& state) {
         if (std::memcmp(back.data(), payload.data(), size) != 0)
           throw std::runtime_error("tcp: echoed payload differs from what was sent");
       } catch (const std::exception& failure) {
-        error = failure.what();  // the socket is closed by now: rank 1 stops and reports
+        if (error.empty()) error = failure.what();  // the socket is closed by now: rank 1 reports
       }
       receive_from(team, &rejected, sizeof(rejected), 1, kRejectedTag,
                    "receiving rank 1's rejected connections");
