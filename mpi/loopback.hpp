@@ -41,9 +41,14 @@
 // - Launched by mpirun (the sweep): the ranks take what the launcher's
 //   environment says. The sweep, when its [mpi] table names no hosts and no
 //   hostfile, runs mpirun with PARBENCH_MPI_LOOPBACK=1,
-//   OMPI_MCA_oob_tcp_if_include=lo, OMPI_MCA_btl_tcp_if_include=lo and
+//   OMPI_MCA_oob_tcp_if_include=lo, OMPI_MCA_btl_tcp_if_include=lo (neither
+//   if the launcher arguments choose the interfaces themselves) and
 //   LD_PRELOAD=<directory of parbench_bench>/libparbench_loopback.so (before
-//   any LD_PRELOAD it already has). With hosts or a hostfile, none of these.
+//   any LD_PRELOAD it already has). LD_PRELOAD must reach mpirun itself: a
+//   wrapper that starts mpirun as its child (timeout, a shell script that
+//   does not exec) loads the library first and so takes it out of the
+//   environment it passes on; one that execs mpirun (env) is fine. With
+//   hosts or a hostfile, none of these.
 #pragma once
 
 #include <sys/socket.h>
