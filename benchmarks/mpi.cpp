@@ -9,10 +9,18 @@
 //                                    loop timed once with MPI_Wtime (OSU's
 //                                    osu_latency); time per round trip
 //   mpi/tcp_latency/size:<B>         the same ping-pong over a plain TCP socket
-//                                    between the hosts of ranks 0 and 1 (rank 1
-//                                    listens and sends its addresses over MPI;
-//                                    loopback on one host): what MPI adds to,
-//                                    or saves over, the network's own round trip
+//                                    between the hosts of ranks 0 and 1: what
+//                                    MPI adds to, or saves over, the network's
+//                                    own round trip. Rank 0 sends rank 1 its
+//                                    host and IPv4 addresses over MPI; rank 1
+//                                    listens on one address (127.0.0.1 on one
+//                                    host, else its own on a subnet of rank
+//                                    0's, else its first) and answers with it,
+//                                    the port and a random token, which rank 0
+//                                    sends first. Rank 1 accepts only that:
+//                                    a connection from elsewhere or without
+//                                    the token is closed and counted
+//                                    (tcp_rejected_connections)
 //   mpi/bandwidth/size:<B>           a window of 64 MPI_Isend to rank 1, then a
 //                                    4-byte ack; bytes_per_second
 //   mpi/bibw/size:<B>                the same window in both directions at once
@@ -29,7 +37,7 @@
 // bcast and alltoall payloads against their pattern, on every rank.
 #include <arpa/inet.h>
 #include <benchmark/benchmark.h>
-#include <ifaddrs.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -47,6 +55,7 @@
 #include <vector>
 
 #include "benchmarks/harness.hpp"
+#include "mpi/tcp_peer.hpp"
 #include "mpi/team.hpp"
 
 namespace parbench {
@@ -205,26 +214,7 @@ void latency(benchmark::State& state, bool raw) {
 
 // ------------------------------------------------------- TCP, the baseline
 
-// A TCP socket, closed with its owner.
-class Socket {
- public:
-  explicit Socket(int fd = -1) noexcept : fd_(fd) {}
-  Socket(Socket&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Socket& operator=(Socket&& other) noexcept {
-    if (this != &other) {
-      if (fd_ >= 0) ::close(fd_);
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  ~Socket() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int fd() const noexcept { return fd_; }
-
- private:
-  int fd_;
-};
+using mpi::tcp_peer::Socket;
 
 void check_errno(bool ok, const char* what) {
   if (!ok) throw std::runtime_error(std::string("tcp: ") + what + ": " + std::strerror(errno));
@@ -254,73 +244,168 @@ void receive_exact(int fd, unsigned char* data, std::size_t bytes) {
   }
 }
 
-// What rank 1 tells rank 0: its port and up to 8 IPv4 addresses (loopback
-// last), so that rank 0 reaches it on whichever network joins their hosts.
-struct TcpContact {
-  std::uint32_t port = 0, count = 0;
-  std::uint32_t addresses[8] = {};
+constexpr int kRejectedTag = kTag + 2;
+constexpr auto kTcpWait = std::chrono::seconds(10);  // rank 0 may find no route: never wait forever
+
+// What rank 0 tells rank 1 first: where it is, so that rank 1 listens on the
+// one address rank 0 will reach and knows whom to accept.
+struct TcpRank0 {
+  char host[64] = {};
+  char network[128] = {};  // tcp_peer::network_identity()
+  std::uint32_t count = 0;
+  mpi::tcp_peer::Ipv4Interface interfaces[32] = {};
 };
 
-// Rank 1: listens, sends its contact to rank 0 over MPI, accepts within 10 s
-// (rank 0 may find no route: never wait forever), then echoes every message.
-void tcp_echo(Team& team, const Command& command) {
-  if (team.rank() != 1) return;
-  Socket listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  check_errno(listener.fd() >= 0, "socket");
-  sockaddr_in any{};
-  any.sin_family = AF_INET;
-  any.sin_addr.s_addr = htonl(INADDR_ANY);
-  check_errno(::bind(listener.fd(), reinterpret_cast<sockaddr*>(&any), sizeof(any)) == 0, "bind");
-  check_errno(::listen(listener.fd(), 1) == 0, "listen");
-  socklen_t length = sizeof(any);
-  check_errno(::getsockname(listener.fd(), reinterpret_cast<sockaddr*>(&any), &length) == 0,
-              "getsockname");
-  TcpContact contact;
-  contact.port = ntohs(any.sin_port);
-  ifaddrs* interfaces = nullptr;
-  if (getifaddrs(&interfaces) == 0) {
-    for (const ifaddrs* i = interfaces; i != nullptr && contact.count < 7; i = i->ifa_next)
-      if (i->ifa_addr != nullptr && i->ifa_addr->sa_family == AF_INET) {
-        const auto address = reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr.s_addr;
-        if (address != htonl(INADDR_LOOPBACK)) contact.addresses[contact.count++] = address;
-      }
-    freeifaddrs(interfaces);
-  }
-  contact.addresses[contact.count++] = htonl(INADDR_LOOPBACK);
-  check(MPI_Send(&contact, sizeof(contact), MPI_BYTE, 0, kTag, team.comm()), "MPI_Send");
-  pollfd ready{listener.fd(), POLLIN, 0};
-  if (::poll(&ready, 1, 10'000) != 1)
-    throw std::runtime_error("tcp: rank 0 did not connect within 10 s");
-  Socket peer(::accept4(listener.fd(), nullptr, nullptr, SOCK_CLOEXEC));
-  check_errno(peer.fd() >= 0, "accept");
-  no_delay(peer.fd());
-  std::vector<unsigned char> buffer(std::max<std::uint64_t>(command.args[kSize], 1));
-  for (std::uint64_t i = 0; i < command.args[kIterations]; ++i) {
-    receive_exact(peer.fd(), buffer.data(), command.args[kSize]);
-    send_exact(peer.fd(), buffer.data(), command.args[kSize]);
-  }
+// What rank 1 answers: the address and port it listens on, and the token
+// rank 0 sends first. Port 0: it could not listen (error says why).
+struct TcpContact {
+  std::uint32_t address = 0, port = 0;
+  mpi::tcp_peer::Token token{};
+  char error[200] = {};
+};
+
+std::string host_name() {
+  char name[256] = {};
+  gethostname(name, sizeof(name) - 1);
+  return name;
 }
 
-// Rank 0: the first of rank 1's addresses that accepts a connection (a
-// remote host's own address before loopback, which would reach this host).
-Socket connect_to(const TcpContact& contact) {
-  std::string tried;
-  for (std::uint32_t k = 0; k < std::min<std::uint32_t>(contact.count, 8); ++k) {
-    Socket socket(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    check_errno(socket.fd() >= 0, "socket");
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(static_cast<std::uint16_t>(contact.port));
-    to.sin_addr.s_addr = contact.addresses[k];
-    if (::connect(socket.fd(), reinterpret_cast<sockaddr*>(&to), sizeof(to)) == 0) {
-      no_delay(socket.fd());
-      return socket;
-    }
-    char text[INET_ADDRSTRLEN] = "?";
-    inet_ntop(AF_INET, &to.sin_addr, text, sizeof(text));
-    tried += std::string(tried.empty() ? "" : ", ") + text + " (" + std::strerror(errno) + ")";
+// A fixed-size text field as a string (it may fill the field: no terminator).
+template <std::size_t N>
+std::string field(const char (&text)[N]) {
+  return std::string(text, ::strnlen(text, N));
+}
+
+template <std::size_t N>
+void set_field(char (&text)[N], const std::string& value) {
+  std::memset(text, 0, N);
+  std::memcpy(text, value.data(), std::min(value.size(), N - 1));
+}
+
+// A message from rank `source`, received through Team::wait (rank 0 notices a
+// lost rank instead of waiting forever).
+void receive_from(Team& team, void* data, int bytes, int source, int tag, const char* during) {
+  MPI_Request request;
+  check(MPI_Irecv(data, bytes, MPI_BYTE, source, tag, team.comm(), &request), during);
+  team.wait(request, during);
+}
+
+// Rank 1's listener and whom it accepts on it.
+struct TcpListener {
+  Socket socket;
+  mpi::tcp_peer::ExpectedPeer expected;
+};
+
+TcpListener listen_for_rank0(const TcpRank0& rank0, TcpContact& contact) {
+  namespace tcp = mpi::tcp_peer;
+  const std::vector<tcp::Ipv4Interface> theirs(
+      rank0.interfaces, rank0.interfaces + std::min<std::uint32_t>(rank0.count, 32));
+  TcpListener listener;
+  listener.expected.loopback =
+      tcp::same_host(host_name(), tcp::network_identity(), field(rank0.host), field(rank0.network));
+  for (const tcp::Ipv4Interface& interface : theirs)
+    listener.expected.addresses.push_back(interface.address);
+  contact.address = tcp::listen_address(listener.expected.loopback, tcp::ipv4_interfaces(), theirs);
+  listener.socket = Socket(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  check_errno(listener.socket.valid(), "socket");
+  sockaddr_in at{};
+  at.sin_family = AF_INET;
+  at.sin_addr.s_addr = contact.address;
+  check_errno(::bind(listener.socket.fd(), reinterpret_cast<sockaddr*>(&at), sizeof(at)) == 0,
+              "bind");
+  check_errno(::listen(listener.socket.fd(), 8) == 0, "listen");
+  socklen_t length = sizeof(at);
+  check_errno(::getsockname(listener.socket.fd(), reinterpret_cast<sockaddr*>(&at), &length) == 0,
+              "getsockname");
+  contact.port = ntohs(at.sin_port);
+  contact.token = tcp::random_token();
+  listener.expected.token = contact.token;
+  return listener;
+}
+
+// Rank 1: learns where rank 0 is, listens on one address, sends rank 0 its
+// contact over MPI, accepts only rank 0 (its address, its token) within 10 s,
+// echoes every message, then tells rank 0 how many other connections it
+// closed (whenever it sent a contact, so that no message is left unreceived).
+void tcp_echo(Team& team, const Command& command) {
+  if (team.rank() != 1) return;
+  TcpRank0 rank0;
+  receive_from(team, &rank0, sizeof(rank0), 0, kTag, "receiving rank 0's addresses");
+  TcpContact contact;
+  TcpListener listener;
+  try {
+    listener = listen_for_rank0(rank0, contact);
+  } catch (const std::exception& failure) {
+    contact.port = 0;
+    set_field(contact.error, failure.what());
   }
-  throw std::runtime_error("tcp: could not reach rank 1 at " + tried);
+  check(MPI_Send(&contact, sizeof(contact), MPI_BYTE, 0, kTag, team.comm()), "MPI_Send");
+  if (contact.port == 0) throw std::runtime_error(field(contact.error));
+  std::uint32_t rejected = 0;
+  const auto report = [&] {
+    check(MPI_Send(&rejected, 1, MPI_UINT32_T, 0, kRejectedTag, team.comm()), "MPI_Send");
+  };
+  try {
+    mpi::tcp_peer::AcceptedPeer peer = mpi::tcp_peer::accept_peer(
+        listener.socket.fd(), listener.expected, std::chrono::steady_clock::now() + kTcpWait);
+    rejected = peer.rejected;
+    if (!peer.socket.valid())
+      throw std::runtime_error("tcp: rank 0 did not connect within 10 s (" +
+                               std::to_string(rejected) + " other connections closed)");
+    listener.socket = Socket();  // nobody else gets in
+    no_delay(peer.socket.fd());
+    std::vector<unsigned char> buffer(std::max<std::uint64_t>(command.args[kSize], 1));
+    for (std::uint64_t i = 0; i < command.args[kIterations]; ++i) {
+      receive_exact(peer.socket.fd(), buffer.data(), command.args[kSize]);
+      send_exact(peer.socket.fd(), buffer.data(), command.args[kSize]);
+    }
+  } catch (...) {
+    report();
+    throw;
+  }
+  report();
+}
+
+// Rank 0: where it is, for rank 1.
+TcpRank0 describe_rank0() {
+  TcpRank0 rank0;
+  set_field(rank0.host, host_name());
+  set_field(rank0.network, mpi::tcp_peer::network_identity());
+  for (const auto& interface : mpi::tcp_peer::ipv4_interfaces())
+    if (rank0.count < 32) rank0.interfaces[rank0.count++] = interface;
+  return rank0;
+}
+
+// Rank 0: a connection to rank 1's address within the 10 s rank 1 waits (an
+// unroutable address would otherwise hold connect for minutes).
+Socket connect_to(const TcpContact& contact) {
+  Socket socket(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  check_errno(socket.valid(), "socket");
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<std::uint16_t>(contact.port));
+  to.sin_addr.s_addr = contact.address;
+  char text[INET_ADDRSTRLEN] = "?";
+  inet_ntop(AF_INET, &to.sin_addr, text, sizeof(text));
+  const std::string where = std::string(text) + ":" + std::to_string(contact.port);
+  if (::connect(socket.fd(), reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0) {
+    check_errno(errno == EINPROGRESS, ("connect to rank 1 at " + where).c_str());
+    pollfd ready{socket.fd(), POLLOUT, 0};
+    int polled = 0;
+    do polled = ::poll(&ready, 1, static_cast<int>(kTcpWait / std::chrono::milliseconds(1)));
+    while (polled < 0 && errno == EINTR);
+    if (polled == 0)
+      throw std::runtime_error("tcp: could not reach rank 1 at " + where + " in 10 s");
+    int error = 0;
+    socklen_t length = sizeof(error);
+    check_errno(getsockopt(socket.fd(), SOL_SOCKET, SO_ERROR, &error, &length) == 0, "SO_ERROR");
+    errno = error;
+    check_errno(polled > 0 && error == 0, ("connect to rank 1 at " + where).c_str());
+  }
+  const int flags = ::fcntl(socket.fd(), F_GETFL);
+  check_errno(flags >= 0 && ::fcntl(socket.fd(), F_SETFL, flags & ~O_NONBLOCK) == 0, "fcntl");
+  no_delay(socket.fd());
+  return socket;
 }
 
 void tcp_latency(benchmark::State& state) {
@@ -330,24 +415,42 @@ void tcp_latency(benchmark::State& state) {
     team.start(&tcp_echo, loop_command(state, size, 0));
     std::string error;
     std::vector<double> round_trips;
+    std::uint32_t rejected = 0;
     try {
+      TcpRank0 rank0;
+      try {
+        rank0 = describe_rank0();
+      } catch (const std::exception& failure) {
+        error = failure.what();  // rank 1 waits for the message all the same
+      }
+      check(MPI_Send(&rank0, sizeof(rank0), MPI_BYTE, 1, kTag, team.comm()), "MPI_Send");
       TcpContact contact;
-      check(MPI_Recv(&contact, sizeof(contact), MPI_BYTE, 1, kTag, team.comm(), MPI_STATUS_IGNORE),
-            "MPI_Recv");
-      const Socket peer = connect_to(contact);
-      std::vector<unsigned char> payload(std::max<std::size_t>(size, 1)), back(payload.size());
-      for (std::size_t i = 0; i < size; ++i) payload[i] = pattern(i);
-      time_round_trips(state, payload, back, round_trips, [&] {
-        send_exact(peer.fd(), payload.data(), size);
-        receive_exact(peer.fd(), back.data(), size);
-      });
-      if (std::memcmp(back.data(), payload.data(), size) != 0)
-        throw std::runtime_error("tcp: echoed payload differs from what was sent");
+      receive_from(team, &contact, sizeof(contact), 1, kTag, "receiving rank 1's TCP contact");
+      if (contact.port == 0)
+        throw std::runtime_error("tcp: rank 1 could not listen: " + field(contact.error));
+      try {
+        if (!error.empty()) throw std::runtime_error(error);  // rank 1 then waits out its 10 s
+        const Socket peer = connect_to(contact);
+        send_exact(peer.fd(), contact.token.data(), contact.token.size());
+        std::vector<unsigned char> payload(std::max<std::size_t>(size, 1)), back(payload.size());
+        for (std::size_t i = 0; i < size; ++i) payload[i] = pattern(i);
+        time_round_trips(state, payload, back, round_trips, [&] {
+          send_exact(peer.fd(), payload.data(), size);
+          receive_exact(peer.fd(), back.data(), size);
+        });
+        if (std::memcmp(back.data(), payload.data(), size) != 0)
+          throw std::runtime_error("tcp: echoed payload differs from what was sent");
+      } catch (const std::exception& failure) {
+        if (error.empty()) error = failure.what();  // the socket is closed by now: rank 1 reports
+      }
+      receive_from(team, &rejected, sizeof(rejected), 1, kRejectedTag,
+                   "receiving rank 1's rejected connections");
     } catch (const std::exception& failure) {
-      error = failure.what();
+      if (error.empty()) error = failure.what();
     }
     team.finish(error);
     record_round_trips(state, round_trips, size);
+    state.counters["tcp_rejected_connections"] = rejected;
   } catch (const std::exception& error) {
     state.SkipWithError(("exception: " + std::string(error.what())).c_str());
   }

@@ -13,9 +13,12 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string_view>
 #include <thread>
+
+#include "mpi/loopback.hpp"
 
 namespace parbench::mpi {
 namespace {
@@ -85,9 +88,74 @@ class Runtime {
 
 }  // namespace
 
+namespace {
+
+// An environment variable set for a while, given back its old value (or
+// unset) when this goes.
+class ScopedEnvironment {
+ public:
+  ScopedEnvironment(const char* name, const std::string& value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    setenv(name, value.c_str(), 1);
+  }
+  ScopedEnvironment(const ScopedEnvironment&) = delete;
+  ScopedEnvironment& operator=(const ScopedEnvironment&) = delete;
+  ~ScopedEnvironment() {
+    if (old_)
+      setenv(name_, old_->c_str(), 1);
+    else
+      unsetenv(name_);
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+// Set by Open MPI's launcher (mpirun, orted) in every process it starts.
+bool started_by_open_mpi() {
+  return std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr;
+}
+
+// The preload library next to this executable, or "" if it is not there.
+std::string preload_library() {
+  char exe[4096] = {};
+  const ssize_t length = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (length <= 0) return {};
+  std::string path(exe, static_cast<std::size_t>(length));
+  path.resize(path.rfind('/') + 1);
+  path += loopback::kPreloadLibrary;
+  return access(path.c_str(), R_OK) == 0 ? path : std::string();
+}
+
+// A singleton's ranks (spawned, no hostfile) all run on this host: Open MPI's
+// listeners, in this process, its orted and the ranks, go on loopback
+// (mpi/loopback.hpp), each setting only if the user has not made it. Returns
+// what puts the preload library in LD_PRELOAD while MPI_Init forks orted.
+std::optional<ScopedEnvironment> confine_singleton_to_loopback() {
+  if (started_by_open_mpi()) return std::nullopt;  // the launcher's environment says
+  if (const char* hostfile = std::getenv("PARBENCH_MPI_HOSTFILE"); hostfile && *hostfile)
+    return std::nullopt;
+  // Open MPI refuses an interface list that is both included and excluded.
+  for (const char* transport : {"oob", "btl"}) {
+    const std::string prefix = std::string("OMPI_MCA_") + transport + "_tcp_if_";
+    if (std::getenv((prefix + "exclude").c_str()) == nullptr)
+      setenv((prefix + "include").c_str(), "lo", 0);
+  }
+  setenv(loopback::kEnableVariable, "1", 0);
+  const std::string library = preload_library();
+  if (library.empty()) return std::nullopt;
+  const char* preload = std::getenv("LD_PRELOAD");
+  return std::optional<ScopedEnvironment>(std::in_place, "LD_PRELOAD",
+                                          preload && *preload ? library + ":" + preload : library);
+}
+
+}  // namespace
+
 // The settings Open MPI needs here, each only if the user has not set it:
 // running as root is refused unless confirmed twice; more ranks than cores
-// (p = 2 x cores in a sweep) is refused unless oversubscription is allowed.
+// (p = 2 x cores in a sweep) is refused unless oversubscription is allowed;
+// a singleton's listeners on loopback.
 void initialise() {
   int initialised = 0;
   MPI_Initialized(&initialised);
@@ -97,8 +165,13 @@ void initialise() {
     setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 0);
   }
   setenv("OMPI_MCA_rmaps_base_oversubscribe", "1", 0);
-  int provided = 0;
-  check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided), "MPI_Init");
+  {
+    // LD_PRELOAD given back once orted is forked: what this process starts
+    // later (the spawn and exec benchmarks' children) must not carry it.
+    const auto preload = confine_singleton_to_loopback();
+    int provided = 0;
+    check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided), "MPI_Init");
+  }
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_RETURN);
 }

@@ -189,7 +189,9 @@ class Team {
 };
 
 /// Initialises MPI in this process if it is not yet (Open MPI's settings
-/// for root and oversubscription set here unless the user set them).
+/// for root and oversubscription set here unless the user set them; in a
+/// process not started by mpirun, without PARBENCH_MPI_HOSTFILE, Open MPI's
+/// listeners confined to loopback: see mpi/loopback.hpp).
 void initialise();
 
 /// Open MPI's version and the transports it will use, for env.json.

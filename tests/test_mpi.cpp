@@ -9,8 +9,12 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <set>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -184,6 +188,102 @@ TEST(MpiModel, EveryScheduleRunsEachChunkOnceAndClaimsBalanceASlowRank) {
   setenv("PARBENCH_MPI_SCHEDULE", "fastest", 1);
   EXPECT_THROW(find_model("mpi")->create(2), std::invalid_argument);
   unsetenv("PARBENCH_MPI_SCHEDULE");
+}
+
+// The TCP listeners of processes: /proc/<pid>/fd's socket inodes against the
+// LISTEN rows (state 0A) of /proc/net/tcp and tcp6 (this network namespace).
+struct TcpListener {
+  long pid = 0;
+  std::string address;  ///< as /proc/net/tcp* writes it: hex address:port
+  bool ipv6 = false;
+};
+
+std::vector<long> this_process_and_descendants() {
+  std::map<long, std::vector<long>> children;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line) || line.rfind(')') == std::string::npos) continue;
+    std::istringstream fields(line.substr(line.rfind(')') + 2));
+    std::string state;
+    long parent = 0;
+    fields >> state >> parent;
+    children[parent].push_back(std::stol(name));
+  }
+  std::vector<long> family{getpid()};
+  for (std::size_t i = 0; i < family.size(); ++i)
+    for (const long child : children[family[i]]) family.push_back(child);
+  return family;
+}
+
+std::vector<TcpListener> tcp_listeners(const std::vector<long>& pids) {
+  std::map<std::string, TcpListener> listening;  // by socket inode
+  for (const bool ipv6 : {false, true}) {
+    std::ifstream table(ipv6 ? "/proc/net/tcp6" : "/proc/net/tcp");
+    std::string line;
+    std::getline(table, line);  // the header
+    while (std::getline(table, line)) {
+      std::istringstream fields(line);
+      std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+      fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >>
+          timeout >> inode;
+      if (state == "0A") listening[inode] = TcpListener{0, local, ipv6};
+    }
+  }
+  std::vector<TcpListener> found;
+  for (const long pid : pids) {
+    std::error_code error;
+    for (const auto& fd :
+         std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", error)) {
+      const std::string target = std::filesystem::read_symlink(fd.path(), error).string();
+      if (!target.starts_with("socket:[")) continue;
+      const auto socket = listening.find(target.substr(8, target.size() - 9));
+      if (socket == listening.end()) continue;
+      found.push_back(socket->second);
+      found.back().pid = pid;
+    }
+  }
+  return found;
+}
+
+bool is_loopback(const TcpListener& listener) {
+  const std::string address = listener.address.substr(0, listener.address.find(':'));
+  // /proc/net/tcp* write each 32-bit word in host (little-endian) order.
+  if (!listener.ipv6) return address.ends_with("7F");      // 127.x.y.z
+  return address == "00000000000000000000000001000000" ||  // ::1
+         (address.starts_with("0000000000000000FFFF0000") &&
+          address.ends_with("7F"));  // ::ffff:127.x
+}
+
+// Open MPI's listeners (OOB, tcp BTL) bind every interface unless confined
+// (mpi/loopback.hpp): with all ranks on this host, none may be reachable
+// from the network, in this process, its orted or the spawned ranks. (Before
+// the lost-rank test: a process whose team lost a rank starts no other.)
+TEST(MpiModel, ASpawnedTeamListensOnLoopbackOnly) {
+  const char* hostfile = std::getenv("PARBENCH_MPI_HOSTFILE");
+  const char* setting = std::getenv("PARBENCH_MPI_LOOPBACK");
+  if ((hostfile != nullptr && *hostfile != '\0') ||
+      std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr ||
+      (setting != nullptr && std::string_view(setting) != "1"))
+    GTEST_SKIP() << "ranks on other hosts, launched by mpirun, or confinement turned off";
+  const auto executor = find_model("mpi")->create(3);
+  executor->run_everywhere([](Executor&) {});  // every rank up and answering
+  const std::vector<long> family = this_process_and_descendants();
+  ASSERT_GE(family.size(), 4u) << "this process, orted and 2 spawned ranks";
+  const std::vector<TcpListener> listeners = tcp_listeners(family);
+  std::set<long> listening_pids;
+  std::string all;
+  for (const TcpListener& listener : listeners) {
+    listening_pids.insert(listener.pid);
+    all += " " + std::to_string(listener.pid) + "=" + listener.address;
+  }
+  // The scan sees them: rank 0's, orted's and each rank's own listeners.
+  EXPECT_EQ(listening_pids.size(), family.size()) << all;
+  for (const TcpListener& listener : listeners)
+    EXPECT_TRUE(is_loopback(listener)) << "pid " << listener.pid << " listens on "
+                                       << listener.address << (listener.ipv6 ? " (tcp6)" : "");
 }
 
 void kill_the_other_ranks(Executor& executor) {
