@@ -90,7 +90,7 @@ def network_text(loopback: dict, hosts: bool) -> str:
                  else "its listeners as Open MPI binds them (no loopback library beside the binary)")
         return f"loopback only (every rank on this host): {shown}; {bound}"
     chosen = ", ".join(f"{k}={v}" for k, v in sorted(os.environ.items())
-                       if k.startswith("OMPI_MCA_") and ("_if_" in k))
+                       if (k.startswith("OMPI_MCA_") and "_if_" in k) or k == "PARBENCH_MPI_LOOPBACK")
     return ("the interfaces Open MPI chooses (" + ("hosts or a hostfile given" if hosts else "set in the environment")
             + (f": {chosen}" if chosen else ": every interface") + ")")
 

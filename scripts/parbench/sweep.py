@@ -151,7 +151,9 @@ _USER_INTERFACES = ("OMPI_MCA_oob_tcp_if_include", "OMPI_MCA_oob_tcp_if_exclude"
 def mpi_loopback_settings(config, binary: Path, env: dict) -> dict:
     """The environment that keeps a job of ranks on this host off the network: {} with hosts
     or a hostfile, or when the user's environment chooses Open MPI's interfaces itself."""
-    if config.mpi.hosts or config.mpi.hostfile or any(env.get(key) for key in _USER_INTERFACES):
+    chosen = any(env.get(key) for key in _USER_INTERFACES) or any(
+        "_if_include" in arg or "_if_exclude" in arg for arg in config.mpi.launcher_args)
+    if config.mpi.hosts or config.mpi.hostfile or chosen:
         return {}
     settings = {"OMPI_MCA_oob_tcp_if_include": "lo", "OMPI_MCA_btl_tcp_if_include": "lo",
                 "PARBENCH_MPI_LOOPBACK": "1"}
@@ -170,7 +172,7 @@ def mpi_environment(config, env: dict, binary: Path | None = None) -> dict:
         env["PARBENCH_MPI_SIZES"] = ",".join(str(size) for size in config.mpi.sizes)
     for key, value in mpi_loopback_settings(config, binary or binary_path(), env).items():
         # LD_PRELOAD is the launcher's own: the library takes itself out for the ranks
-        env[key] = value + (" " + env[key] if key == "LD_PRELOAD" and env.get(key) else "")
+        env[key] = value + (":" + env[key] if key == "LD_PRELOAD" and env.get(key) else "")
     return env
 
 
