@@ -22,6 +22,10 @@ from pathlib import Path
 
 import matplotlib
 
+# Matplotlib's own defaults, not a matplotlibrc of the folder the user stands in (which it reads
+# first: a downloaded results folder could restyle or hide the data): the charts are the same
+# wherever they are drawn.
+matplotlib.rcdefaults()
 matplotlib.use("Agg")
 import matplotlib.patches  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402

@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import UserError
-from .util import atomic_write_text, load_json
+from .util import atomic_write_bytes, atomic_write_text, load_json, read_regular_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 ID_FIELD = "sweep_id"
@@ -101,16 +101,17 @@ def machine_key() -> bytes:
     without recomputing them (analysis.json) carry an HMAC under it, so that one written
     elsewhere, or forged with a recomputed plain checksum, is derived again from raw/."""
     path = state_dir() / "key"
-    try:
-        key = path.read_bytes()
+    if path.exists() or path.is_symlink():
+        key = read_regular_bytes(path)
         if len(key) == 32:
             return key
-    except OSError:
-        pass
     _records()  # makes the folder, private
-    from .util import atomic_write_bytes
     key = secrets.token_bytes(32)
-    atomic_write_bytes(path, key, private=True)
+    try:
+        atomic_write_bytes(path, key, private=True)
+    except OSError as error:
+        raise UserError(f"{path}: cannot keep this machine's key there ({error.strerror}); set "
+                        "PARBENCH_STATE_DIR to a writable folder") from None
     return key
 
 

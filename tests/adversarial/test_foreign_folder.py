@@ -109,7 +109,12 @@ def planted(tmp_path):
         (folder / name).mkdir()
         for part in ("__init__", "__main__"):
             (folder / name / f"{part}.py").write_text(body.format(marker=str(markers / f"{name}.{part}")))
+    # read by matplotlib from the current folder: it would restyle the charts
+    (folder / "matplotlibrc").write_text(f'figure.facecolor: "#{PLANTED_COLOUR}"\nbackend: module://numpy\n')
     return folder, markers
+
+
+PLANTED_COLOUR = "123457"
 
 
 def parbench_entry(*args, cwd, env=None, timeout=600) -> subprocess.CompletedProcess:
@@ -137,6 +142,7 @@ def test_no_verb_imports_code_from_the_current_folder(tmp_path, planted, bench):
                                   "--size=small", "--", "--benchmark_min_time=0.01"]):
         results.append(parbench_entry(*args, cwd=folder, env=spawn))
     assert not list(markers.iterdir()), sorted(p.name for p in markers.iterdir())
+    assert not [p.name for p in (run / "plots").glob("*.svg") if PLANTED_COLOUR in p.read_text()]
     for result in results:
         assert "planted" not in result.stderr and "Traceback" not in result.stderr, result.stderr[-2000:]
 
