@@ -78,19 +78,7 @@ def run_checks(directory: Path, reference: Path | None, analysis: dict | None = 
     cores = analysis["cores"]["physical"]
     rows: list[Row] = []
 
-    # 0. The folder is a whole sweep: without its record, families that never ran cannot be
-    #    told from families that were never meant to (a check that cannot see them must not pass).
-    if not state:
-        rows.append(Row("complete sweep", str(directory), f"no {STATE_FILE}", "a parbench sweep", False,
-                        note="cannot tell which families should have run"))
-    elif state.get("status") != "complete":
-        rows.append(Row("complete sweep", str(directory), f"status {state.get('status', '?')}", "complete",
-                        False, note=f"finish it first: ./parbench sweep --resume {directory}"))
-    for file in missing_raw_files(directory, state):
-        rows.append(Row("raw file present", file, "missing", f"recorded in {STATE_FILE}", False))
-    for file, why in changed or []:
-        rows.append(Row("raw file intact", file, why, f"as written (size and SHA-256 in {STATE_FILE})", False))
-    rows += _valid_rows(directory, state, {file for file, _ in changed or []})
+    rows += _folder_rows(directory, state, changed or [])
 
     # 1. Every workload x model ran and verified.
     from .sweep import Family
@@ -182,6 +170,24 @@ def run_checks(directory: Path, reference: Path | None, analysis: dict | None = 
         rows.append(Row("reference coverage", str(reference), f"{compared} of its {comparable} points (p > 1)",
                         ">= 1", compared > 0, note="" if compared else "no point in common: nothing compared"))
     return rows
+
+
+def _folder_rows(directory: Path, state: dict, changed: list) -> list[Row]:
+    """The folder is a whole sweep, every raw file it records is there as written, and each
+    holds valid measurements: without its record, families that never ran cannot be told from
+    families that were never meant to (a check that cannot see them must not pass)."""
+    rows = []
+    if not state:
+        rows.append(Row("complete sweep", str(directory), f"no {STATE_FILE}", "a parbench sweep", False,
+                        note="cannot tell which families should have run"))
+    elif state.get("status") != "complete":
+        rows.append(Row("complete sweep", str(directory), f"status {state.get('status', '?')}", "complete",
+                        False, note=f"finish it first: ./parbench sweep --resume {directory}"))
+    for file in missing_raw_files(directory, state):
+        rows.append(Row("raw file present", file, "missing", f"recorded in {STATE_FILE}", False))
+    for file, why in changed:
+        rows.append(Row("raw file intact", file, why, f"as written (size and SHA-256 in {STATE_FILE})", False))
+    return rows + _valid_rows(directory, state, {file for file, _ in changed})
 
 
 def _valid_rows(directory: Path, state: dict, changed: set[str]) -> list[Row]:

@@ -1106,6 +1106,20 @@ def _read_env(directory: Path) -> dict | None:
         raise UserError(f"{error}; move it away to have it written again") from None
 
 
+def _new_state(config, binary: Path, env: dict) -> dict:
+    """A new sweep's state: its config, and the binary's info (checked: a program that is not
+    parbench's, or an absurd spin calibration, is refused before the folder exists)."""
+    info = program_info(binary, env, _binary_label(binary),
+                        lambda info, where: check_binary_info(info, where, fresh=True))
+    if env.get("PARBENCH_SPIN_ITERS_PER_US"):  # the user's value, not this machine's: said and recorded
+        info["spin_source"] = "PARBENCH_SPIN_ITERS_PER_US"
+        print(f"sweep: note: PARBENCH_SPIN_ITERS_PER_US={env['PARBENCH_SPIN_ITERS_PER_US']} from the "
+              "environment replaces this machine's spin calibration (the report says so)", flush=True)
+    return {"parbench_sweep": 1, "config": config.to_dict(), "binary_info": info,
+            "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "status": "running",
+            "families": []}
+
+
 def _run_families(config_name: str, out: str | None, resume: str | None,
                   stop: StopRequest, python: str | None = None,
                   held: contextlib.ExitStack | None = None) -> tuple[Path, list[dict]]:
@@ -1132,21 +1146,11 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
         state = _load_state(directory, state_path)
         config = own_config(directory, state, "--resume")
         spin_calibration(state, state_path)
-        info = state["binary_info"]
         env_record = _read_env(directory)
     else:
         directory = Path(out) if out else default_directory()
         _check_new_folder(directory)
-        info = program_info(binary, env, _binary_label(binary),
-                            lambda info, where: check_binary_info(info, where, fresh=True))
-        if env.get("PARBENCH_SPIN_ITERS_PER_US"):  # the user's value, not this machine's: said and recorded
-            info["spin_source"] = "PARBENCH_SPIN_ITERS_PER_US"
-            print(f"sweep: note: PARBENCH_SPIN_ITERS_PER_US={env['PARBENCH_SPIN_ITERS_PER_US']} from the "
-                  "environment replaces this machine's spin calibration (the report says so)", flush=True)
-        state = {"parbench_sweep": 1, "config": config.to_dict(), "binary_info": info,
-                 "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                 "status": "running", "families": []}
-        env_record = None
+        state, env_record = _new_state(config, binary, env), None
     env["PARBENCH_SPIN_ITERS_PER_US"] = f"{state['binary_info']['spin_iters_per_us']:.6f}"
     # Everything that can be refused is refused before a new results folder exists: a
     # mistake leaves nothing behind and the same command can simply be run again.
@@ -1187,7 +1191,7 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
     for sub in ("raw", "logs"):
         make_folder(directory / sub)
     if env_record is None:
-        env_record = envinfo.collect(ROOT, binary.parent, info)
+        env_record = envinfo.collect(ROOT, binary.parent, state["binary_info"])
         env_record["sweep"] = {"config": config.name, "directory": str(directory)}
         if any(f.ranks for f in families):
             env_record["mpi"] = envinfo.mpi_info(config.mpi, launcher_command(config, "<p>"),
