@@ -616,6 +616,37 @@ void passive_for_selfcheck(char** argv) {
   std::perror("parbench: could not re-execute with OMP_WAIT_POLICY=passive");
 }
 
+// A message may quote an argument or an environment value: none of its control characters
+// (C0 but tab, DEL, C1 as UTF-8) reaches the terminal as one; each is written as \xNN.
+std::string inert(std::string_view text) {
+  std::string shown;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    const bool c1 = byte == 0xc2 && i + 1 < text.size() &&
+                    static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+                    static_cast<unsigned char>(text[i + 1]) <= 0x9f;
+    if ((byte < 0x20 && byte != '\t') || byte == 0x7f || c1) {
+      const unsigned code = c1 ? static_cast<unsigned char>(text[++i]) : byte;
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", code);
+      shown += escaped;
+    } else {
+      shown += static_cast<char>(byte);
+    }
+  }
+  return shown;
+}
+
+void print_error(std::string_view message) {
+  std::fprintf(stderr, "parbench: %s\n", inert(message).c_str());
+}
+
+// An argument holding a control character is refused before anything quotes it (Google
+// Benchmark prints an unknown flag as it is).
+bool has_control_character(std::string_view argument) {
+  return inert(argument) != argument;
+}
+
 }  // namespace
 }  // namespace parbench
 
@@ -625,6 +656,11 @@ int main(int argc, char** argv) {
   if (const int status = run_worker_if_asked(argc, argv); status >= 0) return status;
   // A peer process that dies must show up as an error on write, not kill us.
   signal(SIGPIPE, SIG_IGN);
+  for (int i = 1; i < argc; ++i)
+    if (has_control_character(argv[i])) {
+      print_error("argument " + std::to_string(i) + " holds a control character: " + argv[i]);
+      return 2;
+    }
   try {
     Command command = parse(argc, argv);
     bool workers_given = false;
@@ -660,10 +696,10 @@ int main(int argc, char** argv) {
     }
     return 0;
   } catch (const UsageError& error) {
-    std::fprintf(stderr, "parbench: %s\n", error.what());
+    print_error(error.what());
     return 2;
   } catch (const std::exception& error) {
-    std::fprintf(stderr, "parbench: %s\n", error.what());
+    print_error(error.what());
     return 1;
   }
 }

@@ -34,7 +34,7 @@ def adopt(directory):
     from parbench import provenance
     directory = Path(directory)
     state = json.loads((directory / "sweep.json").read_text())
-    sweep_id = provenance.register(directory, state["config"])
+    sweep_id = provenance.register(directory, state["config"], state.get("plan"))
     for name in ("sweep.json", "settings.json"):
         path = directory / name
         if path.exists():

@@ -973,14 +973,11 @@ VS_PREVIOUS_COLUMNS = ["kind", "subject", "before", "now", "unit", "ratio", "ci"
 
 
 def analysis_digest(analysis: dict) -> str:
-    """HMAC-SHA-256 of the analysis (less its digest) as canonical JSON, under this machine's
-    key: plot and report trust an analysis.json only when analyze wrote it here (a hand-edited
-    or foreign one, even with its checksum recomputed, is analysed again from raw/)."""
-    import hashlib
-    import hmac
-    from .provenance import machine_key
-    body = {k: v for k, v in analysis.items() if k != "digest"}
-    return hmac.new(machine_key(), json.dumps(body, sort_keys=True).encode(), hashlib.sha256).hexdigest()
+    """The analysis's signature under this machine's key (provenance.signature): plot and report
+    trust an analysis.json only when analyze wrote it here (a hand-edited or foreign one, even
+    with its checksum recomputed, is analysed again from raw/)."""
+    from .provenance import signature
+    return signature(analysis)
 
 
 def write_outputs(directory: Path, analysis: dict) -> None:

@@ -30,16 +30,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import NamedTuple
 
-from . import Stopped, UserError, config as config_module, provenance, stop_signals
+from . import Stopped, UserError, config as config_module, provenance
 from .analyze import analyze
 from .modelnames import baseline_of
-from .state import STATE_FILE, missing_raw_files, read_env, read_state, spin_calibration, state_digest
+from .state import (STATE_FILE, missing_raw_files, read_env, read_settings, read_state, spin_calibration,
+                    state_digest)
 
 
 class Row(NamedTuple):
@@ -52,13 +54,29 @@ class Row(NamedTuple):
     note: str = ""             # how the verdict came about, when not plain
 
 
-def _saved_config(state: dict, directory: Path) -> config_module.SweepConfig | None:
-    """The sweep's own config (None for a folder without sweep.json)."""
-    return config_module.from_saved(state["config"], str(directory / STATE_FILE)) if state else None
+def _checked_config(directory: Path, state: dict) -> tuple[config_module.SweepConfig | None, list]:
+    """The config to check the folder against, and a FAIL row when its records were edited: for
+    a sweep this checkout started here, this machine's record (sweep.json's config differing
+    from it is a FAIL); for another folder, sweep.json's (differing from its settings.json,
+    written once at the start, is a FAIL). None for a folder without sweep.json."""
+    if not state:
+        return None, []
+    record, _ = provenance.owned(directory, state.get(provenance.ID_FIELD))
+    reference, source = ((record["config"], "this machine's record of the sweep") if record
+                         else (read_settings(directory).get("config"), "settings.json (written at the start)"))
+    rows = []
+    if isinstance(reference, dict):
+        differ = provenance.differences(state["config"], reference)
+        if differ:
+            rows.append(Row("config as started", str(directory / STATE_FILE),
+                            f"differs in {', '.join(differ[:6])}{' ...' if len(differ) > 6 else ''}",
+                            f"as in {source}", False, note="edited after the sweep started"))
+    config = record["config"] if record else state["config"]
+    return config_module.from_saved(config, str(directory / STATE_FILE)), rows
 
 
 def _thresholds(directory: Path) -> config_module.CheckThresholds:
-    config = _saved_config(read_state(directory), directory)
+    config = _checked_config(directory, read_state(directory))[0]
     return config.check if config else config_module.CheckThresholds()
 
 
@@ -70,13 +88,10 @@ def run_checks(directory: Path, reference: Path | None, analysis: dict | None = 
         changed = []
         analysis = analyze(directory, with_previous=False, changed=changed)
     state = read_state(directory)
-    config = _saved_config(state, directory)
+    config, rows = _checked_config(directory, state)
     thresholds = config.check if config else config_module.CheckThresholds()
-    # The workloads and models the sweep ran (None: all): a check of one it left out is no failure.
-    workloads_run = set(config.workloads) if config and config.workloads is not None else None
-    models_run = set(config.models) if config and config.models is not None else None
+    applies = _applies(directory, state, config, analysis)
     cores = analysis["cores"]["physical"]
-    rows: list[Row] = []
 
     rows += _folder_rows(directory, state, changed or [])
 
@@ -98,12 +113,12 @@ def run_checks(directory: Path, reference: Path | None, analysis: dict | None = 
 
     # 2. The measured serial fraction of the amdahl_* workloads is the configured one (an Amdahl
     #    fit with 3 or more p up to the cores, else the Karp-Flatt estimate: the analysis says which).
-    present_models = {p["model"] for p in analysis["points"]}
     fits = {(f["workload"], f["model"]): f for f in analysis["fits"] if f["workload"].startswith("amdahl")}
-    amdahl_workloads = sorted({p["workload"] for p in analysis["points"] if p["workload"].startswith("amdahl")})
+    amdahl_workloads = sorted({p["workload"] for p in analysis["points"] if p["workload"].startswith("amdahl")}
+                              | {family.split("/")[0] for family in applies.planned if family.startswith("amdahl")})
     for workload in amdahl_workloads:
         for model in thresholds.amdahl_models:
-            if (models_run is not None and model not in models_run) or model not in present_models:
+            if not applies(workload, model):
                 continue
             fit = fits.get((workload, model))
             family = f"{workload}/{model}"
@@ -130,12 +145,9 @@ def run_checks(directory: Path, reference: Path | None, analysis: dict | None = 
     # 3. Efficiency at p = cores on embarrassingly parallel workloads: those this folder holds
     #    (a threshold naming a workload or model it never ran is not a failure; one that was
     #    meant to run and did not fails above, as "ran and verified").
-    present_workloads = {p["workload"] for p in analysis["points"]}
     for workload in thresholds.efficiency_workloads:
-        if (workloads_run is not None and workload not in workloads_run) or workload not in present_workloads:
-            continue
         for model in thresholds.efficiency_models:
-            if (models_run is not None and model not in models_run) or model not in present_models:
+            if not applies(workload, model):
                 continue
             candidates = [p for p in analysis["points"] if p["workload"] == workload and p["model"] == model
                           and p["scaling"] == "strong" and p["p"] == cores and p.get("efficiency") is not None]
@@ -172,6 +184,31 @@ def run_checks(directory: Path, reference: Path | None, analysis: dict | None = 
     return rows
 
 
+class _Applies:
+    """Whether a threshold's (workload, model) is to be checked: one the sweep planned (a
+    planned pair without points fails as "not measured"); without a plan (an older sweep), one
+    its config selects and the folder holds points of."""
+
+    def __init__(self, planned: set | None, config, analysis: dict):
+        self.planned = planned or set()
+        self.has_plan = planned is not None
+        self.workloads = set(config.workloads) if config and config.workloads is not None else None
+        self.models = set(config.models) if config and config.models is not None else None
+        self.present = {(p["workload"], p["model"]) for p in analysis["points"]}
+
+    def __call__(self, workload: str, model: str) -> bool:
+        if self.has_plan:
+            return f"{workload}/{model}" in self.planned
+        return ((self.workloads is None or workload in self.workloads) and
+                (self.models is None or model in self.models) and
+                any(w == workload for w, _ in self.present) and any(m == model for _, m in self.present))
+
+
+def _applies(directory: Path, state: dict, config, analysis: dict) -> _Applies:
+    plan = planned_families(directory, state) if state else None
+    return _Applies({key.split("|")[0] for key in plan} if plan is not None else None, config, analysis)
+
+
 def _folder_rows(directory: Path, state: dict, changed: list) -> list[Row]:
     """The folder is a whole sweep, every raw file it records is there as written, and each
     holds valid measurements: without its record, families that never ran cannot be told from
@@ -190,28 +227,62 @@ def _folder_rows(directory: Path, state: dict, changed: list) -> list[Row]:
     return rows + _valid_rows(directory, state, {file for file, _ in changed})
 
 
+def planned_families(directory: Path, state: dict) -> dict | None:
+    """The families the sweep set out to run and the benchmarks of each ({Family.key:
+    instances}): from this machine's record of a sweep it started, else the folder's
+    settings.json (written once, at the start), else sweep.json; None for a sweep of an older
+    parbench, which recorded no plan."""
+    record, _ = provenance.owned(directory, state.get(provenance.ID_FIELD))
+    for source in (record or {}, read_settings(directory), state):
+        if isinstance(source.get("plan"), dict):
+            return source["plan"]
+    return None
+
+
 def _valid_rows(directory: Path, state: dict, changed: set[str]) -> list[Row]:
-    """A FAIL for each finished family whose raw file holds no valid measurement, or an error
-    row (NaN or absurd times, verified = 0, error rows): its runs would otherwise just be
-    missing from the analysis, and from every row below."""
-    from .gbench import load_results
+    """A FAIL for each planned family sweep.json does not record, and for each finished family
+    whose raw file is not all the family's planned benchmarks, each of them with every
+    repetition valid (no NaN or absurd time, no error row, no verified = 0): a family or a
+    point would otherwise just be missing from the analysis, and from every row below."""
     from .sweep import Family
-    rows = []
-    for record in state.get("families", []):
+    plan = planned_families(directory, state)
+    records = [r for r in state.get("families", []) if isinstance(r, dict)]
+    recorded = {Family.from_record(r).key for r in records}
+    rows = [Row("planned family", key.replace("|", " "), f"not in {STATE_FILE}", "every planned family", False)
+            for key in sorted(set(plan or {}) - recorded)]
+    repetitions = (state.get("config") or {}).get("repetitions")
+    for record in records:
         path = directory / str(record.get("file"))
         if record["status"] != "ok" or record.get("file") in changed or not path.is_file():
             continue
-        try:
-            runs = load_results([path]).runs.values()
-        except UserError as error:
-            rows.append(Row("valid measurements", Family.from_record(record).label, str(error), "all", False))
-            continue
-        broken = [r for r in runs if r.errors or not r.real_times]
-        if broken or not runs:
-            first = broken[0].errors[0] if broken and broken[0].errors else "no timings"
-            rows.append(Row("valid measurements", Family.from_record(record).label,
-                            f"{len(runs) - len(broken)} of {len(runs)} benchmarks (first: {first})", "all", False))
+        family = Family.from_record(record)
+        why = _measurement_problem(path, family, (plan or {}).get(family.key), repetitions)
+        if why:
+            rows.append(Row("valid measurements", family.label, why, "all planned, all valid", False))
     return rows
+
+
+def _measurement_problem(path: Path, family, planned: int | None, repetitions: int | None) -> str:
+    """Why a family's raw file is not a whole, valid measurement of it ("" when it is)."""
+    from .gbench import load_results
+    try:
+        runs = list(load_results([path]).runs.values())
+    except UserError as error:
+        return str(error)
+    matches = re.compile(family.benchmark_filter)
+    strangers = [r.run_name for r in runs if not matches.search(r.run_name)]
+    if strangers:
+        return f"{len(strangers)} benchmark(s) of another family (first: {strangers[0]})"
+    if planned is not None and len(runs) != planned:
+        return f"{len(runs)} of {planned} planned benchmarks"
+    broken = [r for r in runs if r.errors or not r.real_times]
+    if broken or not runs:
+        first = broken[0].errors[0] if broken and broken[0].errors else "no timings"
+        return f"{len(runs) - len(broken)} of {len(runs)} benchmarks (first: {first})"
+    short = [r for r in runs if repetitions and len(r.real_times) < repetitions]
+    if short:
+        return f"{short[0].run_name}: {len(short[0].real_times)} of {repetitions} repetitions"
+    return ""
 
 
 def _git_sha(root: Path) -> str | None:
@@ -250,12 +321,10 @@ def remeasure(directory: Path, families: list[str]) -> dict[str, dict]:
     sweep.json's "rechecks". The caller holds the folder's lock."""
     from .sweep import StopRequest
     stop = StopRequest()  # a stop signal ends the family cleanly (no half-written file), then the check
-    previous = {sig: signal.signal(sig, stop) for sig in stop_signals()}
     try:
         records = _remeasure(directory, families, stop)
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        stop.restore()
     if stop.signal is not None:
         raise Stopped(stop.signal) if stop.signal != signal.SIGINT else KeyboardInterrupt
     return records
@@ -271,6 +340,7 @@ def _remeasure(directory: Path, families: list[str], stop) -> dict[str, dict]:
     known = {f["family"]: f for f in state.get("families", [])
              if not f.get("weak") and not f.get("omp_wait") and not f.get("sizes")}
     tracks = Tracks.make(binary_path(), config, env, state)
+    stop.install()  # set up: from here a stop signal is polled for, between and during families
     records = {}
     for name in families:
         family = Family(name, False, int(known.get(name, {}).get("instances", 1)),
@@ -356,10 +426,12 @@ def _record(directory: Path, rows: list[Row]) -> None:
     if not (directory / STATE_FILE).exists():
         return  # not a sweep's folder: nothing of parbench's to add the result to
     try:
-        # The state checked, by its digest: the report shows these rows only while it is current.
-        atomic_write_text(directory / "check.json", json.dumps(
-            {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-             "sweep_sha256": state_digest(directory), "rows": results}, indent=1) + "\n")
+        # The state checked, by its digest, and the whole signed on this machine: the report shows
+        # these rows only while that state is the folder's, and only if check wrote them here.
+        record = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                  "sweep_sha256": state_digest(directory), "rows": results}
+        record["digest"] = provenance.signature(record)
+        atomic_write_text(directory / "check.json", json.dumps(record, indent=1) + "\n")
         if (directory / "analysis.json").exists() and (directory / "report.md").exists():
             write_report(directory)
     except (OSError, UserError) as error:

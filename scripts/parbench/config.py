@@ -262,7 +262,7 @@ def load(name_or_path: str) -> SweepConfig:
     if not path.exists():
         raise UserError(f"{path}: no such file")
     from .util import read_regular_text
-    text = read_regular_text(path, follow=True)  # a FIFO or a device would block or never end: refused
+    text = read_regular_text(path, follow=True, limit=1 << 20)  # a FIFO, a device or a huge file: refused
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

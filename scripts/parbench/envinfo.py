@@ -9,6 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from . import UserError
+from .util import OutputTooLarge, read_regular_text, run_bounded
+
 RELEVANT_VARIABLES = re.compile(r"^(OMP_|GOMP_|KMP_|TBB_|PARBENCH_|MALLOC_|LD_PRELOAD$)")
 
 
@@ -21,9 +24,8 @@ def _read(path: str) -> str | None:
 
 def _run(command: list[str], cwd: Path | None = None) -> str | None:
     try:
-        result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=10, errors="replace",
-                                stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired):
+        result = run_bounded(command, cwd=cwd, timeout=10, limit=1 << 20)
+    except (OSError, subprocess.TimeoutExpired, OutputTooLarge):
         return None
     return result.stdout.strip() if result.returncode == 0 else None
 
@@ -102,7 +104,10 @@ def mpi_info(settings, launch: list[str] | None = None, loopback: dict | None = 
     version = _run([settings.launcher, "--version"]) or "unknown"
     hosts = list(settings.hosts or [])
     if settings.hostfile:
-        text = _read(settings.hostfile) or ""
+        try:
+            text = read_regular_text(Path(settings.hostfile), follow=True, limit=1 << 20)
+        except UserError:
+            text = ""  # the sweep has checked it; gone or changed since: no hosts to name
         hosts = [line.split("#")[0].strip() for line in text.splitlines() if line.split("#")[0].strip()]
     return {"library": version.splitlines()[0] if version else "unknown", "launcher": settings.launcher,
             "launcher_args": list(settings.launcher_args),

@@ -5,13 +5,12 @@ Anything unusable raises UserError naming the file and the problem.
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import UserError
-from .util import read_regular_text
+from .util import parse_json, read_regular_text
 
 _TIME_UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 # Name components that Google Benchmark appends and that are not our arguments.
@@ -114,10 +113,7 @@ def load_file(path: Path) -> tuple[dict, list[dict]]:
     text = read_regular_text(path)
     if not text.strip():
         raise UserError(f"{path}: empty file")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise UserError(f"{path}: malformed JSON ({error.msg} at line {error.lineno})") from None
+    data = parse_json(text, path)
     if (not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list)
             or not isinstance(data.get("context"), dict)):
         raise UserError(f"{path}: not Google Benchmark output (no 'context' and 'benchmarks')")

@@ -55,9 +55,10 @@ def _identity(directory: Path) -> dict:
     return {"directory": str(Path(directory).resolve()), "device": info.st_dev, "inode": info.st_ino}
 
 
-def register(directory: Path, config: dict) -> str:
-    """A new id for the sweep about to start in `directory` (which exists), and its record.
-    Records of folders that are gone are dropped on the way."""
+def register(directory: Path, config: dict, plan: dict | None = None) -> str:
+    """A new id for the sweep about to start in `directory` (which exists), and its record: the
+    config and the plan (its families and their benchmarks) as it starts. Records of folders
+    that are gone are dropped on the way."""
     records = _records()
     for old in records.glob("*.json"):
         try:
@@ -68,7 +69,8 @@ def register(directory: Path, config: dict) -> str:
             continue
     sweep_id = secrets.token_hex(16)
     record = {ID_FIELD: sweep_id, **_identity(directory), "checkout": str(ROOT),
-              "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "config": config}
+              "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "config": config,
+              **({"plan": plan} if plan is not None else {})}
     atomic_write_text(records / f"{sweep_id}.json", json.dumps(record, indent=1) + "\n", private=True)
     return sweep_id
 
@@ -90,9 +92,10 @@ def owned(directory: Path, sweep_id) -> tuple[dict | None, str]:
     if record.get("checkout") != str(ROOT):
         return None, f"another checkout started it ({record.get('checkout')})"
     here = _identity(directory)
-    if record.get("directory") != here["directory"] and (
-            record.get("device"), record.get("inode")) != (here["device"], here["inode"]):
-        return None, f"it is a copy: this machine started that sweep in {record.get('directory')}"
+    if record.get("directory") != here["directory"]:
+        return None, f"it is a copy, or was moved: this machine started that sweep in {record.get('directory')}"
+    if (record.get("device"), record.get("inode")) != (here["device"], here["inode"]):
+        return None, "it is another folder in the place of the one this machine started the sweep in"
     return record, ""
 
 
@@ -113,6 +116,16 @@ def machine_key() -> bytes:
         raise UserError(f"{path}: cannot keep this machine's key there ({error.strerror}); set "
                         "PARBENCH_STATE_DIR to a writable folder") from None
     return key
+
+
+def signature(record: dict) -> str:
+    """HMAC-SHA-256 of a record (less its "digest") as canonical JSON, under this machine's key:
+    a derived file parbench trusts without recomputing it (analysis.json, check.json) carries
+    it, so one written elsewhere, or forged with a checksum recomputed, is not trusted."""
+    import hashlib
+    import hmac
+    body = {k: v for k, v in record.items() if k != "digest"}
+    return hmac.new(machine_key(), json.dumps(body, sort_keys=True).encode(), hashlib.sha256).hexdigest()
 
 
 def differences(recorded: dict, own: dict, prefix: str = "") -> list[str]:

@@ -28,6 +28,7 @@ from pathlib import Path
 from . import UserError, stats, units
 from .modelnames import track_label
 from .plot import current_analysis, load_analysis, missing_figures, plot_all
+from .provenance import signature
 from .state import read_env, read_state, state_digest
 from .util import atomic_write_text, load_json, read_regular_bytes
 
@@ -201,9 +202,11 @@ _SAFE_SCHEMES = ("http", "https")
 
 
 def safe_link_target(target: str) -> bool:
-    """Whether a link target (as written, entities and all) is inert: http(s), relative, #."""
+    """Whether a link target (as written, entities and all) is inert: http(s), relative, #.
+    Judged as a viewer may read it: character references decoded, backslash escapes and
+    spaces, tabs and control characters dropped (browsers drop these in URLs)."""
     decoded = html.unescape(html.unescape(target))
-    decoded = re.sub(r"[\x00-\x20\x7f-\x9f]", "", decoded).lower()  # browsers drop these in URLs
+    decoded = re.sub(r"[\x00-\x20\x7f-\x9f\\]", "", decoded).lower()
     scheme = _SCHEME.match(decoded)
     return scheme is None or scheme.group()[:-1] in _SAFE_SCHEMES
 
@@ -214,8 +217,9 @@ _DESTINATION = re.compile(r"\]\s*(?:\(|:)([^)]*)")
 
 
 def _defuse_links(text: str) -> str:
-    """Markdown text whose links and reference definitions all have inert targets: an unsafe
-    one loses its link (the "]" is escaped), keeping its words."""
+    """Markdown whose links and reference definitions all have inert targets: an unsafe one
+    loses its link (its "]" is escaped; every backslash of the data is already doubled, so the
+    added one escapes it), keeping its words."""
     def fix(match: re.Match) -> str:
         target = re.sub(r"\s+", "", html.unescape(match.group(1))).lstrip("<")
         return match.group() if safe_link_target(target) else "\\" + match.group()
@@ -223,10 +227,10 @@ def _defuse_links(text: str) -> str:
 
 
 def md_text(text) -> str:
-    """A paragraph of the report's own Markdown with data in it: one line, tags shown as text
-    (a forged field cannot put <script> or <img onerror> into a viewer), links only to inert
-    targets."""
-    text = re.sub(r"\s*[\r\n]+\s*", " ", str(text))
+    """A paragraph of the report's own Markdown with data in it: one line, every backslash
+    literal (data cannot escape the report's own escapes), tags shown as text (a forged field
+    cannot put <script> or <img onerror> into a viewer), links only to inert targets."""
+    text = re.sub(r"\s*[\r\n]+\s*", " ", str(text)).replace("\\", "\\\\")
     return _defuse_links(text.replace("<", "&lt;").replace(">", "&gt;"))
 
 
@@ -235,7 +239,7 @@ def md_inline(text) -> str:
     cannot start a heading or a list, a pipe cannot add a table column, a tag in a name or a
     config's description (<script>, <img onerror=...>) is shown as text, not passed to a viewer,
     and a link keeps only an inert target."""
-    return md_text(str(text).replace("|", "\\|"))
+    return md_text(text).replace("|", "\\|")
 
 
 def _anchor(text: str) -> str:
@@ -512,11 +516,14 @@ def check_rows(directory: Path, analysis: dict) -> tuple[list[dict], str]:
     saved = read_optional(directory / "check.json")
     stale = ""
     if isinstance(saved.get("rows"), list) and all(isinstance(r, dict) for r in saved["rows"]):
-        if saved.get("sweep_sha256") == state_digest(directory):
+        if saved.get("digest") != signature(saved):
+            stale = "; check.json was not written by ./parbench check on this machine: not shown"
+        elif saved.get("sweep_sha256") == state_digest(directory):
             return ([{key: str(row.get(key, "")) for key in ("check", "subject", "measured", "result", "note")}
                      for row in saved["rows"]],
                     "by ./parbench check" + (f" at {saved['when']}" if isinstance(saved.get("when"), str) else ""))
-        stale = "; check.json is of an earlier state of this folder (run ./parbench check again)"
+        else:
+            stale = "; check.json is of an earlier state of this folder (run ./parbench check again)"
     from .check import run_checks
     try:
         rows = run_checks(directory, None, analysis, [])

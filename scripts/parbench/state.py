@@ -38,7 +38,7 @@ _RECORD_FIELDS = {
 _FILE_NAME = r"/[A-Za-z0-9_@+=-][A-Za-z0-9_.@+=-]*\.json"
 _TOP_FIELDS = {"config": (dict,), "families": (list,), "status": (str,), "started": (str,),
                "finished": (str,), "binary_info": (dict,), "python_info": (dict,), "rechecks": (list,),
-               "python_tracks": (list,), "sweep_id": (str,)}
+               "python_tracks": (list,), "sweep_id": (str,), "plan": (dict,)}
 
 
 def _type_names(types: tuple) -> str:
@@ -103,6 +103,9 @@ def check_state(path: Path, state) -> dict:
             _check_value(path, key, state[key], types)
     if "binary_info" in state:
         check_binary_info(state["binary_info"], f"{path}: binary_info")
+    for key, count in (state.get("plan") or {}).items():
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            raise UserError(f"{path}: plan[{json.dumps(key)[:60]}] is {json.dumps(count)[:20]}, not a positive count")
     for index, record in enumerate(state.get("families", [])):
         _check_record(path, f"families[{index}]", record)
     for index, record in enumerate(state.get("rechecks", [])):
@@ -173,6 +176,8 @@ def changed_since_written(path: Path, record: dict) -> str:
     SHA-256 as the sweep recorded them when it wrote it (records of before checksums: "")."""
     if "sha256" not in record:
         return ""
+    if path.is_symlink() or path.stat().st_size != record.get("bytes"):  # a size says it, unread
+        return "changed since the sweep wrote it (its size or SHA-256 is not the one sweep.json records)"
     data = read_regular_bytes(path)
     if len(data) != record.get("bytes") or hashlib.sha256(data).hexdigest() != record["sha256"]:
         return "changed since the sweep wrote it (its size or SHA-256 is not the one sweep.json records)"
@@ -227,6 +232,20 @@ def result_files(directory: Path, changed: list | None = None) -> list[Path]:
     if not files:
         raise UserError(f"{directory}: no Google Benchmark JSON files (expected raw/*.json)")
     return files
+
+
+SETTINGS_FILE = "settings.json"
+
+
+def read_settings(directory: Path) -> dict:
+    """DIR/settings.json (the sweep's settings as it started: written once) as a dict, {} when
+    it is missing or unreadable (it is consulted, never relied on)."""
+    path = Path(directory) / SETTINGS_FILE
+    try:
+        data = load_json(path) if path.exists() else {}
+    except UserError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def state_digest(directory: Path) -> str | None:

@@ -47,9 +47,10 @@ from pathlib import Path
 
 from . import UserError, config as config_module, envinfo, provenance, stop_signals
 from .gbench import load_file, parse_run_name
-from .state import check_binary_info, check_python_info, check_state, read_env, spin_calibration
-from .util import (FolderLock, atomic_write_text, inert, load_json, make_folder, open_new_for_writing, parse_json,
-                   read_regular_bytes, read_regular_text, refuse_linked_subfolders, remove_partials)
+from .state import SETTINGS_FILE, check_binary_info, check_python_info, check_state, read_env, spin_calibration
+from .util import (FolderLock, OutputTooLarge, atomic_write_text, inert, load_json, make_folder, open_new_for_writing,
+                   parse_json, read_regular_bytes, read_regular_text, refuse_linked_subfolders, remove_partials,
+                   run_bounded)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -209,7 +210,7 @@ def check_mpi_setup(config, families: list) -> None:
         if not hostfile.exists():
             raise UserError(f"[mpi] hostfile {hostfile}: no such file")
         try:
-            read_regular_text(hostfile, follow=True)  # not UTF-8, a FIFO, a folder: said now, not after the folder exists
+            read_regular_text(hostfile, follow=True, limit=1 << 20)  # not UTF-8, a FIFO, a folder, huge: said now
         except UserError as error:
             raise UserError(f"[mpi] hostfile {error}") from None
 
@@ -270,12 +271,13 @@ def _run_binary(binary, args: list[str], env: dict) -> str:
     """Runs the binary (a path) or a track's command (a list) with args; its output, or one line."""
     program = [str(binary)] if isinstance(binary, (str, Path)) else list(binary)
     try:
-        result = subprocess.run([*program, *args], capture_output=True, text=True, env=env, timeout=300,
-                                stdin=subprocess.DEVNULL, errors="replace")
+        result = run_bounded([*program, *args], env=env, timeout=300)
     except OSError as error:
         raise UserError(f"{program[0]}: cannot run ({error.strerror})") from None
     except subprocess.TimeoutExpired:
         raise UserError(f"{program[0]} {' '.join(args[:2])}: no answer within 300 s") from None
+    except OutputTooLarge as error:
+        raise UserError(f"{program[0]} {' '.join(args[:2])}: {error} (is it parbench's?)") from None
     if result.returncode != 0:
         lines = (result.stderr or result.stdout).strip().splitlines()
         # The binary's own one-line error already starts "parbench: ", as ours will.
@@ -338,10 +340,10 @@ def python_command(name: str) -> list[str]:
                         "current folder; name it by its absolute path")
     try:
         # -I: the question itself imports nothing from the current folder
-        found = subprocess.run([interpreter, "-I", "-c", "import sys; print('%d %d' % sys.version_info[:2])"],
-                               capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        found = run_bounded([interpreter, "-I", "-c", "import sys; print('%d %d' % sys.version_info[:2])"],
+                            timeout=60, limit=1 << 16)
         version = tuple(int(x) for x in found.stdout.split())
-    except (OSError, ValueError, subprocess.TimeoutExpired):
+    except (OSError, ValueError, subprocess.TimeoutExpired, OutputTooLarge):
         version = ()
     if len(version) != 2:
         raise UserError(f"Python track: '{interpreter}' does not run as a Python 3 interpreter")
@@ -654,7 +656,6 @@ def run_family(binary: Path, selection: list[str], family: Family, config, direc
     child is then killed and reaped and its partial output removed."""
     raw, logs = directory / "raw", directory / "logs"
     out_path = out_path or raw / f"{family.stem}.json"
-    temporary = out_path.parent / f".{out_path.name}.partial"
     log_path = logs / f"{out_path.stem}.log"
     program = [str(binary)] if isinstance(binary, (str, Path)) else list(binary)
     if family.sizes:  # one workload on the serial model at the given sizes
@@ -670,8 +671,7 @@ def run_family(binary: Path, selection: list[str], family: Family, config, direc
                # Repetitions of the family's benchmarks in random order: a slow
                # drift of the machine then spreads over all p instead of
                # biasing one of them.
-               "--benchmark_enable_random_interleaving=true",
-               f"--benchmark_out={temporary}", "--benchmark_out_format=json"]
+               "--benchmark_enable_random_interleaving=true", "--benchmark_out_format=json"]
     record = {"family": family.name, "weak": family.weak, "omp_wait": family.omp_wait, "ranks": family.ranks,
               "track": family.track, "sizes": family.sizes,
               "file": str(out_path.relative_to(directory)), "instances": family.instances,
@@ -682,12 +682,22 @@ def run_family(binary: Path, selection: list[str], family: Family, config, direc
     before = CpuSample.take()
     start = time.monotonic()
     family_env = family.environment(env)
+    one_host = not (is_mpi_family(family.name) and (config.mpi.hosts or config.mpi.hostfile))
     if is_mpi_family(family.name):
         family_env = mpi_environment(config, family_env)
     with contextlib.ExitStack() as cleanup:
         # The family's files (file_read's, file_write's) go to a folder of its own that the sweep
         # removes however the family ended: a killed child cannot remove its own.
-        family_env = dict(family_env, PARBENCH_IO_DIR=cleanup.enter_context(family_io_directory(family_env)))
+        io_folder = cleanup.enter_context(family_io_directory(family_env))
+        family_env = dict(family_env, PARBENCH_IO_DIR=io_folder)
+        if is_mpi_family(family.name) and one_host:
+            family_env = cleanup.enter_context(mpi_session_folders(family_env, io_folder))
+        # Google Benchmark writes its output in that folder too (mkdtemp's: no one else can put
+        # a link where it opens the file), then it is checked and moved into the results folder.
+        # A job across hosts writes it in the results folder, which its rank 0 may reach.
+        temporary = (Path(io_folder) / f"{out_path.name}.partial" if one_host
+                     else out_path.parent / f".{out_path.name}.partial")
+        command = [*command, f"--benchmark_out={temporary}"]
         return _run_child(command, family, config, directory, family_env, stop, record, out_path, temporary,
                           log_path, before, start)
 
@@ -715,18 +725,54 @@ def family_io_directory(env: dict):
     """A fresh folder for one family's files under PARBENCH_IO_DIR (else the temporary
     folder), removed afterwards; folders of sweeps that died (SIGKILL) are removed first."""
     base = io_base(env)
-    for stale in base.glob(f"{FAMILY_IO_PREFIX}*-*"):
-        owner = stale.name[len(FAMILY_IO_PREFIX):].split("-")[0]
+    try:
+        with _private_folder(base, FAMILY_IO_PREFIX) as folder:
+            yield str(folder)
+    except _NoFolder as error:
+        raise UserError(f"{_io_variable(env)}={base}: cannot make a folder there ({error})") from None
+
+
+class _NoFolder(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _private_folder(base: Path, prefix: str):
+    """A folder of this process's (mkdtemp: 0700) under base, named prefix<pid>-..., removed
+    afterwards; folders of that prefix whose process is gone (SIGKILL) are removed first."""
+    for stale in Path(base).glob(f"{prefix}*-*"):
+        owner = stale.name[len(prefix):].split("-")[0]
         if owner.isdigit() and not Path(f"/proc/{owner}").exists() and not stale.is_symlink():
             shutil.rmtree(stale, ignore_errors=True)
     try:
-        folder = Path(tempfile.mkdtemp(prefix=f"{FAMILY_IO_PREFIX}{os.getpid()}-", dir=base))
+        folder = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=base))
     except OSError as error:
-        raise UserError(f"{_io_variable(env)}={base}: cannot make a folder there ({error.strerror})") from None
+        raise _NoFolder(error.strerror) from None
     try:
-        yield str(folder)
+        yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+SHARED_MEMORY = Path("/dev/shm")
+MPI_SHM_PREFIX = "parbench-mpi-"
+
+
+@contextlib.contextmanager
+def mpi_session_folders(env: dict, io_folder: str):
+    """A job of ranks on this host keeps Open MPI's session files (ORTE's session folder, the
+    shared-memory transport's segments) in folders of the family's own, removed afterwards
+    however the job ended: a SIGKILLed mpirun cannot remove its /tmp/ompi.* or its
+    /dev/shm/vader_segment.* itself. The segments stay in /dev/shm (tmpfs), as by default."""
+    env = dict(env, OMPI_MCA_orte_tmpdir_base=io_folder)
+    if not (SHARED_MEMORY.is_dir() and os.access(SHARED_MEMORY, os.W_OK | os.X_OK)):
+        yield env
+        return
+    try:
+        with _private_folder(SHARED_MEMORY, MPI_SHM_PREFIX) as shm:
+            yield dict(env, OMPI_MCA_btl_vader_backing_directory=str(shm))
+    except _NoFolder:
+        yield env
 
 
 _PRCTL = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child only calls it
@@ -939,15 +985,26 @@ def own_config(directory: Path, state: dict, why: str) -> config_module.SweepCon
 
 
 class StopRequest:
-    """SIGINT/SIGTERM handler that only records the signal. The sweep polls it at safe points
-    (between families and while waiting for one), so an interrupt can never land between
-    starting a child and taking charge of it, or halfway through moving a result into place."""
+    """The stop signals' handler while families run: it only records the signal, which the
+    sweep polls at safe points (between families and while waiting for one), so an interrupt
+    can never land between starting a child and taking charge of it, or halfway through moving
+    a result into place. Before it is installed (while the sweep sets up) and after, a stop
+    signal raises at once (KeyboardInterrupt or Stopped) and the clean-ups on the way run."""
 
     def __init__(self) -> None:
         self.signal: int | None = None
+        self.previous: dict = {}
 
     def __call__(self, signum, frame) -> None:
         self.signal = signum
+
+    def install(self) -> None:
+        self.previous = {sig: signal.signal(sig, self) for sig in stop_signals()}
+
+    def restore(self) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+        self.previous = {}
 
 
 def sweep(config_name: str | None, out: str | None, resume: str | None, baseline: str | None = None,
@@ -962,7 +1019,6 @@ def sweep(config_name: str | None, out: str | None, resume: str | None, baseline
         from .state import result_files
         result_files(Path(baseline))
     stop = StopRequest()
-    previous = {sig: signal.signal(sig, stop) for sig in stop_signals()}
     # The folder's lock is held from before its state is read until its report is written.
     with contextlib.ExitStack() as held:
         try:
@@ -974,8 +1030,7 @@ def sweep(config_name: str | None, out: str | None, resume: str | None, baseline
             print(f"parbench: sweep interrupted by {signal.Signals(stop.signal).name} before its first family",
                   file=sys.stderr)
         finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+            stop.restore()
         if stop.signal is not None:
             return 128 + stop.signal  # the shell's convention: 130 for Ctrl-C, 143 for SIGTERM
         if not any((directory / "raw").glob("*.json")):
@@ -1046,7 +1101,6 @@ def _finished_families(directory: Path, state: dict, state_path: Path) -> dict[s
     return done
 
 
-SETTINGS_FILE = "settings.json"
 
 
 def _load_state(directory: Path, state_path: Path) -> dict:
@@ -1152,6 +1206,8 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
         _check_new_folder(directory)
         state, env_record = _new_state(config, binary, env), None
     env["PARBENCH_SPIN_ITERS_PER_US"] = f"{state['binary_info']['spin_iters_per_us']:.6f}"
+    if config.mpi.sizes:  # the mpi/ families' sizes, for listing their benchmarks as they will run
+        env["PARBENCH_MPI_SIZES"] = ",".join(str(size) for size in config.mpi.sizes)
     # Everything that can be refused is refused before a new results folder exists: a
     # mistake leaves nothing behind and the same command can simply be run again.
     io_base(env)
@@ -1179,14 +1235,18 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
                             f"does not run (its workloads: {', '.join(running) or 'none'})")
     check_mpi_setup(config, families)
     _check_threshold_names(config, binary, env)
+    # What the sweep sets out to run, each family with its number of benchmarks: check finds a
+    # family or a benchmark that is missing from the results, however the folder was edited.
+    state.setdefault("plan", {family.key: family.instances for family in families})
     if not resume:
         held.enter_context(FolderLock(directory))
         _check_new_folder(directory)  # again, holding the lock: another sweep may have begun
-        state[provenance.ID_FIELD] = provenance.register(directory, state["config"])
+        state[provenance.ID_FIELD] = provenance.register(directory, state["config"], state["plan"])
         # what a resume needs if sweep.json is ever lost: written once, never changed
         atomic_write_text(directory / SETTINGS_FILE, json.dumps(
-            {key: state[key] for key in ("parbench_sweep", provenance.ID_FIELD, "config", "binary_info", "started",
-                                          "python_info", "python_tracks") if key in state}, indent=1) + "\n",
+            {key: state[key] for key in ("parbench_sweep", provenance.ID_FIELD, "config", "plan", "binary_info",
+                                          "started", "python_info", "python_tracks") if key in state},
+            indent=1) + "\n",
             private=True)
     for sub in ("raw", "logs"):
         make_folder(directory / sub)
@@ -1206,6 +1266,7 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
     state["families"] = list(done.values())
     state["status"] = "running"
     write_state(directory, state)
+    stop.install()  # from here a stop signal is polled for: the state says what has run
     progress = Progress(families, config)
     print(f"sweep '{config.name}': {len(families)} families ({len(done)} already done) -> {directory}",
           flush=True)

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import stat
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -99,6 +100,11 @@ class FolderLock:
         except OSError as error:
             raise UserError(f"{self.directory}: cannot lock the folder ({error.strerror})") from None
         try:
+            refuse_others_folders(self.directory, os.fstat(self.fd))
+        except UserError:
+            self.__exit__()
+            raise
+        try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(self.fd)
@@ -122,31 +128,75 @@ class FolderLock:
             self.fd = -1
 
 
+def _others_can_write(info: os.stat_result) -> str:
+    """Why another user could change what is in a folder ("" if none can)."""
+    if info.st_uid != os.geteuid():
+        return f"owned by another user (uid {info.st_uid})"
+    if info.st_mode & stat.S_IWOTH and not info.st_mode & stat.S_ISVTX:
+        return "writable by every user"
+    return ""
+
+
+def refuse_others_folders(directory: Path, info: os.stat_result) -> None:
+    """A results folder parbench writes, and each of its subfolders, must be the user's own and
+    not writable by everyone: another user could otherwise swap a file for a link between a
+    check and a write (a --out folder made by someone else, a raw/ they made in advance)."""
+    folders = [(Path(directory), info)]
+    for name in RESULT_SUBFOLDERS:
+        try:
+            folders.append((Path(directory) / name, os.lstat(Path(directory) / name)))
+        except FileNotFoundError:
+            continue
+    for folder, found in folders:
+        why = _others_can_write(found)
+        if why:
+            raise UserError(f"{folder}: {why}; parbench writes results only into a folder of your own "
+                            "that no one else can change")
+
+
 def _refuse_link(path: Path, error: OSError) -> None:
     if error.errno == errno.ELOOP:
         raise UserError(f"{path}: a symbolic link inside a results folder (parbench neither reads nor "
                         "writes through links there; replace it with the file)") from None
 
 
-def read_regular_bytes(path: Path, follow: bool = False) -> bytes:
+# The largest file parbench reads (a results folder's JSON files are a few MB at most): a huge
+# or sparse file planted in a folder is refused by its size, before any of it is read.
+MAX_READ_BYTES = 64 << 20
+
+
+def read_regular_bytes(path: Path, follow: bool = False, limit: int = MAX_READ_BYTES) -> bytes:
     """A file's bytes, refusing a symbolic link (a results folder may come from someone else:
     a link there could make the report embed any file this user can read) unless `follow`
-    (a file the user names, such as a config), and anything but a regular file."""
+    (a file the user names, such as a config), anything but a regular file, and a file larger
+    than `limit` bytes."""
     try:
         # O_NONBLOCK: a FIFO planted in the folder must not hang the open (it is refused below).
         fd = os.open(path, os.O_RDONLY | (0 if follow else os.O_NOFOLLOW) | os.O_CLOEXEC | os.O_NONBLOCK)
     except OSError as error:
         _refuse_link(path, error)
         raise UserError(f"{path}: cannot read ({error.strerror})") from None
-    with os.fdopen(fd, "rb") as file:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             raise UserError(f"{path}: not a regular file (a folder, FIFO or device in a file's place)")
+        if info.st_size > limit:
+            raise UserError(f"{path}: {info.st_size / (1 << 20):.0f} MiB, larger than any file parbench reads "
+                            f"there ({limit >> 20} MiB at most)")
         os.set_blocking(fd, True)
-        return file.read()
+        with os.fdopen(fd, "rb") as file:
+            fd = -1
+            data = file.read(limit + 1)
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    if len(data) > limit:  # grew while being read
+        raise UserError(f"{path}: larger than any file parbench reads there ({limit >> 20} MiB at most)")
+    return data
 
 
-def read_regular_text(path: Path, follow: bool = False) -> str:
-    data = read_regular_bytes(path, follow)
+def read_regular_text(path: Path, follow: bool = False, limit: int = MAX_READ_BYTES) -> str:
+    data = read_regular_bytes(path, follow, limit)
     try:
         return data.decode()
     except UnicodeDecodeError as error:
@@ -238,3 +288,59 @@ class InertStream:
 
     def __getattr__(self, name):
         return getattr(self.raw, name)
+
+
+class OutputTooLarge(Exception):
+    pass
+
+
+def run_bounded(command: list[str], env: dict | None = None, timeout: float = 300, limit: int = 16 << 20,
+                cwd=None) -> subprocess.CompletedProcess:
+    """Runs a program parbench asks a question (its `list`, `info`, an interpreter's version),
+    capturing at most `limit` bytes of its output within `timeout` seconds: one that floods
+    (an interpreter that runs `yes`) or hangs is killed, with its process group, and raises
+    OutputTooLarge or subprocess.TimeoutExpired, instead of filling the memory or waiting. A
+    stop signal (an exception here) kills it too."""
+    import selectors
+    import time
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env=env, cwd=cwd, start_new_session=True)
+    chunks: dict = {process.stdout: [], process.stderr: []}
+    deadline = time.monotonic() + timeout
+    try:
+        with selectors.DefaultSelector() as selector:
+            for stream in chunks:
+                selector.register(stream, selectors.EVENT_READ)
+            total = 0
+            while selector.get_map():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise subprocess.TimeoutExpired(command, timeout)
+                for key, _ in selector.select(min(remaining, 1.0)):
+                    data = os.read(key.fd, 1 << 16)
+                    if not data:
+                        selector.unregister(key.fileobj)
+                        continue
+                    chunks[key.fileobj].append(data)
+                    total += len(data)
+                    if total > limit:
+                        raise OutputTooLarge(f"printed more than {limit >> 20} MiB")
+        process.wait(timeout=max(0.1, deadline - time.monotonic()))
+    except BaseException:
+        _kill_group(process.pid)
+        process.wait()
+        raise
+    finally:
+        for stream in chunks:
+            stream.close()
+    return subprocess.CompletedProcess(command, process.returncode,
+                                       b"".join(chunks[process.stdout]).decode(errors="replace"),
+                                       b"".join(chunks[process.stderr]).decode(errors="replace"))
+
+
+def _kill_group(pid: int) -> None:
+    import signal
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass

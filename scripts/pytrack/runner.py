@@ -463,6 +463,13 @@ class Interrupted(BaseException):
     pass
 
 
+def _inert(error) -> str:
+    """A message that may quote an argument or an environment value, on one line, its control
+    characters shown as \\xNN (none of them reaches the terminal as one)."""
+    import re
+    return re.sub(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m.group()):02x}", str(error))
+
+
 def _on_signal(signum, frame):
     """The first SIGINT/SIGTERM unwinds the run through every clean-up; further ones are
     ignored, so a second Ctrl-C cannot cut a clean-up short and leave workers or files."""
@@ -595,10 +602,10 @@ def main(argv: list[str]) -> int:
             raise UsageError("the selection has no benchmarks")
         return run(options, benchmarks)
     except UsageError as error:
-        print(f"pytrack: {error}", file=sys.stderr)
+        print(f"pytrack: {_inert(error)}", file=sys.stderr)
         return 2
     except ValueError as error:  # a bad environment setting (e.g. PARBENCH_PY_START_METHOD)
-        print(f"pytrack: {error}", file=sys.stderr)
+        print(f"pytrack: {_inert(error)}", file=sys.stderr)
         return 2
     except OSError as error:  # e.g. the output file's disk filled up
         print(f"pytrack: {error.filename or 'output'}: {error.strerror}", file=sys.stderr)

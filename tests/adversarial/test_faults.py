@@ -60,9 +60,15 @@ def finished(folder: Path) -> list[dict]:
     return [f for f in state_of(folder).get("families", []) if f.get("status") == "ok"]
 
 
-def running_family_child(folder: Path) -> int | None:
-    """The benchmark process writing into folder (its command line names the folder)."""
-    pids = [pid for pid in processes_running(str(folder / "raw")) if "parbench_bench" in
+def family_processes(owner: int) -> list[int]:
+    """The live processes of the families a sweep or check (pid `owner`) runs: their command
+    lines name the family's own folder, parbench-family-<owner>-..."""
+    return processes_running(f"parbench-family-{owner}-")
+
+
+def running_family_child(sweep: subprocess.Popen) -> int | None:
+    """The benchmark process of the family the sweep runs now."""
+    pids = [pid for pid in family_processes(sweep.pid) if "parbench_bench" in
             Path(f"/proc/{pid}/exe").resolve(strict=False).name]
     return pids[0] if pids else None
 
@@ -74,8 +80,19 @@ def intact(folder: Path, records: list[dict]) -> None:
         assert len(data) == record["bytes"] and hashlib.sha256(data).hexdigest() == record["sha256"], record["file"]
 
 
+def orphans() -> list[int]:
+    """Family processes whose sweep or check has ended (its pid, in their folder's name, is gone)."""
+    found = []
+    for pid in processes_running("parbench-family-"):
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        owner = command.split("parbench-family-", 1)[1].split("-", 1)[0]
+        if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+            found.append(pid)
+    return found
+
+
 def nothing_left(folder: Path, before: set) -> None:
-    wait_for(lambda: not processes_running(str(folder)), 15, "the family's processes to end")
+    wait_for(lambda: not orphans(), 15, "the family's processes to end")
     assert not (leftovers() - before), sorted(leftovers() - before)
     assert not list((folder / "raw").glob(".*.partial"))
 
@@ -93,9 +110,9 @@ def test_sigkill_of_the_sweep_kills_its_child_and_resume_finishes(tmp_path, benc
     before = leftovers()
     folder = tmp_path / "run"
     sweep = start_sweep(tmp_path)
-    wait_for(lambda: len(finished(folder)) >= 1 and running_family_child(folder), what="a family running")
+    wait_for(lambda: len(finished(folder)) >= 1 and running_family_child(sweep), what="a family running")
     kept = finished(folder)
-    child = running_family_child(folder)
+    child = running_family_child(sweep)
     sweep.kill()
     sweep.wait()
     # the benchmark child dies with its sweep (PR_SET_PDEATHSIG), not when its family would end
@@ -111,7 +128,7 @@ def test_sigkill_of_the_child_fails_its_family_with_the_signal(tmp_path, bench):
     before = leftovers()
     folder = tmp_path / "run"
     sweep = start_sweep(tmp_path)
-    child = wait_for(lambda: running_family_child(folder), what="a family running")
+    child = wait_for(lambda: running_family_child(sweep), what="a family running")
     os.kill(child, signal.SIGKILL)
     out, err = sweep.communicate(timeout=600)
     assert sweep.returncode == 1, out + err
@@ -306,16 +323,14 @@ def test_the_binary_removes_its_files_when_signalled(tmp_path, bench, sig):
 def test_ctrl_c_during_checks_remeasurement_leaves_nothing_half_done(tmp_path, bench):
     before = leftovers()
     folder = tmp_path / "run"
-    sweep = start_sweep(tmp_path, CONFIG.replace('"primes", "file_read", "sleep_io"', '"primes"'))
+    # no model reaches an efficiency of 1.9: the check re-measures
+    sweep = start_sweep(tmp_path, CONFIG.replace('"primes", "file_read", "sleep_io"', '"primes"')
+                        + "[check]\nefficiency_min = 1.9\n")
     out, err = sweep.communicate(timeout=600)
     assert sweep.returncode == 0, out + err
-    state = state_of(folder)
-    state["config"]["check"]["efficiency_min"] = 1.9  # no model reaches it: the check re-measures
-    state["config"]["min_time"] = 2.0                 # long enough to be interrupted
-    (folder / "sweep.json").write_text(json.dumps(state))
     check = subprocess.Popen([sys.executable, "-m", "parbench", "check", str(folder)], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, env=environment())
-    wait_for(lambda: processes_running(str(folder / "rechecks")), what="a re-measurement running")
+    wait_for(lambda: family_processes(check.pid), what="a re-measurement running")
     check.send_signal(signal.SIGINT)
     out, err = check.communicate(timeout=120)
     assert check.returncode == 130, out + err

@@ -345,8 +345,10 @@ def test_links_and_tags_from_a_folder_are_inert_in_both_reports(mine):
     record_raw(mine, "primes__pool.json")
     check = {"when": "now", "rows": [{"check": c, "subject": c, "measured": c, "threshold": "", "result": "FAIL",
                                       "note": c} for c in ACTIVE]}
+    from parbench.provenance import signature
     from parbench.state import state_digest
     check["sweep_sha256"] = state_digest(mine)
+    check["digest"] = signature(check)  # as check writes it: its rows are shown, and must be inert
     (mine / "check.json").write_text(json.dumps(check))
     result = cli("report", mine)
     assert result.returncode == 0, result.stderr
@@ -359,6 +361,62 @@ def test_links_and_tags_from_a_folder_are_inert_in_both_reports(mine):
     for label in "abcdefgh":  # each unsafe link defused: its "]" escaped, so no viewer links it
         assert re.search(rf"\[{label}\\\]", text), label
     assert "[i\\]: javascript" in text
+    rendered = render_markdown(text)
+    if rendered is not None:
+        assert not active_targets(rendered) and "<script" not in rendered, active_targets(rendered)
+
+
+def render_markdown(text: str) -> str | None:
+    """report.md as a Markdown viewer renders it (cmark, raw HTML allowed), or None without cmark."""
+    if shutil.which("cmark") is None:
+        return None
+    return subprocess.run(["cmark", "--unsafe"], input=text, capture_output=True, text=True, check=True).stdout
+
+
+ESCAPING = ["[one\\](javascript:alert(1))", "[two](javascript\\:alert(2))", "[three\\\\](javascript:alert(3))",
+            "[four](java&#x73;cript:alert(4))", "[five](\\javascript:alert(5))", "[six]\n(javascript:alert(6))",
+            "[seven](#ok) [eight](javascript:alert(8) \"t\")", "<javascript:alert(9)>"]
+
+
+@pytest.mark.parametrize("where", ["description", "model_note"])
+def test_a_backslash_or_an_escape_in_the_data_cannot_rebuild_a_link(mine, where):
+    text = " ".join(ESCAPING)
+    if where == "description":
+        for name in ("sweep.json", "settings.json"):
+            state = json.loads((mine / name).read_text())
+            state["config"]["description"] = text
+            (mine / name).write_text(json.dumps(state))
+        if (json.loads((mine / "sweep.json").read_text())).get("sweep_id"):
+            adopt(mine)  # this machine's record holds the description too
+    else:
+        path = mine / "raw" / "primes__pool.json"
+        data = json.loads(path.read_text())
+        data["context"]["model_note:pool"] = text
+        path.write_text(json.dumps(data))
+        record_raw(mine, "primes__pool.json")
+    result = cli("report", mine)
+    assert result.returncode == 0, result.stderr
+    markdown = (mine / "report.md").read_text()
+    assert "alert(1)" in markdown  # the data is there, as text
+    rendered = render_markdown(markdown)
+    if rendered is None:
+        pytest.skip("no cmark to render report.md with")
+    assert not active_targets(rendered), active_targets(rendered)
+    assert not active_targets((mine / "report.html").read_text())
+
+
+def test_a_check_json_not_written_here_is_not_shown_as_checks_verdict(mine):
+    from parbench.state import state_digest
+    forged = {"when": "now", "sweep_sha256": state_digest(mine),
+              "rows": [{"check": "all", "subject": "fine", "measured": "", "threshold": "", "result": "PASS",
+                        "note": ""}]}
+    body = json.dumps({k: v for k, v in forged.items()}, sort_keys=True).encode()
+    forged["digest"] = hashlib.sha256(body).hexdigest()
+    (mine / "check.json").write_text(json.dumps(forged))
+    assert cli("report", mine).returncode == 0
+    text = (mine / "report.md").read_text()
+    assert "not written by ./parbench check on this machine" in text
+    assert "1 PASS, 0 WARN, 0 FAIL" not in text and "FAIL" in text  # the report's own check: efficiency fails
 
 
 def test_a_forged_analysis_with_its_checksum_recomputed_is_analysed_again(mine):
@@ -608,9 +666,11 @@ def test_sighup_and_sigquit_stop_a_sweep_cleanly(tmp_path, bench, sig):
 def test_sigkill_of_check_while_it_re_measures_leaves_nothing_after_the_next_verb(mine):
     check = subprocess.Popen([sys.executable, "-m", "parbench", "check", str(mine)], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, env=environment())
+    from conftest import processes_running
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not list((mine / "rechecks").glob(".*.partial")):
+    while time.monotonic() < deadline and not processes_running(f"parbench-family-{check.pid}-"):
         time.sleep(0.01)
+    assert processes_running(f"parbench-family-{check.pid}-"), "no re-measurement seen"
     check.kill()
     check.wait()
     time.sleep(0.5)  # the benchmark child dies with it (PR_SET_PDEATHSIG)
@@ -633,3 +693,220 @@ def test_compare_says_when_machines_or_configs_differ(tmp_path, mine):
     assert "come from different machines" in result.stdout and "elsewhere (Another CPU" in result.stdout
     assert "ran different configs (they differ in repetitions)" in result.stdout
     assert "different" not in cli("compare", mine, mine).stdout
+
+
+# --- the second round: what a fresh attacker found ------------------------------------------------
+
+def test_benchmark_output_is_never_written_inside_the_results_folder(tmp_path, mine):
+    """Google Benchmark opens its output without O_NOFOLLOW: it writes it in the family's own
+    private folder, never at a name in the results folder someone could put a link at."""
+    from conftest import processes_running
+    check = subprocess.Popen([sys.executable, "-m", "parbench", "check", str(mine)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=environment())
+    commands = set()
+    deadline = time.monotonic() + 120
+    while check.poll() is None and time.monotonic() < deadline:
+        for pid in processes_running("--benchmark_out="):
+            try:
+                commands.add(Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"))
+            except OSError:
+                pass
+        time.sleep(0.01)
+    check.communicate(timeout=120)
+    outs = [part for command in commands for part in command.split("\0") if part.startswith("--benchmark_out=")]
+    assert outs, "no re-measurement seen"
+    assert all(str(mine) not in out and ("/parbench-family-" in out or "/parbench-ceiling-" in out)
+               for out in outs), outs
+
+
+def test_a_folder_someone_else_owns_or_anyone_can_write_is_not_written(tmp_path, bench):
+    import pwd
+    config = tmp_path / "c.toml"
+    config.write_text(TINY)
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    if os.geteuid() == 0:
+        os.chown(theirs, pwd.getpwnam("nobody").pw_uid, -1)
+        assert_one_line(cli("sweep", "--config", config, "--out", theirs), "owned by another user")
+        assert not list(theirs.iterdir())
+    open_to_all = tmp_path / "open"
+    open_to_all.mkdir()
+    open_to_all.chmod(0o777)
+    assert_one_line(cli("sweep", "--config", config, "--out", open_to_all), "writable by every user")
+    assert not list(open_to_all.iterdir())
+
+
+def drop_family(folder: Path, family: str) -> None:
+    state = json.loads((folder / "sweep.json").read_text())
+    state["families"] = [f for f in state["families"] if f["family"] != family]
+    (folder / "sweep.json").write_text(json.dumps(state))
+
+
+def test_a_family_removed_from_the_state_fails_check(mine):
+    drop_family(mine, "primes/pool")
+    (mine / "raw" / "primes__pool.json").unlink()
+    result = cli("check", mine, "--no-remeasure")
+    assert result.returncode == 1, result.stdout
+    assert re.search(r"planned family\s+primes/pool\s+not in sweep.json\s+.*FAIL", result.stdout), result.stdout
+    assert re.search(r"efficiency at p=cores\s+primes/pool\s+not measured", result.stdout), result.stdout
+
+
+@pytest.mark.parametrize("spoil,needle", [
+    (lambda rows: [r.update(name=r["name"].replace("primes/pool", "primes/poolx"),
+                            run_name=r["run_name"].replace("primes/pool", "primes/poolx")) for r in rows],
+     "benchmark(s) of another family"),
+    (lambda rows: rows.__setitem__(slice(None), [r for r in rows if "/p:2/" not in r["name"]]),
+     "of 2 planned benchmarks"),
+    (lambda rows: rows.remove([r for r in rows if r.get("run_type") == "iteration"][-1]), "of 3 repetitions"),
+])
+def test_rows_renamed_or_lost_in_a_recorded_raw_file_fail_check(mine, spoil, needle):
+    rewrite_raw(mine, "primes__pool.json", spoil)
+    result = cli("check", mine, "--no-remeasure")
+    assert result.returncode == 1, result.stdout
+    assert re.search(rf"valid measurements\s+primes/pool\s+.*{re.escape(needle)}", result.stdout), result.stdout
+
+
+def test_check_takes_its_thresholds_from_this_machines_record(mine):
+    for name in ("sweep.json", "settings.json"):
+        state = json.loads((mine / name).read_text())
+        state["config"]["check"]["efficiency_min"] = 0.1  # would pass every model
+        (mine / name).write_text(json.dumps(state))
+    result = cli("check", mine, "--no-remeasure")
+    assert result.returncode == 1
+    assert re.search(r"config as started\s+\S+sweep.json\s+differs in check.efficiency_min", result.stdout)
+    assert re.search(r"efficiency at p=cores.*>= 1.9\s+FAIL", result.stdout), result.stdout
+
+
+def test_another_folder_in_the_place_of_mine_is_not_mine(tmp_path, mine):
+    from parbench import provenance
+    sweep_id = json.loads((mine / "sweep.json").read_text())["sweep_id"]
+    impostor = tmp_path / "impostor"
+    shutil.copytree(mine, impostor)
+    mine.rename(tmp_path / "moved")
+    impostor.rename(mine)
+    record, why = provenance.owned(mine, sweep_id)
+    assert record is None and "another folder in the place" in why
+    assert provenance.owned(tmp_path / "moved", sweep_id)[0] is None  # moved: no longer where it started
+
+
+@pytest.mark.parametrize("name", ["sweep.json", "env.json", "check.json", "analysis.json", "raw/primes__pool.json"])
+def test_a_huge_sparse_file_is_refused_by_its_size(mine, name):
+    path = mine / name
+    path.unlink(missing_ok=True)
+    with open(path, "wb") as file:
+        file.truncate(3 << 30)  # 3 GiB, no disk
+    for verb in ("analyze", "report", "check"):
+        result = cli(verb, mine, *(["--no-remeasure"] if verb == "check" else []), timeout=120)
+        assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr
+        if name in ("sweep.json", "env.json"):
+            assert_one_line(result, "larger than any file parbench reads")
+        elif name.startswith("raw/") and verb != "check":  # its size alone is not the one recorded
+            assert_one_line(result, "changed since the sweep wrote it")
+
+
+def test_a_huge_hostfile_or_a_flooding_interpreter_is_one_line(tmp_path, bench):
+    hostfile = tmp_path / "hosts"
+    with open(hostfile, "wb") as file:
+        file.truncate(2 << 30)
+    config = tmp_path / "c.toml"
+    config.write_text(MPI_SWEEP + f'hostfile = "{hostfile}"\n')
+    if shutil.which("mpirun"):
+        assert_one_line(cli("sweep", "--config", config, "--out", tmp_path / "run"), "larger than any file")
+        assert not (tmp_path / "run").exists()
+    flood = tmp_path / "python3.99"
+    flood.write_text("#!/bin/sh\nexec yes\n")
+    flood.chmod(0o755)
+    config.write_text(TRACK_SWEEP.replace('python = "/usr/bin/python3"', f'python = "{flood}"'))
+    assert_one_line(cli("sweep", "--config", config, "--out", tmp_path / "run"), "Python track")
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("text,needle", [("[" * 100000 + "]" * 100000, "nested too deeply"),
+                                         ('{"benchmarks": [], "context": {"x": ' + "7" * 5000 + "}}",
+                                          "unreadable JSON")], ids=["deep", "digits"])
+def test_a_raw_file_of_absurd_json_is_one_line_or_a_fail(mine, text, needle):
+    (mine / "raw" / "primes__pool.json").write_text(text)
+    record_raw(mine, "primes__pool.json")
+    for verb in ("analyze", "report", "compare"):
+        assert_one_line(cli(verb, mine, *([mine] if verb == "compare" else [])), needle)
+    result = cli("check", mine, "--no-remeasure")
+    assert result.returncode in (1, 2) and "Traceback" not in result.stderr and "internal error" not in result.stderr
+    assert needle in result.stdout + result.stderr
+
+
+def test_command_line_and_environment_values_reach_the_terminal_inert(tmp_path, bench):
+    escape = "\x1b]0;PWN\x07\xc2\x9b"
+    results = [run_bench_escaped(bench, f"--workloads=x{escape}"),
+               parbench_entry(f"x{escape}", cwd=tmp_path), parbench_entry("list", f"--models={escape}", cwd=tmp_path),
+               parbench_entry("list", cwd=tmp_path, env={"PARBENCH_JOBS": escape}),
+               cli("sweep", "--config", tmp_path / f"{escape}.toml")]
+    for result in results:
+        assert result.returncode == 2, result.stderr
+        for stream in (result.stdout, result.stderr):
+            assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", stream), repr(stream[-300:])
+
+
+def run_bench_escaped(bench, *args):
+    return subprocess.run([str(bench), *args], capture_output=True, text=True, env=environment())
+
+
+def test_a_folder_where_a_config_or_hostfile_should_be_is_named(tmp_path, bench):
+    folder = tmp_path / "c.toml"
+    folder.mkdir()
+    assert_one_line(cli("sweep", "--config", folder), f"{folder}: not a regular file")
+
+
+@pytest.mark.parametrize("value,needle", [("", "PARBENCH_PYTHON is empty"),
+                                          ("CAT", "does not answer as a Python 3")])
+def test_an_interpreter_that_is_not_one_is_refused_by_the_entry_point(tmp_path, value, needle):
+    if value == "CAT":
+        value = str(tmp_path / "catter")
+        Path(value).write_text("#!/bin/sh\nexec cat\n")
+        Path(value).chmod(0o755)
+    result = parbench_entry("analyze", tmp_path, cwd=tmp_path, env={"PARBENCH_PYTHON": value}, timeout=120)
+    assert_one_line(result, needle)
+
+
+def test_a_stop_signal_while_the_sweep_sets_up_ends_it_at_once(tmp_path, bench):
+    slow = tmp_path / "python3.99"
+    slow.write_text("#!/bin/sh\nexec sleep 50\n")
+    slow.chmod(0o755)
+    config = tmp_path / "c.toml"
+    config.write_text(TRACK_SWEEP.replace('python = "/usr/bin/python3"', f'python = "{slow}"'))
+    sweep = subprocess.Popen([sys.executable, "-m", "parbench", "sweep", "--config", str(config), "--out",
+                              str(tmp_path / "run")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=environment())
+    time.sleep(3)
+    started = time.monotonic()
+    sweep.send_signal(signal.SIGTERM)
+    out, err = sweep.communicate(timeout=60)
+    assert sweep.returncode == 143 and time.monotonic() - started < 10, (sweep.returncode, err)
+    assert not (tmp_path / "run").exists()
+    from conftest import processes_running
+    assert not processes_running("sleep 50")
+
+
+def test_sigkill_during_an_mpi_family_leaves_no_open_mpi_files_once_resumed(tmp_path, bench):
+    listing = subprocess.run([str(bench), "list", "--models=all"], capture_output=True, text=True).stdout
+    if shutil.which("mpirun") is None or "mpi " not in listing:
+        pytest.skip("no Open MPI in this build")
+    import glob
+    open_mpi_files = lambda: set(glob.glob("/dev/shm/vader_segment.*")) | set(glob.glob("/tmp/ompi.*/*")) | set(
+        glob.glob("/dev/shm/parbench-mpi-*"))
+    before = open_mpi_files()
+    config = tmp_path / "mpi.toml"
+    config.write_text(MPI_SWEEP.replace("min_time = 0.01", "min_time = 0.5"))
+    run = tmp_path / "run"
+    sweep = subprocess.Popen([sys.executable, "-m", "parbench", "sweep", "--config", str(config), "--out", str(run)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment())
+    from conftest import processes_running
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not [p for p in processes_running("mpirun") if p != sweep.pid]:
+        time.sleep(0.02)
+    time.sleep(1.0)  # the job's ranks are up, their segments made
+    sweep.kill()
+    sweep.wait()
+    time.sleep(2)
+    assert cli("sweep", "--resume", run).returncode in (0, 1)
+    time.sleep(1)
+    assert not (open_mpi_files() - before), sorted(open_mpi_files() - before)
