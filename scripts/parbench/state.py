@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
+import stat
 import sys
 from pathlib import Path
 
@@ -176,7 +178,9 @@ def changed_since_written(path: Path, record: dict) -> str:
     SHA-256 as the sweep recorded them when it wrote it (records of before checksums: "")."""
     if "sha256" not in record:
         return ""
-    if path.is_symlink() or path.stat().st_size != record.get("bytes"):  # a size says it, unread
+    if not stat.S_ISREG(os.lstat(path).st_mode):
+        read_regular_bytes(path)  # a link, a FIFO, a folder: its own one line
+    if path.stat().st_size != record.get("bytes"):  # a size says it, unread
         return "changed since the sweep wrote it (its size or SHA-256 is not the one sweep.json records)"
     data = read_regular_bytes(path)
     if len(data) != record.get("bytes") or hashlib.sha256(data).hexdigest() != record["sha256"]:

@@ -148,6 +148,8 @@ def refuse_others_folders(directory: Path, info: os.stat_result) -> None:
         except FileNotFoundError:
             continue
     for folder, found in folders:
+        if stat.S_ISLNK(found.st_mode):
+            refuse_linked_subfolders(directory)  # one line saying it is a link
         why = _others_can_write(found)
         if why:
             raise UserError(f"{folder}: {why}; parbench writes results only into a folder of your own "

@@ -27,14 +27,18 @@ efficiency_min = 0.3
 """
 
 
-@pytest.fixture
-def tiny_sweep(tmp_path, bench_binary):
+def _sweep(tmp_path, bench_binary, text):
     config = tmp_path / "tiny.toml"
-    config.write_text(SWEEP)
+    config.write_text(text)
     out = tmp_path / "run"
     result = run_cli("sweep", "--config", config, "--out", out, env={"PARBENCH_BENCH": str(bench_binary)})
     assert result.returncode == 0, result.stdout + result.stderr
     return out
+
+
+@pytest.fixture
+def tiny_sweep(tmp_path, bench_binary):
+    return _sweep(tmp_path, bench_binary, SWEEP)
 
 
 def _slow_down(directory, family_file, factor):
@@ -69,10 +73,9 @@ def test_a_noisy_failure_is_re_measured_into_warn(tiny_sweep, bench_binary):
     assert all(r["status"] == "ok" for r in rechecks)
 
 
-def test_a_real_failure_stays_fail(tiny_sweep, bench_binary):
-    state = json.loads((tiny_sweep / "sweep.json").read_text())
-    state["config"]["check"]["efficiency_min"] = 1.9  # no model can (range: [0, 2]): every measurement fails
-    (tiny_sweep / "sweep.json").write_text(json.dumps(state))
+def test_a_real_failure_stays_fail(tmp_path, bench_binary):
+    # no model can reach 1.9 (range: [0, 2]): every measurement fails
+    tiny_sweep = _sweep(tmp_path, bench_binary, SWEEP.replace("efficiency_min = 0.3", "efficiency_min = 1.9"))
     result = run_cli("check", tiny_sweep, env={"PARBENCH_BENCH": str(bench_binary)})
     assert result.returncode == 1, result.stdout + result.stderr
     row = _row(result.stdout, "primes/pool")
