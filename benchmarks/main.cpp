@@ -620,18 +620,34 @@ void passive_for_selfcheck(char** argv) {
 // (C0 but tab, DEL, C1 as UTF-8) reaches the terminal as one; each is written as \xNN.
 std::string inert(std::string_view text) {
   std::string shown;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto byte = static_cast<unsigned char>(text[i]);
-    const bool c1 = byte == 0xc2 && i + 1 < text.size() &&
-                    static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
-                    static_cast<unsigned char>(text[i + 1]) <= 0x9f;
-    if ((byte < 0x20 && byte != '\t') || byte == 0x7f || c1) {
-      const unsigned code = c1 ? static_cast<unsigned char>(text[++i]) : byte;
-      char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\x%02x", code);
-      shown += escaped;
+  const auto at = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  const auto escape = [&](unsigned code) {
+    char escaped[8];
+    std::snprintf(escaped, sizeof escaped, "\\x%02x", code);
+    shown += escaped;
+  };
+  for (std::size_t i = 0; i < text.size();) {
+    const unsigned char byte = at(i);
+    // the length of a well-formed UTF-8 sequence starting here (0: not one)
+    std::size_t length = byte < 0x80                    ? 1
+                         : byte >= 0xc2 && byte <= 0xdf ? 2
+                         : byte >= 0xe0 && byte <= 0xef ? 3
+                         : byte >= 0xf0 && byte <= 0xf4 ? 4
+                                                        : 0;
+    for (std::size_t k = 1; k < length; ++k)
+      if (i + k >= text.size() || (at(i + k) & 0xc0) != 0x80) length = 0;
+    if (length == 0) {  // a byte that is not UTF-8: some terminals take 0x9b as an escape
+      escape(byte);
+      ++i;
+    } else if ((byte < 0x20 && byte != '\t') || byte == 0x7f) {
+      escape(byte);
+      ++i;
+    } else if (byte == 0xc2 && at(i + 1) <= 0x9f) {  // C1 control, U+0080 to U+009F
+      escape(at(i + 1));
+      i += 2;
     } else {
-      shown += static_cast<char>(byte);
+      shown.append(text.substr(i, length));
+      i += length;
     }
   }
   return shown;
@@ -661,6 +677,16 @@ int main(int argc, char** argv) {
       print_error("argument " + std::to_string(i) + " holds a control character: " + argv[i]);
       return 2;
     }
+  // The same for the environment this program reads (its knobs, the temporary folder).
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const std::string_view variable(*entry);
+    if ((variable.starts_with("PARBENCH_") || variable.starts_with("TMPDIR=")) &&
+        has_control_character(variable)) {
+      print_error("the environment's " + std::string(variable.substr(0, variable.find('='))) +
+                  " holds a control character: " + std::string(variable));
+      return 2;
+    }
+  }
   try {
     Command command = parse(argc, argv);
     bool workers_given = false;

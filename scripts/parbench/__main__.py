@@ -68,7 +68,9 @@ def _sweep_lock(directory: Path):
     sweep or check is still writing it (their own analysis runs inside their lock); what a
     writer killed outright left half-done is removed first. A folder that is not a sweep's
     (no sweep.json) is left without a .lock file."""
+    from .scratch import remove_all_stale
     from .util import FolderLock, remove_partials
+    remove_all_stale(dict(os.environ))  # scratch folders of a sweep or check killed outright
     if directory.is_dir() and (directory / "sweep.json").exists():
         with FolderLock(directory):
             remove_partials(directory)
@@ -136,7 +138,10 @@ def main() -> int:
             signal.signal(sig, _raise_stopped)
     # What parbench prints may hold names and messages from a results folder someone else made:
     # no control character of theirs reaches the terminal.
-    sys.stdout, sys.stderr = InertStream(sys.stdout), InertStream(sys.stderr)
+    if sys.stdout is not None:  # None: stdout closed (>&-)
+        sys.stdout = InertStream(sys.stdout)
+    if sys.stderr is not None:
+        sys.stderr = InertStream(sys.stderr)
     try:
         return run(sys.argv[1:])
     except UserError as error:
@@ -146,14 +151,18 @@ def main() -> int:
         signum = getattr(stopped, "signum", signal.SIGINT)
         print(f"parbench: interrupted by {signal.Signals(signum).name}", file=sys.stderr)
         return 128 + signum
-    except BrokenPipeError:
-        return 1
+    except BrokenPipeError:  # `| head`: what was asked for was read; the rest goes nowhere
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, AttributeError, ValueError):
+            pass
+        return 128 + signal.SIGPIPE
     except OSError as error:  # the machine's problem, not parbench's: a full disk, a read-only folder
         if os.environ.get("PARBENCH_DEBUG"):
             traceback.print_exc()
         where = f"{error.filename}: " if error.filename else ""
-        advice = {errno.ENOSPC: " (free some space and run it again; a sweep's finished families are kept: "
-                                "--resume continues it)",
+        advice = {errno.ENOSPC: " (no space left: free some and run it again; a sweep keeps its finished "
+                                "families, and --resume continues it)",
                   errno.EDQUOT: " (over quota: free some space)", errno.EROFS: " (a read-only file system)",
                   errno.EACCES: " (permission denied)"}.get(error.errno, "")
         print(f"parbench: {_one_line(where)}{error.strerror or error}{advice}", file=sys.stderr)

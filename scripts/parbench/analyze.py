@@ -752,16 +752,16 @@ def build_warnings(points, env, sweep, physical, threads, primitives, directory:
     return warnings
 
 
-def find_previous(directory: Path, env: dict, sweep: dict) -> Path | None:
-    """The latest complete sweep before this one of the same machine (host name and CPU model)
-    and the same config, under the repository's results/ or beside DIR."""
+def find_previous(directory: Path, env: dict, sweep: dict) -> list[Path]:
+    """The complete sweeps before this one of the same machine (host name and CPU model) and
+    the same config, under the repository's results/ or beside DIR, latest first."""
     started = sweep.get("started")
     config = (sweep.get("config") or {}).get("name")
     if not started or not config:
-        return None
+        return []
     here = directory.resolve()
     roots = {REPO_ROOT / "results", here.parent}
-    best: tuple[str, Path] | None = None
+    found: list[tuple[str, Path]] = []
     for root in roots:
         try:
             candidates = [c for c in root.iterdir() if c.is_dir()]
@@ -779,9 +779,8 @@ def find_previous(directory: Path, env: dict, sweep: dict) -> Path | None:
                     or other_env.get("hostname") != env.get("hostname")
                     or (other_env.get("cpu") or {}).get("model") != (env.get("cpu") or {}).get("model")):
                 continue
-            if best is None or other["started"] > best[0]:
-                best = (other["started"], candidate)
-    return best[1] if best else None
+            found.append((other["started"], candidate))
+    return [path for _, path in sorted(found, reverse=True)]
 
 
 def _point_key(point: dict) -> tuple:
@@ -906,17 +905,33 @@ def analyze(directory: Path, replacements: dict[str, Path] | None = None,
     # The Python track's cross-language table, rules of thumb and primitive pairs (None without it).
     analysis["python"] = python_track.build(points, primitives, results.contexts, physical, noise)
     if with_previous:
-        previous_dir = baseline if baseline is not None else find_previous(directory, env, sweep)
-        if previous_dir is not None:
-            try:
-                previous = analyze(previous_dir, with_previous=False)
-            except UserError as error:
-                if baseline is not None:
-                    raise UserError(f"baseline {previous_dir}: {error}") from None
-                previous = None  # an unreadable earlier run is no comparison, not an error
-            if previous is not None:
-                analysis["previous"] = build_vs_previous(analysis, previous, previous_dir)
+        analysis["previous"] = _vs_previous(analysis, directory, env, sweep, baseline)
     return analysis
+
+
+def _vs_previous(analysis: dict, directory: Path, env: dict, sweep: dict, baseline: Path | None) -> dict | None:
+    """The comparison with --baseline, else with the latest earlier sweep that can be analysed
+    (one whose files are damaged or changed is passed over, and said so)."""
+    if baseline is not None:
+        try:
+            return build_vs_previous(analysis, analyze(baseline, with_previous=False), baseline)
+        except UserError as error:
+            raise UserError(f"baseline {baseline}: {error}") from None
+    passed_over = []
+    for candidate in find_previous(directory, env, sweep):
+        try:
+            previous = analyze(candidate, with_previous=False)
+        except UserError as error:
+            passed_over.append(f"{candidate.name} ({str(error).split(': ', 1)[-1][:120]})")
+            continue
+        comparison = build_vs_previous(analysis, previous, candidate)
+        if passed_over:
+            comparison["passed_over"] = passed_over
+        return comparison
+    if passed_over:
+        analysis["warnings"].append("no earlier sweep to compare with: " + "; ".join(passed_over[:3])
+                                    + " could not be analysed")
+    return None
 
 
 def _clean(value):
@@ -994,6 +1009,8 @@ def write_outputs(directory: Path, analysis: dict) -> None:
     if previous_rows is not None:
         analysis = dict(analysis, vs_previous=previous_rows)
         tables["vs_previous"] = VS_PREVIOUS_COLUMNS
+    elif (directory / "vs_previous.csv").exists():  # of an earlier analysis: no longer this one's
+        (directory / "vs_previous.csv").unlink()
     for table, columns in tables.items():
         path = directory / f"{table}.csv"
         lines = []

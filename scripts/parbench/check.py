@@ -39,6 +39,8 @@ from typing import NamedTuple
 
 from . import Stopped, UserError, config as config_module, provenance
 from .analyze import analyze
+from .scratch import CEILING_PREFIX, private_folder, remove_all_stale
+from .util import one_line
 from .modelnames import baseline_of
 from .state import (STATE_FILE, missing_raw_files, read_env, read_settings, read_state, spin_calibration,
                     state_digest)
@@ -61,10 +63,16 @@ def _checked_config(directory: Path, state: dict) -> tuple[config_module.SweepCo
     written once at the start, is a FAIL). None for a folder without sweep.json."""
     if not state:
         return None, []
-    record, _ = provenance.owned(directory, state.get(provenance.ID_FIELD))
+    record, why_not = provenance.owned(directory, state.get(provenance.ID_FIELD))
     reference, source = ((record["config"], "this machine's record of the sweep") if record
                          else (read_settings(directory).get("config"), "settings.json (written at the start)"))
     rows = []
+    if record is None:  # what check can say of another machine's folder is what its records say
+        rows.append(Row("made here", str(directory), why_not, "a sweep this checkout started here", None,
+                        note="its records are checked against each other only"))
+    if reference is None and provenance.ID_FIELD in state:  # this parbench writes settings.json: gone
+        rows.append(Row("config as started", str(directory / "settings.json"), "missing or unreadable",
+                        "written at the start", False))
     if isinstance(reference, dict):
         differ = provenance.differences(state["config"], reference)
         if differ:
@@ -250,6 +258,8 @@ def _valid_rows(directory: Path, state: dict, changed: set[str]) -> list[Row]:
     recorded = {Family.from_record(r).key for r in records}
     rows = [Row("planned family", key.replace("|", " "), f"not in {STATE_FILE}", "every planned family", False)
             for key in sorted(set(plan or {}) - recorded)]
+    if plan is None and provenance.ID_FIELD in state:  # this parbench records its plan: removed
+        rows.append(Row("planned family", str(directory), "no plan recorded", "the sweep's plan", False))
     repetitions = (state.get("config") or {}).get("repetitions")
     for record in records:
         path = directory / str(record.get("file"))
@@ -364,10 +374,11 @@ def check(directory: Path, reference: Path | None, allow_remeasure: bool = True)
     the verdict, and the check.json it leaves, describe a state that no longer is)."""
     import contextlib
     from .util import FolderLock, remove_partials
+    remove_all_stale(dict(os.environ))  # scratch folders of a check or sweep killed outright (SIGKILL)
     with contextlib.ExitStack() as held:
         if (Path(directory) / STATE_FILE).exists():
             held.enter_context(FolderLock(directory))
-            remove_partials(directory)  # of a check or sweep killed outright (SIGKILL)
+            remove_partials(directory)  # its own half-written files
         return _check(Path(directory), reference, allow_remeasure)
 
 
@@ -398,6 +409,7 @@ def _check(directory: Path, reference: Path | None, allow_remeasure: bool) -> in
 
 
 def _print_rows(rows: list[Row]) -> None:
+    rows = [Row(*(one_line(value) if isinstance(value, str) else value for value in row)) for row in rows]
     widths = [max(len(str(r[i])) for r in rows + [("check", "subject", "measured", "threshold")]) for i in range(4)]
     header = ("check", "subject", "measured", "threshold")
     print("  ".join(f"{h:<{w}}" for h, w in zip(header, widths)) + "  result")
@@ -407,13 +419,16 @@ def _print_rows(rows: list[Row]) -> None:
         print("  ".join(f"{str(c):<{w}}" for c, w in zip(row[:4], widths)) + f"  {label}"
               + (f" ({note})" if note else ""))
     failed = sum(1 for r in rows if r.passed is False)
-    noisy = sum(1 for r in rows if r.passed is None and not r.note.startswith("not reproduced"))
+    noisy = sum(1 for r in rows if r.passed is None and not r.note)
     unreproduced = sum(1 for r in rows if r.passed is None and r.note.startswith("not reproduced"))
-    summary = f"\ncheck: {len(rows) - failed - noisy - unreproduced} passed, {failed} failed"
+    warned = sum(1 for r in rows if r.passed is None) - noisy - unreproduced
+    summary = f"\ncheck: {len(rows) - failed - noisy - unreproduced - warned} passed, {failed} failed"
     if noisy:
         summary += f", {noisy} inconclusive (noisy timings)"
     if unreproduced:
         summary += f", {unreproduced} not reproduced on re-measurement"
+    if warned:
+        summary += f", {warned} warning(s)"
     print(summary)
 
 
@@ -513,8 +528,8 @@ def machine_ceiling(workload: str, n: int, p: int, min_time: float = 0.2, rounds
 
     def run_pinned(on: list[int]) -> list[float] | None:
         """Median real time of one copy on each CPU of `on`, all at once."""
-        with tempfile.TemporaryDirectory(prefix=f"parbench-ceiling-{os.getpid()}-") as scratch:
-            outputs = [Path(scratch) / f"cpu{cpu}.json" for cpu in on]
+        with private_folder(Path(tempfile.gettempdir()), CEILING_PREFIX) as scratch:
+            outputs = [scratch / f"cpu{cpu}.json" for cpu in on]
             processes = [subprocess.Popen([*command, f"--benchmark_out={out}"], stdout=subprocess.DEVNULL,
                                           stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
                                           preexec_fn=lambda cpu=cpu: os.sched_setaffinity(0, {cpu}))

@@ -21,6 +21,7 @@ import math
 from . import UserError, stats
 from .state import read_env, read_state, result_files
 from .gbench import load_results
+from .util import one_line
 
 
 # With fewer repetitions than this on a side, Welch's test has no degrees of freedom to speak of.
@@ -111,7 +112,7 @@ def _say_what_differs(a: Path, b: Path) -> None:
         cpu = env.get("cpu") or {}
         return env.get("hostname"), cpu.get("model"), cpu.get("hardware_threads")
     if all(envs) and machine(envs[0]) != machine(envs[1]):
-        shown = ["{} ({}, {} threads)".format(*machine(env)) for env in envs]
+        shown = [one_line("{} ({}, {} threads)".format(*machine(env))) for env in envs]
         print(f"compare: note: A and B come from different machines: A {shown[0]}, B {shown[1]}")
     configs = [state.get("config") for state in states]
     if all(isinstance(c, dict) for c in configs):
@@ -122,7 +123,7 @@ def _say_what_differs(a: Path, b: Path) -> None:
 
 
 def _name(key: str) -> str:
-    return key.replace("/process_time/real_time", "").replace("|weak", " (weak)")
+    return one_line(key.replace("/process_time/real_time", "").replace("|weak", " (weak)"))
 
 
 def _gate_on_lost(errored: list[str], missing: list[str], after, fail_on_regression: float | None,
@@ -132,7 +133,7 @@ def _gate_on_lost(errored: list[str], missing: list[str], after, fail_on_regress
     gate cannot judge them) unless --allow-undecided, else 0."""
     for label, keys in (("failed in B", errored), ("missing in B", missing)):
         if keys:
-            shown = ", ".join(_name(k) + (f" ({after.runs[k].errors[0]})" if k in errored else "")
+            shown = ", ".join(_name(k) + (f" ({one_line(after.runs[k].errors[0])})" if k in errored else "")
                               for k in keys[:5])
             print(f"compare: {len(keys)} benchmark(s) of A {label}: {shown}{' ...' if len(keys) > 5 else ''}")
     if fail_on_regression is None:

@@ -269,6 +269,8 @@ def load(name_or_path: str) -> SweepConfig:
         raise UserError(f"{path}: malformed TOML ({error})") from None
     except RecursionError:
         raise UserError(f"{path}: TOML nested too deeply") from None
+    except ValueError as error:  # a number of thousands of digits
+        raise UserError(f"{path}: unreadable TOML ({str(error).split(';')[0]})") from None
     return from_dict(data, path.stem, str(path))
 
 

@@ -19,6 +19,7 @@ import json
 import os
 import re
 import secrets
+import stat
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -32,21 +33,44 @@ _ID = re.compile(r"[0-9a-f]{32}")
 
 def state_dir() -> Path:
     named = os.environ.get("PARBENCH_STATE_DIR")
-    if named:
+    if named is not None:
+        if not os.path.isabs(named):
+            raise UserError(f"PARBENCH_STATE_DIR={named!r}: not an absolute path (this machine's record of "
+                            "its sweeps must not depend on the current folder)")
         return Path(named)
     base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
     return Path(base) / "parbench"
 
 
+def _not_private(path: Path, secret: bool = False) -> str:
+    """Why `path` cannot be trusted as this user's own ("" when it can): a link, another user's,
+    writable by others (readable by others too, for a `secret`)."""
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode):
+        return "a symbolic link"
+    if info.st_uid != os.geteuid():
+        return f"owned by another user (uid {info.st_uid})"
+    if info.st_mode & (0o077 if secret else 0o022):
+        return f"{'readable or writable' if secret else 'writable'} by others (mode {info.st_mode & 0o777:o})"
+    return ""
+
+
 def _records() -> Path:
-    folder = state_dir() / "sweeps"
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(folder.parent, 0o700)
-        os.chmod(folder, 0o700)
-    except OSError as error:
-        raise UserError(f"{folder}: cannot keep the record of this machine's sweeps there ({error.strerror}); "
-                        "set PARBENCH_STATE_DIR to a writable folder") from None
+    """STATE_DIR/sweeps, made (0700) if missing; an existing folder is used only if it is this
+    user's own and private, never changed (PARBENCH_STATE_DIR=/tmp must not make /tmp 0700)."""
+    base = state_dir()
+    folder = base / "sweeps"
+    for path in (base, folder):
+        try:
+            if not path.exists() and not path.is_symlink():
+                path.mkdir(mode=0o700, parents=True)
+            why = _not_private(path)
+        except OSError as error:
+            raise UserError(f"{path}: cannot keep the record of this machine's sweeps there ({error.strerror}); "
+                            "set PARBENCH_STATE_DIR to a writable folder") from None
+        if why:
+            raise UserError(f"{path}: {why}; this machine's record of its sweeps must be a folder of your own "
+                            "that no one else can change (set PARBENCH_STATE_DIR to one)")
     return folder
 
 
@@ -84,9 +108,13 @@ def owned(directory: Path, sweep_id) -> tuple[dict | None, str]:
     if not path.exists():
         return None, f"this machine has no record of starting it (none in {path.parent})"
     try:
+        _records()  # its folders this user's own and private
+        why = _not_private(path)
         record = load_json(path)
     except UserError as error:
-        return None, f"this machine's record of it is unreadable ({error})"
+        return None, f"this machine's record of it is unusable ({error})"
+    if why:
+        return None, f"this machine's record of it ({path}) is {why}"
     if not isinstance(record, dict) or not isinstance(record.get("config"), dict):
         return None, f"this machine's record of it ({path}) is damaged"
     if record.get("checkout") != str(ROOT):
@@ -103,12 +131,15 @@ def machine_key() -> bytes:
     """This machine's secret (STATE_DIR/key, made once): derived files that a stage trusts
     without recomputing them (analysis.json) carry an HMAC under it, so that one written
     elsewhere, or forged with a recomputed plain checksum, is derived again from raw/."""
+    _records()  # the folder, this user's own and private
     path = state_dir() / "key"
     if path.exists() or path.is_symlink():
+        why = _not_private(path, secret=True)
+        if why:
+            raise UserError(f"{path}: {why}; this machine's key must be yours alone (remove it: a new one is made)")
         key = read_regular_bytes(path)
         if len(key) == 32:
             return key
-    _records()  # makes the folder, private
     key = secrets.token_bytes(32)
     try:
         atomic_write_bytes(path, key, private=True)

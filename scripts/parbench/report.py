@@ -211,9 +211,10 @@ def safe_link_target(target: str) -> bool:
     return scheme is None or scheme.group()[:-1] in _SAFE_SCHEMES
 
 
-# What follows "](" (a link) or "]:" (a reference definition) in Markdown, up to the next ")":
-# the destination with any title, angle brackets or spaces a viewer may accept.
-_DESTINATION = re.compile(r"\]\s*(?:\(|:)([^)]*)")
+# Each "]" followed by "(" (a link) or ":" (a reference definition), and what follows it up to
+# the next ")": the destination with any title, angle brackets or spaces a viewer may accept.
+# A lookahead: every "]" is judged, also one inside another's destination.
+_DESTINATION = re.compile(r"\](?=\s*(?:\(|:)([^)]*))")
 
 
 def _defuse_links(text: str) -> str:
@@ -222,7 +223,7 @@ def _defuse_links(text: str) -> str:
     added one escapes it), keeping its words."""
     def fix(match: re.Match) -> str:
         target = re.sub(r"\s+", "", html.unescape(match.group(1))).lstrip("<")
-        return match.group() if safe_link_target(target) else "\\" + match.group()
+        return "]" if safe_link_target(target) else "\\]"
     return _DESTINATION.sub(fix, text)
 
 
@@ -239,7 +240,8 @@ def md_inline(text) -> str:
     cannot start a heading or a list, a pipe cannot add a table column, a tag in a name or a
     config's description (<script>, <img onerror=...>) is shown as text, not passed to a viewer,
     and a link keeps only an inert target."""
-    return md_text(text).replace("|", "\\|")
+    # no link at all from a value: its brackets are text (report.html shows inert links from it)
+    return re.sub(r"(?<!\\)((?:\\\\)*)([\[\]])", r"\1\\\2", md_text(text)).replace("|", "\\|")
 
 
 def _anchor(text: str) -> str:
@@ -651,6 +653,8 @@ def build(directory: Path) -> Report:
            + (f"; and {len(non_pass) - 8} more" if len(non_pass) > 8 else "") if non_pass else "") + ".",
         ("Previous run: " + (f"{previous['directory']} (started {previous.get('started', '?')}); "
                              "every verdict and headline figure below shows 'vs previous'"
+                             + (f" (later ones passed over, not analysable: {'; '.join(previous['passed_over'][:3])})"
+                                if previous.get("passed_over") else "")
                              if previous else "none found (same machine and config, under results/ or beside "
                                               "this directory); ./parbench report DIR --baseline OTHER names one")),
     ])

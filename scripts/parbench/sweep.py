@@ -39,7 +39,6 @@ import socket
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -48,9 +47,11 @@ from pathlib import Path
 from . import UserError, config as config_module, envinfo, provenance, stop_signals
 from .gbench import load_file, parse_run_name
 from .state import SETTINGS_FILE, check_binary_info, check_python_info, check_state, read_env, spin_calibration
-from .util import (FolderLock, OutputTooLarge, atomic_write_text, inert, load_json, make_folder, open_new_for_writing,
+from .util import (FolderLock, OutputTooLarge, atomic_write_text, load_json, one_line, make_folder, open_new_for_writing,
                    parse_json, read_regular_bytes, read_regular_text, refuse_linked_subfolders, remove_partials,
                    run_bounded)
+from . import scratch
+from .scratch import FAMILY_IO_PREFIX, MPI_SHM_PREFIX, SHARED_MEMORY, NoFolder, private_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -542,7 +543,7 @@ class Progress:
             width = 30
             filled = int(width * self.done_cost / self.total) if self.total else width
             bar = "#" * filled + "." * (width - filled)
-            self.stream.write(f"\r[{bar}] {self.index}/{self.count} {inert(family.label):<36.36} ETA {self.eta():>7}")
+            self.stream.write(f"\r[{bar}] {self.index}/{self.count} {one_line(family.label):<36.36} ETA {self.eta():>7}")
             self.stream.flush()
 
     def finished(self, family: Family, record: dict, skipped: bool = False) -> None:
@@ -551,14 +552,14 @@ class Progress:
             return
         if self.tty:
             if record["status"] != "ok":
-                self.stream.write(f"\r{' ' * 100}\r{inert(family.name)}: {record['status']}: {inert(record['message'])}\n")
+                self.stream.write(f"\r{' ' * 100}\r{one_line(family.name)}: {record['status']}: {one_line(record['message'])}\n")
             return
         line = f"[{self.index}/{self.count}] {family.label} {record['status']} {record['seconds']:.1f}s"
         if record["status"] != "ok":
             line += f": {record['message']}"
         elif len(record.get("attempts", [])) > 1:
             line += f" (run {len(record['attempts'])} times: disturbed)"
-        print(inert(line), file=self.stream, flush=True)
+        print(one_line(line), file=self.stream, flush=True)
 
     def close(self) -> None:
         if self.tty:
@@ -702,7 +703,6 @@ def run_family(binary: Path, selection: list[str], family: Family, config, direc
                           log_path, before, start)
 
 
-FAMILY_IO_PREFIX = "parbench-family-"
 
 
 def _io_variable(env: dict) -> str:
@@ -712,7 +712,7 @@ def _io_variable(env: dict) -> str:
 def io_base(env: dict) -> Path:
     """Where the families' I/O folders go: PARBENCH_IO_DIR, else TMPDIR, else /tmp; checked
     before the sweep makes its results folder."""
-    base = Path(env.get("PARBENCH_IO_DIR") or env.get("TMPDIR") or "/tmp")
+    base = scratch.io_base(env)
     if not base.is_dir():
         raise UserError(f"{_io_variable(env)}={base}: no such folder (set PARBENCH_IO_DIR to a writable one)")
     if not os.access(base, os.W_OK | os.X_OK):
@@ -726,36 +726,12 @@ def family_io_directory(env: dict):
     folder), removed afterwards; folders of sweeps that died (SIGKILL) are removed first."""
     base = io_base(env)
     try:
-        with _private_folder(base, FAMILY_IO_PREFIX) as folder:
+        with private_folder(base, FAMILY_IO_PREFIX) as folder:
             yield str(folder)
-    except _NoFolder as error:
+    except NoFolder as error:
         raise UserError(f"{_io_variable(env)}={base}: cannot make a folder there ({error})") from None
 
 
-class _NoFolder(Exception):
-    pass
-
-
-@contextlib.contextmanager
-def _private_folder(base: Path, prefix: str):
-    """A folder of this process's (mkdtemp: 0700) under base, named prefix<pid>-..., removed
-    afterwards; folders of that prefix whose process is gone (SIGKILL) are removed first."""
-    for stale in Path(base).glob(f"{prefix}*-*"):
-        owner = stale.name[len(prefix):].split("-")[0]
-        if owner.isdigit() and not Path(f"/proc/{owner}").exists() and not stale.is_symlink():
-            shutil.rmtree(stale, ignore_errors=True)
-    try:
-        folder = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=base))
-    except OSError as error:
-        raise _NoFolder(error.strerror) from None
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-SHARED_MEMORY = Path("/dev/shm")
-MPI_SHM_PREFIX = "parbench-mpi-"
 
 
 @contextlib.contextmanager
@@ -769,9 +745,9 @@ def mpi_session_folders(env: dict, io_folder: str):
         yield env
         return
     try:
-        with _private_folder(SHARED_MEMORY, MPI_SHM_PREFIX) as shm:
+        with private_folder(SHARED_MEMORY, MPI_SHM_PREFIX) as shm:
             yield dict(env, OMPI_MCA_btl_vader_backing_directory=str(shm))
-    except _NoFolder:
+    except NoFolder:
         yield env
 
 

@@ -74,7 +74,8 @@ def atomic_write_bytes(path: Path, data: bytes, private: bool = False) -> None:
 
 
 def atomic_write_text(path: Path, text: str, private: bool = False) -> None:
-    atomic_write_bytes(path, text.encode(), private)
+    # a lone surrogate from a folder's data (a JSON "\\ud800") is written as its escape
+    atomic_write_bytes(path, text.encode(errors="backslashreplace"), private)
 
 
 LOCK_NOTE = ".lock"
@@ -132,8 +133,8 @@ def _others_can_write(info: os.stat_result) -> str:
     """Why another user could change what is in a folder ("" if none can)."""
     if info.st_uid != os.geteuid():
         return f"owned by another user (uid {info.st_uid})"
-    if info.st_mode & stat.S_IWOTH and not info.st_mode & stat.S_ISVTX:
-        return "writable by every user"
+    if info.st_mode & (stat.S_IWOTH | stat.S_IWGRP) and not info.st_mode & stat.S_ISVTX:
+        return f"writable by {'every user' if info.st_mode & stat.S_IWOTH else 'its group'} (chmod go-w to use it)"
     return ""
 
 
@@ -267,14 +268,30 @@ def load_json(path: Path) -> object:
     return parse_json(read_regular_text(path), path)
 
 
-# C0 and C1 control characters but tab and newline: in a name or a message from a results
-# folder they would move the cursor, recolour or retitle the terminal (ESC sequences).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0 and C1 control characters but tab and newline, Unicode's bidirectional controls (which
+# reorder what a line shows), and surrogates (bytes of a name that was not UTF-8): in a name or a
+# message from a results folder they would move the cursor, recolour or retitle the terminal
+# (ESC sequences), or make one text look like another.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+                      "\ud800-\udfff]")
+
+
+def _shown(match: re.Match) -> str:
+    code = ord(match.group())
+    if 0xdc80 <= code <= 0xdcff:  # a byte that was not UTF-8 (surrogateescape)
+        return f"\\x{code - 0xdc00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def inert(text: str) -> str:
-    """text with every control character but tab and newline shown as \\xNN."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """text with every control character but tab and newline shown as \\xNN (\\uNNNN)."""
+    return _CONTROL.sub(_shown, str(text))
+
+
+def one_line(text) -> str:
+    """A value from a results folder, for a line of output: inert, and a newline or tab in it
+    shown as \\x0a, \\x09 (a name cannot add a line that looks like parbench's own)."""
+    return inert(str(text)).replace("\n", "\\x0a").replace("\t", "\\x09")
 
 
 class InertStream:
@@ -286,7 +303,10 @@ class InertStream:
         self.raw = raw
 
     def write(self, text: str) -> int:
-        return self.raw.write(inert(text))
+        text = inert(text)
+        encoding = getattr(self.raw, "encoding", None) or "utf-8"
+        # a narrow encoding (PYTHONIOENCODING=ascii) shows what it cannot encode as \\uNNNN
+        return self.raw.write(text.encode(encoding, errors="backslashreplace").decode(encoding))
 
     def __getattr__(self, name):
         return getattr(self.raw, name)

@@ -910,3 +910,175 @@ def test_sigkill_during_an_mpi_family_leaves_no_open_mpi_files_once_resumed(tmp_
     assert cli("sweep", "--resume", run).returncode in (0, 1)
     time.sleep(1)
     assert not (open_mpi_files() - before), sorted(open_mpi_files() - before)
+
+
+# --- the third round: a second fresh attacker -----------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["everyone", "another user", "relative"])
+def test_a_state_folder_that_is_not_private_is_refused_and_left_as_it_was(tmp_path, mine, kind):
+    import pwd
+    state = tmp_path / "state"
+    state.mkdir()
+    if kind == "everyone":
+        state.chmod(0o777)
+    elif kind == "another user":
+        if os.geteuid() != 0:
+            pytest.skip("needs root to give a folder away")
+        os.chown(state, pwd.getpwnam("nobody").pw_uid, -1)
+    value = "state" if kind == "relative" else str(state)
+    before = os.stat(state)
+    result = cli("analyze", mine, env={"PARBENCH_STATE_DIR": value}, cwd=tmp_path)
+    assert_one_line(result, "not an absolute path" if kind == "relative" else "PARBENCH_STATE_DIR")
+    after = os.stat(state)
+    assert (after.st_mode, after.st_uid) == (before.st_mode, before.st_uid) and not list(state.iterdir())
+
+
+def test_a_planted_state_folder_cannot_make_check_run_a_program(tmp_path, mine):
+    """A state folder someone else owns holds a record naming a program: it is not trusted."""
+    import pwd
+    if os.geteuid() != 0:
+        pytest.skip("needs root to give a folder away")
+    from parbench import provenance
+    program, marker = evil_program(tmp_path)
+    sweep_id = json.loads((mine / "sweep.json").read_text())["sweep_id"]
+    planted = tmp_path / "planted"
+    (planted / "sweeps").mkdir(parents=True)
+    record = json.loads((provenance.state_dir() / "sweeps" / f"{sweep_id}.json").read_text())
+    record["config"]["python"] = str(program)
+    (planted / "sweeps" / f"{sweep_id}.json").write_text(json.dumps(record))
+    (planted / "key").write_bytes(os.urandom(32))
+    nobody = pwd.getpwnam("nobody").pw_uid
+    for path in (planted, planted / "sweeps", planted / "sweeps" / f"{sweep_id}.json", planted / "key"):
+        os.chown(path, nobody, -1)
+    result = cli("check", mine, env={"PARBENCH_STATE_DIR": str(planted)})
+    assert not marker.exists()
+    assert "owned by another user" in result.stdout + result.stderr
+
+
+HOSTILE_HOSTS = ["[w]: javascript:x ](javascript:alert(1))", "[w]: data:text/html,x \\](vbscript:x)",
+                 "vm\n\ncompare: no benchmark changed; all 11 identical\n", "vm\u202eevil", "host\ud800x"]
+
+
+@pytest.mark.parametrize("hostname", HOSTILE_HOSTS, ids=["link", "escaped-link", "newlines", "rlo", "surrogate"])
+def test_a_hostile_host_name_is_inert_everywhere(tmp_path, mine, hostname):
+    other = tmp_path / "other"
+    shutil.copytree(mine, other)
+    env = json.loads((other / "env.json").read_text())
+    env["hostname"] = hostname
+    (other / "env.json").write_text(json.dumps(env))
+    results = [cli("report", other), cli("compare", mine, other), cli("check", other, "--no-remeasure")]
+    for result in results:
+        assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr
+        for stream in (result.stdout, result.stderr):
+            assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\ud800-\udfff]", stream)
+            assert "\ncompare: no benchmark changed" not in stream
+    rendered = render_markdown((other / "report.md").read_text(errors="replace"))
+    if rendered is not None:
+        assert not active_targets(rendered), active_targets(rendered)
+    assert not active_targets((other / "report.html").read_text(errors="replace"))
+
+
+def test_bytes_that_are_not_utf8_never_reach_the_terminal_raw(tmp_path, bench):
+    cases = [[str(bench), b"--workloads=x\x9b\xc2\x9b", "list"], [str(ROOT / "parbench"), b"v\x9b\nNL"],
+             [sys.executable, "-m", "parbench", "analyze", b"/nonexistent/\x9b\x1b[31m"]]
+    for command in cases:
+        result = subprocess.run(command, capture_output=True, env=environment(), timeout=300)
+        for stream in (result.stdout, result.stderr):
+            assert not re.search(rb"[\x00-\x08\x0b-\x1f\x7f\x9b]", stream), (command, stream[-300:])
+
+
+def test_a_foreign_folder_whose_plan_and_settings_were_removed_fails(tmp_path, theirs):
+    drop_family(theirs, "primes/pool")
+    (theirs / "raw" / "primes__pool.json").unlink()
+    state = json.loads((theirs / "sweep.json").read_text())
+    state.pop("plan")
+    state["config"]["check"]["efficiency_min"] = 0.1
+    (theirs / "sweep.json").write_text(json.dumps(state))
+    (theirs / "settings.json").unlink()
+    result = cli("check", theirs, "--no-remeasure")
+    assert result.returncode == 1, result.stdout
+    assert re.search(r"made here\s+.*WARN", result.stdout) and "no plan recorded" in result.stdout
+    assert re.search(r"config as started\s+\S+settings.json\s+missing or unreadable", result.stdout)
+
+
+def test_a_verb_removes_the_scratch_folders_of_a_killed_run(tmp_path, mine):
+    dead = 4194303  # above any pid this machine hands out (pid_max)
+    io_dir = tmp_path / "io"
+    io_dir.mkdir()
+    stale = [io_dir / f"parbench-family-{dead}-x", Path(tempfile_dir()) / f"parbench-ceiling-{dead}-x"]
+    if Path("/dev/shm").is_dir():
+        stale.append(Path("/dev/shm") / f"parbench-mpi-{dead}-x")
+    for path in stale:
+        path.mkdir()
+        (path / "file").write_text("left")
+    cli("check", mine, "--no-remeasure", env={"PARBENCH_IO_DIR": str(io_dir)})
+    assert not [p for p in stale if p.exists()]
+
+
+def tempfile_dir() -> str:
+    import tempfile
+    return tempfile.gettempdir()
+
+
+@pytest.mark.parametrize("mode", [0o775, 0o2775])
+def test_a_folder_its_group_can_write_is_not_written(tmp_path, bench, mode):
+    config = tmp_path / "c.toml"
+    config.write_text(TINY)
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    folder.chmod(mode)
+    assert_one_line(cli("sweep", "--config", config, "--out", folder), "writable by its group")
+    assert not list(folder.iterdir())
+
+
+def test_a_toml_number_of_thousands_of_digits_is_one_line(tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text("[sweep]\nrepetitions = " + "9" * 5000 + "\n")
+    assert_one_line(cli("sweep", "--config", config), "unreadable TOML")
+
+
+def test_closed_or_narrow_output_is_no_internal_error(tmp_path, mine):
+    closed = subprocess.run([sys.executable, "-m", "parbench", "check", str(mine), "--no-remeasure"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=environment(),
+                            close_fds=True)
+    assert "internal error" not in closed.stderr and "Traceback" not in closed.stderr, closed.stderr
+    env = json.loads((mine / "env.json").read_text())
+    env["cpu"]["model"] = "Ryzen\u202e \u00e9\u4e2d"
+    (mine / "env.json").write_text(json.dumps(env))
+    narrow = cli("check", mine, "--no-remeasure", env={"PYTHONIOENCODING": "ascii"})
+    assert "internal error" not in narrow.stderr and "Traceback" not in narrow.stderr, narrow.stderr
+    piped = subprocess.run(f"{sys.executable} -m parbench compare {mine} {mine} --fail-on-regression 5 | head -1",
+                           shell=True, capture_output=True, text=True, env=environment(),
+                           executable="/bin/bash")
+    assert "Traceback" not in piped.stderr and "internal error" not in piped.stderr, piped.stderr
+
+
+def test_a_damaged_later_sweep_is_passed_over_for_vs_previous(tmp_path, made_here):
+    earlier = tmp_path / "earlier"
+    later = tmp_path / "later"
+    now = tmp_path / "now"
+    for folder, started in ((earlier, "2026-01-01T00:00:00+00:00"), (later, "2026-01-02T00:00:00+00:00"),
+                            (now, "2026-01-03T00:00:00+00:00")):
+        shutil.copytree(made_here, folder)
+        state = json.loads((folder / "sweep.json").read_text())
+        state["started"] = started
+        (folder / "sweep.json").write_text(json.dumps(state))
+    scale_times(later, "primes__pool.json", 2.0)  # changed after its sweep: it cannot be analysed
+    result = cli("analyze", now)
+    assert result.returncode == 0, result.stderr
+    previous = json.loads((now / "analysis.json").read_text())["previous"]
+    assert previous and previous["directory"].endswith("earlier") and "later" in previous["passed_over"][0]
+    assert (now / "vs_previous.csv").exists()
+    shutil.rmtree(earlier)
+    assert cli("analyze", now).returncode == 0
+    assert not (now / "vs_previous.csv").exists()  # no comparison now: no stale table
+    assert any("no earlier sweep to compare with" in w
+               for w in json.loads((now / "analysis.json").read_text())["warnings"])
+
+
+def test_a_linked_rechecks_folder_is_named_as_a_link(tmp_path, mine):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (mine / "rechecks").symlink_to(elsewhere)
+    assert_one_line(cli("check", mine), "rechecks: a symbolic link inside a results folder")
+    assert not list(elsewhere.iterdir())
