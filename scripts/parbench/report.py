@@ -240,8 +240,9 @@ def md_inline(text) -> str:
     cannot start a heading or a list, a pipe cannot add a table column, a tag in a name or a
     config's description (<script>, <img onerror=...>) is shown as text, not passed to a viewer,
     and a link keeps only an inert target."""
-    # no link at all from a value: its brackets are text (report.html shows inert links from it)
-    return re.sub(r"(?<!\\)((?:\\\\)*)([\[\]])", r"\1\\\2", md_text(text)).replace("|", "\\|")
+    # no link at all from a value: a "]" right before "(", "[" or ":" is text (report.html shows
+    # inert links from it); an interval "[a, b]" stays as it reads
+    return re.sub(r"(?<!\\)((?:\\\\)*)\](?=[(\[:])", r"\1\\]", md_text(text)).replace("|", "\\|")
 
 
 def _anchor(text: str) -> str:
