@@ -6,7 +6,6 @@ gives one line on stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import errno
 import os
 import signal
@@ -62,23 +61,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-@contextlib.contextmanager
-def _sweep_lock(directory: Path):
-    """The folder's lock while analyze, plot or report write a sweep's folder: not while a
-    sweep or check is still writing it (their own analysis runs inside their lock); what a
-    writer killed outright left half-done is removed first. A folder that is not a sweep's
-    (no sweep.json) is left without a .lock file."""
-    from .scratch import remove_all_stale
-    from .util import FolderLock, remove_partials
-    remove_all_stale(dict(os.environ))  # scratch folders of a sweep or check killed outright
-    if directory.is_dir() and (directory / "sweep.json").exists():
-        with FolderLock(directory):
-            remove_partials(directory)
-            yield
-    else:
-        yield
-
-
 def run(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     # An empty value is a mistake (an unset shell variable), never "the default": `--resume ""`
@@ -89,36 +71,21 @@ def run(argv: list[str]) -> int:
             flag = f"--{name}" if name in ("config", "out", "resume", "baseline", "reference") else name.upper()
             raise UserError(f"{args.command} {flag}: empty (an unset variable?); give a "
                             + ("config name or file" if name == "config" else "folder"))
+    from . import pipeline
     if args.command == "sweep":
-        from .sweep import sweep
-        return sweep(args.config, args.out, args.resume, args.baseline, args.python)
+        return pipeline.sweep(args.config, args.out, args.resume, args.baseline, args.python)
     if args.command == "analyze":
-        from .analyze import main
-        with _sweep_lock(Path(args.directory)):
-            return main(args.directory, args.baseline)
-    if args.command in ("plot", "report"):
-        from .plot import current_analysis
-        from .state import result_files
-        directory = Path(args.directory)
-        baseline = getattr(args, "baseline", None)
-        with _sweep_lock(directory):
-            if (directory / "sweep.json").exists():
-                result_files(directory)  # the raw files are those the sweep wrote: else one line, no figure
-            if directory.is_dir():
-                # derived: missing, damaged, stale or made elsewhere, it is made again from raw/
-                current_analysis(directory, Path(baseline) if baseline else None)
-            if args.command == "plot":
-                from .plot import main as plot_main
-                return plot_main(args.directory)
-            from .report import main as report_main
-            return report_main(args.directory)
+        return pipeline.analyze(Path(args.directory), args.baseline)
+    if args.command == "plot":
+        return pipeline.plot(Path(args.directory))
+    if args.command == "report":
+        return pipeline.report(Path(args.directory), args.baseline)
     if args.command == "compare":
         from .compare import compare
         return compare(Path(args.a), Path(args.b), args.alpha, args.fail_on_regression, args.allow_undecided)
     if args.command == "check":
-        from .check import check
-        return check(Path(args.directory), Path(args.reference) if args.reference else None,
-                     allow_remeasure=not args.no_remeasure)
+        return pipeline.check(Path(args.directory), Path(args.reference) if args.reference else None,
+                              allow_remeasure=not args.no_remeasure)
     raise UserError(f"unknown command {args.command}")
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from . import UserError
 from .config import from_saved
+from .provenance import signature
 from .util import load_json, read_regular_bytes, refuse_linked_subfolders
 
 STATE_FILE = "sweep.json"
@@ -320,3 +321,36 @@ def read_env(directory: Path) -> dict:
     env = load_json(path)
     _check_shape(path, "", env, _ENV_SCHEMA)
     return env
+
+
+STALE = "made from an earlier state of the folder"
+
+
+def load_analysis(directory: Path) -> dict:
+    """DIR/analysis.json when analyze wrote it on this machine from the folder as it is now
+    (its HMAC and the digest of sweep.json it was made from); else one line saying why."""
+    path = directory / "analysis.json"
+    if not directory.is_dir():
+        raise UserError(f"{directory}: no such directory")
+    if not path.exists():
+        raise UserError(f"{path}: missing (run ./parbench analyze {directory} first)")
+    data = load_json(path)
+    if not isinstance(data, dict) or data.get("parbench_analysis") != 1:
+        raise UserError(f"{path}: not a parbench analysis")
+    if "verdicts" not in data or "digest" not in data:
+        raise UserError(f"{path}: made by an older parbench (run ./parbench analyze {directory} again)")
+    if data["digest"] != signature(data):
+        raise UserError(f"{path}: changed since analyze wrote it, or written on another machine (run "
+                        f"./parbench analyze {directory} again)")
+    if data.get("sweep_sha256") != state_digest(directory):
+        raise UserError(f"{path}: {STALE} (sweep.json changed since; run ./parbench analyze {directory} again)")
+    return data
+
+
+def analysis_problem(directory: Path) -> str | None:
+    """Why DIR/analysis.json cannot be drawn from as it is (missing, damaged, older), or None."""
+    try:
+        load_analysis(directory)
+    except UserError as error:
+        return str(error)
+    return None

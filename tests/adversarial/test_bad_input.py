@@ -554,8 +554,8 @@ def test_a_log_planted_as_a_link_is_replaced_not_written_through(tmp_path, bench
 
 
 def test_markdown_and_csv_cells_are_escaped():
-    from parbench.analyze import csv_cell
-    from parbench.report import md_inline
+    from parbench.analysis.outputs import csv_cell
+    from parbench.report.document import md_inline
     assert md_inline("AMD EPYC\n# injected heading | extra") == "AMD EPYC # injected heading \\| extra"
     assert [csv_cell(v) for v in ("=1+1", "+x", "-cmd", "@sum", "plain", -5, 2.5)] == \
         ["'=1+1", "'+x", "'-cmd", "'@sum", "plain", -5, 2.5]
@@ -711,7 +711,7 @@ def test_infinite_times_are_no_valid_time(tiny):
     first = next(e for e in data["benchmarks"] if e.get("run_type") == "iteration")
     # 1e400 is infinity to a JSON reader; size and checksum are updated as a sweep would
     path.write_text(text.replace(json.dumps(first["real_time"]), "1e400", 1))
-    from parbench.sweep import file_digest
+    from parbench.runner.sweep import file_digest
     edit_state(tiny, lambda s: [f.update(bytes=path.stat().st_size, sha256=file_digest(path))
                                 for f in s["families"] if f["file"].endswith("primes__pool.json")])
     result = cli("analyze", tiny)
@@ -818,7 +818,7 @@ def test_a_damaged_analysis_is_made_again_not_half_drawn(tiny, verb, field, valu
     result = cli(verb, tiny)
     assert result.returncode == 0, result.stderr
     assert "changed since analyze wrote it, or written on another machine: analysed again" in result.stderr
-    from parbench.plot import load_analysis
+    from parbench.state import load_analysis
     assert load_analysis(tiny)[field] != value  # the analysis written again, and intact
 
 

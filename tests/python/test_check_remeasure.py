@@ -103,7 +103,7 @@ def test_a_failed_family_is_never_re_run(tiny_sweep, bench_binary):
 
 
 def test_an_efficiency_below_the_machine_ceiling_is_judged_against_it():
-    from parbench.check import efficiency_verdict
+    from parbench.check.rules import efficiency_verdict
     # The machine runs two copies at 0.75 of the fastest alone: 0.70 is 0.93 of what it allows.
     passed, note = efficiency_verdict(0.70, 0.75, 0.8)
     assert passed is None and "limited by this machine" in note and "0.93" in note
@@ -116,7 +116,7 @@ def test_an_efficiency_below_the_machine_ceiling_is_judged_against_it():
 
 def test_the_machine_ceiling_is_measured(bench_binary, monkeypatch):
     import os
-    from parbench.check import machine_ceiling
+    from parbench.check.remeasure import machine_ceiling
     monkeypatch.setenv("PARBENCH_BENCH", str(bench_binary))
     if len(os.sched_getaffinity(0)) < 2:
         pytest.skip("needs two CPUs")

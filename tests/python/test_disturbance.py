@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from parbench import sweep
-from parbench.sweep import Family, StopRequest
+from parbench.runner import disturbance as measure, family as sweep
+from parbench.runner.family import Family, StopRequest
 
 
 def fake_runs(monkeypatch, tmp_path, outcomes):
@@ -101,9 +101,9 @@ def test_short_families_are_not_re_run_for_counting_noise(monkeypatch, tmp_path)
 
 
 def test_disturbance_takes_out_the_family_the_sweep_and_kernel_threads():
-    before = sweep.CpuSample(busy=100.0, steal=10.0, kernel_threads=5.0, own=1.0)
-    after = sweep.CpuSample(busy=104.0, steal=10.4, kernel_threads=5.5, own=1.1)
-    figures = sweep.disturbance(before, after, seconds=2.0, family_cpu=2.4)
+    before = measure.CpuSample(busy=100.0, steal=10.0, kernel_threads=5.0, own=1.0)
+    after = measure.CpuSample(busy=104.0, steal=10.4, kernel_threads=5.5, own=1.1)
+    figures = measure.disturbance(before, after, seconds=2.0, family_cpu=2.4)
     # capacity = 2 s x CPUs; other = 4 - 2.4 - 0.1 - 0.5 = 1.0 CPU-seconds; steal 0.4
     cpus = len(__import__("os").sched_getaffinity(0))
     assert figures["other"] == pytest.approx(1.0 / (2.0 * cpus), abs=1e-3)

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from parbench import UserError, config as config_module
-from parbench.sweep import Family, check_mpi_setup, launcher_command
+from parbench.runner.family import Family
+from parbench.runner.mpi import check_mpi_setup, launcher_command
 
 BENCH = os.environ.get("PARBENCH_BENCH", "")
 needs_mpi = pytest.mark.skipif(
@@ -54,7 +55,8 @@ def test_a_job_runs_only_its_rank_count():
 
 
 def test_env_json_and_the_report_say_how_the_jobs_ran(tmp_path):
-    from parbench import envinfo, report
+    from parbench import envinfo
+    from parbench.report import common as report
     config = load(tmp_path, '[mpi]\nlauncher = "no-such-mpirun"\nlauncher_args = ["--bind-to", "none"]\n')
     info = envinfo.mpi_info(config.mpi, launcher_command(config, "<p>"))
     assert info["launch"] == "no-such-mpirun -np <p> --oversubscribe --bind-to none"
@@ -159,7 +161,7 @@ def test_a_killed_rank_fails_the_run_within_seconds_and_leaves_nothing():
 
 
 def test_the_ipc_chart_draws_mpi_beside_the_mechanisms(tmp_path, monkeypatch):
-    from parbench import plot
+    from parbench.plot import primitives as plot
     figures = {}
     monkeypatch.setattr(plot, "save", lambda fig, out, name: figures.update({name: fig}) or [])
     analysis = {"ipc": [{"mechanism": "pipe", "mode": "pingpong", "size": 64, "us_per_message": 18.0},
@@ -176,14 +178,14 @@ def test_the_ipc_chart_draws_mpi_beside_the_mechanisms(tmp_path, monkeypatch):
 
 
 def test_the_report_sets_mpi_beside_raw_mpi_tcp_and_ipc():
-    from parbench import report
+    from parbench.report import document, primitives
     row = {"ranks": 2, "one_way_p99_us": None, "bytes_per_second": None, "launched": True}
     analysis = {"mpi": [dict(row, benchmark="latency", size=8, us_per_iteration=1.0, one_way_us=0.45),
                         dict(row, benchmark="latency_raw", size=8, us_per_iteration=0.9, one_way_us=None),
                         dict(row, benchmark="tcp_latency", size=8, us_per_iteration=30.0, one_way_us=14.0)],
                 "ipc": [{"mechanism": "pipe", "mode": "pingpong", "size": 8, "us_per_message": 20.0}]}
-    r = report.Report()
-    report.mpi_section(r, analysis)
+    r = document.Report()
+    primitives.mpi_section(r, analysis)
     text = r.markdown()
     assert "TCP between the ranks' hosts, one way (median)" in text
     line = next(l for l in text.splitlines() if l.startswith("| 8 B"))

@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 
-from parbench.analyze import analyze, write_outputs
-from parbench.report import write_report
+from parbench.analysis import analyze, write_outputs
+from parbench.pipeline import make_report as write_report
 from synthetic import write_sweep
 
 
@@ -135,7 +135,7 @@ def test_the_report_shows_the_rules(tmp_path):
 
 
 def test_the_median_efficiency_of_an_even_count_is_the_mean_of_the_middle_two():
-    from parbench import report
+    from parbench.report import summary as report
     point = {"scaling": "strong", "p": 2, "category": "cpu", "limit": None}
     points = [dict(point, model="mpi", workload=w, efficiency=e)
               for w, e in (("primes", 1.01), ("mandelbrot", 0.96), ("matmul", 0.80), ("monte_carlo_pi", 0.86))]

@@ -72,7 +72,7 @@ def test_json_is_google_benchmark_and_the_analysis_takes_it(tmp_path):
     rows = [e for e in data["benchmarks"] if e["run_type"] == "iteration"]
     assert all(e["verified"] == 1 and e["real_time"] > 0 for e in rows)
     assert len(rows) == 3 * 5  # serial at p = 1 only; 3 repetitions each
-    from parbench import analyze
+    from parbench import analysis as analyze
     analysis = analyze.analyze(tmp_path)
     points = {(p["model"], p["p"]): p for p in analysis["points"]}
     speedup = points[("py_threads", 2)]["speedup"]
@@ -156,7 +156,8 @@ def test_all_named_workloads_run_beside_primitives():
 
 
 def test_the_sweeps_selection_for_the_track_runs_its_workloads():
-    from parbench import config as config_module, sweep
+    from parbench import config as config_module
+    from parbench.runner import tracks as sweep
     config = config_module.load("default")
     args = sweep.selection_args(config, sweep.PYTHON_TRACK)
     result = pytrack(*args, "--benchmark_list_tests=true")

@@ -118,7 +118,7 @@ def test_bad_python_workers_is_one_line(tmp_path):
 
 def test_every_primitive_rule_names_registered_primitives():
     sys.path.insert(0, str(ROOT / "scripts"))
-    from parbench import python_track
+    from parbench.analysis import python as python_track
     from pytrack import registry
     names = [p.name for p in registry.primitives()]
     for prefix in python_track.PRIMITIVE_RULES:

@@ -8,8 +8,10 @@ and is "inconclusive" otherwise.
 """
 from __future__ import annotations
 
-from . import stats
-from .modelnames import is_python
+from .. import stats
+from ..modelnames import is_python
+from .common import choose_p
+
 
 CPU_WORKLOADS = ("primes", "mandelbrot", "monte_carlo_pi")
 IO_LEVELS = (100, 1000)
@@ -55,7 +57,6 @@ def build_rules(points: list[dict], primitives: list[dict], cores: int, noise: f
                 notes: dict | None = None) -> list[dict]:
     """The rules of thumb with their figures. A rule about a ratio against 1 holds only beyond
     the sweep's noise as well as its interval (the verdicts' standard)."""
-    from .analyze import choose_p  # here: analyze imports this module
     rules = []
     python_ps = {q["p"] for q in points if q["model"].startswith("py_") and q["category"] == "cpu"}
     p = choose_p(python_ps, cores) if python_ps else cores
@@ -154,7 +155,6 @@ def build_interpreters(points: list[dict], contexts: dict, cores: int) -> list[d
     workload, its py_serial time over the first interpreter's (same n), and its py_threads
     and py_process_pool speedups at p = cores against its own py_serial, each with its 95%
     interval; the GIL rule decided per interpreter. [] with one interpreter."""
-    from .analyze import choose_p  # here: analyze imports this module
     by_track = {}
     for context in contexts.values():
         track = context.get("parbench_track", "")

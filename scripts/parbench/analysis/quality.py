@@ -1,0 +1,144 @@
+"""The run's quality: disturbance per family, suspicious values and the sweep's warnings."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .. import stats, units
+from ..state import missing_raw_files
+from ..modelnames import baseline_of, is_baseline
+from .common import CV_WARNING, IO_CATEGORY
+
+
+def build_disturbance(sweep: dict) -> list[dict]:
+    """Per family run of the sweep: the CPU stolen and taken by other processes while it ran
+    (fractions of the machine's CPU capacity) and how many attempts it took."""
+    rows = []
+    for family in sweep.get("families", []):
+        figures = family.get("disturbance") or {}
+        rows.append({"family": family.get("family"), "weak": bool(family.get("weak")),
+                     "omp_wait": family.get("omp_wait", ""), "status": family.get("status"),
+                     "steal": figures.get("steal"), "other": figures.get("other"),
+                     "total": figures.get("total"), "attempts": len(family.get("attempts", [])) or 1,
+                     "reproduced": bool(family.get("disturbance_reproduced")),
+                     "attempt_totals": [(a.get("disturbance") or {}).get("total")
+                                        for a in family.get("attempts", [])]})
+    return rows
+
+
+def build_suspicious(points: list[dict], noise: float, spawning: set[str] = frozenset()) -> list[dict]:
+    """Values that should not happen if the measurement is sound, each with its likely cause:
+    efficiency above 1 (beyond its interval), a negative Karp-Flatt, a serial baseline slower
+    than a model at p = 1, and self-speedup that disagrees with speedup (not on the workloads
+    that spawn a task per item, `spawning`: there a model's p = 1 pays its spawn cost by design,
+    and the METG table is their figure). The cause is a class shared by many flags; each
+    flag's own figures are in its detail."""
+    flags = []
+    slow_baselines = set()
+    p1 = {(q["workload"], q["model"], q["n"]): q for q in points
+          if q["scaling"] == "strong" and q["p"] == 1 and q["category"] != IO_CATEGORY}
+    for (workload, model, n), point in sorted(p1.items()):
+        serial = p1.get((workload, baseline_of(model), n))
+        if is_baseline(model) or serial is None:
+            continue
+        ratio, low, high = stats.ratio_of_medians(point["times_s"], serial["times_s"])
+        if high < 1.0 and 1.0 - ratio > max(noise, point["cv"], serial["cv"]):
+            slow_baselines.add((workload, model, n))
+            flags.append({"kind": "baseline slower than p = 1", "workload": workload, "model": model, "n": n,
+                          "p": 1, "value": ratio, "ci": [low, high], "severity": 1.0 - ratio,
+                          "detail": f"{model} at p = 1 takes {ratio:.3g}x the {baseline_of(model)} model's time",
+                          "cause": "the same kernel ran faster on the model than on the serial baseline: "
+                                   "placement or cache state differ between the two processes, and every "
+                                   "speedup of this workload on this model is inflated by it"})
+    for point in points:
+        if point["scaling"] != "strong" or point["category"] == IO_CATEGORY or point["p"] <= 1:
+            continue
+        base = {"workload": point["workload"], "model": point["model"], "n": point["n"], "p": point["p"]}
+        key = (point["workload"], point["model"], point["n"])
+        own = p1.get(key)
+        self_superlinear = (point.get("self_speedup") is not None
+                            and point["self_speedup"] / point["p"] > 1.0 + max(noise, point["cv"]))
+        why = ""
+        if key in slow_baselines:
+            serial = p1[(point["workload"], baseline_of(point["model"]), point["n"])]
+            cause = "the serial baseline is slower than this model at p = 1"
+            why = f"; serial {units.seconds(serial['median_s'])} vs {units.seconds(own['median_s'])} at p = 1"
+        elif self_superlinear:
+            cause = ("superlinear against the model's own p = 1 too: each worker's share fits a cache level the "
+                     "one-worker run's data did not, or the CPUs ran at unequal speeds (on a VM, one vCPU "
+                     "slowed by a busy host sibling while the p = 1 run used it; ./parbench check measures this "
+                     "as the machine ceiling)")
+            why = f"; self-efficiency {point['self_speedup'] / point['p']:.3g}"
+        else:
+            cause = ("superlinear against the serial baseline only: the serial run was slower than the model's "
+                     "own p = 1 (disturbed, or on a slower CPU)")
+        efficiency_ci = point.get("efficiency_ci")
+        if efficiency_ci and efficiency_ci[0] > 1.0:
+            flags.append({**base, "kind": "efficiency above 1", "value": point["efficiency"], "ci": efficiency_ci,
+                          "severity": point["efficiency"] - 1.0,
+                          "detail": f"efficiency {point['efficiency']:.3g} at p = {point['p']}{why}",
+                          "cause": cause})
+        if point.get("karp_flatt") is not None and efficiency_ci and efficiency_ci[0] > 1.0:
+            flags.append({**base, "kind": "negative Karp-Flatt", "value": point["karp_flatt"], "ci": None,
+                          "severity": -point["karp_flatt"],
+                          "detail": f"e = {point['karp_flatt']:.3g} at p = {point['p']}{why}", "cause": cause})
+        if (point.get("speedup") and point.get("self_speedup") and not point.get("limit")
+                and key not in slow_baselines and point["workload"] not in spawning):
+            disagreement = point["self_speedup"] / point["speedup"] - 1.0
+            if abs(disagreement) > max(0.05, noise):
+                flags.append({**base, "kind": "self-speedup disagrees", "value": point["self_speedup"],
+                              "ci": point.get("self_speedup_ci"), "severity": abs(disagreement),
+                              "detail": f"speedup vs serial {point['speedup']:.3g}, vs itself at p = 1 "
+                                        f"{point['self_speedup']:.3g}",
+                              "cause": "the model's p = 1 differs from the serial baseline (its own cost at "
+                                       "p = 1, or a baseline measured under other conditions)"})
+    return flags
+
+
+def build_warnings(points, env, sweep, physical, threads, primitives, directory: Path) -> list[str]:
+    warnings = []
+    governor = env.get("cpu", {}).get("governor", "unknown") if env else "unknown"
+    if governor != "performance":
+        warnings.append(f"CPU frequency governor is '{governor}', not 'performance': "
+                        "clock changes can add noise")
+    noisy = [p for p in points if p["cv"] > CV_WARNING]
+    if noisy:
+        worst = max(noisy, key=lambda p: p["cv"])
+        warnings.append(f"{len(noisy)} of {len(points)} points have a CV above {CV_WARNING:.0%} "
+                        f"(worst: {worst['workload']}/{worst['model']} p={worst['p']}, "
+                        f"CV {worst['cv']:.1%})")
+    load = env.get("load_average", {}) if env else {}
+    for when in ("before", "after"):
+        value = load.get(when)
+        if isinstance(value, list) and value and value[0] > 0.5 * threads:
+            warnings.append(f"load average {when} the sweep was {value[0]:.2f} on {threads} hardware "
+                            "threads: other work may have disturbed the run")
+    over = sorted({p["p"] for p in points if p["oversubscribed"]})
+    if over:
+        warnings.append(f"points at p = {', '.join(map(str, over))} are oversubscribed "
+                        f"(more workers than the {threads} hardware threads)")
+    for file in missing_raw_files(directory, sweep):
+        warnings.append(f"{file} is missing: its family's points are not in this analysis "
+                        "(./parbench sweep --resume runs it again)")
+    failed = [f for f in sweep.get("families", []) if f.get("status") != "ok"]
+    for family in failed:
+        wait = f" (wait:{family['omp_wait']})" if family.get("omp_wait") else ""
+        warnings.append(f"family {family['family']}{wait} {family.get('status')}: {family.get('message', '')}")
+    limit = (sweep.get("config") or {}).get("disturbance_max")
+    disturbed = [f for f in sweep.get("families", [])
+                 if isinstance(limit, (int, float)) and ((f.get("disturbance") or {}).get("total") or 0) > limit]
+    for own, label in ((False, "other work on the machine may have slowed them"),
+                       (True, "as disturbed on a re-run: the families' own pattern (waking idle vCPUs is "
+                              "counted as steal), part of what they measure on this VM")):
+        group = [f for f in disturbed if bool(f.get("disturbance_reproduced")) == own]
+        if group:
+            worst = max(group, key=lambda f: f["disturbance"]["total"])
+            warnings.append(f"{len(group)} famil{'y' if len(group) == 1 else 'ies'} disturbed above {limit:.0%} "
+                            f"of the CPU capacity (worst: {worst['family']}, {worst['disturbance']['total']:.0%}): "
+                            + label)
+    unverified = [p for p in points if not p["verified"]]
+    if unverified:
+        warnings.append(f"{len(unverified)} points carry no 'verified' counter")
+    if physical != threads:
+        warnings.append(f"{physical} physical cores but {threads} hardware threads (SMT): "
+                        "Amdahl fits use p <= physical cores")
+    return warnings

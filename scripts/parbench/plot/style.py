@@ -1,0 +1,182 @@
+"""The charts' common style: models' order, groups, colours and line styles, and the helpers every
+chart uses (saving, grids, legends, ticks, series)."""
+from __future__ import annotations
+
+import io
+import math
+from collections import defaultdict
+from pathlib import Path
+
+import matplotlib
+import matplotlib.patches
+import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+from .. import units
+from ..modelnames import split_tag, track_of
+from ..util import atomic_write_bytes, make_folder
+
+
+# Matplotlib's own defaults, not a matplotlibrc of the folder the user stands in (which it reads
+# first: a downloaded results folder could restyle or hide the data): the charts are the same
+# wherever they are drawn.
+matplotlib.rcdefaults()
+matplotlib.use("Agg")
+
+plt.rcParams.update({
+    "svg.hashsalt": "parbench", "figure.dpi": 100, "savefig.dpi": 110, "font.size": 9,
+    "axes.grid": True, "grid.alpha": 0.3, "axes.titlesize": 10, "legend.fontsize": 8,
+})
+PYTHON_MODELS = ("py_serial", "py_threads", "py_thread_pool", "py_processes", "py_process_pool", "py_asyncio")
+MODEL_ORDER = ["serial", "threads", "pool", "tbb", "openmp", "processes", "process_pool",
+               "coroutines", "coroutines_mt", "mpi", *PYTHON_MODELS]
+# Groups of at most six lines: the thread-based models, the rest of the C++ ones, and the
+# Python track (whose sizes are its own, so its panels are apart).
+MODEL_GROUPS = (("threads", ("serial", "threads", "pool", "tbb", "openmp")),
+                ("others", ("serial", "processes", "process_pool", "coroutines", "coroutines_mt", "mpi")),
+                ("python", PYTHON_MODELS))
+GROUP_TITLES = {"threads": "threads, pool, oneTBB, OpenMP",
+                "others": "processes, process pool, coroutines, MPI",
+                "python": "Python track (against py_serial): threads, thread pool, processes, process pool, asyncio"}
+
+
+def model_groups(models) -> list[tuple[str, tuple]]:
+    """MODEL_GROUPS, the Python group holding every py_ model of the first interpreter (a new
+    Python model is drawn without being named here), then a group per other interpreter
+    ("python-3.13": its py_<model>@3.13 models, against its own py_serial)."""
+    python = tuple(sorted_models(m for m in models if track_of(m) == "python"))
+    groups = [(group, python if group == "python" else members) for group, members in MODEL_GROUPS]
+    for tag in sorted({split_tag(m)[1] for m in models if track_of(m).startswith("python@")}):
+        groups.append((f"python-{tag}", tuple(sorted_models(m for m in models if track_of(m) == f"python@{tag}"))))
+    return groups
+
+
+def group_title(group: str) -> str:
+    if group.startswith("python-"):
+        tag = group.removeprefix("python-")
+        return f"Python {tag} track (against py_serial@{tag}): " + ", ".join(
+            m.removeprefix("py_") for m in PYTHON_MODELS[1:])
+    return GROUP_TITLES[group]
+PALETTE = plt.get_cmap("tab10").colors
+CV_ERROR_BARS = 0.05
+
+
+def model_color(model: str):
+    base = split_tag(model.split(" ")[0])[0]
+    index = MODEL_ORDER.index(base) if base in MODEL_ORDER else len(MODEL_ORDER) + sum(map(ord, base)) % 5
+    return PALETTE[index % len(PALETTE)]
+
+
+def model_linestyle(model: str) -> str:
+    """Where both tracks share an axis, the Python models are dashed (another interpreter's
+    dotted): their colours repeat the C++ models' (py_threads is threads' colour)."""
+    track = track_of(model.split(" ")[0])
+    return "-" if track == "cpp" else "--" if track == "python" else ":"
+
+
+def sorted_models(models) -> list[str]:
+    def order(model):
+        base = split_tag(model.split(" ")[0])[0]
+        return MODEL_ORDER.index(base) if base in MODEL_ORDER else 99
+    return sorted(set(models), key=lambda m: (order(m), m))
+
+
+def save(fig, directory: Path, name: str) -> list[Path]:
+    make_folder(directory)
+    paths = []
+    for extension, metadata in (("png", {"Software": None}), ("svg", {"Date": None, "Creator": None})):
+        path = directory / f"{name}.{extension}"
+        # drawn in memory, then put in place whole (a full disk leaves the old figure or
+        # none, never half of one; a link planted in its place is replaced, not followed)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=extension, metadata=metadata, bbox_inches="tight")
+        atomic_write_bytes(path, buffer.getvalue())
+        paths.append(path)
+    plt.close(fig)
+    return paths
+
+
+def grid(count: int, width: float = 3.4, height: float = 2.7, columns: int = 4):
+    columns = min(columns, max(1, count))
+    rows = math.ceil(count / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(width * columns, height * rows), squeeze=False)
+    for ax in axes.flat[count:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat[:count])
+
+
+def legend_below(fig, handles_labels: dict, columns: int = 6) -> None:
+    """One legend for the figure, below the panels: never over data; models in their usual
+    order, then the reference lines."""
+    if handles_labels:
+        labels = sorted(handles_labels, key=lambda label: (MODEL_ORDER.index(label.split(" ")[0])
+                                                           if label.split(" ")[0] in MODEL_ORDER else 99))
+        fig.legend([handles_labels[label] for label in labels], labels, loc="upper center",
+                   bbox_to_anchor=(0.5, 0.0), ncol=min(columns, len(labels)), frameon=False)
+
+
+def collect(ax, store: dict) -> None:
+    for handle, label in zip(*ax.get_legend_handles_labels()):
+        store.setdefault(label, handle)
+
+
+def log_ticks(axis, formatter=None) -> None:
+    """Labelled ticks on a log axis (a bare one can show a single label): at 1, 2 and 5 x 10^k
+    over up to two decades, at every decade beyond, so that labels never collide."""
+    axis.axes.autoscale_view()
+    low, high = axis.get_view_interval()
+    decades = math.log10(high / low) if low > 0 and high > low else 1
+    subs = (1.0, 2.0, 5.0) if decades <= 2.2 else (1.0,) if decades <= 6 else (1.0,)
+    axis.set_major_locator(LogLocator(base=10, subs=subs, numticks=12 if decades <= 6 else 7))
+    axis.set_minor_formatter(NullFormatter())
+    axis.set_major_formatter(FuncFormatter(formatter or (lambda v, _: units.number(v, 2))))
+
+
+def time_ticks(scale: float):
+    """Tick labels for an axis in units of `scale` seconds: '10 ns', '1 us'."""
+    return lambda v, _: units.compact_seconds(v * scale)
+
+
+def strong_series(analysis: dict) -> dict[str, dict[str, list[dict]]]:
+    """workload -> model -> points (largest n of the workload, strong scaling, sorted by p)."""
+    points = [p for p in analysis["points"] if p["scaling"] == "strong" and p["workload"] != "granularity"
+              and p["category"] in ("cpu", "memory", "unknown")]
+    largest_n = {}  # per workload and track: the Python track's sizes are its own
+    for point in points:
+        key = (point["workload"], track_of(point["model"]))
+        largest_n[key] = max(largest_n.get(key, 0), point["n"])
+    series: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for point in sorted(points, key=lambda p: p["p"]):
+        if point["n"] == largest_n[(point["workload"], track_of(point["model"]))]:
+            series[point["workload"]][point["model"]].append(point)
+    return series
+
+
+def shade_oversubscribed(ax, analysis: dict, ps: list[int]) -> None:
+    """Shades the p beyond the hardware threads, from halfway between the last p within them
+    and the first beyond."""
+    threads = analysis["cores"]["hardware_threads"]
+    inside = [p for p in ps if p <= threads]
+    beyond = [p for p in ps if p > threads]
+    if beyond:
+        start = (max(inside) + min(beyond)) / 2 if inside else min(beyond) * 0.9
+        ax.axvspan(start, max(beyond) * 1.1, color="#999999", alpha=0.12, linewidth=0)
+
+
+def draw_series(ax, points: list[dict], key: str, color, label: str, threads: int, ci_key: str | None = None):
+    """The trend up to the hardware threads as a line; oversubscribed points as hollow markers."""
+    inside = [p for p in points if p["p"] <= threads and p.get(key) is not None]
+    outside = [p for p in points if p["p"] > threads and p.get(key) is not None]
+    for group, filled in ((inside, True), (outside, False)):
+        if not group:
+            continue
+        xs, ys = [p["p"] for p in group], [p[key] for p in group]
+        noisy = ci_key and any(p["cv"] > CV_ERROR_BARS and p.get(ci_key) for p in group)
+        style = dict(marker="o", markersize=4, color=color, linewidth=1.3 if filled else 0,
+                     markerfacecolor=color if filled else "white", label=label if filled or not inside else None)
+        if noisy:
+            lower = [max(0.0, p[key] - p[ci_key][0]) if p["cv"] > CV_ERROR_BARS else 0 for p in group]
+            upper = [max(0.0, p[ci_key][1] - p[key]) if p["cv"] > CV_ERROR_BARS else 0 for p in group]
+            ax.errorbar(xs, ys, yerr=[lower, upper], capsize=2, **style)
+        else:
+            ax.plot(xs, ys, **style)

@@ -1,0 +1,75 @@
+"""Task charts: efficiency against task length (METG) and the overheads per model."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .style import (MODEL_ORDER, PALETTE, collect, grid, legend_below, log_ticks, model_color, model_linestyle, save,
+                    sorted_models, time_ticks)
+
+
+def plot_metg(analysis: dict, out: Path) -> list[Path]:
+    curves = analysis.get("granularity_curves", [])
+    if not curves:
+        return []
+    ps = sorted({c["p"] for c in curves})
+    fig, axes = grid(len(ps), 4.6, 3.4)
+    metg = {(m["model"], m["p"]): m for m in analysis["metg"]}
+    handles: dict = {}
+    for ax, p in zip(axes, ps):
+        for curve in sorted(curves, key=lambda c: MODEL_ORDER.index(c["model"]) if c["model"] in MODEL_ORDER else 99):
+            if curve["p"] != p:
+                continue
+            color = model_color(curve["model"])
+            ax.plot(curve["task_us"], curve["efficiency"], marker="o", markersize=3, color=color,
+                    linestyle=model_linestyle(curve["model"]), label=curve["model"])
+            value = metg.get((curve["model"], p), {}).get("metg_us")
+            if value:
+                ax.plot([value], [0.5], marker="v", color=color, markersize=6, linestyle="none")
+        ax.axhline(0.5, color="black", linewidth=0.8, linestyle="--")
+        ax.set_xscale("log")
+        log_ticks(ax.xaxis, time_ticks(1e-6))
+        ax.set_ylim(0, 1.2)
+        ax.set_xlabel("task length (log scale; triangles: METG)")
+        ax.set_ylabel("efficiency")
+        ax.set_title(f"granularity at p = {p}" + (" (oversubscribed)" if p > analysis["cores"]["hardware_threads"]
+                                                  else ""))
+        collect(ax, handles)
+    legend_below(fig, handles, columns=8)
+    fig.suptitle("Minimum effective task granularity: where each model reaches 50% efficiency")
+    fig.tight_layout()
+    return save(fig, out, "metg")
+
+
+def plot_overhead(analysis: dict, out: Path) -> list[Path]:
+    rows = analysis.get("overhead", [])
+    if not rows:
+        return []
+    kinds = sorted({r["kind"] for r in rows})
+    heights = [len({r["model"] for r in rows if r["kind"] == k}) for k in kinds]
+    fig, axes = plt.subplots(1, len(kinds), figsize=(6.2 * len(kinds), 0.42 * max(heights) + 1.8), squeeze=False)
+    handles: dict = {}
+    for ax, kind in zip(axes.flat, kinds):
+        subset = [r for r in rows if r["kind"] == kind]
+        models = sorted_models(r["model"] for r in subset)
+        ps = sorted({r["p"] for r in subset})
+        height = 0.8 / len(ps)
+        for k, p in enumerate(ps):
+            found = [next((r for r in subset if r["model"] == m and r["p"] == p), None) for m in models]
+            values = [r["ns"] if r else np.nan for r in found]
+            errors = np.array([[r["ns"] - r["ci"][0], r["ci"][1] - r["ns"]] if r else [0, 0] for r in found]).T
+            ax.barh(np.arange(len(models)) + (k - (len(ps) - 1) / 2) * height, values, height,
+                    xerr=np.clip(errors, 0, None), capsize=1.5, color=PALETTE[k % len(PALETTE)],
+                    label=f"p = {p}" + (" (oversubscribed)" if p > analysis["cores"]["hardware_threads"] else ""))
+        ax.set_xscale("log")
+        log_ticks(ax.xaxis, time_ticks(1e-9))
+        ax.set_yticks(range(len(models)), models)
+        ax.invert_yaxis()
+        ax.set_xlabel(("time per empty task" if kind == "tasks" else "time per empty region") + " (log scale)")
+        ax.set_title(f"overhead/{kind}")
+        collect(ax, handles)
+    legend_below(fig, handles)
+    fig.tight_layout()
+    return save(fig, out, "overhead")

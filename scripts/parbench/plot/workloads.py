@@ -1,0 +1,83 @@
+"""I/O throughput against concurrency, and threads against processes."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .style import (collect, grid, group_title, legend_below, log_ticks, model_color, model_groups, save,
+                    sorted_models, strong_series)
+
+
+def plot_io(analysis: dict, out: Path) -> list[Path]:
+    """Throughput vs concurrency (log-log) per I/O workload, a line per model; one figure per
+    model group (at most six lines a panel), the serial model as a reference level in both."""
+    points = [p for p in analysis["points"] if p["category"] == "io" and p.get("throughput")]
+    if not points:
+        return []
+    paths = []
+    for group, members in model_groups({p["model"] for p in points}):
+        workloads = sorted({p["workload"] for p in points if p["model"] in members})
+        if not workloads:
+            continue
+        fig, axes = grid(len(workloads), width=4.2, height=3.2, columns=3)
+        handles: dict = {}
+        for ax, workload in zip(axes, workloads):
+            mine = [p for p in points if p["workload"] == workload and p["model"] in members]
+            for model in sorted_models({p["model"] for p in mine}):
+                series = sorted((p for p in mine if p["model"] == model), key=lambda p: p["p"])
+                if len(series) == 1:  # serial: one request at a time, a reference level
+                    ax.axhline(series[0]["throughput"], color=model_color(model), linestyle="--", linewidth=1,
+                               label=f"{model} (p = 1)")
+                    continue
+                ax.plot([p["p"] for p in series], [p["throughput"] for p in series], marker="o", markersize=3,
+                        color=model_color(model), label=model)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            log_ticks(ax.xaxis, lambda v, _: f"{v:,.0f}")
+            log_ticks(ax.yaxis)
+            ax.set_xlabel("concurrency p (requests in flight, log)")
+            ax.set_ylabel("requests/s (log)")
+            ax.set_title(workload)
+            collect(ax, handles)
+        legend_below(fig, handles, columns=5)
+        fig.suptitle(f"I/O workloads: throughput vs concurrency: {group_title(group)}")
+        fig.tight_layout()
+        paths += save(fig, out, f"io_throughput_{group}")
+    return paths
+
+
+def plot_processes(analysis: dict, out: Path) -> list[Path]:
+    """Speedup at p = cores: threads vs processes vs pools, per workload."""
+    cores = analysis["cores"]["physical"]
+    models = [m for m in ("threads", "pool", "processes", "process_pool")
+              if any(p["model"] == m for p in analysis["points"])]
+    if not {"processes", "process_pool"} & set(models):
+        return []
+    series = strong_series(analysis)
+    workloads = sorted(w for w in series if any(m in series[w] for m in ("processes", "process_pool")))
+    fig, ax = plt.subplots(figsize=(max(7.0, 0.9 * len(workloads) + 2), 4))
+    width = 0.8 / len(models)
+    for k, model in enumerate(models):
+        values, limited = [], []
+        for index, workload in enumerate(workloads):
+            point = next((p for p in series[workload].get(model, []) if p["p"] == cores), None)
+            if point and point.get("limit"):
+                limited.append(index)
+                values.append(np.nan)
+            else:
+                values.append(point.get("speedup", np.nan) if point else np.nan)
+        x = np.arange(len(workloads)) + (k - (len(models) - 1) / 2) * width
+        ax.bar(x, values, width, label=model, color=model_color(model))
+        for index in limited:
+            ax.text(x[index], 0.05, "n/a", rotation=90, ha="center", va="bottom", fontsize=7, color="#555555")
+    ax.axhline(cores, color="black", linewidth=0.8, linestyle="--")
+    ax.set_xticks(range(len(workloads)), workloads, rotation=30, ha="right")
+    ax.set_ylabel(f"speedup vs serial at p = {cores}")
+    ax.set_title(f"Threads vs processes vs pools at p = {cores} (dashed: ideal; n/a: serial by design)")
+    handles: dict = {}
+    collect(ax, handles)
+    legend_below(fig, handles)
+    fig.tight_layout()
+    return save(fig, out, "processes")

@@ -1,0 +1,124 @@
+"""The Python track: rules of thumb, cross-language table, primitive pairs and interpreters."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .. import units
+from .document import Report
+from .common import Context
+
+
+def _primitive_value(metric: str, value: float | None) -> str:
+    """A primitive's headline figure in its unit: lateness counters are in microseconds, the
+    per-operation times in nanoseconds."""
+    if metric.endswith("_us"):
+        return units.microseconds(value) + (" late" if "late" in metric else "")
+    return units.nanoseconds(value)
+
+
+def python_section(r, analysis: dict, plots: Path) -> None:
+    """The Python track: its rules of thumb with their measured figures, the cross-language
+    table, its scaling charts and its primitives beside their C++ counterparts."""
+    python = analysis["python"]
+    interpreter = python.get("interpreter") or {}
+    r.heading("Python track")
+    gil = {"yes": "with the GIL", "no": "free-threaded (no GIL)"}.get(interpreter.get("python_gil_enabled"), "")
+    r.text(f"The same workloads, inputs and verified answers under CPython "
+           f"{interpreter.get('python_version') or '?'} ({interpreter.get('python_executable') or '?'}, {gil}): "
+           "py_serial (the baseline of every py_ model's speedup, at the same n), py_threads (a threading.Thread "
+           "per worker per region), py_thread_pool (ThreadPoolExecutor), py_processes (a multiprocessing.Process per "
+           "worker per region), py_process_pool (ProcessPoolExecutor, workers started before timing) and py_asyncio "
+           "(one event loop). Process models start their workers with the start method "
+           f"'{interpreter.get('py_start_method') or '?'}' ({interpreter.get('py_start_method_set_by') or '?'}). "
+           "Kernels are pure Python. The Python sizes are the track's own: the CPU workloads' points take "
+           "100-300 ms at py_serial; the I/O workloads keep C++'s requests per slot (a few ms a point), so there "
+           "py_processes, which starts its processes inside every timed region, mostly measures process start.")
+    rules = python.get("rules") or []
+    if rules:
+        r.heading("Rules of thumb, measured here", 3)
+        r.text("Each rule with its figure and 95% interval: it holds only when the whole interval is on the rule's "
+               "side of the threshold (a ratio against 1 also beyond the sweep's noise), does not hold when the "
+               "whole interval is on the other side, and is inconclusive otherwise. The primitive rows are "
+               "figures (Python's time over C++'s for the same operation), not rules.")
+        r.table(["rule", "workload", "figure", "value", "95% interval", "threshold", "verdict"],
+                [[x["rule"], x["workload"] or "–", x["figure"], units.number(x["value"]),
+                  units.interval(*x["ci"], units.number) if x.get("ci") else "–", x["threshold"], x["verdict"]]
+                 for x in rules], csv="python_rules.csv", md_rows=None)
+    interpreters = python.get("interpreters") or []
+    if interpreters:
+        _interpreters_section(r, interpreters, plots)
+    cross = python.get("cross_language") or []
+    if cross:
+        r.heading("C++ and Python, the same work", 3)
+        r.text("The C++ serial model and py_serial on the same input (the Python track's size: identical work, "
+               "each verified, and their answers compared); the ratio is Python's time over C++'s, medians, with a "
+               "95% bootstrap interval. Workloads whose time is set by construction (amdahl_*, granularity: n is a "
+               "duration) or is mostly waiting (sleep_io, tcp_echo) are left out: they would show about 1.")
+        r.table(["workload", "n", "C++ serial", "py_serial", "Python / C++", "95% interval", "same answer"],
+                [[x["workload"], f"{x['n']:,}", units.seconds(x["cpp_s"]), units.seconds(x["python_s"]),
+                  f"{x['ratio']:.3g}x", units.interval(*x["ratio_ci"], lambda v: f"{v:.3g}x"),
+                  {True: "yes", False: "NO", None: "–"}[x.get("same_answer")]] for x in cross],
+                csv="cross_language.csv", md_rows=None)
+    for name, alt in (("speedup_python", "Python track: speedup vs workers (against py_serial)"),
+                      ("efficiency_python", "Python track: efficiency vs workers (against py_serial)")):
+        if (plots / f"{name}.png").exists():
+            r.image(plots / f"{name}.png", alt, f"plots/{name}.png")
+    metg = [m for m in analysis.get("metg", []) if m["model"].startswith("py_")]
+    if metg:
+        r.text("Minimum useful task length of the Python models (METG: the shortest task at which a model reaches "
+               "50% efficiency on granularity; the method is in the METG section):")
+        r.table(["model", "p", "METG"],
+                [[m["model"], m["p"], units.microseconds(m["metg_us"]) if m.get("metg_us") is not None
+                  else str(m.get("how", "n/a")).replace("_", " ")] for m in metg], md_rows=None)
+    pairs = python.get("primitive_pairs") or []
+    if pairs:
+        r.heading("Python primitives beside C++", 3)
+        r.text("Each primitive of the Python menu (time per operation, or for timers the median lateness, median of "
+               "the repetitions) beside the C++ benchmark that does the same operation; the ratio is Python over C++ "
+               "with its 95% interval.")
+        r.table(["Python", "what one operation is", "time", "C++ counterpart", "time", "Python / C++"],
+                [[x["python"], x["summary"] or "–", _primitive_value(x["metric"], x["python_value"]), x["cpp"] or "–",
+                  _primitive_value(x["metric"], x["cpp_value"]) if x["cpp_value"] else "–",
+                  f"{x['ratio']:.3g}x ({units.interval(*x['ratio_ci'], lambda v: f'{v:.3g}')})"
+                  if x["ratio"] is not None else "–"] for x in pairs], csv="python_primitives.csv", md_rows=12)
+
+
+def _interpreter_name(row: dict) -> str:
+    gil = {"yes": "GIL on", "no": "GIL off"}.get(row.get("python_gil_enabled"), "GIL ?")
+    forced = " (PYTHON_GIL=1 set by the sweep)" if row.get("python_gil_setting") else ""
+    build = "free-threaded build, " if row.get("python_free_threaded") == "yes" else ""
+    names = f"models @{row['tag']}" if row["tag"] else "plain model names"
+    return f"{row.get('python_version') or '?'} ({build}{gil}{forced}; {names})"
+
+
+def _interpreters_section(r, rows: list[dict], plots: Path) -> None:
+    """The interpreters side by side: each one's serial speed against the first, and whether
+    threads speed up CPU work on it (the GIL rule, per interpreter)."""
+    r.heading("Interpreters and the GIL", 3)
+    first = rows[0]
+    r.text(f"The sweep ran the workloads on {len({x['track'] for x in rows})} interpreters (or GIL settings); "
+           f"the first, {first.get('python_executable') or '?'}, runs everything under the plain py_ names, each "
+           "other one under names tagged with its version, and its speedups are against its own py_serial. "
+           "'serial vs first' is its py_serial time over the first interpreter's on the same input (below 1: "
+           "faster); the speedups are at p = " f"{first['p']}; the GIL rule (threads give no speedup on "
+           "CPU-bound Python: a speedup below 1.25) is decided per interpreter on the 95% interval.")
+
+    def speed(value, ci):
+        return (f"{value:.3g} ({units.interval(*ci, lambda v: f'{v:.3g}')})" if value is not None else "–")
+
+    r.table(["interpreter", "workload", "n", "py_serial", "serial vs first", "py_threads speedup",
+             "py_process_pool speedup", "GIL rule"],
+            [[_interpreter_name(x), x["workload"], f"{x['n']:,}", units.seconds(x["serial_s"]),
+              speed(x["serial_ratio"], x["serial_ratio_ci"]) if x["serial_ratio"] is not None else "(the first)",
+              speed(x["py_threads"], x["py_threads_ci"]), speed(x["py_process_pool"], x["py_process_pool_ci"]),
+              x["gil_rule"] or "–"] for x in rows], csv="python_interpreters.csv", md_rows=None)
+    for path in sorted(plots.glob("speedup_python-*.png")):
+        tag = path.stem.removeprefix("speedup_python-")
+        r.image(path, f"Python {tag}: speedup vs workers (against py_serial@{tag})", f"plots/{path.name}")
+
+
+def python_part(r: Report, c: Context) -> None:
+    analysis = c.analysis
+    plots = c.plots
+    if analysis.get("python"):
+        python_section(r, analysis, plots)

@@ -1,0 +1,94 @@
+"""How the run went: warnings, disturbance, environment, failed families and the data files."""
+from __future__ import annotations
+
+from .. import units
+from .document import Report
+from .common import Context, _io_backend, _mpi_rows, _omp_policy, _python_rows
+
+
+def warnings_section(r: Report, c: Context) -> None:
+    analysis = c.analysis
+    r.heading("Warnings")
+    r.bullets(analysis["warnings"] or ["none"])
+    errors = analysis.get("errors", [])
+    if errors:
+        r.text("Benchmarks that reported errors (verification failures among them):")
+        r.bullets(f"{e['benchmark']}: {'; '.join(e['errors'])}" for e in errors)
+
+    disturbance = analysis.get("disturbance", [])
+    if disturbance:
+        r.heading("Disturbance")
+        limit = analysis.get("disturbance_max")
+        totals = sorted(d["total"] for d in disturbance if d.get("total") is not None)
+        rerun = [d for d in disturbance if d["attempts"] > 1]
+        r.text("While each family ran, the CPU time stolen by the hypervisor (steal) and used by other programs "
+               "(other), as fractions of the machine's CPU capacity (/proc/stat, less the family's, the sweep's and "
+               "the kernel threads' own)."
+               + (f" A family above {limit:.0%} is run again (the least disturbed attempt is kept)."
+                  if isinstance(limit, (int, float)) else "")
+               + (f" Median {units.percent(totals[len(totals) // 2])}, largest {units.percent(totals[-1])}, "
+                  f"{len(rerun)} of {len(disturbance)} families re-run." if totals else ""))
+        shown = [d for d in disturbance if (d.get("total") or 0) > 0.05 or d["attempts"] > 1]
+        r.table(["family", "steal", "other", "total (kept)", "attempts (totals)"],
+                [[d["family"] + (" (weak)" if d["weak"] else "") + (f" wait:{d['omp_wait']}" if d["omp_wait"] else ""),
+                  units.percent(d.get("steal")), units.percent(d.get("other")), units.percent(d.get("total")),
+                  f"{d['attempts']} (" + ", ".join(units.percent(t) for t in d["attempt_totals"]) + ")"
+                  + (": reproduced, the family's own" if d.get("reproduced") else "")]
+                 for d in sorted(shown, key=lambda d: -(d.get("total") or 0))], csv="disturbance.csv")
+
+
+def environment_section(r: Report, c: Context) -> None:
+    env = c.env
+    cores = c.cores
+    config = c.config
+    r.heading("Environment")
+    cpu = env.get("cpu", {})
+    build_info = env.get("build", {}).get("binary", {})
+    libraries = env.get("libraries", {})
+    load = env.get("load_average", {})
+
+    def load_text(values):
+        return " / ".join(f"{v:.2f}" for v in values[:3]) if isinstance(values, list) and values else "?"
+
+    r.table(["", ""], [
+        ["CPU", f"{cpu.get('model', 'unknown')}, {cpu.get('mhz') or '?'} MHz"],
+        ["cores", f"{cores['physical']} physical, {cores['hardware_threads']} hardware threads, "
+                  f"SMT {'on' if cpu.get('smt') else 'off'}"],
+        ["caches", ", ".join(f"L{c.get('level')} {c.get('type')} {c.get('size')}" for c in cpu.get("caches", []))
+         or "unknown"],
+        ["frequency governor", cpu.get("governor", "unknown")],
+        ["kernel / OS", f"{env.get('kernel', '?')} / {env.get('os', '?')}"],
+        ["compiler, flags", f"{build_info.get('compiler', '?')}, {build_info.get('build_type', '?')} "
+                            f"{build_info.get('cxx_flags', '')}"],
+        ["Google Benchmark", f"{libraries.get('google_benchmark', '?')} (reports itself as a DEBUG build: the "
+                             "library's own build type, harmless for these timings)"],
+        ["oneTBB / OpenMP", f"{libraries.get('onetbb', '?')} / {libraries.get('openmp', '?')}"],
+        ["OpenMP wait policy", _omp_policy(env, config)],
+        ["git", f"{env.get('git', {}).get('sha', '?')}{' (dirty)' if env.get('git', {}).get('dirty') else ''}"],
+        ["CPU affinity", ", ".join(map(str, env.get("affinity") or [])) or "unknown"],
+        ["load average before / after (1/5/15 min)", f"{load_text(load.get('before'))}; {load_text(load.get('after'))}"],
+        ["spin calibration", f"{units.number(build_info.get('spin_iters_per_us'))} iterations/us"
+                             + (f" (given by {build_info['spin_source']} in the environment, not measured)"
+                                if build_info.get("spin_source") else "")],
+        ["coroutine event loop", _io_backend(env)],
+        *_mpi_rows(env),
+        *_python_rows(env),
+    ], md_rows=None)
+
+
+def failures_section(r: Report, c: Context) -> None:
+    analysis = c.analysis
+    failures = analysis.get("failures", [])
+    r.heading("Failed families")
+    r.bullets([f"{f['family']}{' (weak)' if f.get('weak') else ''}"
+               f"{' (C++ at the Python track sizes)' if f.get('sizes') else ''}: {f['status']}: {f.get('message', '')}"
+               for f in failures] or ["none"])
+
+
+def data_files_section(r: Report, c: Context) -> None:
+    directory = c.directory
+    r.heading("Data files")
+    files = [p.name for p in sorted(directory.glob("*.csv"))]
+    r.text("Every table in full, as CSV beside this report: " + ", ".join(f"[{f}]({f})" for f in files)
+           + "; all figures and repetitions in [analysis.json](analysis.json); the raw Google Benchmark JSON in "
+             "raw/; the sweep's own record (families, attempts, disturbance) in [sweep.json](sweep.json).")

@@ -1,0 +1,312 @@
+"""A sweep's families run one after the other into a results folder: its state made or resumed,
+each family run, re-run when disturbed, and recorded."""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .. import UserError, config as config_module, envinfo, provenance
+from ..gbench import load_file
+from ..state import SETTINGS_FILE, check_binary_info, check_state, read_env, spin_calibration
+from ..util import (FolderLock, atomic_write_text, load_json, make_folder, read_regular_bytes,
+                    refuse_linked_subfolders, remove_partials)
+from .family import Family, StopRequest, io_base
+from .mpi import check_mpi_setup, launcher_command, mpi_loopback_settings
+from .paths import ROOT, binary_path
+from .tracks import (Tracks, _PRIMITIVE_PREFIXES, _binary_label, _check_threshold_names, _run_binary,
+                     cross_language_families, list_families, program_info)
+from .progress import Progress
+
+
+def default_directory() -> Path:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                         text=True).stdout.strip() or "nogit"
+    host = re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname())
+    return ROOT / "results" / f"{stamp}_{host}_{sha}"
+
+
+def write_state(directory: Path, state: dict) -> None:
+    atomic_write_text(directory / "sweep.json", json.dumps(state, indent=1) + "\n", private=True)
+
+
+def own_config(directory: Path, state: dict, why: str) -> config_module.SweepConfig:
+    """The config of a sweep this checkout started on this machine, from this machine's record
+    of it (provenance): what runs its families again (--resume, check's re-measurement). A
+    folder without such a record is refused; a value its sweep.json holds that differs from the
+    record is shown, never used."""
+    record, why_not = provenance.owned(directory, state.get(provenance.ID_FIELD))
+    if record is None:
+        raise UserError(f"{why} {directory}: not a sweep this checkout started on this machine ({why_not}); "
+                        "its families run only where they were started (a results folder never names a "
+                        "program to run here)")
+    differ = provenance.differences(state.get("config") or {}, record["config"])
+    if differ:
+        print(f"parbench: note: {directory}/sweep.json's config differs from this machine's record of the sweep "
+              f"in {', '.join(differ[:8])}{' ...' if len(differ) > 8 else ''}; the record's values are used",
+              file=sys.stderr)
+    return config_module.from_saved(record["config"], f"{provenance.state_dir()} (this machine's record of "
+                                                      f"{directory})")
+
+
+def _check_new_folder(directory: Path) -> None:
+    """--out: a new or empty folder (a sweep's own is continued with --resume); a folder of
+    the user's own files is never written into."""
+    if (directory / "sweep.json").exists():
+        raise UserError(f"{directory}: already holds a sweep (use --resume {directory})")
+    if directory.exists() and not directory.is_dir():
+        raise UserError(f"--out {directory}: not a folder")
+    if directory.is_dir() and any(entry.name != ".lock" for entry in directory.iterdir()):
+        raise UserError(f"--out {directory}: not empty and not a parbench sweep (no sweep.json); "
+                        "give a new or empty folder")
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(read_regular_bytes(path)).hexdigest()
+
+
+def _finished_families(directory: Path, state: dict, state_path: Path) -> dict[str, dict]:
+    """The families sweep.json records as finished whose raw file is still there and intact
+    (its size and SHA-256 as recorded; a record of before checksums: readable Google
+    Benchmark JSON). The others are redone, and said so."""
+    done = {}
+    records = state.get("families")
+    if not isinstance(records, list):
+        raise UserError(f"{state_path}: unreadable sweep state (no list of families)")
+    for record in records:
+        try:
+            family = Family.from_record(record)
+            status, file = record.get("status"), Path(record["file"])
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise UserError(f"{state_path}: unreadable sweep state (a malformed family record)") from None
+        if status != "ok":
+            continue
+        path = directory / file
+        problem = ""
+        if path.is_symlink() or not path.is_file():
+            problem = "missing"
+        elif "sha256" in record:
+            if path.stat().st_size != record.get("bytes") or file_digest(path) != record["sha256"]:
+                problem = "changed since it was written (size or checksum)"
+        else:
+            try:
+                load_file(path)
+            except UserError:
+                problem = "unreadable"
+        if problem:
+            print(f"resume: {file} {problem}: {family.label} is run again", flush=True)
+            continue
+        done[family.key] = record
+    return done
+
+
+
+
+def _load_state(directory: Path, state_path: Path) -> dict:
+    """sweep.json, or, when it is unreadable or gone, the state rebuilt from settings.json
+    (the sweep's fixed settings) and the families whose raw files are intact."""
+    try:
+        state = load_json(state_path)
+        if isinstance(state, dict) and isinstance(state.get("config"), dict):
+            return check_state(state_path, state)  # readable but damaged: said, not rebuilt over
+        problem = "not a parbench sweep state"
+    except UserError as error:
+        problem = str(error).split(": ", 1)[-1]
+    settings_path = directory / SETTINGS_FILE
+    try:
+        state = load_json(settings_path)
+        if not isinstance(state, dict) or not isinstance(state.get("config"), dict):
+            raise ValueError
+    except (UserError, ValueError):
+        raise UserError(f"{state_path}: unreadable sweep state ({problem})") from None
+    state["families"] = _families_from_raw(directory)
+    state["status"] = "interrupted"
+    check_state(settings_path, state)  # its settings and calibration, named as settings.json's
+    print(f"resume: {state_path.name} unreadable ({problem}); rebuilt from {SETTINGS_FILE} and raw/ "
+          f"({len(state['families'])} finished families found)", flush=True)
+    return state
+
+
+def _families_from_raw(directory: Path) -> list[dict]:
+    """The records of the families whose raw file is readable and says which family it is."""
+    records = []
+    for path in sorted((directory / "raw").glob("*.json")):
+        try:
+            context, entries = load_file(path)
+        except UserError:
+            continue
+        found = context.get("parbench_family")
+        if not isinstance(found, dict) or not isinstance(found.get("family"), str) or \
+                any(e.get("error_occurred") for e in entries):
+            continue
+        data = read_regular_bytes(path)
+        record = {key: found.get(key, default) for key, default in (
+            ("family", ""), ("weak", False), ("omp_wait", ""), ("ranks", 0), ("track", ""), ("sizes", ""),
+            ("instances", 1), ("seconds", 0.0), ("cpu_seconds", None), ("disturbance", None))}
+        record.update(file=str(path.relative_to(directory)), status="ok", message="", max_rss_mib=None,
+                      bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
+        if path.name == f"{Family.from_record(record).stem}.json":  # the file of that family
+            records.append(record)
+    return records
+
+
+def _read_env(directory: Path) -> dict | None:
+    if not (directory / "env.json").exists():
+        return None
+    try:
+        return read_env(directory)
+    except UserError as error:
+        raise UserError(f"{error}; move it away to have it written again") from None
+
+
+def _new_state(config, binary: Path, env: dict) -> dict:
+    """A new sweep's state: its config, and the binary's info (checked: a program that is not
+    parbench's, or an absurd spin calibration, is refused before the folder exists)."""
+    info = program_info(binary, env, _binary_label(binary),
+                        lambda info, where: check_binary_info(info, where, fresh=True))
+    if env.get("PARBENCH_SPIN_ITERS_PER_US"):  # the user's value, not this machine's: said and recorded
+        info["spin_source"] = "PARBENCH_SPIN_ITERS_PER_US"
+        print(f"sweep: note: PARBENCH_SPIN_ITERS_PER_US={env['PARBENCH_SPIN_ITERS_PER_US']} from the "
+              "environment replaces this machine's spin calibration (the report says so)", flush=True)
+    return {"parbench_sweep": 1, "config": config.to_dict(), "binary_info": info,
+            "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "status": "running",
+            "families": []}
+
+
+def _run_families(config_name: str, out: str | None, resume: str | None,
+                  stop: StopRequest, python: str | None = None,
+                  held: contextlib.ExitStack | None = None) -> tuple[Path, list[dict]]:
+    """The sweep up to its last family: returns the directory and the families that failed.
+    The folder's lock goes on `held` (released by the caller after its report)."""
+    held = held if held is not None else contextlib.ExitStack()
+    config = None if resume else config_module.load(config_name)  # a bad config: said before anything
+    if config is not None and python is not None:
+        config.python = python.split(",") if "," in python else python
+        if isinstance(config.python, list):
+            config_module.check_interpreters(config.python, "--python")
+    binary = binary_path()
+    # OpenMP keeps the user's OMP_WAIT_POLICY or libgomp's default: each family
+    # runs alone in its process, so nothing else suffers from its idle threads.
+    env = dict(os.environ)
+    if resume:
+        directory = Path(resume)
+        state_path = directory / "sweep.json"
+        if not state_path.exists() and not (directory / SETTINGS_FILE).exists():
+            raise UserError(f"{directory}: not a sweep directory (no sweep.json)")
+        held.enter_context(FolderLock(directory))
+        refuse_linked_subfolders(directory)
+        remove_partials(directory)
+        state = _load_state(directory, state_path)
+        config = own_config(directory, state, "--resume")
+        spin_calibration(state, state_path)
+        env_record = _read_env(directory)
+    else:
+        directory = Path(out) if out else default_directory()
+        _check_new_folder(directory)
+        state, env_record = _new_state(config, binary, env), None
+    env["PARBENCH_SPIN_ITERS_PER_US"] = f"{state['binary_info']['spin_iters_per_us']:.6f}"
+    if config.mpi.sizes:  # the mpi/ families' sizes, for listing their benchmarks as they will run
+        env["PARBENCH_MPI_SIZES"] = ",".join(str(size) for size in config.mpi.sizes)
+    # Everything that can be refused is refused before a new results folder exists: a
+    # mistake leaves nothing behind and the same command can simply be run again.
+    io_base(env)
+    tracks = Tracks.make(binary, config, env, state)
+    listed: set[tuple] = set()
+    if tracks.python_info is not None:
+        state["python_info"] = tracks.python_info
+    if tracks.python_tracks:
+        state["python_tracks"] = tracks.python_tracks
+    families = []
+    for track, program in tracks.programs.items():
+        # validates the names and the workloads' settings: one clear line if not
+        _run_binary(program, ["list", *tracks.selections[track]], tracks.environments[track])
+        families += list_families(program, tracks.selections[track], config, tracks.environments[track], track,
+                                  listed)
+    families += cross_language_families(families, config, listed)
+    if not families:
+        raise UserError("the sweep selects no benchmarks")
+    if isinstance(config.weak_scaling, list):
+        running = sorted({f.name.split("/")[0] for f in families if "/" in f.name
+                          and not f.name.startswith(_PRIMITIVE_PREFIXES)})
+        unknown = [w for w in config.weak_scaling if w not in running]
+        if unknown:
+            raise UserError(f"{config.source}: [sweep] weak_scaling names {', '.join(unknown)}, which this sweep "
+                            f"does not run (its workloads: {', '.join(running) or 'none'})")
+    check_mpi_setup(config, families)
+    _check_threshold_names(config, binary, env)
+    # What the sweep sets out to run, each family with its number of benchmarks: check finds a
+    # family or a benchmark that is missing from the results, however the folder was edited.
+    state.setdefault("plan", {family.key: family.instances for family in families})
+    if not resume:
+        held.enter_context(FolderLock(directory))
+        _check_new_folder(directory)  # again, holding the lock: another sweep may have begun
+        state[provenance.ID_FIELD] = provenance.register(directory, state["config"], state["plan"])
+        # what a resume needs if sweep.json is ever lost: written once, never changed
+        atomic_write_text(directory / SETTINGS_FILE, json.dumps(
+            {key: state[key] for key in ("parbench_sweep", provenance.ID_FIELD, "config", "plan", "binary_info",
+                                          "started", "python_info", "python_tracks") if key in state},
+            indent=1) + "\n",
+            private=True)
+    for sub in ("raw", "logs"):
+        make_folder(directory / sub)
+    if env_record is None:
+        env_record = envinfo.collect(ROOT, binary.parent, state["binary_info"])
+        env_record["sweep"] = {"config": config.name, "directory": str(directory)}
+        if any(f.ranks for f in families):
+            env_record["mpi"] = envinfo.mpi_info(config.mpi, launcher_command(config, "<p>"),
+                                                 mpi_loopback_settings(config, binary, env))
+        if tracks.python_info is not None:
+            env_record["python_track"] = tracks.python_info
+        if len(tracks.python_tracks) > 1:
+            env_record["python_tracks"] = tracks.python_tracks
+    atomic_write_text(directory / "env.json", json.dumps(env_record, indent=1) + "\n")
+
+    done = _finished_families(directory, state, state_path) if resume else {}
+    state["families"] = list(done.values())
+    state["status"] = "running"
+    write_state(directory, state)
+    stop.install()  # from here a stop signal is polled for: the state says what has run
+    progress = Progress(families, config)
+    print(f"sweep '{config.name}': {len(families)} families ({len(done)} already done) -> {directory}",
+          flush=True)
+    for family in families:
+        if stop.signal is not None:
+            break
+        if family.key in done:
+            progress.finished(family, done[family.key], skipped=True)
+            continue
+        progress.starting(family)
+        record = tracks.run(family, config, directory, stop)
+        if record is None:
+            break
+        state["families"].append(record)
+        write_state(directory, state)
+        progress.finished(family, record)
+    progress.close()
+    if stop.signal is not None:
+        state["status"] = "interrupted"
+        write_state(directory, state)
+        kept = sum(1 for f in state["families"] if f["status"] == "ok")
+        print(f"parbench: sweep interrupted by {signal.Signals(stop.signal).name}; {kept} finished "
+              f"families kept in {directory}; continue with: ./parbench sweep --resume {directory}",
+              file=sys.stderr)
+        return directory, []
+    env_record.setdefault("load_average", {})["after"] = list(os.getloadavg())
+    atomic_write_text(directory / "env.json", json.dumps(env_record, indent=1) + "\n")
+    state["status"] = "complete"
+    state["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    write_state(directory, state)
+    failed = [f for f in state["families"] if f["status"] != "ok"]
+    elapsed = sum(f["seconds"] for f in state["families"])
+    print(f"sweep: {len(state['families']) - len(failed)} families ok, {len(failed)} failed "
+          f"({elapsed / 60:.1f} min of benchmarks)", flush=True)
+    return directory, failed
