@@ -67,7 +67,16 @@ def run_checks(directory: Path, reference: Path | None, analysis: dict | None = 
     cores = analysis["cores"]["physical"]
 
     rows += _folder_rows(directory, state, changed or [])
+    rows += _ran_rows(state, analysis)
+    rows += _amdahl_rows(analysis, applies, thresholds)
+    rows += _efficiency_rows(analysis, applies, thresholds, cores)
+    if reference is not None:
+        rows += _reference_rows(analysis, reference, thresholds)
+    return rows
 
+
+def _ran_rows(state: dict, analysis: dict) -> list[Row]:
+    rows = []
     # 1. Every workload x model ran and verified.
     from ..runner.family import Family
     for family in state.get("families", []):
@@ -83,7 +92,11 @@ def run_checks(directory: Path, reference: Path | None, analysis: dict | None = 
         ok = verified == len(points) and f"{workload}/{model}" not in errors
         rows.append(Row("verified counter", f"{workload}/{model} ({scaling})", f"{verified}/{len(points)} points",
                         "all", ok))
+    return rows
 
+
+def _amdahl_rows(analysis: dict, applies: _Applies, thresholds) -> list[Row]:
+    rows = []
     # 2. The measured serial fraction of the amdahl_* workloads is the configured one (an Amdahl
     #    fit with 3 or more p up to the cores, else the Karp-Flatt estimate: the analysis says which).
     fits = {(f["workload"], f["model"]): f for f in analysis["fits"] if f["workload"].startswith("amdahl")}
@@ -114,7 +127,11 @@ def run_checks(directory: Path, reference: Path | None, analysis: dict | None = 
             else:
                 verdict = False
             rows.append(Row("serial fraction", family, measured, f"±{tolerance}", verdict, family))
+    return rows
 
+
+def _efficiency_rows(analysis: dict, applies: _Applies, thresholds, cores: int) -> list[Row]:
+    rows = []
     # 3. Efficiency at p = cores on embarrassingly parallel workloads: those this folder holds
     #    (a threshold naming a workload or model it never ran is not a failure; one that was
     #    meant to run and did not fails above, as "ran and verified").
@@ -132,30 +149,32 @@ def run_checks(directory: Path, reference: Path | None, analysis: dict | None = 
             rows.append(Row("efficiency at p=cores", f"{workload}/{model} p={cores}", f"{point['efficiency']:.3f}",
                             f">= {thresholds.efficiency_min}", point["efficiency"] >= thresholds.efficiency_min,
                             f"{workload}/{model}"))
-
-    # 4. Speedups close to a reference run.
-    if reference is not None:
-        ref = {(p["workload"], p["model"], p["n"], p["p"]): p for p in analyze(reference, with_previous=False)["points"]
-               if p["scaling"] == "strong" and p.get("speedup") is not None}
-        compared = 0
-        for point in analysis["points"]:
-            key = (point["workload"], point["model"], point["n"], point["p"])
-            if point["scaling"] != "strong" or point.get("speedup") is None or key not in ref or point["p"] == 1:
-                continue
-            compared += 1
-            expected = ref[key]["speedup"]
-            difference = abs(point["speedup"] - expected) / expected
-            rows.append(Row("speedup vs reference",
-                            f"{point['workload']}/{point['model']} n={point['n']} p={point['p']}",
-                            f"{point['speedup']:.3f} (ref {expected:.3f})",
-                            f"±{100 * thresholds.reference_tolerance:.0f}%",
-                            difference <= thresholds.reference_tolerance,
-                            f"{point['workload']}/{point['model']}"))
-        comparable = sum(1 for key in ref if key[3] != 1)
-        rows.append(Row("reference coverage", str(reference), f"{compared} of its {comparable} points (p > 1)",
-                        ">= 1", compared > 0, note="" if compared else "no point in common: nothing compared"))
     return rows
 
+
+def _reference_rows(analysis: dict, reference: Path, thresholds) -> list[Row]:
+    rows = []
+    # 4. Speedups close to a reference run.
+    ref = {(p["workload"], p["model"], p["n"], p["p"]): p for p in analyze(reference, with_previous=False)["points"]
+           if p["scaling"] == "strong" and p.get("speedup") is not None}
+    compared = 0
+    for point in analysis["points"]:
+        key = (point["workload"], point["model"], point["n"], point["p"])
+        if point["scaling"] != "strong" or point.get("speedup") is None or key not in ref or point["p"] == 1:
+            continue
+        compared += 1
+        expected = ref[key]["speedup"]
+        difference = abs(point["speedup"] - expected) / expected
+        rows.append(Row("speedup vs reference",
+                        f"{point['workload']}/{point['model']} n={point['n']} p={point['p']}",
+                        f"{point['speedup']:.3f} (ref {expected:.3f})",
+                        f"±{100 * thresholds.reference_tolerance:.0f}%",
+                        difference <= thresholds.reference_tolerance,
+                        f"{point['workload']}/{point['model']}"))
+    comparable = sum(1 for key in ref if key[3] != 1)
+    rows.append(Row("reference coverage", str(reference), f"{compared} of its {comparable} points (p > 1)",
+                    ">= 1", compared > 0, note="" if compared else "no point in common: nothing compared"))
+    return rows
 
 class _Applies:
     """Whether a threshold's (workload, model) is to be checked: one the sweep planned (a

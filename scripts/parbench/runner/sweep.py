@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .. import UserError, config as config_module, envinfo, provenance
 from ..gbench import load_file
-from ..state import SETTINGS_FILE, check_binary_info, check_state, read_env, spin_calibration
+from ..state import SETTINGS_FILE, STATE_FILE, check_binary_info, check_state, read_env, spin_calibration
 from ..util import (FolderLock, atomic_write_text, load_json, make_folder, read_regular_bytes,
                     refuse_linked_subfolders, remove_partials)
 from .family import Family, StopRequest, io_base
@@ -197,9 +197,30 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
     # OpenMP keeps the user's OMP_WAIT_POLICY or libgomp's default: each family
     # runs alone in its process, so nothing else suffers from its idle threads.
     env = dict(os.environ)
+    directory, state, config, env_record = _open_folder(config, out, resume, binary, env, held)
+    env["PARBENCH_SPIN_ITERS_PER_US"] = f"{state['binary_info']['spin_iters_per_us']:.6f}"
+    if config.mpi.sizes:  # the mpi/ families' sizes, for listing their benchmarks as they will run
+        env["PARBENCH_MPI_SIZES"] = ",".join(str(size) for size in config.mpi.sizes)
+    # Everything that can be refused is refused before a new results folder exists: a
+    # mistake leaves nothing behind and the same command can simply be run again.
+    io_base(env)
+    tracks = Tracks.make(binary, config, env, state)
+    if tracks.python_info is not None:
+        state["python_info"] = tracks.python_info
+    if tracks.python_tracks:
+        state["python_tracks"] = tracks.python_tracks
+    families = _plan(tracks, config, binary, env)
+    env_record = _start_folder(directory, state, config, families, tracks, binary, env, env_record, resume, held)
+    return _run_planned(directory, state, config, families, tracks, env_record, resume, stop)
+
+
+def _open_folder(config, out: str | None, resume: str | None, binary: Path, env: dict,
+                 held: contextlib.ExitStack) -> tuple[Path, dict, object, dict | None]:
+    """The folder, its state, its config and its env.json (None: to be collected): a resumed
+    one's own (locked at once), or a new one's (not yet made)."""
     if resume:
         directory = Path(resume)
-        state_path = directory / "sweep.json"
+        state_path = directory / STATE_FILE
         if not state_path.exists() and not (directory / SETTINGS_FILE).exists():
             raise UserError(f"{directory}: not a sweep directory (no sweep.json)")
         held.enter_context(FolderLock(directory))
@@ -213,18 +234,12 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
         directory = Path(out) if out else default_directory()
         _check_new_folder(directory)
         state, env_record = _new_state(config, binary, env), None
-    env["PARBENCH_SPIN_ITERS_PER_US"] = f"{state['binary_info']['spin_iters_per_us']:.6f}"
-    if config.mpi.sizes:  # the mpi/ families' sizes, for listing their benchmarks as they will run
-        env["PARBENCH_MPI_SIZES"] = ",".join(str(size) for size in config.mpi.sizes)
-    # Everything that can be refused is refused before a new results folder exists: a
-    # mistake leaves nothing behind and the same command can simply be run again.
-    io_base(env)
-    tracks = Tracks.make(binary, config, env, state)
+    return directory, state, config, env_record
+
+
+def _plan(tracks: Tracks, config, binary: Path, env: dict) -> list[Family]:
+    """Every family the sweep will run, its names and settings checked (one clear line if not)."""
     listed: set[tuple] = set()
-    if tracks.python_info is not None:
-        state["python_info"] = tracks.python_info
-    if tracks.python_tracks:
-        state["python_tracks"] = tracks.python_tracks
     families = []
     for track, program in tracks.programs.items():
         # validates the names and the workloads' settings: one clear line if not
@@ -243,6 +258,12 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
                             f"does not run (its workloads: {', '.join(running) or 'none'})")
     check_mpi_setup(config, families)
     _check_threshold_names(config, binary, env)
+    return families
+
+
+def _start_folder(directory: Path, state: dict, config, families: list[Family], tracks: Tracks, binary: Path,
+                  env: dict, env_record: dict | None, resume: str | None, held: contextlib.ExitStack) -> dict:
+    """The plan recorded; a new folder locked, registered and given its settings; env.json."""
     # What the sweep sets out to run, each family with its number of benchmarks: check finds a
     # family or a benchmark that is missing from the results, however the folder was edited.
     state.setdefault("plan", {family.key: family.instances for family in families})
@@ -269,7 +290,13 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
         if len(tracks.python_tracks) > 1:
             env_record["python_tracks"] = tracks.python_tracks
     atomic_write_text(directory / "env.json", json.dumps(env_record, indent=1) + "\n")
+    return env_record
 
+
+def _run_planned(directory: Path, state: dict, config, families: list[Family], tracks: Tracks, env_record: dict,
+                 resume: str | None, stop: StopRequest) -> tuple[Path, list[dict]]:
+    """Every family not yet done, one after the other, sweep.json rewritten after each."""
+    state_path = directory / STATE_FILE
     done = _finished_families(directory, state, state_path) if resume else {}
     state["families"] = list(done.values())
     state["status"] = "running"
