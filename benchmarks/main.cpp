@@ -1,6 +1,7 @@
 // parbench_bench: the benchmark binary behind ./parbench.
 //
 //   parbench_bench list      [selection options]   what can run
+//   parbench_bench list --json [selection options] the same as one JSON object (the catalogue)
 //   parbench_bench selfcheck [selection options]   run and verify at small sizes
 //   parbench_bench info                            build and calibration facts (JSON)
 //   parbench_bench [selection options] [--benchmark_* flags]   benchmark
@@ -45,6 +46,7 @@
 #include <vector>
 
 #include "benchmarks/harness.hpp"
+#include "benchmarks/json.hpp"
 #include "core/spin.hpp"
 #include "coro/io_loop.hpp"
 
@@ -73,6 +75,8 @@ constexpr std::size_t kMaxRepetitions = 1000;
 // model (no cap of its own) is not asked for a million descriptors.
 constexpr std::size_t kMaxConcurrency = 65536;
 constexpr std::size_t kMaxWorkers = 1024;
+// --benchmark_min_time is refused above this (and at 0 or below).
+constexpr std::size_t kMaxMinTimeSeconds = 3600;
 
 std::size_t parse_positive(const std::string& text, const char* what) {
   std::size_t value = 0;
@@ -114,9 +118,9 @@ void check_benchmark_flag(std::string_view arg) {
     errno = 0;
     const double seconds = number.empty() ? -1 : std::strtod(number.c_str(), &end);
     if (errno != 0 || end == nullptr || *end != '\0' || !std::isfinite(seconds) ||
-        !(seconds > 0 && seconds <= 3600))
-      throw UsageError("--benchmark_min_time: '" + *value +
-                       "' is not a number of seconds in (0, 3600]");
+        !(seconds > 0 && seconds <= kMaxMinTimeSeconds))
+      throw UsageError("--benchmark_min_time: '" + *value + "' is not a number of seconds in (0, " +
+                       std::to_string(kMaxMinTimeSeconds) + "]");
   }
   if (auto value = value_after("--benchmark_repetitions")) {
     if (parse_positive(*value, "--benchmark_repetitions") > kMaxRepetitions)
@@ -159,7 +163,8 @@ std::string names_of(const std::vector<Info>& infos) {
 }
 
 struct Command {
-  std::string verb = "run";  // run | list | selfcheck
+  std::string verb = "run";  // run | list | selfcheck | info
+  bool json = false;         // list --json
   Selection selection;
   std::vector<char*> benchmark_args;  // argv for Google Benchmark
 };
@@ -181,6 +186,9 @@ Command parse(int argc, char** argv) {
     };
     if (i == 1 && (arg == "list" || arg == "selfcheck" || arg == "info")) {
       command.verb = arg;
+    } else if (arg == "--json") {
+      if (command.verb != "list") throw UsageError("--json is an option of list: list --json");
+      command.json = true;
     } else if (arg.starts_with("--workloads")) {
       workloads_given = true;
       for (const auto& name : split(value_of("--workloads"))) {
@@ -371,6 +379,73 @@ int list(const Selection& selection) {
   return 0;
 }
 
+// `list --json`: the catalogue, for the driver and the report. What list prints, as data:
+// the selected models and workloads, every primitive family and the parser's limits.
+int list_json(const Selection& selection) {
+  JsonWriter json;
+  json.begin_object().key("parbench_catalogue").integer(1);
+  json.key("limits").begin_object();
+  json.key("max_workers").integer(kMaxWorkers);
+  json.key("max_concurrency").integer(kMaxConcurrency);
+  json.key("max_repetitions").integer(kMaxRepetitions);
+  json.key("max_min_time_seconds").integer(kMaxMinTimeSeconds);
+  json.end_object();
+  json.key("worker_counts").integers(selection.workers);
+  json.key("models").begin_array();
+  for (const ModelInfo* m : selection.models) {
+    json.begin_object();
+    json.key("name").string(m->name).key("label").string(m->label);
+    json.key("group").string(m->group).key("launch").string(m->launch);
+    json.key("summary").string(m->summary).key("order").integer(m->order);
+    json.key("parallel").boolean(m->parallel);
+    json.key("concurrent_tasks").boolean(m->concurrent_tasks);
+    json.key("task_spawn").string(m->task_spawn).key("no_task_spawn").string(m->no_task_spawn);
+    json.key("limit_cpu").string(m->limit_cpu);
+    json.key("limit_fork_join").string(m->limit_fork_join);
+    json.key("limit_files").string(m->limit_files);
+    json.key("note").string(m->note);
+    json.key("max_concurrency").integer(m->max_concurrency);  // 0: no limit
+    json.end_object();
+  }
+  json.end_array();
+  json.key("workloads").begin_array();
+  for (const WorkloadInfo* w : selection.workloads) {
+    json.begin_object();
+    json.key("name").string(w->name).key("category").string(to_string(w->category));
+    json.key("summary").string(w->summary).key("size_meaning").string(w->size_meaning);
+    json.key("sizes").begin_object();
+    json.key("default").integers(w->default_sizes).key("quick").integers(w->quick_sizes);
+    json.key("small").integer(w->small_size);
+    json.key("min").integer(w->min_size).key("max").integer(w->max_size);
+    json.end_object();
+    json.key("uses_fork_join").boolean(w->uses_fork_join);
+    json.key("uses_spawn_tasks").boolean(w->uses_spawn_tasks);
+    json.key("work_exponent").number(w->work_exponent);
+    json.key("concurrency_levels").integers(w->concurrency_levels);
+    json.key("reads_back_files").boolean(w->reads_back_files);
+    json.key("roles").strings(roles(*w));
+    json.key("knobs").begin_array();
+    for (const Knob& knob : w->knobs) {
+      json.begin_object().key("name").string(knob.name);
+      json.key("default").integer(knob.default_value);
+      json.key("min").integer(knob.min_value).key("max").integer(knob.max_value);
+      json.end_object();
+    }
+    json.end_array();
+    json.end_object();
+  }
+  json.end_array();
+  json.key("primitives").begin_array();
+  for (const FamilyInfo& family : primitive_families()) {
+    json.begin_object().key("family").string(family.prefix);
+    json.key("summary").string(family.summary).end_object();
+  }
+  json.end_array();
+  json.end_object();
+  std::printf("%s\n", json.text().c_str());
+  return 0;
+}
+
 std::vector<std::size_t> selfcheck_worker_counts() {
   std::vector<std::size_t> counts{1, 2, 3, hardware_threads() + 1};
   std::sort(counts.begin(), counts.end());
@@ -433,26 +508,6 @@ int selfcheck(const Selection& selection, bool workers_given) {
 // `info`: facts about this build and machine as one JSON object, for the
 // sweep's env.json. It also measures the spin calibration once, so that every
 // family process of a sweep can be given the same value.
-/// A JSON string literal: quotes, backslashes and control characters escaped
-/// (a compiler flag or an error reason may hold any of them).
-std::string json_string(std::string_view text) {
-  std::string out = "\"";
-  for (const char ch : text) {
-    const auto byte = static_cast<unsigned char>(ch);
-    if (ch == '"' || ch == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (byte < 0x20) {
-      char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\u%04x", byte);
-      out += escaped;
-    } else {
-      out += ch;
-    }
-  }
-  return out + "\"";
-}
-
 int info() {
   const std::string text =
       "{\"spin_iters_per_us\": " + std::to_string(spin_iterations_per_us()) +
@@ -692,7 +747,8 @@ int main(int argc, char** argv) {
     bool workers_given = false;
     for (int i = 1; i < argc; ++i)
       workers_given = workers_given || std::string_view(argv[i]).starts_with("--p=");
-    if (command.verb == "list") return list(command.selection);
+    if (command.verb == "list")
+      return command.json ? list_json(command.selection) : list(command.selection);
     if (command.verb == "info") return info();
     if (command.verb == "selfcheck") {
       passive_for_selfcheck(argv);
