@@ -5,6 +5,7 @@
 //   parbench_bench selfcheck [selection options]   run and verify at small sizes
 //   parbench_bench info                            build and calibration facts (JSON)
 //   parbench_bench [selection options] [--benchmark_* flags]   benchmark
+//   parbench_bench --help | -h | --version
 //
 // Selection options:
 //   --workloads=a,b   workloads to include: names, all or none (default: all)
@@ -49,6 +50,7 @@
 #include "benchmarks/json.hpp"
 #include "core/spin.hpp"
 #include "coro/io_loop.hpp"
+#include "parbench_version.hpp"
 
 namespace parbench {
 namespace {
@@ -265,7 +267,7 @@ Command parse(int argc, char** argv) {
         command.selection.scaling = Selection::Scaling::weak;
       else
         throw UsageError("--scaling must be strong or weak, got '" + value + "'");
-    } else if (arg.starts_with("--benchmark_") || arg.starts_with("--v=") || arg == "--help") {
+    } else if (arg.starts_with("--benchmark_") || arg.starts_with("--v=")) {
       check_benchmark_flag(arg);
       command.benchmark_args.push_back(argv[i]);
     } else {
@@ -274,7 +276,7 @@ Command parse(int argc, char** argv) {
           "' (parbench options: --workloads= --models= --primitives= --skip-models= --p= "
           "--concurrency= --size= "
           "--scaling=; "
-          "Google Benchmark flags start with --benchmark_)");
+          "Google Benchmark flags start with --benchmark_; --help lists them)");
     }
   }
   Selection& selection = command.selection;
@@ -708,6 +710,44 @@ std::string inert(std::string_view text) {
   return shown;
 }
 
+constexpr const char* kUsage =
+    R"(usage: parbench_bench [list [--json] | selfcheck | info] [options] [--benchmark_* flags]
+
+Verbs (the first argument; none: run the benchmarks):
+  list              what the options select: workloads, models, worker counts, primitive families
+  list --json       the same as one JSON object (the catalogue), with the limits of every option
+  selfcheck         run every selected workload on every selected model at small sizes and verify
+  info              facts about this build and machine, as one JSON object
+Selection options (list, selfcheck and a run):
+  --workloads=a,b   workloads to include: names, all or none (default: all)
+  --models=a,b      models to include: names or all (default: all)
+  --primitives=a,b  primitive families by prefix (overhead, sync/mutex, ...), all or none
+                    (default: all when nothing is selected, none when --workloads or --models is)
+  --skip-models=a,b models to leave out
+  --p=1,2,4         worker counts of the parallel models (default: powers of two up to the
+                    hardware threads, that count, and twice it)
+  --concurrency=1,16,256  p values of the I/O workloads (default: each workload's own levels)
+  --size=default|quick|small|N[,N...]   sizes n (default: each workload's own)
+  --scaling=strong|weak   weak: n grows with p so that the work per worker is fixed
+Other:
+  -h, --help        this text, then Google Benchmark's flags
+  --version         the version and the git commit it was built from
+Every --benchmark_* flag of Google Benchmark (and --v=) is accepted when running; for example
+--benchmark_filter=<regex>, and --benchmark_list_tests=true lists what would run. Its flags:
+)";
+
+int help() {
+  std::fputs(kUsage, stdout);
+  std::fflush(stdout);
+  benchmark::PrintDefaultHelp();  // Google Benchmark's own list (1.7.1 has no flag that prints it)
+  return 0;
+}
+
+int version() {
+  std::printf("parbench_bench %s (%s)\n", PARBENCH_VERSION, PARBENCH_GIT_SHA);
+  return 0;
+}
+
 void print_error(std::string_view message) {
   std::fprintf(stderr, "parbench: %s\n", inert(message).c_str());
 }
@@ -741,6 +781,12 @@ int main(int argc, char** argv) {
                   " holds a control character: " + std::string(variable));
       return 2;
     }
+  }
+  // Asked for help or the version: that, whatever else the command line holds.
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") return help();
+    if (arg == "--version") return version();
   }
   try {
     Command command = parse(argc, argv);

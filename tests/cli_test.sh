@@ -64,5 +64,12 @@ import json, sys
 c = json.load(sys.stdin)
 print([m["name"] for m in c["models"]], [w["name"] for w in c["workloads"]], c["models"][0]["label"])')
 [ "$selected" = "['pool'] ['fib'] pool" ] || { echo "FAIL: list --json --models=pool --workloads=fib: $selected"; failures=$((failures + 1)); }
+# --help and --version answer, exit 0, whatever else is on the line.
+usage=$("$bench" --help) && grep -q -- "--workloads=" <<<"$usage" && grep -q -- "--benchmark_" <<<"$usage" ||
+  { echo "FAIL: --help"; failures=$((failures + 1)); }
+"$bench" list -h --frobnicate | grep -q -- "--models=" || { echo "FAIL: -h"; failures=$((failures + 1)); }
+version=$("$bench" --version)
+grep -Eq '^parbench_bench [0-9]+\.[0-9]+\.[0-9]+ \(([0-9a-f]+|unknown)\)$' <<<"$version" ||
+  { echo "FAIL: --version printed '$version'"; failures=$((failures + 1)); }
 echo "cli: $failures failed"
 [ "$failures" -eq 0 ]
