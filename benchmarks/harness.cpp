@@ -97,33 +97,47 @@ std::size_t weak_size(const WorkloadInfo& workload, std::size_t n, std::size_t p
 }
 
 namespace {
-std::vector<std::pair<const char*, FamilyRegistrar>>& family_registry() {
-  static std::vector<std::pair<const char*, FamilyRegistrar>> registry;
+struct Family {
+  const char* prefix;
+  FamilyRegistrar add;
+  const char* summary;
+};
+
+std::vector<Family>& family_registry() {
+  static std::vector<Family> registry;
   return registry;
 }
 }  // namespace
 
-bool register_family(const char* prefix, FamilyRegistrar add) {
-  family_registry().emplace_back(prefix, add);
+bool register_family(const char* prefix, FamilyRegistrar add, const char* summary) {
+  family_registry().push_back({prefix, add, summary});
   return true;
 }
 
 void add_all_families(const Selection& selection) {
   auto families = family_registry();
   // Workloads first, then the primitive families in name order.
-  std::stable_sort(families.begin(), families.end(), [](const auto& a, const auto& b) {
-    const bool a_first = std::string(a.first) == "workloads";
-    const bool b_first = std::string(b.first) == "workloads";
-    return a_first != b_first ? a_first : std::string(a.first) < std::string(b.first);
+  std::stable_sort(families.begin(), families.end(), [](const Family& a, const Family& b) {
+    const bool a_first = std::string(a.prefix) == "workloads";
+    const bool b_first = std::string(b.prefix) == "workloads";
+    return a_first != b_first ? a_first : std::string(a.prefix) < std::string(b.prefix);
   });
-  for (const auto& [prefix, add] : families) add(selection);
+  for (const Family& family : families) family.add(selection);
+}
+
+std::vector<FamilyInfo> primitive_families() {
+  std::vector<FamilyInfo> families;
+  for (const Family& family : family_registry())
+    if (std::string(family.prefix) != "workloads")
+      families.push_back({family.prefix, family.summary});
+  std::sort(families.begin(), families.end(),
+            [](const FamilyInfo& a, const FamilyInfo& b) { return a.prefix < b.prefix; });
+  return families;
 }
 
 std::vector<std::string> primitive_family_names() {
   std::vector<std::string> names;
-  for (const auto& [prefix, add] : family_registry())
-    if (std::string(prefix) != "workloads") names.emplace_back(prefix);
-  std::sort(names.begin(), names.end());
+  for (const FamilyInfo& family : primitive_families()) names.push_back(family.prefix);
   return names;
 }
 

@@ -76,11 +76,18 @@ benchmark::internal::Benchmark* add_primitive(const Selection& selection, const 
 }
 
 using FamilyRegistrar = void (*)(const Selection&);
-/// Registers a family of benchmarks (by prefix, e.g. "overhead").
-bool register_family(const char* prefix, FamilyRegistrar add);
+/// Registers a family of benchmarks (by prefix, e.g. "overhead") with one line
+/// saying what it measures (for list --json).
+bool register_family(const char* prefix, FamilyRegistrar add, const char* summary);
 /// Adds every family's benchmarks for the selection.
 void add_all_families(const Selection& selection);
 /// The prefixes of the registered primitive families (overhead, sync, ...).
 std::vector<std::string> primitive_family_names();
+
+struct FamilyInfo {
+  std::string prefix, summary;
+};
+/// The registered primitive families in name order (the order of primitive_family_names).
+std::vector<FamilyInfo> primitive_families();
 
 }  // namespace parbench

@@ -155,7 +155,9 @@ void add_ipc_benchmarks(const Selection& selection) {
   }
 }
 
-const bool registered = register_family("ipc", &add_ipc_benchmarks);
+const bool registered = register_family(
+    "ipc", &add_ipc_benchmarks,
+    "moving bytes between two processes: pipes, sockets, message queues, shared memory");
 
 }  // namespace
 }  // namespace parbench

@@ -1,9 +1,11 @@
 // parbench_bench: the benchmark binary behind ./parbench.
 //
 //   parbench_bench list      [selection options]   what can run
+//   parbench_bench list --json [selection options] the same as one JSON object (the catalogue)
 //   parbench_bench selfcheck [selection options]   run and verify at small sizes
 //   parbench_bench info                            build and calibration facts (JSON)
 //   parbench_bench [selection options] [--benchmark_* flags]   benchmark
+//   parbench_bench --help | -h | --version
 //
 // Selection options:
 //   --workloads=a,b   workloads to include: names, all or none (default: all)
@@ -45,8 +47,10 @@
 #include <vector>
 
 #include "benchmarks/harness.hpp"
+#include "benchmarks/json.hpp"
 #include "core/spin.hpp"
 #include "coro/io_loop.hpp"
+#include "parbench_version.hpp"
 
 namespace parbench {
 namespace {
@@ -73,6 +77,8 @@ constexpr std::size_t kMaxRepetitions = 1000;
 // model (no cap of its own) is not asked for a million descriptors.
 constexpr std::size_t kMaxConcurrency = 65536;
 constexpr std::size_t kMaxWorkers = 1024;
+// --benchmark_min_time is refused above this (and at 0 or below).
+constexpr std::size_t kMaxMinTimeSeconds = 3600;
 
 std::size_t parse_positive(const std::string& text, const char* what) {
   std::size_t value = 0;
@@ -114,9 +120,9 @@ void check_benchmark_flag(std::string_view arg) {
     errno = 0;
     const double seconds = number.empty() ? -1 : std::strtod(number.c_str(), &end);
     if (errno != 0 || end == nullptr || *end != '\0' || !std::isfinite(seconds) ||
-        !(seconds > 0 && seconds <= 3600))
-      throw UsageError("--benchmark_min_time: '" + *value +
-                       "' is not a number of seconds in (0, 3600]");
+        !(seconds > 0 && seconds <= kMaxMinTimeSeconds))
+      throw UsageError("--benchmark_min_time: '" + *value + "' is not a number of seconds in (0, " +
+                       std::to_string(kMaxMinTimeSeconds) + "]");
   }
   if (auto value = value_after("--benchmark_repetitions")) {
     if (parse_positive(*value, "--benchmark_repetitions") > kMaxRepetitions)
@@ -159,7 +165,8 @@ std::string names_of(const std::vector<Info>& infos) {
 }
 
 struct Command {
-  std::string verb = "run";  // run | list | selfcheck
+  std::string verb = "run";  // run | list | selfcheck | info
+  bool json = false;         // list --json
   Selection selection;
   std::vector<char*> benchmark_args;  // argv for Google Benchmark
 };
@@ -181,6 +188,9 @@ Command parse(int argc, char** argv) {
     };
     if (i == 1 && (arg == "list" || arg == "selfcheck" || arg == "info")) {
       command.verb = arg;
+    } else if (arg == "--json") {
+      if (command.verb != "list") throw UsageError("--json is an option of list: list --json");
+      command.json = true;
     } else if (arg.starts_with("--workloads")) {
       workloads_given = true;
       for (const auto& name : split(value_of("--workloads"))) {
@@ -257,7 +267,7 @@ Command parse(int argc, char** argv) {
         command.selection.scaling = Selection::Scaling::weak;
       else
         throw UsageError("--scaling must be strong or weak, got '" + value + "'");
-    } else if (arg.starts_with("--benchmark_") || arg.starts_with("--v=") || arg == "--help") {
+    } else if (arg.starts_with("--benchmark_") || arg.starts_with("--v=")) {
       check_benchmark_flag(arg);
       command.benchmark_args.push_back(argv[i]);
     } else {
@@ -266,7 +276,7 @@ Command parse(int argc, char** argv) {
           "' (parbench options: --workloads= --models= --primitives= --skip-models= --p= "
           "--concurrency= --size= "
           "--scaling=; "
-          "Google Benchmark flags start with --benchmark_)");
+          "Google Benchmark flags start with --benchmark_; --help lists them)");
     }
   }
   Selection& selection = command.selection;
@@ -371,6 +381,73 @@ int list(const Selection& selection) {
   return 0;
 }
 
+// `list --json`: the catalogue, for the driver and the report. What list prints, as data:
+// the selected models and workloads, every primitive family and the parser's limits.
+int list_json(const Selection& selection) {
+  JsonWriter json;
+  json.begin_object().key("parbench_catalogue").integer(1);
+  json.key("limits").begin_object();
+  json.key("max_workers").integer(kMaxWorkers);
+  json.key("max_concurrency").integer(kMaxConcurrency);
+  json.key("max_repetitions").integer(kMaxRepetitions);
+  json.key("max_min_time_seconds").integer(kMaxMinTimeSeconds);
+  json.end_object();
+  json.key("worker_counts").integers(selection.workers);
+  json.key("models").begin_array();
+  for (const ModelInfo* m : selection.models) {
+    json.begin_object();
+    json.key("name").string(m->name).key("label").string(m->label);
+    json.key("group").string(m->group).key("launch").string(m->launch);
+    json.key("summary").string(m->summary).key("order").integer(m->order);
+    json.key("parallel").boolean(m->parallel);
+    json.key("concurrent_tasks").boolean(m->concurrent_tasks);
+    json.key("task_spawn").string(m->task_spawn).key("no_task_spawn").string(m->no_task_spawn);
+    json.key("limit_cpu").string(m->limit_cpu);
+    json.key("limit_fork_join").string(m->limit_fork_join);
+    json.key("limit_files").string(m->limit_files);
+    json.key("note").string(m->note);
+    json.key("max_concurrency").integer(m->max_concurrency);  // 0: no limit
+    json.end_object();
+  }
+  json.end_array();
+  json.key("workloads").begin_array();
+  for (const WorkloadInfo* w : selection.workloads) {
+    json.begin_object();
+    json.key("name").string(w->name).key("category").string(to_string(w->category));
+    json.key("summary").string(w->summary).key("size_meaning").string(w->size_meaning);
+    json.key("sizes").begin_object();
+    json.key("default").integers(w->default_sizes).key("quick").integers(w->quick_sizes);
+    json.key("small").integer(w->small_size);
+    json.key("min").integer(w->min_size).key("max").integer(w->max_size);
+    json.end_object();
+    json.key("uses_fork_join").boolean(w->uses_fork_join);
+    json.key("uses_spawn_tasks").boolean(w->uses_spawn_tasks);
+    json.key("work_exponent").number(w->work_exponent);
+    json.key("concurrency_levels").integers(w->concurrency_levels);
+    json.key("reads_back_files").boolean(w->reads_back_files);
+    json.key("roles").strings(roles(*w));
+    json.key("knobs").begin_array();
+    for (const Knob& knob : w->knobs) {
+      json.begin_object().key("name").string(knob.name);
+      json.key("default").integer(knob.default_value);
+      json.key("min").integer(knob.min_value).key("max").integer(knob.max_value);
+      json.end_object();
+    }
+    json.end_array();
+    json.end_object();
+  }
+  json.end_array();
+  json.key("primitives").begin_array();
+  for (const FamilyInfo& family : primitive_families()) {
+    json.begin_object().key("family").string(family.prefix);
+    json.key("summary").string(family.summary).end_object();
+  }
+  json.end_array();
+  json.end_object();
+  std::printf("%s\n", json.text().c_str());
+  return 0;
+}
+
 std::vector<std::size_t> selfcheck_worker_counts() {
   std::vector<std::size_t> counts{1, 2, 3, hardware_threads() + 1};
   std::sort(counts.begin(), counts.end());
@@ -433,26 +510,6 @@ int selfcheck(const Selection& selection, bool workers_given) {
 // `info`: facts about this build and machine as one JSON object, for the
 // sweep's env.json. It also measures the spin calibration once, so that every
 // family process of a sweep can be given the same value.
-/// A JSON string literal: quotes, backslashes and control characters escaped
-/// (a compiler flag or an error reason may hold any of them).
-std::string json_string(std::string_view text) {
-  std::string out = "\"";
-  for (const char ch : text) {
-    const auto byte = static_cast<unsigned char>(ch);
-    if (ch == '"' || ch == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (byte < 0x20) {
-      char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\u%04x", byte);
-      out += escaped;
-    } else {
-      out += ch;
-    }
-  }
-  return out + "\"";
-}
-
 int info() {
   const std::string text =
       "{\"spin_iters_per_us\": " + std::to_string(spin_iterations_per_us()) +
@@ -653,6 +710,44 @@ std::string inert(std::string_view text) {
   return shown;
 }
 
+constexpr const char* kUsage =
+    R"(usage: parbench_bench [list [--json] | selfcheck | info] [options] [--benchmark_* flags]
+
+Verbs (the first argument; none: run the benchmarks):
+  list              what the options select: workloads, models, worker counts, primitive families
+  list --json       the same as one JSON object (the catalogue), with the limits of every option
+  selfcheck         run every selected workload on every selected model at small sizes and verify
+  info              facts about this build and machine, as one JSON object
+Selection options (list, selfcheck and a run):
+  --workloads=a,b   workloads to include: names, all or none (default: all)
+  --models=a,b      models to include: names or all (default: all)
+  --primitives=a,b  primitive families by prefix (overhead, sync/mutex, ...), all or none
+                    (default: all when nothing is selected, none when --workloads or --models is)
+  --skip-models=a,b models to leave out
+  --p=1,2,4         worker counts of the parallel models (default: powers of two up to the
+                    hardware threads, that count, and twice it)
+  --concurrency=1,16,256  p values of the I/O workloads (default: each workload's own levels)
+  --size=default|quick|small|N[,N...]   sizes n (default: each workload's own)
+  --scaling=strong|weak   weak: n grows with p so that the work per worker is fixed
+Other:
+  -h, --help        this text, then Google Benchmark's flags
+  --version         the version and the git commit it was built from
+Every --benchmark_* flag of Google Benchmark (and --v=) is accepted when running; for example
+--benchmark_filter=<regex>, and --benchmark_list_tests=true lists what would run. Its flags:
+)";
+
+int help() {
+  std::fputs(kUsage, stdout);
+  std::fflush(stdout);
+  benchmark::PrintDefaultHelp();  // Google Benchmark's own list (1.7.1 has no flag that prints it)
+  return 0;
+}
+
+int version() {
+  std::printf("parbench_bench %s (%s)\n", PARBENCH_VERSION, PARBENCH_GIT_SHA);
+  return 0;
+}
+
 void print_error(std::string_view message) {
   std::fprintf(stderr, "parbench: %s\n", inert(message).c_str());
 }
@@ -687,12 +782,19 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  // Asked for help or the version: that, whatever else the command line holds.
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") return help();
+    if (arg == "--version") return version();
+  }
   try {
     Command command = parse(argc, argv);
     bool workers_given = false;
     for (int i = 1; i < argc; ++i)
       workers_given = workers_given || std::string_view(argv[i]).starts_with("--p=");
-    if (command.verb == "list") return list(command.selection);
+    if (command.verb == "list")
+      return command.json ? list_json(command.selection) : list(command.selection);
     if (command.verb == "info") return info();
     if (command.verb == "selfcheck") {
       passive_for_selfcheck(argv);

@@ -661,7 +661,9 @@ void add_mpi_benchmarks(const Selection& selection) {
   }
 }
 
-const bool registered = register_family("mpi", &add_mpi_benchmarks);
+const bool registered =
+    register_family("mpi", &add_mpi_benchmarks,
+                    "what a message costs through Open MPI (latency, bandwidth, collectives)");
 
 }  // namespace
 }  // namespace parbench

@@ -271,7 +271,9 @@ void add_overhead_benchmarks(const Selection& selection) {
   }
 }
 
-const bool registered = register_family("overhead", &add_overhead_benchmarks);
+const bool registered = register_family("overhead", &add_overhead_benchmarks,
+                                        "fixed cost of a model's primitives with no work inside: "
+                                        "tasks, parallel_for regions, idle CPU");
 
 }  // namespace
 }  // namespace parbench

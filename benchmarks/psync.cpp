@@ -495,7 +495,9 @@ void add_psync_benchmarks(const Selection& selection) {
   }
 }
 
-const bool registered = register_family("psync", &add_psync_benchmarks);
+const bool registered = register_family(
+    "psync", &add_psync_benchmarks,
+    "synchronisation between processes through shared memory, and a manager-style server");
 
 }  // namespace
 }  // namespace parbench

@@ -234,7 +234,9 @@ void add_queue_benchmarks(const Selection& selection) {
   add_kind<Spsc>(selection, "spsc", true);
 }
 
-const bool registered = register_family("queue", &add_queue_benchmarks);
+const bool registered =
+    register_family("queue", &add_queue_benchmarks,
+                    "hand-offs between threads through queues: throughput and one-item latency");
 
 }  // namespace
 }  // namespace parbench

@@ -189,7 +189,9 @@ void add_spawn_benchmarks(const Selection& selection) {
       b->UseRealTime()->Unit(benchmark::kNanosecond);
 }
 
-const bool registered = register_family("spawn", &add_spawn_benchmarks);
+const bool registered = register_family(
+    "spawn", &add_spawn_benchmarks,
+    "the cost to start one unit of work and see it finish, from a coroutine to a thread");
 
 }  // namespace
 }  // namespace parbench

@@ -380,7 +380,9 @@ void add_sync_benchmarks(const Selection& selection) {
       b->UseRealTime()->MeasureProcessCPUTime()->Unit(benchmark::kMicrosecond);
 }
 
-const bool registered = register_family("sync", &add_sync_benchmarks);
+const bool registered = register_family(
+    "sync", &add_sync_benchmarks,
+    "locks, wake-ups, barriers and latches between threads, contended and uncontended");
 
 }  // namespace
 }  // namespace parbench

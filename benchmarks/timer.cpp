@@ -234,7 +234,8 @@ void add_timer_benchmarks(const Selection& selection) {
   }
 }
 
-const bool registered = register_family("timer", &add_timer_benchmarks);
+const bool registered = register_family("timer", &add_timer_benchmarks,
+                                        "how late timers fire: one-shot sleeps and periodic ticks");
 
 }  // namespace
 }  // namespace parbench

@@ -77,7 +77,8 @@ void add_workload_benchmarks(const Selection& selection) {
   }
 }
 
-const bool registered = register_family("workloads", &add_workload_benchmarks);
+const bool registered = register_family("workloads", &add_workload_benchmarks,
+                                        "every selected workload x model x size x worker count");
 
 }  // namespace
 }  // namespace parbench

@@ -16,6 +16,15 @@ namespace parbench {
 struct ModelInfo {
   /// Name used in benchmark names and on the command line (e.g. "pool").
   std::string name;
+  /// Display name for charts and the report (e.g. "oneTBB", "process pool").
+  std::string label;
+  /// The kind of model, for grouping in the catalogue and the report: one of
+  /// kModelGroups ("baseline", "threads", "processes", "coroutines", "distributed").
+  std::string group;
+  /// How its workers come to exist, one of kModelLaunches: "in-process"
+  /// (threads, tasks or coroutines of this process), "fork" (processes this
+  /// binary forks), "launcher" (separate copies started by mpirun, or a singleton).
+  std::string launch;
   /// One line for `./parbench list`.
   std::string summary;
   /// Display and registration order (serial first).
@@ -63,6 +72,10 @@ struct ModelInfo {
 /// Adds a model; returns true so that a file can register from a static
 /// initialiser: `const bool registered = register_model({...});`.
 bool register_model(ModelInfo info);
+/// The values ModelInfo::group and ModelInfo::launch take (the tests hold every model to them).
+inline constexpr std::string_view kModelGroups[] = {"baseline", "threads", "processes",
+                                                    "coroutines", "distributed"};
+inline constexpr std::string_view kModelLaunches[] = {"in-process", "fork", "launcher"};
 /// All registered models in display order.
 const std::vector<ModelInfo>& models();
 /// The model called name, or nullptr.

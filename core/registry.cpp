@@ -63,6 +63,15 @@ std::string cannot_run(const WorkloadInfo& workload, const ModelInfo& model) {
   return workload.reads_back_files ? model.limit_files : std::string();
 }
 
+std::vector<std::string> roles(const WorkloadInfo& workload) {
+  std::vector<std::string> roles;
+  if (workload.uses_spawn_tasks) roles.emplace_back("metg");
+  if (workload.exports_serial_fraction) roles.emplace_back("amdahl_ground_truth");
+  if (workload.uses_fork_join) roles.emplace_back("fork_join");
+  if (workload.reads_back_files) roles.emplace_back("reads_back_files");
+  return roles;
+}
+
 int run_worker_if_asked(int argc, char** argv) {
   for (const ModelInfo& model : model_registry())
     if (model.worker_main)

@@ -109,6 +109,10 @@ struct WorkloadInfo {
   bool reads_back_files = false;
   /// Its settings from the environment, checked before anything runs.
   std::vector<Knob> knobs = {};
+  /// True if its instances export the configured serial fraction as the
+  /// counter true_serial_fraction: ground truth for the analysis's Amdahl fit
+  /// (the tests check that the counter is there exactly when this is set).
+  bool exports_serial_fraction = false;
   /// Generates the seeded input for size n in memory from executor.
   std::function<std::unique_ptr<Instance>(Executor& executor, std::size_t n)> prepare;
 };
@@ -118,6 +122,10 @@ struct ModelInfo;
 /// Why workload cannot run on model by the model's own statement (its
 /// limit_files, for workloads that read back their files), or "" if it can.
 std::string cannot_run(const WorkloadInfo& workload, const ModelInfo& model);
+/// What the analysis may use a workload for, derived from its flags: "metg"
+/// (uses_spawn_tasks: it measures task granularity), "amdahl_ground_truth"
+/// (exports_serial_fraction), "fork_join" (uses_fork_join), "reads_back_files".
+std::vector<std::string> roles(const WorkloadInfo& workload);
 /// All registered workloads, sorted by category then name.
 const std::vector<WorkloadInfo>& workloads();
 const WorkloadInfo* find_workload(std::string_view name);

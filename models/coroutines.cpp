@@ -9,6 +9,9 @@ namespace {
 
 const bool registered = register_model({
     .name = "coroutines",
+    .label = "coroutines",
+    .group = "coroutines",
+    .launch = "in-process",
     .summary = "C++20 coroutines on one event-loop thread (io_uring or epoll), p in flight",
     .order = 70,
     .parallel = true,

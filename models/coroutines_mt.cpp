@@ -11,6 +11,9 @@ namespace {
 
 const bool registered = register_model({
     .name = "coroutines_mt",
+    .label = "coroutines (multi-threaded)",
+    .group = "coroutines",
+    .launch = "in-process",
     .summary = "C++20 coroutines on min(p, hardware threads) event-loop threads",
     .order = 75,
     .parallel = true,

@@ -522,6 +522,9 @@ int run_rank(int argc, char** argv) {
 
 const bool registered = register_model({
     .name = "mpi",
+    .label = "MPI",
+    .group = "distributed",
+    .launch = "launcher",
     .summary = "p Open MPI ranks (processes, on this host or others) running the same code; "
                "each runs its share of the chunks, then they exchange the bytes they changed",
     .order = 70,

@@ -118,6 +118,9 @@ class OpenMpExecutor final : public Executor {
 
 const bool registered = register_model({
     .name = "openmp",
+    .label = "OpenMP",
+    .group = "threads",
+    .launch = "in-process",
     .summary = "OpenMP (libgomp): parallel for, dynamic schedule; tasks for fork_join",
     .order = 40,
     .parallel = true,

@@ -520,6 +520,9 @@ class PoolExecutor final : public Executor {
 
 const bool registered = register_model({
     .name = "pool",
+    .label = "pool",
+    .group = "threads",
+    .launch = "in-process",
     .summary = "parbench's own work-stealing thread pool (p - 1 threads + the caller)",
     .order = 20,
     .parallel = true,

@@ -404,6 +404,9 @@ class ProcessPoolExecutor final : public RangeOnlyExecutor {
 
 const bool registered = register_model({
     .name = "process_pool",
+    .label = "process pool",
+    .group = "processes",
+    .launch = "fork",
     .summary =
         "p persistent worker processes fed through shared memory (like multiprocessing.Pool)",
     .order = 60,

@@ -103,6 +103,9 @@ class ProcessesExecutor final : public RangeOnlyExecutor {
 
 const bool registered = register_model({
     .name = "processes",
+    .label = "processes",
+    .group = "processes",
+    .launch = "fork",
     .summary = "p forked child processes per parallel region (fork + wait measured)",
     .order = 50,
     .parallel = true,

@@ -30,6 +30,9 @@ class SerialExecutor final : public Executor {
 
 const bool registered = register_model({
     .name = "serial",
+    .label = "serial",
+    .group = "baseline",
+    .launch = "in-process",
     .summary = "the baseline: everything on the calling thread",
     .order = 0,
     .parallel = false,

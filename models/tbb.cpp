@@ -72,6 +72,9 @@ class TbbExecutor final : public Executor {
 
 const bool registered = register_model({
     .name = "tbb",
+    .label = "oneTBB",
+    .group = "threads",
+    .launch = "in-process",
     .summary = "oneTBB in a task_arena of p threads",
     .order = 30,
     .parallel = true,

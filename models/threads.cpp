@@ -149,6 +149,9 @@ class ThreadsExecutor final : public Executor {
 
 const bool registered = register_model({
     .name = "threads",
+    .label = "threads",
+    .group = "threads",
+    .launch = "in-process",
     .summary = "a new std::thread per worker per parallel region (creation cost included)",
     .order = 10,
     .parallel = true,

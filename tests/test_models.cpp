@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <iterator>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -297,6 +298,26 @@ TEST(ModelRegistry, HasTheModelsOfThisIssue) {
     EXPECT_NE(find_model(name), nullptr) << name;
   EXPECT_EQ(find_model("no_such_model"), nullptr);
   EXPECT_FALSE(find_model("serial")->parallel);
+}
+
+// The catalogue (list --json) groups models by these; a value outside the known
+// ones would give the report a group or launch kind it has no place for.
+TEST(ModelRegistry, EveryModelHasALabelAGroupAndALaunch) {
+  const auto known = [](const auto& values, const std::string& value) {
+    return std::find(std::begin(values), std::end(values), value) != std::end(values);
+  };
+  for (const auto& model : models()) {
+    EXPECT_FALSE(model.label.empty()) << model.name;
+    EXPECT_TRUE(known(kModelGroups, model.group))
+        << model.name << ": group '" << model.group << "'";
+    EXPECT_TRUE(known(kModelLaunches, model.launch))
+        << model.name << ": launch '" << model.launch << "'";
+    // Only the baseline is serial, and only its group is "baseline".
+    EXPECT_EQ(model.group == "baseline", !model.parallel) << model.name;
+  }
+  EXPECT_EQ(find_model("tbb")->label, "oneTBB");
+  EXPECT_EQ(find_model("processes")->launch, "fork");
+  EXPECT_EQ(find_model("pool")->launch, "in-process");
 }
 
 }  // namespace

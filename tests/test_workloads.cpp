@@ -64,6 +64,19 @@ TEST_P(WorkloadTest, DeclaresConsistentSizes) {
   EXPECT_GT(executor->prepare(workload, workload.small_size)->work().items, 0.0);
 }
 
+// roles() says "amdahl_ground_truth" from the flag: the flag must match what the
+// instances export, or the catalogue would promise a counter that is not there.
+TEST_P(WorkloadTest, ExportsASerialFractionExactlyWhenItSaysSo) {
+  const WorkloadInfo& workload = *GetParam();
+  const auto executor = find_model("serial")->create(1);
+  const auto instance = executor->prepare(workload, workload.small_size);
+  instance->run(*executor);
+  bool exported = false;
+  for (const auto& counter : instance->counters())
+    exported = exported || counter.first == "true_serial_fraction";
+  EXPECT_EQ(exported, workload.exports_serial_fraction);
+}
+
 INSTANTIATE_TEST_SUITE_P(AllWorkloads, WorkloadTest, testing::ValuesIn(all_workloads()),
                          [](const testing::TestParamInfo<const WorkloadInfo*>& info) {
                            return info.param->name;
@@ -90,6 +103,15 @@ TEST(WorkloadRegistry, AmdahlExportsItsTrueSerialFraction) {
       }
     EXPECT_TRUE(found) << name;
   }
+}
+
+TEST(WorkloadRegistry, RolesFollowTheFlags) {
+  const auto roles_of = [](const char* name) { return roles(*find_workload(name)); };
+  EXPECT_EQ(roles_of("granularity"), std::vector<std::string>{"metg"});
+  EXPECT_EQ(roles_of("amdahl_s20"), std::vector<std::string>{"amdahl_ground_truth"});
+  EXPECT_EQ(roles_of("fib"), std::vector<std::string>{"fork_join"});
+  EXPECT_EQ(roles_of("file_write"), std::vector<std::string>{"reads_back_files"});
+  EXPECT_TRUE(roles_of("primes").empty());
 }
 
 }  // namespace

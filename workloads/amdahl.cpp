@@ -88,6 +88,7 @@ bool register_amdahl(const char* name, double serial_fraction) {
       .min_size = 1,
       .max_size = 100'000'000,
       .uses_fork_join = false,
+      .exports_serial_fraction = true,
       .prepare = [serial_fraction](Executor& executor, std::size_t n) -> std::unique_ptr<Instance> {
         return std::make_unique<Amdahl>(executor, n, serial_fraction);
       },
