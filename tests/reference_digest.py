@@ -31,7 +31,7 @@ def digests(folder: Path) -> dict[str, str]:
 def reanalysed(scratch: Path) -> dict[str, str]:
     copy = scratch / "reference"
     shutil.copytree(ROOT / "results" / "reference", copy, ignore=shutil.ignore_patterns("plots", "*.csv",
-                                                                                         "analysis.json", "report.*"))
+                                                                                        "analysis.json", "report.*"))
     env = dict(os.environ, PYTHONPATH=str(ROOT / "scripts"))
     subprocess.run([sys.executable, "-m", "parbench", "analyze", str(copy)], check=True, env=env,
                    capture_output=True, timeout=600)

@@ -1,8 +1,26 @@
 """parbench's analysis tools: sweep -> analyze -> plot -> report, plus compare and check.
 
 Run through the entry script (``./parbench sweep`` ...) or as
-``python3 -m parbench <command>`` with ``scripts/`` on ``PYTHONPATH``.
+``python3 -m parbench <command>`` with ``scripts/`` on ``PYTHONPATH`` (or installed:
+pyproject.toml).
 """
+
+
+def _version() -> str:
+    """The checkout's VERSION file (the one source, CMake reads it too); installed without the
+    checkout, the package's own metadata."""
+    from pathlib import Path
+    try:
+        return (Path(__file__).resolve().parents[2] / "VERSION").read_text().strip()
+    except OSError:
+        from importlib.metadata import PackageNotFoundError, version
+        try:
+            return version("parbench")
+        except PackageNotFoundError:
+            return "unknown"
+
+
+__version__ = _version()
 
 
 class UserError(Exception):

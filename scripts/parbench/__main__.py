@@ -6,6 +6,7 @@ gives one line on stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import errno
 import os
 import signal
@@ -58,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--reference", help="a reference result directory to compare speedups with")
     check.add_argument("--no-remeasure", action="store_true",
                        help="fail a performance check at once instead of re-running its family")
+    listing = commands.add_parser("list", help="the catalogue: models, workloads, primitive families and "
+                                               "limits of both tracks, as JSON")
+    listing.add_argument("--json", action="store_true", required=True, help="as one JSON object (required)")
     return parser
 
 
@@ -80,6 +84,10 @@ def run(argv: list[str]) -> int:
         return pipeline.plot(Path(args.directory))
     if args.command == "report":
         return pipeline.report(Path(args.directory), args.baseline)
+    if args.command == "list":
+        from .catalogue import of_checkout
+        print(json.dumps(of_checkout().to_json(), indent=1))
+        return 0
     if args.command == "compare":
         from .compare import compare
         return compare(Path(args.a), Path(args.b), args.alpha, args.fail_on_regression, args.allow_undecided)

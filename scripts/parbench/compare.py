@@ -102,6 +102,7 @@ def compare(a: Path, b: Path, alpha: float = 0.05, fail_on_regression: float | N
             return 0 if allow_undecided else 3
     return 0
 
+
 def _say_what_differs(a: Path, b: Path) -> None:
     """A note when A and B come from different machines or configs: their ratios then mix a
     change of code with a change of hardware or settings."""

@@ -10,6 +10,8 @@ import tomllib
 from dataclasses import fields, asdict, dataclass, field
 from pathlib import Path
 
+from pytrack.registry import LIMITS
+
 from . import UserError
 
 SWEEPS_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "sweeps"
@@ -140,14 +142,14 @@ def from_dict(data: dict, name: str, source: str) -> SweepConfig:
 # (low, high, whole number). NaN and infinity are never in range: a min_time of nan would
 # slip past "<= 0" and run every family until its timeout.
 NUMBER_RANGES = {
-    "repetitions": (1, 1000, True), "min_time": (0.001, 3600, False),
+    "repetitions": (1, LIMITS["max_repetitions"], True), "min_time": (0.001, LIMITS["max_min_time_seconds"], False),
     "family_timeout": (1, 7 * 86400, False), "disturbance_max": (0, 1, False),
     "disturbance_reruns": (0, 10, True),
 }
 CHECK_RANGES = {"amdahl_tolerance": (0, 1, False), "efficiency_min": (0, 2, False),
                 "reference_tolerance": (0, 10, False)}
-MAX_WORKERS = 1024  # the binary's own limit for p (--p)
-MAX_CONCURRENCY = 65536  # and for the I/O workloads' concurrency (--concurrency)
+MAX_WORKERS = LIMITS["max_workers"]  # for p (--p), as the binary's and pytrack's
+MAX_CONCURRENCY = LIMITS["max_concurrency"]  # the I/O workloads' concurrency (--concurrency)
 
 
 def check_number(value, where: str, low: float, high: float, whole: bool) -> None:

@@ -1,18 +1,17 @@
 """What a model's name says: its track, its interpreter tag and its baseline.
 
-A C++ model ("threads") is measured against "serial". A Python model ("py_threads")
-is measured against "py_serial"; when the sweep ran more than one interpreter, every
-interpreter after the first tags its models with its version ("py_threads@3.13", or
-"py_threads@3.13t-gil1" for a free-threaded build with the GIL forced on), and such a
-model is measured against its own interpreter's "py_serial@3.13".
+A C++ model is measured against the C++ track's baseline model, a Python model (the
+registry gives every one the py_ prefix) against the Python track's (the catalogue says
+which: the model of group "baseline"). When the sweep ran more than one interpreter, every
+interpreter after the first tags its models with its version ("<model>@3.13", or
+"<model>@3.13t-gil1" for a free-threaded build with the GIL forced on), and such a model is
+measured against its own interpreter's baseline ("<baseline>@3.13").
 """
-
-BASELINE_MODEL = "serial"
-PYTHON_BASELINE_MODEL = "py_serial"
+from .catalogue import BASELINE_GROUP, current
 
 
 def split_tag(model: str) -> tuple[str, str]:
-    """("py_threads", "3.13") for "py_threads@3.13"; (model, "") without a tag."""
+    """("<model>", "3.13") for "<model>@3.13"; (model, "") without a tag."""
     base, _, tag = model.partition("@")
     return base, tag
 
@@ -22,16 +21,15 @@ def is_python(model: str) -> bool:
 
 
 def baseline_of(model: str) -> str:
-    """The model a model's speedup is measured against: its interpreter's py_serial for the
-    Python track's py_ models, serial for the C++ models."""
-    if not is_python(model):
-        return BASELINE_MODEL
+    """The model a model's speedup is measured against: its track's baseline model (for a
+    Python model, its own interpreter's)."""
+    baseline = current().baseline("python" if is_python(model) else "cpp") or ""
     tag = split_tag(model)[1]
-    return PYTHON_BASELINE_MODEL + (f"@{tag}" if tag else "")
+    return baseline + (f"@{tag}" if tag and is_python(model) else "")
 
 
 def is_baseline(model: str) -> bool:
-    return split_tag(model)[0] in (BASELINE_MODEL, PYTHON_BASELINE_MODEL)
+    return current().model(model).group == BASELINE_GROUP
 
 
 def track_of(model: str) -> str:

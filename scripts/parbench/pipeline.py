@@ -15,7 +15,7 @@ import signal
 import sys
 from pathlib import Path
 
-from . import UserError
+from . import UserError, catalogue
 from .analysis import analyze as analyse_folder, main as analysis_main, write_outputs
 from .check import check as check_folder, report_rows
 from .plot import missing_figures, plot_all
@@ -36,9 +36,11 @@ def folder_lock(directory: Path):
     if directory.is_dir() and (directory / "sweep.json").exists():
         with FolderLock(directory):
             remove_partials(directory)
-            yield
+            with catalogue.using(catalogue.of_folder(directory)):
+                yield
     else:
-        yield
+        with catalogue.using(catalogue.of_folder(directory) if directory.is_dir() else None):
+            yield
 
 
 def current_analysis(directory: Path, baseline: Path | None = None) -> dict:
@@ -78,10 +80,11 @@ def make_report(directory: Path) -> Path:
 
 def _derive(directory: Path, baseline: str | None) -> Path:
     """Everything a sweep's folder holds beyond raw/: analysis, charts and report."""
-    analysis_main(str(directory), baseline)
-    paths = plot_all(directory)
-    print(f"plot: {len(paths)} files in {directory / 'plots'}")
-    return make_report(directory)
+    with catalogue.using(catalogue.of_folder(directory)):
+        analysis_main(str(directory), baseline)
+        paths = plot_all(directory)
+        print(f"plot: {len(paths)} files in {directory / 'plots'}")
+        return make_report(directory)
 
 
 def analyze(directory: Path, baseline: str | None) -> int:

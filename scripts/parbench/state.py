@@ -45,7 +45,7 @@ _TOP_FIELDS = {"config": (dict,), "families": (list,), "status": (str,), "starte
 
 
 def _type_names(types: tuple) -> str:
-    return " or ".join("null" if t is type(None) else {"str": "a string", "int": "a whole number",
+    return " or ".join("null" if t is type(None) else {"str": "a string", "int": "a whole number",  # noqa: E721
                                                        "float": "a number", "bool": "true/false",
                                                        "dict": "an object", "list": "a list"}[t.__name__]
                        for t in types if not (t is int and float in types))
@@ -229,7 +229,8 @@ def result_files(directory: Path, changed: list | None = None) -> list[Path]:
         return sorted(files)
     if not raw.is_dir():
         files = sorted(path for path in directory.glob("*.json")
-                       if path.name not in ("analysis.json", "env.json", "check.json", "settings.json"))
+                       if path.name not in ("analysis.json", "env.json", "check.json", "settings.json",
+                                            "catalogue.json"))
         if not files:
             raise UserError(f"{directory}: no Google Benchmark JSON files (expected raw/*.json: not a results folder)")
         return files

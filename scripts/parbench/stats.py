@@ -150,15 +150,6 @@ def metg(durations_us: Sequence[float], efficiencies: Sequence[float],
     return math.exp(log_value), "interpolated"
 
 
-def mann_whitney(a: Sequence[float], b: Sequence[float]) -> float:
-    """Two-sided Mann-Whitney U p-value (1.0 when either side has < 2 samples)."""
-    if len(a) < 2 or len(b) < 2:
-        return 1.0
-    if np.ptp(np.concatenate([np.asarray(a), np.asarray(b)])) == 0:
-        return 1.0
-    return float(stats.mannwhitneyu(a, b, alternative="two-sided").pvalue)
-
-
 def geometric_mean(values: Sequence[float]) -> float:
     x = np.asarray(values, dtype=float)
     return float(np.exp(np.mean(np.log(x)))) if len(x) else math.nan

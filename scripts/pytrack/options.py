@@ -32,10 +32,10 @@ def default_worker_counts(oversubscribe: bool = True) -> list[int]:
     return sorted(counts)
 
 
-MAX_REPETITIONS = 1000
-# Worker counts and concurrency above this are refused: a process model would start that
-# many processes (the C++ binary's largest, for threads, is 1024).
-MAX_WORKERS = 4096
+MAX_REPETITIONS = registry.LIMITS["max_repetitions"]
+MAX_WORKERS = registry.LIMITS["max_workers"]
+MAX_CONCURRENCY = registry.LIMITS["max_concurrency"]
+MAX_MIN_TIME = registry.LIMITS["max_min_time_seconds"]
 MAX_SIZE = 10**12
 
 
@@ -75,6 +75,7 @@ class Options:
     # interpreter after its first one a tag, so that two interpreters' runs never share a
     # name and each py_ model is measured against its own interpreter's py_serial. "": none.
     tag: str = ""
+    json: bool = False              # list --json: the catalogue as one JSON object
 
 
 # A tag names an interpreter (and its GIL setting): 3.13, 3.13t, 3.13t-gil1.
@@ -108,10 +109,14 @@ def parse(argv: list[str]) -> Options:
     model_names = [m.name for m in registry.models()]
     for arg in rest:
         key, sep, value = arg.partition("=")
-        if not arg.startswith("--") or (not sep and key not in ("--help",)):
+        if not arg.startswith("--") or (not sep and key not in ("--help", "--json")):
             raise UsageError(f"unknown argument '{arg}' (see python3 -m pytrack --help)")
         if key == "--help":
             options.command = "help"
+        elif key == "--json":
+            if options.command != "list":
+                raise UsageError("--json: only with list (python3 -m pytrack list --json)")
+            options.json = True
         elif not (_selection_option(options, key, value, workload_names, model_names)
                   or _benchmark_flag(options, key, value)):
             raise UsageError(f"unknown option '{key}'")
@@ -119,8 +124,6 @@ def parse(argv: list[str]) -> Options:
         raise UsageError("--tag: the primitives run on the sweep's first interpreter only "
                          "(give --primitives=none with a tag)")
     return options
-
-
 
 
 def _selection_option(options: Options, key: str, value: str, workload_names: list, model_names: list) -> bool:
@@ -146,7 +149,7 @@ def _selection_option(options: Options, key: str, value: str, workload_names: li
         options.oversubscribe = value == "true"
         return True
     elif key == "--concurrency":
-        options.concurrency = _positive_list("--concurrency", value, MAX_WORKERS)
+        options.concurrency = _positive_list("--concurrency", value, MAX_CONCURRENCY)
         return True
     elif key == "--primitives":
         options.primitives = [] if value == "none" else ["py"] if value == "all" else [
@@ -192,8 +195,8 @@ def _benchmark_flag(options: Options, key: str, value: str) -> bool:
             options.min_time = float(value.rstrip("s"))
         except ValueError:
             options.min_time = -1
-        if not (math.isfinite(options.min_time) and 0 < options.min_time <= 3600):
-            raise UsageError(f"--benchmark_min_time: '{value}' is not a number of seconds in (0, 3600]")
+        if not (math.isfinite(options.min_time) and 0 < options.min_time <= MAX_MIN_TIME):
+            raise UsageError(f"--benchmark_min_time: '{value}' is not a number of seconds in (0, {MAX_MIN_TIME}]")
         return True
     elif key in ("--benchmark_enable_random_interleaving", "--benchmark_list_tests"):
         if value not in ("true", "false", "1", "0", "yes", "no"):

@@ -92,6 +92,13 @@ class Model:
     # how it spawns one task per unit of work, or "" (then granularity skips it)
     task_spawn: str = ""
     note: str = ""
+    # the catalogue's fields (as the C++ models'): its name in charts and the report, its kind
+    # (baseline, threads, processes, coroutines), its place in lists and colours, and the roles
+    # the Python track's rules of thumb take it for (gil_threads, process_workers, event_loop)
+    label: str = ""
+    group: str = ""
+    order: int = 100
+    roles: tuple = ()
 
 
 @dataclass
@@ -118,9 +125,17 @@ def register_workload(workload: Workload) -> Workload:
     return workload
 
 
+MODEL_GROUPS = ("baseline", "threads", "processes", "coroutines")
+# The selection's limits, the C++ binary's own (its `list --json` "limits"; a test holds them
+# equal): the Python side (pytrack's options, parbench's config) takes them from here.
+LIMITS = {"max_workers": 1024, "max_concurrency": 65536, "max_repetitions": 1000, "max_min_time_seconds": 3600}
+
+
 def register_model(model: Model) -> Model:
     if not model.name.startswith("py_") or model.name in _models:
         raise ValueError(f"model {model.name}: needs the py_ prefix and a unique name")
+    if model.group not in MODEL_GROUPS or not model.label:
+        raise ValueError(f"model {model.name}: needs a label and a group among {', '.join(MODEL_GROUPS)}")
     _models[model.name] = model
     return model
 
@@ -149,8 +164,7 @@ def workloads() -> list[Workload]:
 
 def models() -> list[Model]:
     load_all()
-    order = ["py_serial", "py_threads", "py_thread_pool", "py_processes", "py_process_pool", "py_asyncio"]
-    return sorted(_models.values(), key=lambda m: (order.index(m.name) if m.name in order else 99, m.name))
+    return sorted(_models.values(), key=lambda m: (m.order, m.name))
 
 
 def primitives() -> list[Primitive]:

@@ -40,7 +40,8 @@ def info() -> dict:
     from .spin import spin_iterations_per_us
     method, chosen_by = start_method()
     gil = getattr(sys, "_is_gil_enabled", None)
-    return {"spin_iters_per_us": spin_iterations_per_us(), "python_version": platform.python_version(), "python_executable": sys.executable,
+    return {"spin_iters_per_us": spin_iterations_per_us(), "python_version": platform.python_version(),
+            "python_executable": sys.executable,
             "python_implementation": platform.python_implementation(),
             "gil_enabled": gil is None or gil(), "free_threaded": free_threaded(),
             "gil_setting": os.environ.get("PYTHON_GIL", ""), "start_method": method, "start_method_set_by": chosen_by,
@@ -63,6 +64,26 @@ def list_text(options: Options) -> str:
     return "\n".join(lines)
 
 
+def catalogue() -> dict:
+    """The track's registry as parbench_bench's `list --json` gives the C++ one (the same
+    keys; ./parbench list --json merges the two)."""
+    models = [{"name": m.name, "label": m.label, "group": m.group, "launch": "in-process" if m.group != "processes"
+               else "fork", "summary": m.summary, "order": m.order, "parallel": m.parallel,
+               "task_spawn": m.task_spawn, "limit_cpu": m.limit_cpu, "gil_bound": m.gil_bound, "note": m.note,
+               "max_concurrency": m.max_concurrency, "roles": list(m.roles), "track": "python"}
+              for m in registry.models()]
+    workloads = [{"name": w.name, "category": w.category, "summary": w.summary, "size_meaning": w.size_meaning,
+                  "sizes": {"default": w.default_sizes, "quick": w.quick_sizes, "small": w.small_size,
+                            "min": w.min_size, "max": w.max_size},
+                  "uses_spawn_tasks": w.uses_spawn_tasks, "work_exponent": w.work_exponent,
+                  "concurrency_levels": w.concurrency_levels, "unavailable": w.unavailable,
+                  "python_only": w.python_only, "releases_gil": w.releases_gil, "cross_language": w.cross_language,
+                  "track": "python"} for w in registry.workloads()]
+    families = sorted({"/".join(p.name.split("/")[:2]) for p in registry.primitives()})
+    return {"parbench_catalogue": 1, "limits": dict(registry.LIMITS), "models": models, "workloads": workloads,
+            "primitives": [{"family": family, "track": "python"} for family in families]}
+
+
 def main(argv: list[str]) -> int:
     if sys.version_info < MIN_PYTHON:
         print(f"pytrack: Python {platform.python_version()} is too old (needs "
@@ -78,7 +99,7 @@ def main(argv: list[str]) -> int:
             print(json.dumps(info()))
             return 0
         if options.command == "list":
-            print(list_text(options))
+            print(json.dumps(catalogue()) if options.json else list_text(options))
             return 0
         benchmarks = select(options)
         check_environment()

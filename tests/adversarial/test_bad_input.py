@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, adopt, assert_one_line, cli, record_raw, rewrite_raw, run_bench
+from support import ROOT, adopt, assert_one_line, cli, record_raw, rewrite_raw, run_bench
 
 # A config that is valid and quick: each case spoils one key.
 BASE = """
@@ -28,7 +28,7 @@ python = ""
 def with_line(table: str, line: str) -> str:
     """BASE with `line` set in [table] (replacing the key when BASE has it)."""
     key = line.split("=", 1)[0].strip()
-    lines = [l for l in BASE.strip().splitlines() if l.split("=", 1)[0].strip() != key]
+    lines = [kept for kept in BASE.strip().splitlines() if kept.split("=", 1)[0].strip() != key]
     if table == "sweep":
         return "\n".join(lines + [line]) + "\n"
     return "\n".join(lines) + f"\n[{table}]\n{line}\n"
@@ -153,7 +153,8 @@ def test_an_unknown_name_is_one_line_with_the_valid_ones(tmp_path, bench, line, 
 
 def test_an_unknown_python_primitive_is_one_line(tmp_path, bench):
     config = tmp_path / "bad.toml"
-    config.write_text(with_line("sweep", 'primitives = ["py/nope"]').replace('python = ""', 'python = "/usr/bin/python3"'))
+    text = with_line("sweep", 'primitives = ["py/nope"]')
+    config.write_text(text.replace('python = ""', 'python = "/usr/bin/python3"'))
     assert_one_line(cli("sweep", "--config", config, "--out", tmp_path / "run"), "'py/nope' names no Python primitive")
 
 
@@ -249,7 +250,7 @@ STATE_CASES = [
     ("config not a table", lambda d: saved_sweep(d, config=5), "not a parbench sweep state"),
     ("families not a list", lambda d: saved_sweep(d, families=5), "families is 5, not a list"),
     ("a file outside raw", lambda d: saved_sweep(d, families=[{"family": "primes/serial", "status": "ok",
-                                                                "file": "../../etc/passwd"}]),
+                                                               "file": "../../etc/passwd"}]),
      "not a file raw/<name>.json"),
     ("a record without a family", lambda d: saved_sweep(d, families=[{"status": "ok", "file": "raw/x.json"}]),
      "has no 'family'"),

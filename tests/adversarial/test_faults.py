@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import assert_one_line, cli, environment, leftovers, processes_running
+from support import assert_one_line, cli, environment, leftovers, processes_running
 
 # Families of a second or two each: primes on two models, file_read on one (it writes files).
 CONFIG = """

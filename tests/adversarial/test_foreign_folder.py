@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, adopt, assert_one_line, cli, environment, leftovers, record_raw, rewrite_raw
+from support import ROOT, adopt, assert_one_line, cli, environment, leftovers, record_raw, rewrite_raw
 
 TINY = """
 [sweep]
@@ -331,7 +331,7 @@ def active_targets(page: str) -> list[str]:
     for match in _HREF.finditer(page):
         target = re.sub(r"[\x00-\x20]", "", html.unescape(match.group(1).strip("\"'"))).lower()
         if target.startswith(("javascript:", "vbscript:")) or (target.startswith("data:")
-                                                             and not target.startswith("data:image/png;base64,")):
+                                                               and not target.startswith("data:image/png;base64,")):
             found.append(target[:60])
     return found
 
@@ -487,7 +487,7 @@ def wildcard_listeners(pids: set[int]) -> list[str]:
 
 
 def _descendants(pid: int) -> set[int]:
-    from conftest import descendants
+    from support import descendants
     return {pid, *descendants(pid)}
 
 
@@ -666,7 +666,7 @@ def test_sighup_and_sigquit_stop_a_sweep_cleanly(tmp_path, bench, sig):
 def test_sigkill_of_check_while_it_re_measures_leaves_nothing_after_the_next_verb(mine):
     check = subprocess.Popen([sys.executable, "-m", "parbench", "check", str(mine)], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, env=environment())
-    from conftest import processes_running
+    from support import processes_running
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not processes_running(f"parbench-family-{check.pid}-"):
         time.sleep(0.01)
@@ -700,7 +700,7 @@ def test_compare_says_when_machines_or_configs_differ(tmp_path, mine):
 def test_benchmark_output_is_never_written_inside_the_results_folder(tmp_path, mine):
     """Google Benchmark opens its output without O_NOFOLLOW: it writes it in the family's own
     private folder, never at a name in the results folder someone could put a link at."""
-    from conftest import processes_running
+    from support import processes_running
     check = subprocess.Popen([sys.executable, "-m", "parbench", "check", str(mine)], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, env=environment())
     commands = set()
@@ -882,7 +882,7 @@ def test_a_stop_signal_while_the_sweep_sets_up_ends_it_at_once(tmp_path, bench):
     out, err = sweep.communicate(timeout=60)
     assert sweep.returncode == 143 and time.monotonic() - started < 10, (sweep.returncode, err)
     assert not (tmp_path / "run").exists()
-    from conftest import processes_running
+    from support import processes_running
     assert not processes_running("sleep 50")
 
 
@@ -899,7 +899,7 @@ def test_sigkill_during_an_mpi_family_leaves_no_open_mpi_files_once_resumed(tmp_
     run = tmp_path / "run"
     sweep = subprocess.Popen([sys.executable, "-m", "parbench", "sweep", "--config", str(config), "--out", str(run)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment())
-    from conftest import processes_running
+    from support import processes_running
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not [p for p in processes_running("mpirun") if p != sweep.pid]:
         time.sleep(0.02)

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import record_raw, run_cli
+from support import record_raw, run_cli
 
 SWEEP = """
 [sweep]

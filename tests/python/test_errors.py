@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from conftest import run_cli
+from support import run_cli
 
 
 def one_line_error(result, *fragments):

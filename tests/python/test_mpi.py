@@ -150,6 +150,7 @@ def test_a_killed_rank_fails_the_run_within_seconds_and_leaves_nothing():
             process.wait()
     assert "killed or crashed" in output, output[-2000:]
     deadline = time.monotonic() + 10
+
     def leftovers():
         new = set(os.listdir("/dev/shm")) - shm_before
         # Another test's live job maps its own files; a file nobody maps is left behind.
@@ -188,7 +189,7 @@ def test_the_report_sets_mpi_beside_raw_mpi_tcp_and_ipc():
     primitives.mpi_section(r, analysis)
     text = r.markdown()
     assert "TCP between the ranks' hosts, one way (median)" in text
-    line = next(l for l in text.splitlines() if l.startswith("| 8 B"))
+    line = next(row for row in text.splitlines() if row.startswith("| 8 B"))
     assert [cell.strip() for cell in line.strip("|").split("|")] == [
         "8 B", "500 ns", "450 ns", "–", "450 ns", "14.0 us", "10.0 us", "–", "–"]
     assert "one mpirun job" in text

@@ -1,7 +1,7 @@
 """analyze -> plot -> report -> compare -> check on real benchmark JSON."""
 import json
 
-from conftest import run_cli
+from support import run_cli
 
 
 def test_analyze_writes_json_and_csv(result_dir):

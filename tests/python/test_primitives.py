@@ -3,7 +3,7 @@ known answers: SPSC vs FIFO ratio, spinlock vs std::mutex per thread count,
 and whether the spawn ladder is monotone."""
 import json
 
-from conftest import run_cli
+from support import run_cli
 
 
 def _row(name, counter, value, repetition):

@@ -3,7 +3,7 @@ a change of the driver's structure changes no figure (tests/reference_digest.py)
 import subprocess
 import sys
 
-from conftest import ROOT
+from support import ROOT
 
 
 def test_reanalysing_the_reference_gives_the_same_numbers():

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import run_cli
+from support import run_cli
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--disable-quic", "--virtual-time-budget=15000"]

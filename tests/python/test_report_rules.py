@@ -143,5 +143,5 @@ def test_the_median_efficiency_of_an_even_count_is_the_mean_of_the_middle_two():
                dict(point, model="pool", workload="histogram", efficiency=0.5, category="memory")]
     lines = report.findings({"verdicts": [], "points": points, "cores": {"physical": 2}, "noise": 0.02,
                              "metg": [], "io": []})
-    line = next(l for l in lines if l.startswith("Median efficiency"))
+    line = next(text for text in lines if text.startswith("Median efficiency"))
     assert "pool 0.99 (1), mpi 0.91 (4)." in line, line

@@ -104,12 +104,7 @@ def test_bootstrap_is_deterministic_and_degenerate_cases():
         stats.bootstrap_median_ci([])
 
 
-def test_mann_whitney_and_geometric_mean():
-    rng = np.random.default_rng(1)
-    a = rng.normal(10, 0.1, 10)
-    assert stats.mann_whitney(a, a + 1.0) < 0.01
-    assert stats.mann_whitney(a, rng.normal(10, 0.1, 10)) > 0.01
-    assert stats.mann_whitney([1.0], [2.0]) == 1.0
+def test_geometric_mean():
     assert stats.geometric_mean([1.0, 4.0]) == pytest.approx(2.0)
 
 

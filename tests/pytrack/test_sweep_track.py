@@ -117,7 +117,6 @@ def test_bad_python_workers_is_one_line(tmp_path):
 
 
 def test_every_primitive_rule_names_registered_primitives():
-    sys.path.insert(0, str(ROOT / "scripts"))
     from parbench.analysis import python as python_track
     from pytrack import registry
     names = [p.name for p in registry.primitives()]
@@ -126,7 +125,6 @@ def test_every_primitive_rule_names_registered_primitives():
 
 
 def test_model_names_say_their_track_and_baseline():
-    sys.path.insert(0, str(ROOT / "scripts"))
     from parbench.modelnames import baseline_of, is_baseline, split_tag, track_label, track_of
     assert split_tag("py_threads@3.13t-gil1") == ("py_threads", "3.13t-gil1") and split_tag("pool") == ("pool", "")
     assert baseline_of("threads") == "serial" and baseline_of("py_threads") == "py_serial"
@@ -262,7 +260,6 @@ def test_a_real_second_interpreter_runs_every_workload(tmp_path):
     assert document["context"]["python_version"].startswith(version + ".")
     runs = [b for b in document["benchmarks"] if b.get("run_type") == "iteration"]
     assert not [b for b in runs if b.get("error_occurred")], [b for b in runs if b.get("error_occurred")]
-    sys.path.insert(0, str(ROOT / "scripts"))
     from pytrack import registry
     workloads = {w.name for w in registry.workloads() if not w.unavailable}
     assert {b["run_name"].split("/")[0] for b in runs} >= workloads - {"matmul_numpy"}

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import UserError
+from .. import UserError, catalogue
 from . import python as python_track
 from ..gbench import load_results
 from ..state import read_env, read_state, result_files
-from .common import (AMDAHL_METHOD, BASELINE_STATEMENT, IO_STATEMENT, METG_STATEMENT, VERDICT_METHOD, machine_cores,
+from .common import (AMDAHL_METHOD, METG_STATEMENT, VERDICT_METHOD, baseline_statement, io_statement, machine_cores,
                      model_limits, sweep_noise)
 from .scaling import build_fits, build_gustafson, build_points
 from .metg import build_metg, build_task_lengths, build_task_spawn, spawn_workloads
@@ -42,77 +42,78 @@ def analyze(directory: Path, replacements: dict[str, Path] | None = None,
     read in its place (check's re-measurements); baseline names the run to compare with (default:
     find_previous); with_previous=False skips that comparison. A raw file changed since the
     sweep wrote it is refused, or with `changed` (a list) left out and named there."""
-    files = [(replacements or {}).get(f.name, f) for f in result_files(directory, changed)]
-    results = load_results(files)
-    if not results.workload_runs() and not any(
-            r.family.startswith(p) for r in results.runs.values() for p in ("overhead/",)):
-        if not results.runs:
-            raise UserError(f"{directory}: no benchmarks in the JSON files")
-    if not any(r.real_times for r in results.runs.values()) and not any(
-            r.errors for r in results.runs.values()):
-        raise UserError(f"{directory}: no parbench benchmarks with timings")
-    parbench_like = results.workload_runs() or any(
-        r.family.startswith(("overhead/", "sync/", "queue/", "spawn/", "timer/", "ipc/", "psync/", "mpi/", "py/"))
-        for r in results.runs.values())
-    if not parbench_like:
-        raise UserError(f"{directory}: no parbench benchmarks (names like <workload>/<model>/n:<N>/p:<P>)")
-    env = read_env(directory)
-    sweep = read_state(directory)
-    physical, threads = machine_cores(env, results)
-    limits = model_limits(results)
-    points = build_points(results, physical, threads, limits)
-    noise = sweep_noise(points)
-    primitives = build_primitives(results)
-    metg_rows, curves = build_metg(points)
-    primitive_tables = build_primitive_tables(primitives)
-    errors = [{"benchmark": r.run_name, "errors": sorted(set(r.errors))}
-              for r in results.runs.values() if r.errors]
-    analysis = {
-        "parbench_analysis": 1,
-        "directory": str(directory),
-        "started": sweep.get("started"),
-        "cores": {"physical": physical, "hardware_threads": threads},
-        "baseline": BASELINE_STATEMENT,
-        "amdahl_fit_method": AMDAHL_METHOD,
-        "verdict_method": VERDICT_METHOD,
-        "noise": noise,
-        "limits": {"cpu": limits["cpu"], "fork_join": limits["fork_join"],
-                   "fork_join_workloads": sorted(limits["fork_join_workloads"])},
-        "points": points,
-        "fits": build_fits(results, physical, limits),
-        "gustafson": build_gustafson(points),
-        "metg": metg_rows,
-        "metg_method": METG_STATEMENT,
-        "granularity_curves": curves,
-        "task_lengths": build_task_lengths(points),
-        "task_spawn": build_task_spawn(results),
-        "disturbance": build_disturbance(sweep),
-        "disturbance_max": (sweep.get("config") or {}).get("disturbance_max"),
-        "overhead": build_overhead(primitives),
-        "idle": build_idle(primitives),
-        "ipc": build_ipc(primitives),
-        "mpi": build_mpi(primitives),
-        "psync": build_psync(primitives),
-        "model_notes": {k.split(":", 1)[1]: v for context in results.contexts.values()
-                        for k, v in context.items() if k.startswith("model_note:")},
-        "primitives": primitives,
-        "verdicts": build_verdicts(points, physical, noise, spawn_workloads(results)),
-        "suspicious": build_suspicious(points, noise, spawn_workloads(results)),
-        "memory": build_memory(points, env),
-        "primitive_tables": primitive_tables,
-        "primitive_findings": build_primitive_findings(primitive_tables, threads),
-        "io_method": IO_STATEMENT,
-        "io": build_io(points),
-        "errors": errors,
-        "failures": [f for f in sweep.get("families", []) if f.get("status") != "ok"],
-        "warnings": build_warnings(points, env, sweep, physical, threads, primitives, directory),
-        "previous": None,
-    }
-    # The Python track's cross-language table, rules of thumb and primitive pairs (None without it).
-    analysis["python"] = python_track.build(points, primitives, results.contexts, physical, noise)
-    if with_previous:
-        analysis["previous"] = _vs_previous(analysis, directory, env, sweep, baseline)
-    return analysis
+    with catalogue.using(catalogue.of_folder(directory)):
+        files = [(replacements or {}).get(f.name, f) for f in result_files(directory, changed)]
+        results = load_results(files)
+        if not results.workload_runs() and not any(
+                r.family.startswith(p) for r in results.runs.values() for p in ("overhead/",)):
+            if not results.runs:
+                raise UserError(f"{directory}: no benchmarks in the JSON files")
+        if not any(r.real_times for r in results.runs.values()) and not any(
+                r.errors for r in results.runs.values()):
+            raise UserError(f"{directory}: no parbench benchmarks with timings")
+        parbench_like = results.workload_runs() or any(
+            r.family.startswith(("overhead/", "sync/", "queue/", "spawn/", "timer/", "ipc/", "psync/", "mpi/", "py/"))
+            for r in results.runs.values())
+        if not parbench_like:
+            raise UserError(f"{directory}: no parbench benchmarks (names like <workload>/<model>/n:<N>/p:<P>)")
+        env = read_env(directory)
+        sweep = read_state(directory)
+        physical, threads = machine_cores(env, results)
+        limits = model_limits(results)
+        points = build_points(results, physical, threads, limits)
+        noise = sweep_noise(points)
+        primitives = build_primitives(results)
+        metg_rows, curves = build_metg(points)
+        primitive_tables = build_primitive_tables(primitives)
+        errors = [{"benchmark": r.run_name, "errors": sorted(set(r.errors))}
+                  for r in results.runs.values() if r.errors]
+        analysis = {
+            "parbench_analysis": 1,
+            "directory": str(directory),
+            "started": sweep.get("started"),
+            "cores": {"physical": physical, "hardware_threads": threads},
+            "baseline": baseline_statement(),
+            "amdahl_fit_method": AMDAHL_METHOD,
+            "verdict_method": VERDICT_METHOD,
+            "noise": noise,
+            "limits": {"cpu": limits["cpu"], "fork_join": limits["fork_join"],
+                       "fork_join_workloads": sorted(limits["fork_join_workloads"])},
+            "points": points,
+            "fits": build_fits(results, physical, limits),
+            "gustafson": build_gustafson(points),
+            "metg": metg_rows,
+            "metg_method": METG_STATEMENT,
+            "granularity_curves": curves,
+            "task_lengths": build_task_lengths(points),
+            "task_spawn": build_task_spawn(results),
+            "disturbance": build_disturbance(sweep),
+            "disturbance_max": (sweep.get("config") or {}).get("disturbance_max"),
+            "overhead": build_overhead(primitives),
+            "idle": build_idle(primitives),
+            "ipc": build_ipc(primitives),
+            "mpi": build_mpi(primitives),
+            "psync": build_psync(primitives),
+            "model_notes": {k.split(":", 1)[1]: v for context in results.contexts.values()
+                            for k, v in context.items() if k.startswith("model_note:")},
+            "primitives": primitives,
+            "verdicts": build_verdicts(points, physical, noise, spawn_workloads(results)),
+            "suspicious": build_suspicious(points, noise, spawn_workloads(results)),
+            "memory": build_memory(points, env),
+            "primitive_tables": primitive_tables,
+            "primitive_findings": build_primitive_findings(primitive_tables, threads),
+            "io_method": io_statement(),
+            "io": build_io(points),
+            "errors": errors,
+            "failures": [f for f in sweep.get("families", []) if f.get("status") != "ok"],
+            "warnings": build_warnings(points, env, sweep, physical, threads, primitives, directory),
+            "previous": None,
+        }
+        # The Python track's cross-language table, rules of thumb and primitive pairs (None without it).
+        analysis["python"] = python_track.build(points, primitives, results.contexts, physical, noise)
+        if with_previous:
+            analysis["previous"] = _vs_previous(analysis, directory, env, sweep, baseline)
+        return analysis
 
 
 def _vs_previous(analysis: dict, directory: Path, env: dict, sweep: dict, baseline: Path | None) -> dict | None:

@@ -7,9 +7,9 @@ import os
 
 from .. import stats
 from ..gbench import ResultSet
+from ..catalogue import current
 
 
-THREAD_MODELS = ("threads", "pool", "tbb", "openmp")
 CV_WARNING = 0.05
 AMDAHL_METHOD = ("least squares of T(p) = T1 (s + (1 - s)/p) on the model's median time at each p, "
                  "on p up to the number of physical cores only (oversubscribed points are left out), "
@@ -29,19 +29,29 @@ VERDICT_METHOD = ("At p = the physical cores (the serial model at p = 1; I/O wor
                   "tie, and the tie lists every model that cannot be told apart from the fastest. One "
                   "verdict per workload, at its largest size; the granularity workload's verdict is its "
                   "METG table")
-BASELINE_STATEMENT = ("speedup is the median time of the `serial` model (for the Python track's py_ "
-                      "models: `py_serial`) at the same n divided by the model's median time; "
-                      "self-speedup uses the same model at p = 1")
+
+
+def baseline_statement() -> str:
+    cpp, python = current().baseline("cpp"), current().baseline("python")
+    return (f"speedup is the median time of the `{cpp}` model (for the Python track's py_ "
+            f"models: `{python}`) at the same n divided by the model's median time; "
+            "self-speedup uses the same model at p = 1")
+
+
 METG_STATEMENT = ("METG(50%): the shortest task length at which a model reaches 50% efficiency "
                   "on the granularity workload, interpolated in log(length) between sweep points; "
                   "lengths are the measured ones (each task body timed back to back on one thread "
                   "when the instance is prepared). Only models that spawn each task take part; "
                   "the others are listed with the reason")
 IO_CATEGORY = "io"
-IO_STATEMENT = ("I/O workloads: p is concurrency (requests in flight) and n = requests per slot x p; "
-                "throughput = n / median time; speedup = throughput / the `serial` model's "
-                "(py_ models: `py_serial`'s) throughput (one request at a time); concurrency efficiency = speedup / p; no "
-                "Amdahl fit (waiting is not a serial fraction)")
+
+
+def io_statement() -> str:
+    cpp, python = current().baseline("cpp"), current().baseline("python")
+    return ("I/O workloads: p is concurrency (requests in flight) and n = requests per slot x p; "
+            f"throughput = n / median time; speedup = throughput / the `{cpp}` model's "
+            f"(py_ models: `{python}`'s) throughput (one request at a time); concurrency efficiency = "
+            "speedup / p; no Amdahl fit (waiting is not a serial fraction)")
 
 
 def machine_cores(env: dict, results: ResultSet) -> tuple[int, int]:

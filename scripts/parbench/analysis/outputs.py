@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from ..state import state_digest
+from .python import interpreter_models
 from ..util import atomic_write_text
 from .common import _round
 
@@ -29,8 +30,8 @@ PYTHON_CSV_TABLES = {
                                               "ratio", "ratio_ci"]),
     "python_interpreters": ("interpreters", ["track", "python_version", "python_executable", "python_free_threaded",
                                              "python_gil_setting", "python_gil_enabled", "workload", "n", "p",
-                                             "serial_s", "serial_ratio", "serial_ratio_ci", "py_threads",
-                                             "py_threads_ci", "py_process_pool", "py_process_pool_ci", "gil_rule"]),
+                                             "serial_s", "serial_ratio", "serial_ratio_ci",
+                                             "<models>", "gil_rule"]),
 }
 CSV_TABLES = {
     "points": ["workload", "model", "category", "scaling", "n", "p", "repetitions", "median_s",
@@ -79,6 +80,9 @@ def write_outputs(directory: Path, analysis: dict) -> None:
     tables = dict(CSV_TABLES)
     python = analysis.get("python") or {}
     for table, (key, columns) in PYTHON_CSV_TABLES.items():
+        if "<models>" in columns:  # a column and its interval per model of the interpreters' table
+            at = columns.index("<models>")
+            columns = columns[:at] + [c for m in interpreter_models() for c in (m, m + "_ci")] + columns[at + 1:]
         analysis = dict(analysis, **{table: python.get(key) or []})
         tables[table] = columns
     previous_rows = (analysis.get("previous") or {}).get("rows")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from .. import stats
 from ..modelnames import is_python
 from .common import choose_p
+from ..catalogue import current
 
 
 CPU_WORKLOADS = ("primes", "mandelbrot", "monte_carlo_pi")
@@ -31,12 +32,13 @@ def build_cross_language(points: list[dict], left_out: set[str] = frozenset()) -
     """Per workload and n where both ran: py_serial's time / C++ serial's time at p = 1, and
     whether the two gave the same answer (their `answer` counters). left_out: workloads whose
     time is the same in both languages by construction (the track's context says which)."""
+    cpp_serial, py_serial = current().baseline("cpp"), current().baseline("python")
     p1 = {(q["workload"], q["model"], q["n"]): q for q in points
-          if q["scaling"] == "strong" and q["p"] == 1 and q["model"] in ("serial", "py_serial")}
+          if q["scaling"] == "strong" and q["p"] == 1 and q["model"] in (cpp_serial, py_serial)}
     rows = []
     for (workload, model, n), python in sorted(p1.items()):
-        cpp = p1.get((workload, "serial", n))
-        if model != "py_serial" or cpp is None or workload in left_out:
+        cpp = p1.get((workload, cpp_serial, n))
+        if model != py_serial or cpp is None or workload in left_out:
             continue
         ratio, low, high = stats.ratio_of_medians(python["times_s"], cpp["times_s"])
         answers = (python.get("answer"), cpp.get("answer"))
@@ -63,39 +65,40 @@ def build_rules(points: list[dict], primitives: list[dict], cores: int, noise: f
     # 1. Threads do not speed up CPU work (the GIL): the speedup, and, from inside the one
     #    process, its CPU time over its wall time (one core's worth with the GIL, whatever
     #    speed the vCPUs ran at).
+    threads, pool, loop = (current().with_role(role) for role in ("gil_threads", "process_workers", "event_loop"))
     for workload in CPU_WORKLOADS:
-        point = _point(points, workload, "py_threads", p)
+        point = _point(points, workload, threads, p)
         if point and point.get("speedup_ci"):
             low, high = point["speedup_ci"]
             rules.append({"rule": "threads do not speed up CPU-bound Python (the GIL)", "workload": workload,
-                          "figure": f"py_threads speedup at p = {p}", "value": point["speedup"],
+                          "figure": f"{threads} speedup at p = {p}", "value": point["speedup"],
                           "ci": [low, high], "n": point["n"],
                           "verdict": _decide(low, high, 1.25, above=False), "threshold": "< 1.25"})
         if point and point.get("cpu_median_s") and point.get("median_s"):
             busy = point["cpu_median_s"] / point["median_s"]
             rules.append({"rule": "threads do not speed up CPU-bound Python (the GIL)", "workload": workload,
-                          "figure": f"py_threads CPU time / wall time at p = {p} (cores busy)", "value": busy,
+                          "figure": f"{threads} CPU time / wall time at p = {p} (cores busy)", "value": busy,
                           "ci": None, "n": point["n"],
                           "verdict": "holds" if busy < 1.25 else "does not hold", "threshold": "< 1.25"})
     # 2. Processes do (a process pool near p-fold).
     for workload in CPU_WORKLOADS:
-        point = _point(points, workload, "py_process_pool", p)
+        point = _point(points, workload, pool, p)
         if point and point.get("efficiency_ci"):
             low, high = point["efficiency_ci"]
             rules.append({"rule": "processes speed up CPU-bound Python", "workload": workload,
-                          "figure": f"py_process_pool efficiency at p = {p}", "value": point["efficiency"],
+                          "figure": f"{pool} efficiency at p = {p}", "value": point["efficiency"],
                           "ci": [low, high], "n": point["n"],
                           "verdict": _decide(low, high, 0.85, above=True), "threshold": ">= 0.85"})
     # 3. Threads for I/O; asyncio for many connections: sleep_io at 100 and 1,000 in flight.
     for level in IO_LEVELS:
-        threads = _point(points, "sleep_io", "py_threads", level)
-        loop = _point(points, "sleep_io", "py_asyncio", level)
-        if threads and loop and threads["n"] == loop["n"]:
+        by_threads = _point(points, "sleep_io", threads, level)
+        by_loop = _point(points, "sleep_io", loop, level)
+        if by_threads and by_loop and by_threads["n"] == by_loop["n"]:
             # throughput ratio asyncio / threads = time(threads) / time(asyncio)
-            ratio, low, high = stats.ratio_of_medians(threads["times_s"], loop["times_s"])
+            ratio, low, high = stats.ratio_of_medians(by_threads["times_s"], by_loop["times_s"])
             rules.append({"rule": "asyncio beats threads with many requests in flight", "workload": "sleep_io",
-                          "figure": f"py_asyncio / py_threads throughput at {level:,} in flight", "value": ratio,
-                          "ci": [low, high], "n": loop["n"],
+                          "figure": f"{loop} / {threads} throughput at {level:,} in flight", "value": ratio,
+                          "ci": [low, high], "n": by_loop["n"],
                           "verdict": _decide(low, high, 1.0 + noise, above=True)
                           if low > 1.0 + noise or high < 1.0 - noise else "inconclusive (a tie)",
                           "threshold": f"> 1 beyond the noise ({noise:.0%})"})
@@ -131,7 +134,8 @@ def build_primitive_pairs(primitives: list[dict], notes: dict | None = None) -> 
         cpp = by_name.get(counterpart) or next(
             (r for name, r in by_name.items() if counterpart and name.startswith(counterpart + "/")), None)
         entry = {"python": row["benchmark"], "python_value": row["value"], "metric": row["metric"],
-                 "summary": notes.get(f"summary:{row['benchmark']}", ""), "cpp": counterpart, "cpp_value": None, "ratio": None,
+                 "summary": notes.get(f"summary:{row['benchmark']}", ""), "cpp": counterpart, "cpp_value": None,
+                 "ratio": None,
                  "ratio_ci": None, "rule": ""}
         # the same metric, or both a time per operation (the C++ families name theirs ns_per_op,
         # ns_per_handoff, ...)
@@ -144,6 +148,12 @@ def build_primitive_pairs(primitives: list[dict], notes: dict | None = None) -> 
                                   if row["family"] == prefix or row["family"].startswith(prefix + "/")), "")
         rows.append(entry)
     return rows
+
+
+def interpreter_models() -> list[str]:
+    """The models whose speedups the interpreters' table sets side by side: the track's thread
+    model (the GIL rule's) and its process pool (the catalogue's roles)."""
+    return [current().with_role("gil_threads"), current().with_role("process_workers")]
 
 
 INTERPRETER_KEYS = ("python_version", "python_implementation", "python_executable", "python_gil_enabled",
@@ -165,29 +175,30 @@ def build_interpreters(points: list[dict], contexts: dict, cores: int) -> list[d
     python_ps = {q["p"] for q in points if q["model"].startswith("py_") and q["category"] == "cpu"}
     p = choose_p(python_ps, cores) if python_ps else cores
     rows = []
+    py_serial, models = current().baseline("python"), interpreter_models()
     for track in sorted(by_track, key=lambda t: (t != "python", t)):
         context = by_track[track]
         tag = track.partition("@")[2]
         suffix = f"@{tag}" if tag else ""
         interpreter = {key: context.get(key, "") for key in INTERPRETER_KEYS}
         for workload in CPU_WORKLOADS:
-            serial = _point(points, workload, "py_serial" + suffix, 1)
+            serial = _point(points, workload, py_serial + suffix, 1)
             if serial is None:
                 continue
             row = {"track": track, "tag": tag, **interpreter, "workload": workload, "n": serial["n"], "p": p,
                    "serial_s": serial["median_s"], "serial_ratio": None, "serial_ratio_ci": None}
-            first = _point(points, workload, "py_serial", 1)
+            first = _point(points, workload, py_serial, 1)
             if tag and first is not None and first["n"] == serial["n"]:
                 ratio, low, high = stats.ratio_of_medians(serial["times_s"], first["times_s"])
                 row.update(serial_ratio=ratio, serial_ratio_ci=[low, high])
-            for model in ("py_threads", "py_process_pool"):
+            for model in models:
                 point = _point(points, workload, model + suffix, p)
                 ok = point is not None and point["n"] == serial["n"] and point.get("speedup_ci")
                 row[model] = point["speedup"] if ok else None
                 row[model + "_ci"] = point["speedup_ci"] if ok else None
-            if row["py_threads_ci"]:
+            if row[models[0] + "_ci"]:
                 # the GIL rule on this interpreter: threads give no speedup on CPU work
-                row["gil_rule"] = _decide(*row["py_threads_ci"], 1.25, above=False)
+                row["gil_rule"] = _decide(*row[models[0] + "_ci"], 1.25, above=False)
             else:
                 row["gil_rule"] = None
             rows.append(row)

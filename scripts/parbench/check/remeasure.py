@@ -14,6 +14,7 @@ from ..analysis import analyze
 from ..scratch import CEILING_PREFIX, private_folder
 from ..state import STATE_FILE, read_env, read_state, spin_calibration
 from .rules import Row, _thresholds, efficiency_verdict, run_checks
+from ..catalogue import current
 
 
 def _git_sha(root: Path) -> str | None:
@@ -198,7 +199,8 @@ def _against_machine_ceiling(directory: Path, row: Row, second: Row) -> Row:
     workload = row.family.split("/")[0]
     p = int(row.subject.rsplit("p=", 1)[1])
     points = [pt for pt in analyze(directory, with_previous=False, changed=[])["points"]
-              if pt["workload"] == workload and pt["model"] == "serial" and pt["scaling"] == "strong"]
+              if pt["workload"] == workload and pt["model"] == current().baseline("cpp")
+              and pt["scaling"] == "strong"]
     ceiling = None
     if points:
         n = max(pt["n"] for pt in points)

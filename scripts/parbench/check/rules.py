@@ -176,6 +176,7 @@ def _reference_rows(analysis: dict, reference: Path, thresholds) -> list[Row]:
                     ">= 1", compared > 0, note="" if compared else "no point in common: nothing compared"))
     return rows
 
+
 class _Applies:
     """Whether a threshold's (workload, model) is to be checked: one the sweep planned (a
     planned pair without points fails as "not measured"); without a plan (an older sweep), one
@@ -288,5 +289,6 @@ def efficiency_verdict(efficiency: float, ceiling: float | None, minimum: float)
         return False, "reproduced on re-measurement"
     if ceiling >= minimum or efficiency / ceiling < minimum:
         return False, "reproduced on re-measurement; not explained by the machine"
-    return None, (f"limited by this machine: serial copies on every CPU at once reach {ceiling:.2f} of the fastest alone, "
+    return None, (f"limited by this machine: serial copies on every CPU at once reach {ceiling:.2f} of the "
+                  "fastest alone, "
                   f"the model reaches {efficiency / ceiling:.2f} of that")

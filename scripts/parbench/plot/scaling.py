@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..modelnames import is_baseline
-from .style import (MODEL_GROUPS, collect, draw_series, grid, group_title, legend_below, model_color, model_groups,
+from .style import (collect, cpp_panels, draw_series, grid, group_title, legend_below, model_color, model_groups,
                     save, shade_oversubscribed, sorted_models, strong_series)
 
 
@@ -135,7 +135,8 @@ def plot_amdahl_efficiency(analysis: dict, out: Path) -> list[Path]:
         shade_oversubscribed(ax, analysis, ps_all)
         true_s = next((p.get("true_serial_fraction") for pts in series[workload].values() for p in pts
                        if p.get("true_serial_fraction") is not None), None)
-        for model in sorted_models(m for m in series[workload] if m in MODEL_GROUPS[0][1] and m != "serial"):
+        first_panel = cpp_panels()[0][2]
+        for model in sorted_models(m for m in series[workload] if m in first_panel and not is_baseline(m)):
             draw_series(ax, series[workload][model], "efficiency", model_color(model), model, threads, "efficiency_ci")
         if true_s is not None:
             grid_p = np.linspace(1, max(ps_all), 60)

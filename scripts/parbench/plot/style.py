@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from .. import units
+from ..catalogue import BASELINE_GROUP, current
 from ..modelnames import split_tag, track_of
 from ..util import atomic_write_bytes, make_folder
 
@@ -27,58 +28,79 @@ plt.rcParams.update({
     "svg.hashsalt": "parbench", "figure.dpi": 100, "savefig.dpi": 110, "font.size": 9,
     "axes.grid": True, "grid.alpha": 0.3, "axes.titlesize": 10, "legend.fontsize": 8,
 })
-PYTHON_MODELS = ("py_serial", "py_threads", "py_thread_pool", "py_processes", "py_process_pool", "py_asyncio")
-MODEL_ORDER = ["serial", "threads", "pool", "tbb", "openmp", "processes", "process_pool",
-               "coroutines", "coroutines_mt", "mpi", *PYTHON_MODELS]
-# Groups of at most six lines: the thread-based models, the rest of the C++ ones, and the
-# Python track (whose sizes are its own, so its panels are apart).
-MODEL_GROUPS = (("threads", ("serial", "threads", "pool", "tbb", "openmp")),
-                ("others", ("serial", "processes", "process_pool", "coroutines", "coroutines_mt", "mpi")),
-                ("python", PYTHON_MODELS))
-GROUP_TITLES = {"threads": "threads, pool, oneTBB, OpenMP",
-                "others": "processes, process pool, coroutines, MPI",
-                "python": "Python track (against py_serial): threads, thread pool, processes, process pool, asyncio"}
+# At most this many models (the baseline aside) share a panel: the C++ track's kinds of model
+# (the catalogue's groups, in its order) are packed into panels of whole groups; the Python
+# track (whose sizes are its own) has its panels apart, one per interpreter.
+PANEL_MODELS = 5
+
+
+def cpp_panels() -> list[tuple[str, str, tuple]]:
+    """(key, title, models) of the C++ track's panels: the first named for its group
+    ("threads"), the rest "others", "others2", ...; each holds the baseline too."""
+    catalogue = current()
+    baseline = catalogue.baseline("cpp")
+    packed: list[list[str]] = []
+    for index, group in enumerate(catalogue.groups("cpp")):  # the first group alone, then packed
+        members = catalogue.in_group(group)
+        if index > 1 and len(packed[-1]) + len(members) <= PANEL_MODELS:
+            packed[-1] += members
+        else:
+            packed.append(list(members))
+    panels = []
+    for index, members in enumerate(packed):
+        key = catalogue.model(members[0]).group if index == 0 else "others" + (str(index) if index > 1 else "")
+        title = ", ".join(catalogue.model(m).label for m in members)
+        panels.append((key, title, tuple([baseline, *members] if baseline else members)))
+    return panels
 
 
 def model_groups(models) -> list[tuple[str, tuple]]:
-    """MODEL_GROUPS, the Python group holding every py_ model of the first interpreter (a new
-    Python model is drawn without being named here), then a group per other interpreter
-    ("python-3.13": its py_<model>@3.13 models, against its own py_serial)."""
-    python = tuple(sorted_models(m for m in models if track_of(m) == "python"))
-    groups = [(group, python if group == "python" else members) for group, members in MODEL_GROUPS]
+    """The C++ panels, the Python group holding every model of the first interpreter, then a
+    group per other interpreter ("python-3.13": its <model>@3.13 models, against its own
+    baseline)."""
+    groups = [(key, members) for key, _, members in cpp_panels()]
+    groups.append(("python", tuple(sorted_models(m for m in models if track_of(m) == "python"))))
     for tag in sorted({split_tag(m)[1] for m in models if track_of(m).startswith("python@")}):
         groups.append((f"python-{tag}", tuple(sorted_models(m for m in models if track_of(m) == f"python@{tag}"))))
     return groups
 
 
 def group_title(group: str) -> str:
+    catalogue = current()
+    python = [m for m in sorted(catalogue.models, key=lambda m: m.order) if m.track == "python"]
+    others = ", ".join(m.label.removeprefix("Python ") for m in python if m.group != BASELINE_GROUP)
+    baseline = catalogue.baseline("python")
     if group.startswith("python-"):
         tag = group.removeprefix("python-")
-        return f"Python {tag} track (against py_serial@{tag}): " + ", ".join(
-            m.removeprefix("py_") for m in PYTHON_MODELS[1:])
-    return GROUP_TITLES[group]
-PALETTE = plt.get_cmap("tab10").colors
+        return f"Python {tag} track (against {baseline}@{tag}): {others}"
+    if group == "python":
+        return f"Python track (against {baseline}): {others}"
+    return next((title for key, title, _ in cpp_panels() if key == group), group)
+
+
+# One colour per model of the catalogue (the C++ models first, then the Python track's), from
+# three qualitative palettes; a model the catalogue does not know gets a grey.
+PALETTE = (*plt.get_cmap("tab10").colors, *plt.get_cmap("Dark2").colors, *plt.get_cmap("Set1").colors)
 CV_ERROR_BARS = 0.05
 
 
 def model_color(model: str):
     base = split_tag(model.split(" ")[0])[0]
-    index = MODEL_ORDER.index(base) if base in MODEL_ORDER else len(MODEL_ORDER) + sum(map(ord, base)) % 5
-    return PALETTE[index % len(PALETTE)]
+    names = [m.name for m in sorted(current().models, key=lambda m: current().order_key(m.name))]
+    if base not in names:
+        return (0.35 + 0.1 * (sum(map(ord, base)) % 4),) * 3
+    return PALETTE[names.index(base) % len(PALETTE)]
 
 
 def model_linestyle(model: str) -> str:
     """Where both tracks share an axis, the Python models are dashed (another interpreter's
-    dotted): their colours repeat the C++ models' (py_threads is threads' colour)."""
+    dotted)."""
     track = track_of(model.split(" ")[0])
     return "-" if track == "cpp" else "--" if track == "python" else ":"
 
 
 def sorted_models(models) -> list[str]:
-    def order(model):
-        base = split_tag(model.split(" ")[0])[0]
-        return MODEL_ORDER.index(base) if base in MODEL_ORDER else 99
-    return sorted(set(models), key=lambda m: (order(m), m))
+    return sorted(set(models), key=lambda m: current().order_key(split_tag(m.split(" ")[0])[0]) + (m,))
 
 
 def save(fig, directory: Path, name: str) -> list[Path]:
@@ -109,8 +131,11 @@ def legend_below(fig, handles_labels: dict, columns: int = 6) -> None:
     """One legend for the figure, below the panels: never over data; models in their usual
     order, then the reference lines."""
     if handles_labels:
-        labels = sorted(handles_labels, key=lambda label: (MODEL_ORDER.index(label.split(" ")[0])
-                                                           if label.split(" ")[0] in MODEL_ORDER else 99))
+        def order(label: str) -> tuple:
+            base = split_tag(label.split(" ")[0])[0]
+            known = any(m.name == base for m in current().models)
+            return (0, current().order_key(base)) if known else (1, ())
+        labels = sorted(handles_labels, key=order)
         fig.legend([handles_labels[label] for label in labels], labels, loc="upper center",
                    bbox_to_anchor=(0.5, 0.0), ncol=min(columns, len(labels)), frameon=False)
 

@@ -6,7 +6,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .style import (MODEL_ORDER, PALETTE, collect, grid, legend_below, log_ticks, model_color, model_linestyle, save,
+from ..catalogue import current
+from .style import (PALETTE, collect, grid, legend_below, log_ticks, model_color, model_linestyle, save,
                     sorted_models, time_ticks)
 
 
@@ -19,7 +20,7 @@ def plot_metg(analysis: dict, out: Path) -> list[Path]:
     metg = {(m["model"], m["p"]): m for m in analysis["metg"]}
     handles: dict = {}
     for ax, p in zip(axes, ps):
-        for curve in sorted(curves, key=lambda c: MODEL_ORDER.index(c["model"]) if c["model"] in MODEL_ORDER else 99):
+        for curve in sorted(curves, key=lambda c: current().order_key(c["model"])):
             if curve["p"] != p:
                 continue
             color = model_color(curve["model"])

@@ -6,6 +6,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ..catalogue import current
 from .style import (collect, grid, group_title, legend_below, log_ticks, model_color, model_groups, save,
                     sorted_models, strong_series)
 
@@ -49,14 +50,14 @@ def plot_io(analysis: dict, out: Path) -> list[Path]:
 
 
 def plot_processes(analysis: dict, out: Path) -> list[Path]:
-    """Speedup at p = cores: threads vs processes vs pools, per workload."""
+    """Speedup at p = cores: the C++ thread models against the process models, per workload."""
     cores = analysis["cores"]["physical"]
-    models = [m for m in ("threads", "pool", "processes", "process_pool")
-              if any(p["model"] == m for p in analysis["points"])]
-    if not {"processes", "process_pool"} & set(models):
+    processes = current().in_group("processes")
+    models = [m for m in current().in_group("threads") + processes if any(p["model"] == m for p in analysis["points"])]
+    if not set(processes) & set(models):
         return []
     series = strong_series(analysis)
-    workloads = sorted(w for w in series if any(m in series[w] for m in ("processes", "process_pool")))
+    workloads = sorted(w for w in series if any(m in series[w] for m in processes))
     fig, ax = plt.subplots(figsize=(max(7.0, 0.9 * len(workloads) + 2), 4))
     width = 0.8 / len(models)
     for k, model in enumerate(models):

@@ -51,7 +51,6 @@ def build(directory: Path, checks: tuple[list[dict], str]) -> Report:
     return r
 
 
-
 def title_of(directory: Path, sweep: dict) -> str:
     config = (sweep.get("config") or {}).get("name")
     started = _when(sweep.get("started"))

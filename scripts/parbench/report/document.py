@@ -171,6 +171,3 @@ def _inline(text: str) -> str:
 
     escaped = re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", link, escaped)
     return re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped)
-
-
-

@@ -4,6 +4,8 @@ from __future__ import annotations
 from .. import units
 from .document import Report
 from .common import Context, _io_backend
+from ..catalogue import current
+from ..plot.style import group_title, model_groups
 
 
 def memory_section(r: Report, c: Context) -> None:
@@ -24,8 +26,8 @@ def memory_section(r: Report, c: Context) -> None:
         models = sorted({m["model"] for m in at_cores})
         cell = {(m["workload"], m["model"]): m for m in at_cores}
         r.text(f"At p = {cores['physical']}:")
-        r.table(["model"] + [f"{w} ({units.byte_size(next(m['working_set_bytes'] for m in at_cores if m['workload'] == w))})"
-                             for w in workloads],
+        working_set = {m["workload"]: m["working_set_bytes"] for m in reversed(at_cores)}
+        r.table(["model"] + [f"{w} ({units.byte_size(working_set[w])})" for w in workloads],
                 [[model] + [("n/a" if cell[(w, model)].get("limit") else
                              units.bytes_per_second(cell[(w, model)]["bytes_per_second"])) if (w, model) in cell
                             else "–" for w in workloads]
@@ -37,7 +39,8 @@ def memory_section(r: Report, c: Context) -> None:
 def processes_section(r: Report, c: Context) -> None:
     analysis = c.analysis
     plots = c.plots
-    processes_points = [p for p in analysis["points"] if p["model"] in ("processes", "process_pool")]
+    processes = current().in_group("processes")
+    processes_points = [p for p in analysis["points"] if p["model"] in processes]
     if processes_points:
         r.heading("Processes")
         r.text("The same workloads on threads, on processes (fork p children per region, as with "
@@ -56,9 +59,8 @@ def io_section(r: Report, c: Context) -> None:
         r.text(f"{analysis.get('io_method', '')}. Blocking models wait in their workers, so their concurrency is "
                "their worker count (capped per model); the coroutine models keep p requests in flight on event "
                f"loops ({_io_backend(env)}).")
-        for group, title in (("threads", "threads, pool, oneTBB, OpenMP"),
-                             ("others", "processes, process pool, coroutines"),
-                             ("python", "the Python track (py_threads, pools, py_processes, py_asyncio)")):
+        for group, _ in model_groups({i["model"] for i in analysis["io"]}):
+            title = group_title(group)
             if (plots / f"io_throughput_{group}.png").exists():
                 r.image(plots / f"io_throughput_{group}.png", f"Throughput vs concurrency (log-log): {title}",
                         f"plots/io_throughput_{group}.png")

@@ -6,6 +6,8 @@ from pathlib import Path
 from .. import units
 from .document import Report
 from .common import Context
+from ..analysis.python import interpreter_models
+from ..catalogue import current
 
 
 def _primitive_value(metric: str, value: float | None) -> str:
@@ -23,16 +25,17 @@ def python_section(r, analysis: dict, plots: Path) -> None:
     interpreter = python.get("interpreter") or {}
     r.heading("Python track")
     gil = {"yes": "with the GIL", "no": "free-threaded (no GIL)"}.get(interpreter.get("python_gil_enabled"), "")
+    models = current().of_track("python")
+    baseline = current().baseline("python")
     r.text(f"The same workloads, inputs and verified answers under CPython "
            f"{interpreter.get('python_version') or '?'} ({interpreter.get('python_executable') or '?'}, {gil}): "
-           "py_serial (the baseline of every py_ model's speedup, at the same n), py_threads (a threading.Thread "
-           "per worker per region), py_thread_pool (ThreadPoolExecutor), py_processes (a multiprocessing.Process per "
-           "worker per region), py_process_pool (ProcessPoolExecutor, workers started before timing) and py_asyncio "
-           "(one event loop). Process models start their workers with the start method "
-           f"'{interpreter.get('py_start_method') or '?'}' ({interpreter.get('py_start_method_set_by') or '?'}). "
-           "Kernels are pure Python. The Python sizes are the track's own: the CPU workloads' points take "
-           "100-300 ms at py_serial; the I/O workloads keep C++'s requests per slot (a few ms a point), so there "
-           "py_processes, which starts its processes inside every timed region, mostly measures process start.")
+           + "; ".join(f"{m.name} ({m.summary})" for m in models)
+           + f" ({baseline} is the baseline of every py_ model's speedup, at the same n). Process models start "
+           f"their workers with the start method '{interpreter.get('py_start_method') or '?'}' "
+           f"({interpreter.get('py_start_method_set_by') or '?'}). Kernels are pure Python. The Python sizes are "
+           f"the track's own: the CPU workloads' points take 100-300 ms at {baseline}; the I/O workloads keep "
+           "C++'s requests per slot (a few ms a point), so there a model that starts its processes inside every "
+           "timed region mostly measures process start.")
     rules = python.get("rules") or []
     if rules:
         r.heading("Rules of thumb, measured here", 3)
@@ -50,17 +53,20 @@ def python_section(r, analysis: dict, plots: Path) -> None:
     cross = python.get("cross_language") or []
     if cross:
         r.heading("C++ and Python, the same work", 3)
-        r.text("The C++ serial model and py_serial on the same input (the Python track's size: identical work, "
-               "each verified, and their answers compared); the ratio is Python's time over C++'s, medians, with a "
+        r.text(f"The C++ {current().baseline('cpp')} model and {current().baseline('python')} on the same input "
+               "(the Python track's size: identical work, each verified, and their answers compared); the ratio "
+               "is Python's time over C++'s, medians, with a "
                "95% bootstrap interval. Workloads whose time is set by construction (amdahl_*, granularity: n is a "
                "duration) or is mostly waiting (sleep_io, tcp_echo) are left out: they would show about 1.")
-        r.table(["workload", "n", "C++ serial", "py_serial", "Python / C++", "95% interval", "same answer"],
+        r.table(["workload", "n", f"C++ {current().baseline('cpp')}", current().baseline("python"), "Python / C++",
+                 "95% interval", "same answer"],
                 [[x["workload"], f"{x['n']:,}", units.seconds(x["cpp_s"]), units.seconds(x["python_s"]),
                   f"{x['ratio']:.3g}x", units.interval(*x["ratio_ci"], lambda v: f"{v:.3g}x"),
                   {True: "yes", False: "NO", None: "–"}[x.get("same_answer")]] for x in cross],
                 csv="cross_language.csv", md_rows=None)
-    for name, alt in (("speedup_python", "Python track: speedup vs workers (against py_serial)"),
-                      ("efficiency_python", "Python track: efficiency vs workers (against py_serial)")):
+    against = current().baseline("python")
+    for name, alt in (("speedup_python", f"Python track: speedup vs workers (against {against})"),
+                      ("efficiency_python", f"Python track: efficiency vs workers (against {against})")):
         if (plots / f"{name}.png").exists():
             r.image(plots / f"{name}.png", alt, f"plots/{name}.png")
     metg = [m for m in analysis.get("metg", []) if m["model"].startswith("py_")]
@@ -98,23 +104,26 @@ def _interpreters_section(r, rows: list[dict], plots: Path) -> None:
     first = rows[0]
     r.text(f"The sweep ran the workloads on {len({x['track'] for x in rows})} interpreters (or GIL settings); "
            f"the first, {first.get('python_executable') or '?'}, runs everything under the plain py_ names, each "
-           "other one under names tagged with its version, and its speedups are against its own py_serial. "
-           "'serial vs first' is its py_serial time over the first interpreter's on the same input (below 1: "
-           "faster); the speedups are at p = " f"{first['p']}; the GIL rule (threads give no speedup on "
+           "other one under names tagged with its version, and its speedups are against its own "
+           f"{current().baseline('python')}. 'serial vs first' is its {current().baseline('python')} time over "
+           "the first interpreter's on the same input (below 1: faster); the speedups are at p = "
+           f"{first['p']}; the GIL rule (threads give no speedup on "
            "CPU-bound Python: a speedup below 1.25) is decided per interpreter on the 95% interval.")
 
     def speed(value, ci):
         return (f"{value:.3g} ({units.interval(*ci, lambda v: f'{v:.3g}')})" if value is not None else "–")
 
-    r.table(["interpreter", "workload", "n", "py_serial", "serial vs first", "py_threads speedup",
-             "py_process_pool speedup", "GIL rule"],
+    threads, pool = interpreter_models()
+    r.table(["interpreter", "workload", "n", current().baseline("python"), "serial vs first", f"{threads} speedup",
+             f"{pool} speedup", "GIL rule"],
             [[_interpreter_name(x), x["workload"], f"{x['n']:,}", units.seconds(x["serial_s"]),
               speed(x["serial_ratio"], x["serial_ratio_ci"]) if x["serial_ratio"] is not None else "(the first)",
-              speed(x["py_threads"], x["py_threads_ci"]), speed(x["py_process_pool"], x["py_process_pool_ci"]),
+              speed(x[threads], x[threads + "_ci"]), speed(x[pool], x[pool + "_ci"]),
               x["gil_rule"] or "–"] for x in rows], csv="python_interpreters.csv", md_rows=None)
     for path in sorted(plots.glob("speedup_python-*.png")):
         tag = path.stem.removeprefix("speedup_python-")
-        r.image(path, f"Python {tag}: speedup vs workers (against py_serial@{tag})", f"plots/{path.name}")
+        r.image(path, f"Python {tag}: speedup vs workers (against {current().baseline('python')}@{tag})",
+                f"plots/{path.name}")
 
 
 def python_part(r: Report, c: Context) -> None:

@@ -62,11 +62,14 @@ def environment_section(r: Report, c: Context) -> None:
                             f"{build_info.get('cxx_flags', '')}"],
         ["Google Benchmark", f"{libraries.get('google_benchmark', '?')} (reports itself as a DEBUG build: the "
                              "library's own build type, harmless for these timings)"],
-        ["oneTBB / OpenMP", f"{libraries.get('onetbb', '?')} / {libraries.get('openmp', '?')}"],
+        ["runtime libraries", "; ".join(f"{name} {version}" for name, version in libraries.items()
+                                        if isinstance(version, str) and not name.startswith("google_benchmark"))
+         or "?"],
         ["OpenMP wait policy", _omp_policy(env, config)],
         ["git", f"{env.get('git', {}).get('sha', '?')}{' (dirty)' if env.get('git', {}).get('dirty') else ''}"],
         ["CPU affinity", ", ".join(map(str, env.get("affinity") or [])) or "unknown"],
-        ["load average before / after (1/5/15 min)", f"{load_text(load.get('before'))}; {load_text(load.get('after'))}"],
+        ["load average before / after (1/5/15 min)",
+         f"{load_text(load.get('before'))}; {load_text(load.get('after'))}"],
         ["spin calibration", f"{units.number(build_info.get('spin_iters_per_us'))} iterations/us"
                              + (f" (given by {build_info['spin_source']} in the environment, not measured)"
                                 if build_info.get("spin_source") else "")],

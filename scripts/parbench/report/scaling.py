@@ -6,6 +6,7 @@ from collections import Counter
 from .. import units
 from .document import MD_TABLE_ROWS, Report
 from .common import Context
+from ..plot.style import cpp_panels
 
 
 def scaling_section(r: Report, c: Context) -> None:
@@ -21,13 +22,12 @@ def scaling_section(r: Report, c: Context) -> None:
     if notes:
         r.text("What each model's numbers mean (its limits, as the model states them):")
         r.bullets(f"{model}: {note}" for model, note in notes)
-    for name, alt in (("speedup_threads", "Speedup vs workers: threads, pool, oneTBB, OpenMP"),
-                      ("speedup_others", "Speedup vs workers: processes, process pool, coroutines, MPI"),
-                      ("efficiency_threads", "Efficiency vs workers: threads, pool, oneTBB, OpenMP"),
-                      ("efficiency_others", "Efficiency vs workers: processes, process pool, coroutines, MPI"),
-                      ("karp_flatt", "Karp-Flatt serial fraction at p up to the cores"),
+    panels = [(f"{kind}_{key}", f"{kind.capitalize()} vs workers: {title}") for kind in ("speedup", "efficiency")
+              for key, title, _ in cpp_panels()]
+    for name, alt in (*panels, ("karp_flatt", "Karp-Flatt serial fraction at p up to the cores"),
                       ("efficiency_heatmap", "Efficiency at p = cores (n/a: serial by design)")):
-        r.image(plots / f"{name}.png", alt, f"plots/{name}.png")
+        if (plots / f"{name}.png").exists() or not name.startswith(("speedup_", "efficiency_")):
+            r.image(plots / f"{name}.png", alt, f"plots/{name}.png")
     suspicious = analysis.get("suspicious", [])
     r.heading("Suspicious values", 3)
     if suspicious:

@@ -6,6 +6,7 @@ from collections import Counter
 from .. import stats, units
 from .document import Report
 from .common import Context, _duration, _verdict_label, _verdict_text, _vs_previous, machine_line
+from ..catalogue import current
 
 
 def findings(analysis: dict) -> list[str]:
@@ -43,10 +44,11 @@ def findings(analysis: dict) -> list[str]:
         io.setdefault(row["workload"], []).append(row)
     if "sleep_io" in io:
         rows = sorted(io["sleep_io"], key=lambda r: -r["throughput"])
-        best, threads = rows[0], next((r for r in rows if r["model"] == "threads"), None)
+        first_threads = (current().in_group("threads") or [""])[0]  # the simplest thread model: the yardstick
+        best, threads = rows[0], next((r for r in rows if r["model"] == first_threads), None)
         out.append(f"Waiting on I/O (sleep_io): {best['model']} reaches {units.number(best['throughput'])} "
                    f"requests/s at concurrency {best['best_p']:,}"
-                   + (f", {best['throughput'] / threads['throughput']:.1f}x threads' best "
+                   + (f", {best['throughput'] / threads['throughput']:.1f}x {first_threads}' best "
                       f"({units.number(threads['throughput'])} at {threads['best_p']:,})"
                       if threads and threads is not best else "") + ".")
     limits = analysis.get("limits") or {}

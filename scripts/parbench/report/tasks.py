@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 from .. import units
-from ..modelnames import track_label
+from ..modelnames import is_baseline, track_label
 from .document import Report
 from .common import Context, _vs_previous
 
@@ -24,7 +24,7 @@ def metg_section(r: Report, c: Context) -> None:
         if spawned:
             r.text("How each model spawns a task: " + "; ".join(spawned) + ".")
         left_out = sorted((model, how[len("none: "):]) for model, how in spawn.items()
-                          if how.startswith("none") and model != "serial")
+                          if how.startswith("none") and not is_baseline(model))
         if left_out:
             r.text("Left out (no spawn per task): " + "; ".join(f"{m}: {why}" for m, why in left_out) + ".")
         r.image(plots / "metg.png", "Efficiency vs task length", "plots/metg.png")
@@ -70,7 +70,7 @@ def overhead_section(r: Report, c: Context) -> None:
                "'openmp wait:<policy>' rows.")
         r.image(plots / "overhead.png", "Overheads per model (log scale)", "plots/overhead.png")
         vs_over = {row["subject"]: row for row in (previous or {}).get("rows", []) if row["kind"] == "overhead"}
-        rows = sorted((o for o in analysis["overhead"] if o["p"] == cores["physical"] or o["model"] == "serial"),
+        rows = sorted((o for o in analysis["overhead"] if o["p"] == cores["physical"] or is_baseline(o["model"])),
                       key=lambda o: (o["kind"], o["ns"]))
         r.text(f"At p = {cores['physical']} (every p in overhead.csv):")
         r.table(["kind", "model", "median", "95% interval", "vs previous"],

@@ -113,7 +113,7 @@ def run_family(binary: Path, selection: list[str], family: Family, config, direc
     program = [str(binary)] if isinstance(binary, (str, Path)) else list(binary)
     if family.sizes:  # one workload on the serial model at the given sizes
         selection = [arg for arg in selection if not arg.startswith(("--size=", "--workloads=", "--models=",
-                                                                      "--primitives="))]
+                                                                     "--primitives="))]
         selection += [f"--size={family.sizes}", f"--workloads={family.name.split('/')[0]}", "--models=serial",
                       "--primitives=none"]
     command = [*(launcher_command(config, family.ranks) if family.ranks else []),
@@ -153,8 +153,6 @@ def run_family(binary: Path, selection: list[str], family: Family, config, direc
         command = [*command, f"--benchmark_out={temporary}"]
         return _run_child(command, family, config, directory, family_env, stop, record, out_path, temporary,
                           log_path, before, start)
-
-
 
 
 def _io_variable(env: dict) -> str:
@@ -208,11 +206,11 @@ def failure_reason(path: Path) -> str:
     """The log's last line that says what went wrong (an error, a failed check, an exception),
     else its last meaningful line, else ""."""
     try:
-        lines = [l.strip() for l in path.read_text(errors="replace").splitlines() if l.strip()]
+        lines = [line.strip() for line in path.read_text(errors="replace").splitlines() if line.strip()]
     except OSError:
         return ""
-    lines = [l for l in lines if not _NOISE.search(l)]
-    found = next((l for l in reversed(lines) if _ERROR.search(l)), lines[-1] if lines else "")
+    lines = [line for line in lines if not _NOISE.search(line)]
+    found = next((line for line in reversed(lines) if _ERROR.search(line)), lines[-1] if lines else "")
     return found[:300]
 
 
@@ -221,7 +219,8 @@ def _run_child(command, family, config, directory, family_env, stop, record, out
     temporary.unlink(missing_ok=True)  # a leftover, or a link planted there: the binary would write through it
     with open_new_for_writing(log_path) as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   env=family_env, start_new_session=True, preexec_fn=functools.partial(_family_child_setup, os.getpid()))
+                                   env=family_env, start_new_session=True,
+                                   preexec_fn=functools.partial(_family_child_setup, os.getpid()))
     family_cpu = 0.0
     deadline = start + config.family_timeout
     try:

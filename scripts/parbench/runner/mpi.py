@@ -93,8 +93,6 @@ def check_mpi_setup(config, families: list) -> None:
             raise UserError(f"[mpi] hostfile {error}") from None
 
 
-
-
 @contextlib.contextmanager
 def mpi_session_folders(env: dict, io_folder: str):
     """A job of ranks on this host keeps Open MPI's session files (ORTE's session folder, the

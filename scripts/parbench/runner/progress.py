@@ -38,7 +38,8 @@ class Progress:
             width = 30
             filled = int(width * self.done_cost / self.total) if self.total else width
             bar = "#" * filled + "." * (width - filled)
-            self.stream.write(f"\r[{bar}] {self.index}/{self.count} {one_line(family.label):<36.36} ETA {self.eta():>7}")
+            self.stream.write(f"\r[{bar}] {self.index}/{self.count} {one_line(family.label):<36.36} "
+                              f"ETA {self.eta():>7}")
             self.stream.flush()
 
     def finished(self, family: Family, record: dict, skipped: bool = False) -> None:
@@ -47,7 +48,8 @@ class Progress:
             return
         if self.tty:
             if record["status"] != "ok":
-                self.stream.write(f"\r{' ' * 100}\r{one_line(family.name)}: {record['status']}: {one_line(record['message'])}\n")
+                self.stream.write(f"\r{' ' * 100}\r{one_line(family.name)}: {record['status']}: "
+                                  f"{one_line(record['message'])}\n")
             return
         line = f"[{self.index}/{self.count}] {family.label} {record['status']} {record['seconds']:.1f}s"
         if record["status"] != "ok":

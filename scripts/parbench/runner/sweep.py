@@ -14,7 +14,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .. import UserError, config as config_module, envinfo, provenance
+from .. import UserError, catalogue, config as config_module, envinfo, provenance
 from ..gbench import load_file
 from ..state import SETTINGS_FILE, STATE_FILE, check_binary_info, check_state, read_env, spin_calibration
 from ..util import (FolderLock, atomic_write_text, load_json, make_folder, read_regular_bytes,
@@ -107,8 +107,6 @@ def _finished_families(directory: Path, state: dict, state_path: Path) -> dict[s
             continue
         done[family.key] = record
     return done
-
-
 
 
 def _load_state(directory: Path, state_path: Path) -> dict:
@@ -274,11 +272,13 @@ def _start_folder(directory: Path, state: dict, config, families: list[Family], 
         # what a resume needs if sweep.json is ever lost: written once, never changed
         atomic_write_text(directory / SETTINGS_FILE, json.dumps(
             {key: state[key] for key in ("parbench_sweep", provenance.ID_FIELD, "config", "plan", "binary_info",
-                                          "started", "python_info", "python_tracks") if key in state},
+                                         "started", "python_info", "python_tracks") if key in state},
             indent=1) + "\n",
             private=True)
     for sub in ("raw", "logs"):
         make_folder(directory / sub)
+    if not (directory / catalogue.CATALOGUE_FILE).exists():  # the models as this checkout names them
+        catalogue.record(directory, catalogue.of_checkout(binary))
     if env_record is None:
         env_record = envinfo.collect(ROOT, binary.parent, state["binary_info"])
         env_record["sweep"] = {"config": config.name, "directory": str(directory)}

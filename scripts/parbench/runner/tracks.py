@@ -16,6 +16,7 @@ from ..util import OutputTooLarge, parse_json, run_bounded
 from .family import Family, run_family, run_with_reruns
 from .paths import ROOT
 from .mpi import MPI_POINT_TO_POINT, is_mpi_family
+from ..catalogue import current
 
 
 def _check_threshold_names(config, binary: Path, env: dict) -> None:
@@ -33,7 +34,7 @@ def _check_threshold_names(config, binary: Path, env: dict) -> None:
     cpp_workloads = [w for w in config.check.efficiency_workloads if w not in python_workloads]
     if cpp_models or cpp_workloads:
         try:
-            _run_binary(binary, ["list", f"--models={','.join(cpp_models) or 'serial'}",
+            _run_binary(binary, ["list", f"--models={','.join(cpp_models) or 'all'}",
                                  f"--workloads={','.join(cpp_workloads) or 'none'}", "--primitives=none"], env)
         except UserError as error:
             raise UserError(f"{config.source}: [check] {error}") from None
@@ -138,7 +139,10 @@ def python_interpreters(config) -> list[str]:
 
 # The models a free-threaded interpreter also runs with the GIL forced on (PYTHON_GIL=1):
 # the thread models and their baseline (processes and asyncio do not depend on it).
-GIL_ON_MODELS = ("py_serial", "py_threads", "py_thread_pool")
+def gil_on_models() -> list[str]:
+    """The Python models a GIL setting is compared on: the thread models and their baseline."""
+    from pytrack import registry
+    return [m.name for m in registry.models() if m.group in ("baseline", "threads")]
 
 
 LAUNCHER = ROOT / "scripts" / "launch.py"
@@ -235,7 +239,7 @@ class Tracks:
                     args = [*args, f"--tag={shown_tag}", "--primitives=none"]
                     if gil_setting:  # the thread models (and their baseline) only
                         models = next(a for a in args if a.startswith("--models="))[len("--models="):]
-                        wanted = [m for m in GIL_ON_MODELS if models == "all" or m in models.split(",")]
+                        wanted = [m for m in gil_on_models() if models == "all" or m in models.split(",")]
                         args = [a if not a.startswith("--models=") else "--models=" + ",".join(wanted or ["none"])
                                 for a in args]
                     if "--workloads=none" in args or "--models=none" in args:
@@ -245,7 +249,8 @@ class Tracks:
                 track = PYTHON_TRACK + (f"@{shown_tag}" if shown_tag else "")
                 # One spin calibration for all of a track's processes, as the binary's.
                 environment["PARBENCH_PY_SPIN_ITERS_PER_US"] = f"{info['spin_iters_per_us']:.6f}"
-                tracks.programs[track], tracks.selections[track], tracks.environments[track] = command, args, environment
+                tracks.programs[track], tracks.selections[track] = command, args
+                tracks.environments[track] = environment
                 tracks.python_tracks.append({"track": track, "tag": shown_tag, "interpreter": name,
                                              "gil_setting": gil_setting, "info": info})
                 if track == PYTHON_TRACK:
@@ -267,24 +272,26 @@ def cross_language_families(families: list[Family], config, listed: set[tuple] =
     and whose py_serial runs: the report's cross-language table compares the two at the same
     n (the tracks' own sizes differ: Python takes ~50x longer per item). Sizes whose run the
     C++ track already lists (`listed`: its (family, n, p)) are not run twice."""
-    if not any(f.name.endswith("/serial") and not f.track for f in families):
-        return []  # no C++ serial in this sweep
     from pytrack import registry
+    cpp_serial = current().baseline("cpp")
+    py_serial = next((m.name for m in registry.models() if m.group == "baseline"), None)
+    if not any(f.name.endswith("/" + cpp_serial) and not f.track for f in families):
+        return []  # no C++ serial in this sweep
     extra = []
     for family in families:
         workload, _, model = family.name.partition("/")
         found = registry.find_workload(workload)
-        if model != "py_serial" or family.weak or found is None or found.python_only or not found.cross_language:
+        if model != py_serial or family.weak or found is None or found.python_only or not found.cross_language:
             continue
         sizes = {"default": found.default_sizes, "quick": found.quick_sizes, "small": [found.small_size]}[config.size]
-        sizes = [n for n in sizes if (f"{workload}/serial", float(n), 1.0) not in listed]
+        sizes = [n for n in sizes if (f"{workload}/{cpp_serial}", float(n), 1.0) not in listed]
         if sizes:
-            extra.append(Family(f"{workload}/serial", False, len(sizes), sizes=",".join(map(str, sizes))))
+            extra.append(Family(f"{workload}/{cpp_serial}", False, len(sizes), sizes=",".join(map(str, sizes))))
     return extra
 
 
 _PRIMITIVE_PREFIXES = tuple(prefix + "/" for prefix in ("overhead", "sync", "queue", "spawn", "timer", "ipc",
-                                                         "psync", "mpi", "py"))
+                                                        "psync", "mpi", "py"))
 
 
 def list_families(binary, selection: list[str], config, env: dict, track: str = "",

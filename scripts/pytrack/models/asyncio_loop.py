@@ -57,4 +57,5 @@ class AsyncioExecutor(Executor):
 register_model(Model("py_asyncio", "one asyncio event loop, p coroutines claiming chunks",
                      AsyncioExecutor,
                      limit_cpu="one event loop on one thread: CPU work is interleaved, never parallel",
-                     task_spawn="chunks of one task claimed by p coroutines on one loop"))
+                     task_spawn="chunks of one task claimed by p coroutines on one loop",
+                     label="Python asyncio", group="coroutines", order=50, roles=("event_loop",)))

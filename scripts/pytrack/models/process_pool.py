@@ -66,4 +66,5 @@ register_model(Model("py_process_pool",
                      "concurrent.futures.ProcessPoolExecutor (workers started up front), a future per chunk",
                      ProcessPoolModel, max_concurrency=64,
                      task_spawn="ProcessPoolExecutor.submit per task (pickled)",
-                     note="the start method is Python's default unless PARBENCH_PY_START_METHOD sets it"))
+                     note="the start method is Python's default unless PARBENCH_PY_START_METHOD sets it",
+                     label="Python process pool", group="processes", order=40, roles=("process_workers",)))

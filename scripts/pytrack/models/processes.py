@@ -110,4 +110,5 @@ register_model(Model("py_processes",
                      "a multiprocessing.Process per worker per region, chunks claimed from a shared counter",
                      ProcessesExecutor, max_concurrency=64,
                      task_spawn="chunks of one task claimed by p processes",
-                     note="the start method is Python's default unless PARBENCH_PY_START_METHOD sets it"))
+                     note="the start method is Python's default unless PARBENCH_PY_START_METHOD sets it",
+                     label="Python processes", group="processes", order=30))

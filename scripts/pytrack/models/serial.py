@@ -13,4 +13,5 @@ class SerialExecutor(Executor):
 
 
 register_model(Model("py_serial", "the chunks one after another on the calling thread (the baseline)",
-                     SerialExecutor, parallel=False, task_spawn="a function call per task"))
+                     SerialExecutor, parallel=False, task_spawn="a function call per task",
+                     label="Python serial", group="baseline", order=0))

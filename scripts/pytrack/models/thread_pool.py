@@ -26,4 +26,5 @@ class ThreadPoolModel(Executor):
 register_model(Model("py_thread_pool", "concurrent.futures.ThreadPoolExecutor, a future per chunk",
                      ThreadPoolModel, max_concurrency=1024,
                      gil_bound=True,
-                     task_spawn="ThreadPoolExecutor.submit per task"))
+                     task_spawn="ThreadPoolExecutor.submit per task",
+                     label="Python thread pool", group="threads", order=20))

@@ -58,4 +58,5 @@ class ThreadsExecutor(Executor):
 register_model(Model("py_threads", "a threading.Thread per worker per region, chunks claimed dynamically",
                      ThreadsExecutor, max_concurrency=1024,
                      gil_bound=True,
-                     task_spawn="chunks of one task claimed by p threads"))
+                     task_spawn="chunks of one task claimed by p threads",
+                     label="Python threads", group="threads", order=10, roles=("gil_threads",)))

@@ -45,6 +45,7 @@ def load_numpy():
         numpy = module
     return numpy
 
+
 SEED_A, SEED_B = 11, 12
 ROW_BLOCK = 16  # the C++ row block; the smallest grain
 

@@ -22,7 +22,8 @@ Verified: every reply's checksum against the checksum of the bytes sent
 (computed from the generator). answer: the sum of the replies' checksums mod
 2^52, equal to the C++ counter.
 Sizes: exchanges per concurrency slot (n = size x p), concurrency 1, 16 and
-256 (C++: 1, 4, ..., 1024; every other level of C++'s keeps the sweep short), the C++ values: default 2, quick 2, small 2 (~3 ms at p = 1). Not
+256 (C++: 1, 4, ..., 1024; every other level of C++'s keeps the sweep short), the C++
+values: default 2, quick 2, small 2 (~3 ms at p = 1). Not
 the 100 ms rule: that needs 64 exchanges per slot, and the pure-Python server
 and clients spend ~0.3-0.5 ms of CPU per exchange on this 2-CPU machine, so a
 run at p = 1024 (65,536 connections) would take 20-35 s instead of ~1 s.

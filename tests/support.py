@@ -1,28 +1,26 @@
-"""Shared helpers of the adversarial tests: run a verb, and check what a bad input or a fault
-must leave: one clear line, a non-zero exit, no traceback, nothing behind."""
+"""What the Python tests share: the repository's paths, running a verb or the binary, what a
+bad input's answer must look like, and what a fault may not leave behind. Fixtures are in
+tests/conftest.py; a test imports these helpers with `from support import ...`."""
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from folder_tools import adopt, record_raw, rewrite_raw  # noqa: F401  (for the tests)
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
-sys.path.insert(0, str(ROOT / "tests"))
-from folder_tools import adopt, record_raw, rewrite_raw  # noqa: E402,F401  (for the tests)
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "python" / "data"
+
+
+def run_cli(*args, env=None):
+    """Runs `python -m parbench ARGS` and returns the CompletedProcess."""
+    environment = dict(os.environ, PYTHONPATH=str(ROOT / "scripts"), **(env or {}))
+    return subprocess.run([sys.executable, "-m", "parbench", *map(str, args)], capture_output=True,
+                          text=True, env=environment, timeout=600)
 
 
 def bench_path() -> Path:
     return Path(os.environ.get("PARBENCH_BENCH", ROOT / "build" / "release" / "parbench_bench"))
-
-
-@pytest.fixture
-def bench():
-    path = bench_path()
-    if not path.exists():
-        pytest.skip("no benchmark binary (run under ctest, or ./parbench list first)")
-    return path
 
 
 def environment(extra: dict | None = None) -> dict:
@@ -115,20 +113,3 @@ def processes_running(program_part: str) -> list[int]:
         if program_part in command:
             found.append(int(entry))
     return found
-
-
-@pytest.fixture
-def clean_machine():
-    """Asserts the test left no parbench file, shared-memory object or queue behind."""
-    before = leftovers()
-    yield
-    after = leftovers() - before
-    assert not after, f"left behind: {sorted(after)}"
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _private_state_dir(tmp_path_factory):
-    """This machine's record of its sweeps (and its key) in a folder of the test session's:
-    the tests' sweeps are not added to the user's own (~/.local/state/parbench)."""
-    os.environ["PARBENCH_STATE_DIR"] = str(tmp_path_factory.mktemp("parbench-state"))
-    yield
