@@ -23,8 +23,7 @@ from .report import write_report
 from .runner.family import StopRequest
 from .runner.sweep import _run_families
 from .scratch import remove_all_stale
-from .state import STALE, analysis_problem, load_analysis, result_files
-from .util import FolderLock, remove_partials
+from .state import STALE, ResultsFolder
 
 
 @contextlib.contextmanager
@@ -33,12 +32,7 @@ def folder_lock(directory: Path):
     still writing it; what a writer killed outright left half-done is removed first. A folder
     that is not a sweep's (no sweep.json) is left without a .lock file."""
     remove_all_stale(dict(os.environ))  # scratch folders of a sweep or check killed outright
-    if directory.is_dir() and (directory / "sweep.json").exists():
-        with FolderLock(directory):
-            remove_partials(directory)
-            with catalogue.using(catalogue.of_folder(directory)):
-                yield
-    else:
+    with ResultsFolder(directory).locked():
         with catalogue.using(catalogue.of_folder(directory) if directory.is_dir() else None):
             yield
 
@@ -47,9 +41,10 @@ def current_analysis(directory: Path, baseline: Path | None = None) -> dict:
     """DIR's analysis: analysis.json when it is current (load_analysis), else made again from
     raw/ and written (with its CSV tables) with a note saying why; with `baseline`, always made
     again against it."""
-    problem = analysis_problem(directory)
+    folder = ResultsFolder(directory)
+    problem = folder.analysis_problem()
     if problem is None and baseline is None:
-        return load_analysis(directory)
+        return folder.analysis()
     try:
         analysis = analyse_folder(directory, baseline=baseline)
     except UserError:
@@ -59,7 +54,7 @@ def current_analysis(directory: Path, baseline: Path | None = None) -> dict:
     if problem and (directory / "analysis.json").exists():
         print(f"parbench: note: {problem.split(' (run ')[0]}: analysed again", file=sys.stderr)
     write_outputs(directory, analysis)
-    return load_analysis(directory)
+    return folder.analysis()
 
 
 def _figures(directory: Path, analysis: dict) -> None:
@@ -93,8 +88,9 @@ def analyze(directory: Path, baseline: str | None) -> int:
 
 
 def _derived_ready(directory: Path, baseline: str | None) -> None:
-    if (directory / "sweep.json").exists():
-        result_files(directory)  # the raw files are those the sweep wrote: else one line, no figure
+    folder = ResultsFolder(directory)
+    if folder.is_sweep():
+        folder.raw_files()  # the raw files are those the sweep wrote: else one line, no figure
     if directory.is_dir():
         current_analysis(directory, Path(baseline) if baseline else None)
 
@@ -140,7 +136,7 @@ def sweep(config_name: str | None, out: str | None, resume: str | None, baseline
         if out is not None and Path(out).resolve() != Path(resume).resolve():
             raise UserError(f"--out: --resume writes into {resume} itself; drop --out")
     if baseline is not None:  # said now, not after half an hour of families
-        result_files(Path(baseline))
+        ResultsFolder(Path(baseline)).raw_files()
     stop = StopRequest()
     # The folder's lock is held from before its state is read until its report is written.
     with contextlib.ExitStack() as held:

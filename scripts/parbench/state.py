@@ -9,6 +9,7 @@ as finished: a stray or copied JSON file in raw/ is not merged into the data.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -21,7 +22,7 @@ from pathlib import Path
 from . import UserError
 from .config import from_saved
 from .provenance import signature
-from .util import load_json, read_regular_bytes, refuse_linked_subfolders
+from .util import FolderLock, load_json, read_regular_bytes, refuse_linked_subfolders, remove_partials
 
 STATE_FILE = "sweep.json"
 FORMAT = 1  # parbench_sweep: the layout of sweep.json this code reads and writes
@@ -355,3 +356,51 @@ def analysis_problem(directory: Path) -> str | None:
     except UserError as error:
         return str(error)
     return None
+
+
+class ResultsFolder:
+    """A results folder as parbench reads it: its lock, sweep.json, settings.json, env.json, the
+    raw files (checked against their recorded digests), the digest of its state and its current
+    analysis. The stages take a folder's files from here; atomic writes and the lock itself are
+    util.py's."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def is_sweep(self) -> bool:
+        return self.path.is_dir() and (self.path / STATE_FILE).exists()
+
+    @contextlib.contextmanager
+    def locked(self):
+        """The folder's lock, what a writer killed outright left half-done removed first; a
+        folder that is not a sweep's (no sweep.json) is read without a .lock file."""
+        if not self.is_sweep():
+            yield self
+            return
+        with FolderLock(self.path):
+            remove_partials(self.path)
+            yield self
+
+    def state(self) -> dict:
+        return read_state(self.path)
+
+    def settings(self) -> dict:
+        return read_settings(self.path)
+
+    def env(self) -> dict:
+        return read_env(self.path)
+
+    def raw_files(self, changed: list | None = None) -> list[Path]:
+        return result_files(self.path, changed)
+
+    def missing_raw_files(self) -> list[str]:
+        return missing_raw_files(self.path, self.state())
+
+    def digest(self) -> str | None:
+        return state_digest(self.path)
+
+    def analysis(self) -> dict:
+        return load_analysis(self.path)
+
+    def analysis_problem(self) -> str | None:
+        return analysis_problem(self.path)
