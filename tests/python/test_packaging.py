@@ -48,3 +48,13 @@ def test_the_entry_point_names_its_version_and_commit():
     assert result.returncode == 0, result.stderr
     version = (ROOT / "VERSION").read_text().strip()
     assert result.stdout.startswith(f"parbench {version} ("), result.stdout
+
+
+def test_the_binary_and_the_driver_have_one_version():
+    from support import bench_path
+    if not bench_path().exists():
+        pytest.skip("no benchmark binary (run under ctest, or ./parbench list first)")
+    shown = subprocess.run([str(bench_path()), "--version"], capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    version = (ROOT / "VERSION").read_text().strip()
+    assert shown.stdout.startswith(f"parbench_bench {version} ("), shown.stdout
