@@ -125,6 +125,11 @@ def mpi_info(settings, launch: list[str] | None = None, loopback: dict | None = 
             or "dynamic (the default: chunks claimed from a shared counter; cyclic when ranks span hosts)"}
 
 
+# How the report names env.json's "libraries" (a key not here is shown as it is).
+LIBRARY_NAMES = {"google_benchmark": "Google Benchmark", "onetbb": "oneTBB", "openmp": "OpenMP",
+                 "compiler_package": "g++ (Debian package)", "liburing": "liburing"}
+
+
 def collect(root: Path, build_dir: Path, binary_info: dict) -> dict:
     """Everything but the load average after the run (the sweep adds that)."""
     sha = _run(["git", "rev-parse", "HEAD"], cwd=root)

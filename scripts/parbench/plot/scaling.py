@@ -13,7 +13,7 @@ import numpy as np
 
 from ..modelnames import is_baseline
 from .style import (collect, cpp_panels, draw_series, grid, group_title, legend_below, model_color, model_groups,
-                    save, shade_oversubscribed, sorted_models, strong_series)
+                    model_marker, save, shade_oversubscribed, sorted_models, strong_series)
 
 
 def plot_scaling(analysis: dict, out: Path, key: str, ylabel: str, title: str, name: str) -> list[Path]:
@@ -63,7 +63,8 @@ def plot_scaling(analysis: dict, out: Path, key: str, ylabel: str, title: str, n
             collect(ax, handles)
         handles["oversubscribed (hollow, shaded)"] = matplotlib.patches.Patch(color="#999999", alpha=0.25)
         legend_below(fig, handles)
-        fig.suptitle(f"{title}: {group_title(group)}")
+        drawn = {label.split(" ")[0] for label in handles}
+        fig.suptitle(f"{title}: {group_title(group, drawn)}")
         fig.tight_layout()
         paths += save(fig, out, f"{name}_{group}")
     return paths
@@ -93,7 +94,7 @@ def plot_karp_flatt(analysis: dict, out: Path) -> list[Path]:
         mine = [r for r in rows if r["model"] == model]
         inside = [r for r in mine if low <= r["karp_flatt"] <= high]
         ax.scatter([r["karp_flatt"] for r in inside], [workloads.index(r["workload"]) + offset for r in inside],
-                   color=model_color(model), s=18, label=model)
+                   color=model_color(model), s=18, label=model, marker=model_marker(model))
         for r in mine:
             if not low <= r["karp_flatt"] <= high:
                 edge = high if r["karp_flatt"] > high else low
@@ -207,7 +208,7 @@ def plot_gustafson(analysis: dict, out: Path) -> list[Path]:
             points = by_workload[workload][model]
             trend = len(points) + 1 >= 3  # a line only through 3 or more p
             ax.plot([1] + [r["p"] for r in points], [1] + [r["scaled_speedup"] for r in points],
-                    marker="o", markersize=4, color=model_color(model), label=model,
+                    marker=model_marker(model), markersize=4, color=model_color(model), label=model,
                     linestyle="-" if trend else "none")
             ps += [r["p"] for r in points]
         ax.plot(sorted(set(ps)), sorted(set(ps)), color="black", linewidth=0.8, linestyle="--", label="ideal")

@@ -13,8 +13,8 @@ import matplotlib.pyplot as plt
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from .. import units
-from ..catalogue import BASELINE_GROUP, current
-from ..modelnames import split_tag, track_of
+from ..catalogue import current
+from ..modelnames import is_baseline, split_tag, track_of
 from ..util import atomic_write_bytes, make_folder
 
 
@@ -48,8 +48,9 @@ def cpp_panels() -> list[tuple[str, str, tuple]]:
             packed.append(list(members))
     panels = []
     for index, members in enumerate(packed):
+        members = sorted(members, key=catalogue.order_key)
         key = catalogue.model(members[0]).group if index == 0 else "others" + (str(index) if index > 1 else "")
-        title = ", ".join(catalogue.model(m).label for m in members)
+        title = ", ".join(members)
         panels.append((key, title, tuple([baseline, *members] if baseline else members)))
     return panels
 
@@ -65,17 +66,20 @@ def model_groups(models) -> list[tuple[str, tuple]]:
     return groups
 
 
-def group_title(group: str) -> str:
+def group_title(group: str, drawn=None) -> str:
+    """A figure's title: its models by the names its legend and the tables use; with `drawn`,
+    only those (a model n/a in every panel is named under the panels' titles, not here)."""
     catalogue = current()
-    python = [m for m in sorted(catalogue.models, key=lambda m: m.order) if m.track == "python"]
-    others = ", ".join(m.label.removeprefix("Python ") for m in python if m.group != BASELINE_GROUP)
-    baseline = catalogue.baseline("python")
-    if group.startswith("python-"):
-        tag = group.removeprefix("python-")
-        return f"Python {tag} track (against {baseline}@{tag}): {others}"
-    if group == "python":
-        return f"Python track (against {baseline}): {others}"
-    return next((title for key, title, _ in cpp_panels() if key == group), group)
+    tag = group.removeprefix("python").removeprefix("-") if group.startswith("python") else ""
+    if group.startswith("python"):
+        members = [m.name + (f"@{tag}" if tag else "") for m in catalogue.of_track("python")]
+    else:
+        members = next((m for key, _, m in cpp_panels() if key == group), ())
+    names = [m for m in sorted_models(members) if not is_baseline(m) and (drawn is None or m in drawn)]
+    if group.startswith("python"):
+        baseline = catalogue.baseline("python") + (f"@{tag}" if tag else "")
+        return f"Python {tag + ' ' if tag else ''}track (against {baseline}): {', '.join(names)}"
+    return ", ".join(names) or group
 
 
 # One colour per model of the catalogue (the C++ models first, then the Python track's), from
@@ -188,6 +192,13 @@ def shade_oversubscribed(ax, analysis: dict, ps: list[int]) -> None:
         ax.axvspan(start, max(beyond) * 1.1, color="#999999", alpha=0.12, linewidth=0)
 
 
+def model_marker(model: str) -> str:
+    """Circles for the C++ models, squares for the Python track's, triangles for another
+    interpreter's: told apart where colours come close."""
+    track = track_of(model.split(" ")[0])
+    return "o" if track == "cpp" else "s" if track == "python" else "^"
+
+
 def draw_series(ax, points: list[dict], key: str, color, label: str, threads: int, ci_key: str | None = None):
     """The trend up to the hardware threads as a line; oversubscribed points as hollow markers."""
     inside = [p for p in points if p["p"] <= threads and p.get(key) is not None]
@@ -197,7 +208,7 @@ def draw_series(ax, points: list[dict], key: str, color, label: str, threads: in
             continue
         xs, ys = [p["p"] for p in group], [p[key] for p in group]
         noisy = ci_key and any(p["cv"] > CV_ERROR_BARS and p.get(ci_key) for p in group)
-        style = dict(marker="o", markersize=4, color=color, linewidth=1.3 if filled else 0,
+        style = dict(marker=model_marker(label), markersize=4, color=color, linewidth=1.3 if filled else 0,
                      markerfacecolor=color if filled else "white", label=label if filled or not inside else None)
         if noisy:
             lower = [max(0.0, p[key] - p[ci_key][0]) if p["cv"] > CV_ERROR_BARS else 0 for p in group]

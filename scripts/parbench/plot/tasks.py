@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..catalogue import current
-from .style import (PALETTE, collect, grid, legend_below, log_ticks, model_color, model_linestyle, save,
+from .style import (PALETTE, model_marker, collect, grid, legend_below, log_ticks, model_color, model_linestyle, save,
                     sorted_models, time_ticks)
 
 
@@ -24,7 +24,8 @@ def plot_metg(analysis: dict, out: Path) -> list[Path]:
             if curve["p"] != p:
                 continue
             color = model_color(curve["model"])
-            ax.plot(curve["task_us"], curve["efficiency"], marker="o", markersize=3, color=color,
+            ax.plot(curve["task_us"], curve["efficiency"], marker=model_marker(curve["model"]), markersize=3,
+                    color=color,
                     linestyle=model_linestyle(curve["model"]), label=curve["model"])
             value = metg.get((curve["model"], p), {}).get("metg_us")
             if value:

@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..catalogue import current
-from .style import (collect, grid, group_title, legend_below, log_ticks, model_color, model_groups, save,
+from .style import (model_marker, collect, grid, group_title, legend_below, log_ticks, model_color, model_groups, save,
                     sorted_models, strong_series)
 
 
@@ -32,7 +32,8 @@ def plot_io(analysis: dict, out: Path) -> list[Path]:
                     ax.axhline(series[0]["throughput"], color=model_color(model), linestyle="--", linewidth=1,
                                label=f"{model} (p = 1)")
                     continue
-                ax.plot([p["p"] for p in series], [p["throughput"] for p in series], marker="o", markersize=3,
+                ax.plot([p["p"] for p in series], [p["throughput"] for p in series], marker=model_marker(model),
+                        markersize=3,
                         color=model_color(model), label=model)
             ax.set_xscale("log")
             ax.set_yscale("log")
@@ -43,7 +44,8 @@ def plot_io(analysis: dict, out: Path) -> list[Path]:
             ax.set_title(workload)
             collect(ax, handles)
         legend_below(fig, handles, columns=5)
-        fig.suptitle(f"I/O workloads: throughput vs concurrency: {group_title(group)}")
+        drawn = {label.split(" ")[0] for label in handles}
+        fig.suptitle(f"I/O workloads: throughput vs concurrency: {group_title(group, drawn)}")
         fig.tight_layout()
         paths += save(fig, out, f"io_throughput_{group}")
     return paths
@@ -76,7 +78,7 @@ def plot_processes(analysis: dict, out: Path) -> list[Path]:
     ax.axhline(cores, color="black", linewidth=0.8, linestyle="--")
     ax.set_xticks(range(len(workloads)), workloads, rotation=30, ha="right")
     ax.set_ylabel(f"speedup vs serial at p = {cores}")
-    ax.set_title(f"Threads vs processes vs pools at p = {cores} (dashed: ideal; n/a: serial by design)")
+    ax.set_title(f"Thread models vs process models at p = {cores} (dashed: ideal; n/a: serial by design)")
     handles: dict = {}
     collect(ax, handles)
     legend_below(fig, handles)

@@ -35,7 +35,7 @@ def _mpi_rows(env: dict) -> list[list[str]]:
     hosts = mpi.get("hosts") if isinstance(mpi.get("hosts"), list) else []
     return [["MPI", f"{text('library')}; jobs: {text('launch')}"],
             ["MPI hosts and transport", f"{', '.join(map(str, hosts)) or '?'}; {text('transport')}"],
-            ["MPI binding and mpi schedule",
+            ["MPI binding and schedule",
              f"{text('binding')}; {text('oversubscribe')}; schedule {text('schedule')}"],
             ["MPI network", text("network") if mpi.get("network") else "not recorded (a sweep of an older parbench)"]]
 

@@ -46,7 +46,7 @@ def processes_section(r: Report, c: Context) -> None:
         r.text("The same workloads on threads, on processes (fork p children per region, as with "
                "multiprocessing.Process) and on a pool of worker processes (as with multiprocessing.Pool). "
                "Processes pay for fork and wait in every region; the pool pays a shared-memory hand-off.")
-        r.image(plots / "processes.png", "Speedup at p = cores: threads vs processes vs pools",
+        r.image(plots / "processes.png", "Speedup at p = cores: the thread models vs the process models",
                 "plots/processes.png")
 
 

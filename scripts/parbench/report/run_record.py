@@ -4,6 +4,7 @@ from __future__ import annotations
 from .. import units
 from .document import Report
 from .common import Context, _io_backend, _mpi_rows, _omp_policy, _python_rows
+from ..envinfo import LIBRARY_NAMES
 
 
 def warnings_section(r: Report, c: Context) -> None:
@@ -62,7 +63,8 @@ def environment_section(r: Report, c: Context) -> None:
                             f"{build_info.get('cxx_flags', '')}"],
         ["Google Benchmark", f"{libraries.get('google_benchmark', '?')} (reports itself as a DEBUG build: the "
                              "library's own build type, harmless for these timings)"],
-        ["runtime libraries", "; ".join(f"{name} {version}" for name, version in libraries.items()
+        ["runtime libraries", "; ".join(f"{LIBRARY_NAMES.get(name, name)} {version}"
+                                        for name, version in libraries.items()
                                         if isinstance(version, str) and not name.startswith("google_benchmark"))
          or "?"],
         ["OpenMP wait policy", _omp_policy(env, config)],
