@@ -239,7 +239,8 @@ def test_a_full_disk_keeps_finished_families_and_resume_finishes(tmp_path, bench
     sweep = start_sweep(tmp_path, config, out=str(folder))
     wait_for(lambda: len(finished(folder)) >= 1, what="a finished family")
     filler = small_tmpfs / "filler"
-    with open(filler, "wb") as file:  # the disk fills up under the running sweep
+    with open(filler, "wb", buffering=0) as file:  # the disk fills up under the running sweep (unbuffered:
+        # a partly written block left in a buffer would fail again at close)
         try:
             while True:
                 file.write(b"\0" * 65536)
