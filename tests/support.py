@@ -113,3 +113,11 @@ def processes_running(program_part: str) -> list[int]:
         if program_part in command:
             found.append(int(entry))
     return found
+
+
+def plain_build_only() -> None:
+    """Skips a test whose subject does not depend on the build (packaging, a fresh copy built on
+    its own): the sanitizer builds' ctest runs the rest of tests/python with their binary."""
+    import pytest
+    if os.environ.get("PARBENCH_SANITIZED_BUILD"):
+        pytest.skip("the same in every build: run with the plain (release) build's tests")

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from support import ROOT
+from support import ROOT, plain_build_only
 
 NEW_MODEL = "threads_again"
 CONFIG = f"""
@@ -39,6 +39,7 @@ def _new_model_file(copy):
 
 @pytest.fixture(scope="module")
 def swept(tmp_path_factory):
+    plain_build_only()
     if shutil.which("cmake") is None:
         pytest.fail("cmake is missing (scripts/install-deps installs it)")
     copy = tmp_path_factory.mktemp("fresh") / "parbench"
