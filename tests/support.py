@@ -75,9 +75,9 @@ def _owned_by_a_live_sweep(path: str) -> bool:
     return owner.isdigit() and os.path.exists(f"/proc/{owner}")
 
 
-def descendants(pid: int) -> list[int]:
-    """The live (not zombie) processes below pid."""
-    children: dict[int, list[int]] = {}
+def process_table() -> list[tuple[int, int, str]]:
+    """(pid, parent pid, state) of every process now, from /proc."""
+    table = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -86,8 +86,16 @@ def descendants(pid: int) -> list[int]:
                 fields = stat.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if fields[0] != "Z":
-            children.setdefault(int(fields[1]), []).append(int(entry))
+        table.append((int(entry), int(fields[1]), fields[0]))
+    return table
+
+
+def descendants(pid: int) -> list[int]:
+    """The live (not zombie) processes below pid."""
+    children: dict[int, list[int]] = {}
+    for child, parent, state in process_table():
+        if state != "Z":
+            children.setdefault(parent, []).append(child)
     found, stack = [], [pid]
     while stack:
         for child in children.get(stack.pop(), []):

@@ -16,6 +16,7 @@ from parbench.gbench import load_results, parse_run_name
 from pytrack import registry
 from pytrack.primitives import _children, _common, mp, spawn
 from pytrack.primitives import queue as queue_family
+from support import process_table
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -25,18 +26,8 @@ CHILD_FAMILIES = ("py/mp/", "py/spawn/process_pool_task", "py/spawn/mp_pool_appl
 
 def child_pids() -> set:
     """This process's children, from /proc (zombies included)."""
-    me, children = os.getpid(), set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == me:
-            children.add(int(entry))
-    return children
+    me = os.getpid()
+    return {pid for pid, parent, _ in process_table() if parent == me}
 
 
 # /dev/shm is shared with every other process on the machine: the names this
