@@ -1,6 +1,7 @@
 """What the machine and build were: the sweep's env.json."""
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import re
@@ -28,6 +29,17 @@ def _run(command: list[str], cwd: Path | None = None) -> str | None:
     except (OSError, subprocess.TimeoutExpired, OutputTooLarge):
         return None
     return result.stdout.strip() if result.returncode == 0 else None
+
+
+def machine_fingerprint(cpu: dict) -> dict:
+    """What tells this machine from another of the same host name: CPU model, cores, memory,
+    kernel and a digest of /etc/machine-id (the id itself is not recorded)."""
+    memory = re.search(r"^MemTotal:\s+(\d+) kB", _read("/proc/meminfo") or "", re.M)
+    machine_id = _read("/etc/machine-id")
+    return {"cpu_model": cpu.get("model"), "physical_cores": cpu.get("physical_cores"),
+            "hardware_threads": cpu.get("hardware_threads"),
+            "memory_kib": int(memory.group(1)) if memory else None, "kernel": platform.release(),
+            "machine_id_sha256": hashlib.sha256(machine_id.encode()).hexdigest()[:16] if machine_id else None}
 
 
 def cpu_info() -> dict:
@@ -143,20 +155,22 @@ def collect(root: Path, build_dir: Path, binary_info: dict) -> dict:
                            "matplotlib": matplotlib.__version__}
     except ImportError:  # pragma: no cover - the entry script checks this
         python_packages = {}
+    cpu = cpu_info()
     return {
         "hostname": socket.gethostname(),
+        "machine": machine_fingerprint(cpu),
         "kernel": platform.release(),
         "os": _read("/etc/debian_version") and f"Debian {_read('/etc/debian_version')}" or platform.platform(),
-        "cpu": cpu_info(),
+        "cpu": cpu,
         "affinity": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "load_average": {"before": list(os.getloadavg())},
         "git": {"sha": sha or "unknown", "dirty": bool(dirty)},
         "build": {"binary": binary_info, "cmake": cmake_cache(build_dir)},
         "libraries": {
             "google_benchmark": versions["libbenchmark-dev"],
-            "google_benchmark_note": "Debian's package reports itself as a DEBUG build; that is "
-                                     "the library's own build type and does not affect parbench's "
-                                     "timings",
+            "google_benchmark_note": "Debian's package reports itself as a DEBUG build: the "
+                                     "library's own build type, not parbench's (its effect is not "
+                                     "measured here)",
             "onetbb": binary_info.get("tbb_version", "unknown") + f" (package {versions['libtbb-dev']})",
             "openmp": f"_OPENMP {binary_info.get('openmp_version', 'unknown')} (libgomp {versions['libgomp1']})",
             "compiler_package": versions["g++"],

@@ -280,6 +280,8 @@ _ENV_SCHEMA = {
             "caches": ("list", {"level": _TEXT + _COUNT + _NONE, "type": _TEXT + _NONE, "size": _TEXT + _NONE,
                                 "shared_with_cpus": _TEXT + _NONE})},
     "affinity": ("list", _COUNT),
+    "machine": {"cpu_model": _TEXT + _NONE, "physical_cores": _COUNT + _NONE, "hardware_threads": _COUNT + _NONE,
+                "memory_kib": _COUNT + _NONE, "kernel": _TEXT + _NONE, "machine_id_sha256": _TEXT + _NONE},
     "load_average": {"before": ("list", _REAL), "after": ("list", _REAL)},
     "git": {"sha": _TEXT, "dirty": (bool,)},
     "build": {"binary": {"spin_iters_per_us": _REAL, "hardware_threads": _COUNT, "compiler": _TEXT,
@@ -339,7 +341,7 @@ def load_analysis(directory: Path) -> dict:
     data = load_json(path)
     if not isinstance(data, dict) or data.get("parbench_analysis") != 1:
         raise UserError(f"{path}: not a parbench analysis")
-    if "verdicts" not in data or "digest" not in data:
+    if any(key not in data for key in ("verdicts", "digest", "claims", "quality")):
         raise UserError(f"{path}: made by an older parbench (run ./parbench analyze {directory} again)")
     if data["digest"] != signature(data):
         raise UserError(f"{path}: changed since analyze wrote it, or written on another machine (run "

@@ -214,3 +214,96 @@ def decide(comparison: dict, p_adjusted: float, noise: float, alpha: float = 0.0
     low, high = comparison["ci"]
     return (p_adjusted < alpha and not (low <= 1.0 <= high)
             and abs(comparison["ratio"] - 1.0) > noise)
+
+
+RESAMPLES = 4000
+# A median of fewer repetitions has too few distinct resamples for its interval to mean anything.
+MIN_TEST_REPETITIONS = 3
+
+
+def bootstrap_ratios(a: Sequence[float], b: Sequence[float], resamples: int = RESAMPLES,
+                     seed: int = 4242) -> tuple[float, np.ndarray]:
+    """median(b) / median(a) and its percentile-bootstrap distribution (each side resampled on
+    its own; seeded: deterministic)."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if len(x) == 0 or len(y) == 0:
+        raise ValueError("no samples")
+    ratio = float(np.median(y) / np.median(x))
+    if len(x) == 1 and len(y) == 1:
+        return ratio, np.full(resamples, ratio)
+    rng = np.random.default_rng(seed)
+    boot = (np.median(rng.choice(y, size=(resamples, len(y))), axis=1)
+            / np.median(rng.choice(x, size=(resamples, len(x))), axis=1))
+    return ratio, np.sort(boot)
+
+
+def _beyond_band_count(boot: np.ndarray, noise: float) -> int:
+    """How many resampled ratios fall on the near side of the noise band [1/(1+noise), 1+noise]:
+    the fewer, the surer the ratio is beyond it."""
+    upper, lower = 1.0 + noise, 1.0 / (1.0 + noise)
+    return int(min(np.count_nonzero(boot <= upper), np.count_nonzero(boot >= lower)))
+
+
+def _interval(boot: np.ndarray, level_alpha: float) -> list[float]:
+    """The two-sided percentile interval at confidence 1 - level_alpha, as order statistics
+    (inverted CDF), so that it excludes the noise band exactly when the band test rejects."""
+    return [float(np.quantile(boot, level_alpha / 2, method="inverted_cdf")),
+            float(np.quantile(boot, 1 - level_alpha / 2, method="inverted_cdf"))]
+
+
+def holm_band_tests(pairs: Sequence[tuple[Sequence[float], Sequence[float]]], noises: Sequence[float],
+                    alpha: float = 0.05) -> list[dict]:
+    """One family of comparisons, each b against a (ratio = median(b) / median(a)), decided by
+    one test: is the ratio beyond the run-to-run noise band [1/(1+noise), 1+noise]? The test is
+    the bootstrap interval itself, with Holm's step-down over the family: the k-th smallest
+    p-value (p = 2 x the share of resampled ratios on the near side of the band) is judged at
+    alpha / (m - k), and every comparison shows its interval at the level it was judged at
+    (the ones after the first that is not significant: at that one's level). So a significant
+    comparison's interval lies beyond the band, and a tie's interval reaches into it: the
+    interval, the corrected p-value and the verdict never disagree."""
+    boots = [bootstrap_ratios(a, b) for a, b in pairs]
+    counts = [_beyond_band_count(boot, noise) for (_, boot), noise in zip(boots, noises)]
+    # fewer than MIN_TEST_REPETITIONS on a side: too little to resample, no test (p = 1)
+    p_values = [min(1.0, 2.0 * count / len(boot)) if min(len(a), len(b)) >= MIN_TEST_REPETITIONS else 1.0
+                for count, (_, boot), (a, b) in zip(counts, boots, pairs)]
+    adjusted = holm(p_values)
+    m = len(pairs)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    levels = [alpha] * m
+    stopped = None
+    for rank, index in enumerate(order):
+        if stopped is None and adjusted[index] >= alpha:
+            stopped = alpha / (m - rank)
+        levels[index] = stopped if stopped is not None else alpha / (m - rank)
+    out = []
+    for index, ((ratio, boot), noise) in enumerate(zip(boots, noises)):
+        interval = _interval(boot, levels[index])
+        if min(len(pairs[index][0]), len(pairs[index][1])) < MIN_TEST_REPETITIONS:
+            # no test: the interval spans the noise band too (it cannot tell the two apart)
+            interval = [min(interval[0], 1.0 / (1.0 + noise)), max(interval[1], 1.0 + noise)]
+        out.append({"ratio": ratio, "ci": interval, "confidence": 1.0 - levels[index],
+                    "p_value": p_values[index], "p_adjusted": adjusted[index], "noise": noise,
+                    "significant": adjusted[index] < alpha})
+    return out
+
+
+def interval_at(a: Sequence[float], b: Sequence[float], confidence: float) -> list[float]:
+    """median(b) / median(a)'s bootstrap interval at a given confidence (the same resamples as
+    holm_band_tests)."""
+    _, boot = bootstrap_ratios(a, b)
+    return _interval(boot, 1.0 - confidence)
+
+
+def significant_digits(value: float, low: float | None = None, high: float | None = None) -> int:
+    """How many significant digits a figure supports: 2, or more (up to 4) while its interval is
+    narrower than the rounding step."""
+    if value is None or not math.isfinite(value) or value == 0:
+        return 2
+    digits = 2
+    width = (high - low) if low is not None and high is not None else None
+    while width is not None and digits < 4:
+        step = 10 ** (math.floor(math.log10(abs(value))) - digits + 1)
+        if step <= width:
+            break
+        digits += 1
+    return digits

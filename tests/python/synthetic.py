@@ -21,7 +21,7 @@ def entry(name: str, seconds: float, index: int, **counters) -> dict:
 
 
 def write_sweep(directory: Path, runs: dict, started: str = "2026-11-29T10:00:00+00:00", config: str = "tiny",
-                hostname: str = "testhost", counters: dict | None = None) -> Path:
+                hostname: str = "testhost", counters: dict | None = None, machine_id: str | None = None) -> Path:
     """runs: {(workload, model, n, p): [seconds, ...]} -> a complete sweep directory."""
     benchmarks = []
     for (workload, model, n, p), times in runs.items():
@@ -33,6 +33,8 @@ def write_sweep(directory: Path, runs: dict, started: str = "2026-11-29T10:00:00
     (directory / "env.json").write_text(json.dumps({
         "hostname": hostname, "cpu": {"model": "Test CPU", "physical_cores": 2, "hardware_threads": 2,
                                       "caches": [{"level": "3", "type": "Unified", "size": "32768K"}]},
+        "machine": {"cpu_model": "Test CPU", "physical_cores": 2, "hardware_threads": 2, "memory_kib": 8388608,
+                    "kernel": "6.1.0", "machine_id_sha256": machine_id or hostname},
         "load_average": {"before": [0.1, 0.2, 0.3]}}))
     (directory / "sweep.json").write_text(json.dumps({
         "parbench_sweep": 1, "config": {"name": config, "repetitions": 5, "min_time": 0.1},

@@ -86,5 +86,5 @@ def test_the_new_model_is_drawn_in_its_groups_charts_with_a_colour_of_its_own(sw
 
 def test_the_new_model_is_in_the_reports_verdicts(swept):
     report = (swept / "report.md").read_text()
-    verdicts = report[report.index("### Verdicts"):report.index("### Findings")]
+    verdicts = report[report.index("## Verdicts"):report.index("## Scaling")]
     assert NEW_MODEL in verdicts

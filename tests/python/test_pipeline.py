@@ -41,7 +41,7 @@ def test_report_is_self_contained(result_dir):
     assert "data:image/png;base64," in html
     assert 'src="http' not in html and 'src="plots' not in html
     markdown = (result_dir / "report.md").read_text()
-    for section in ("## Summary", "### Verdicts", "### Findings", "Environment", "Warnings", "Amdahl fits",
+    for section in ("## Summary", "## Verdicts", "### Findings", "Environment", "Warnings", "How to read this report",
                     "Data files"):
         assert section in markdown
     assert len(markdown.splitlines()) <= 350

@@ -2,7 +2,9 @@
 known answers: SPSC vs FIFO ratio, spinlock vs std::mutex per thread count,
 and whether the spawn ladder is monotone."""
 import json
+import re
 
+from parbench.report.claims import say
 from support import run_cli
 
 
@@ -36,12 +38,17 @@ def test_primitive_figures_charts_and_report(tmp_path):
     _write(tmp_path, {"coroutine": 12, "pool_task": 900, "thread": 30000, "fork": 180000})
     assert run_cli("analyze", tmp_path).returncode == 0
     analysis = json.loads((tmp_path / "analysis.json").read_text())
-    findings = " | ".join(analysis["primitive_findings"])
-    assert "12.50x the throughput" in findings  # 50 / 4
-    assert "1 threads 0.50x" in findings and "4 threads 10.00x" in findings and "Worst at 4 threads" in findings
-    assert "The expected order coroutine < pool task < thread < process holds" in findings
-    assert "every rung by its measured median: coroutine 12.1 ns, pool_task 909 ns, thread 30.3 us, fork 182 us" \
-        in findings
+    claims = [c for c in analysis["claims"] if c["section"] == "primitives"]
+    findings = " | ".join(say(c) for c in claims)
+    assert "SPSC ring 12.5x faster than mutex + deque [" in findings  # 50 / 4, 3 digits: a narrow interval
+    spin = {c["context"]: c for c in claims if c["topic"] == "spinlock"}
+    assert spin["per lock, 1 thread"]["outcome"] == "faster"
+    assert re.search(r"own spinlock 2\.0+x faster than std::mutex \[", findings)
+    assert spin["per lock, 4 threads (oversubscribed)"]["outcome"] == "slower"
+    assert re.search(r"own spinlock 10(\.0*)?x slower than std::mutex \[", findings), findings
+    order = next(c for c in claims if c["kind"] == "order")
+    assert order["outcome"] == "holds" and order["subjects"] == ["coroutine", "pool task", "thread", "fork"]
+    assert findings.count("[") >= 6  # every ratio with its interval
     baselines = [r for r in analysis["primitive_tables"]["sync"] if r["baseline"]]
     assert [r["family"] for r in baselines] == ["sync/atomic_increment_baseline"]
     assert run_cli("plot", tmp_path).returncode == 0
@@ -55,8 +62,10 @@ def test_primitive_figures_charts_and_report(tmp_path):
 def test_spawn_ladder_inversion_is_named(tmp_path):
     _write(tmp_path, {"coroutine": 12, "pool_task": 50000, "thread": 30000, "fork": 180000})
     assert run_cli("analyze", tmp_path).returncode == 0
-    findings = " | ".join(json.loads((tmp_path / "analysis.json").read_text())["primitive_findings"])
-    assert "does NOT hold here: pool task (50.5 us) costs more than thread (30.3 us)" in findings
+    claims = json.loads((tmp_path / "analysis.json").read_text())["claims"]
+    order = next(c for c in claims if c["kind"] == "order")
+    assert order["outcome"] == "does not hold"
+    assert "pool task 1.67x slower than thread [" in say(order)
 
 
 def test_idle_cost_is_a_share_of_a_core_not_an_overhead_in_ns(tmp_path):

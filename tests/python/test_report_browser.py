@@ -13,7 +13,8 @@ import pytest
 
 from support import run_cli
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+FLAGS = ["--headless", "--window-size=1280,900",
+         "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--disable-quic", "--virtual-time-budget=15000"]
 
 
@@ -42,4 +43,5 @@ def test_report_html_in_a_browser(result_dir, tmp_path):
     assert outcome["images"] >= 5 and outcome["broken"] == [], outcome
     assert outcome["links"] >= 10 and outcome["dangling"] == [], outcome
     assert outcome["sorted"] is True, outcome
+    assert outcome["width"] >= 1000 and outcome["overflow"] <= 0, outcome  # no horizontal overflow at 1280 px
     assert outcome["errors"] == [], outcome

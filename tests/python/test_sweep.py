@@ -1,6 +1,7 @@
 """A real (tiny) sweep end to end, and Ctrl-C in the middle of one."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -188,3 +189,37 @@ exec {bench_binary} "$@"
     failed = [f for f in state["families"] if f["status"] != "ok"]
     assert [(f["family"], f["status"]) for f in failed] == [("primes/tbb", "timeout")]
     assert not list((out / "raw").glob(".*"))
+
+
+HOGGED = """
+[sweep]
+size = "small"
+workloads = ["primes"]
+models = ["serial", "pool"]
+workers = [1, 2]
+repetitions = 3
+min_time = 0.2
+family_timeout = 120
+weak_scaling = false
+primitives = []
+"""
+
+
+def test_a_sweep_beside_a_cpu_hog_says_so_at_the_top(tmp_path, bench_binary):
+    """Every CPU busy with another program while the sweep runs: the report's first lines judge
+    the run before any result, with the share of disturbed families and how to rerun."""
+    config = tmp_path / "hogged.toml"
+    config.write_text(HOGGED)
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 1)]
+    try:
+        result = run_cli("sweep", "--config", config, "--out", tmp_path / "run",
+                         env={"PARBENCH_BENCH": str(bench_binary)})
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    assert result.returncode == 0, result.stdout + result.stderr
+    top = "\n".join((tmp_path / "run" / "report.md").read_text().splitlines()[:15])
+    assert re.search(r"Run quality: (not trustworthy|use with care)\.", top), top
+    assert re.search(r"\d+\.\d% of the families ran disturbed by other work", top), top
+    assert "Rerun on a quiet machine" in top

@@ -26,11 +26,13 @@ from .common import (AMDAHL_METHOD, METG_STATEMENT, VERDICT_METHOD, baseline_sta
                      model_limits, sweep_noise)
 from .scaling import build_fits, build_gustafson, build_points
 from .metg import build_metg, build_task_lengths, build_task_spawn, spawn_workloads
-from .overheads import (build_idle, build_overhead, build_primitive_findings, build_primitive_tables, build_primitives)
+from .overheads import (build_idle, build_overhead, build_primitive_tables, build_primitives)
 from .ipc import build_ipc, build_psync
 from .mpi import build_mpi
 from .verdicts import build_verdicts
-from .quality import build_disturbance, build_suspicious, build_warnings
+from .quality import build_disturbance, build_suspicious, build_warnings, mark_flags, run_quality
+from .claims import build_claims
+from .overheads import SPAWN_LADDER
 from .io import build_io, build_memory
 from .previous import build_vs_previous, find_previous
 from .outputs import write_outputs
@@ -99,9 +101,7 @@ def analyze(directory: Path, replacements: dict[str, Path] | None = None,
             "primitives": primitives,
             "verdicts": build_verdicts(points, physical, noise, spawn_workloads(results)),
             "suspicious": build_suspicious(points, noise, spawn_workloads(results)),
-            "memory": build_memory(points, env),
             "primitive_tables": primitive_tables,
-            "primitive_findings": build_primitive_findings(primitive_tables, threads),
             "io_method": io_statement(),
             "io": build_io(points),
             "errors": errors,
@@ -109,6 +109,11 @@ def analyze(directory: Path, replacements: dict[str, Path] | None = None,
             "warnings": build_warnings(points, env, sweep, physical, threads, primitives, directory),
             "previous": None,
         }
+        mark_flags(points, analysis["verdicts"], analysis["suspicious"])
+        analysis["memory"] = build_memory(points, env)
+        analysis["quality"] = run_quality(points, env, sweep, threads, analysis["suspicious"])
+        analysis["repetitions"] = min((p["repetitions"] for p in points), default=0)
+        analysis["claims"] = build_claims(analysis, noise, SPAWN_LADDER)
         # The Python track's cross-language table, rules of thumb and primitive pairs (None without it).
         analysis["python"] = python_track.build(points, primitives, results.contexts, physical, noise)
         if with_previous:
@@ -121,7 +126,7 @@ def _vs_previous(analysis: dict, directory: Path, env: dict, sweep: dict, baseli
     (one whose files are damaged or changed is passed over, and said so)."""
     if baseline is not None:
         try:
-            return build_vs_previous(analysis, analyze(baseline, with_previous=False), baseline)
+            return build_vs_previous(analysis, analyze(baseline, with_previous=False), baseline, sweep, env)
         except UserError as error:
             raise UserError(f"baseline {baseline}: {error}") from None
     passed_over = []
@@ -131,7 +136,7 @@ def _vs_previous(analysis: dict, directory: Path, env: dict, sweep: dict, baseli
         except UserError as error:
             passed_over.append(f"{candidate.name} ({str(error).split(': ', 1)[-1][:120]})")
             continue
-        comparison = build_vs_previous(analysis, previous, candidate)
+        comparison = build_vs_previous(analysis, previous, candidate, sweep, env)
         if passed_over:
             comparison["passed_over"] = passed_over
         return comparison

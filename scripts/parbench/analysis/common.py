@@ -21,12 +21,13 @@ AMDAHL_METHOD = ("least squares of T(p) = T1 (s + (1 - s)/p) on the model's medi
 MIN_FIT_LEVELS = 3
 VERDICT_METHOD = ("At p = the physical cores (the serial model at p = 1; I/O workloads: each model "
                   "at the concurrency of its best throughput, compared per request), the fastest "
-                  "model by median time against the runner-up: ratio of medians with a 95% "
-                  "bootstrap interval, Welch's t-test on log times, p-values corrected over all "
-                  "workloads by Holm's method. A win needs the corrected p below 0.05, an "
-                  "interval that excludes 1 and a difference above the run-to-run noise (the "
-                  "larger of the two models' CVs and the sweep's median CV); anything else is a "
-                  "tie, and the tie lists every model that cannot be told apart from the fastest. One "
+                  "model by median time against the runner-up: the ratio of their medians and its "
+                  "bootstrap interval, which is the test: a win needs the whole interval beyond the "
+                  "run-to-run noise (the larger of the two models' CVs and the sweep's median CV), "
+                  "at the confidence Holm's step-down over all workloads gives it (95% for one "
+                  "workload, up to 1 - 0.05/m for m workloads; the interval shown is at that "
+                  "confidence), otherwise a tie, which lists every model whose interval reaches "
+                  "into the noise. The speedup over the serial baseline is tested the same way. One "
                   "verdict per workload, at its largest size; the granularity workload's verdict is its "
                   "METG table")
 

@@ -3,6 +3,7 @@ concurrency."""
 from __future__ import annotations
 
 from .. import units
+from ..modelnames import baseline_of, is_baseline
 from .common import IO_CATEGORY
 
 
@@ -14,6 +15,8 @@ def build_memory(points: list[dict], env: dict) -> list[dict]:
         size = units.parse_cache_size(cache.get("size"))
         if size and cache.get("type") in ("Unified", "Data"):
             llc = max(llc or 0, size)
+    p1 = {(q["workload"], q["model"], q["n"]): q for q in points
+          if q["category"] == "memory" and q["scaling"] == "strong" and q["p"] == 1}
     rows = []
     for point in points:
         if point["category"] != "memory" or point["scaling"] != "strong":
@@ -22,8 +25,33 @@ def build_memory(points: list[dict], env: dict) -> list[dict]:
         rows.append({"workload": point["workload"], "model": point["model"], "n": point["n"], "p": point["p"],
                      "bytes_per_second": point.get("bytes_per_second"), "working_set_bytes": working_set,
                      "llc_bytes": llc, "fits_llc": bool(working_set and llc and working_set <= llc),
-                     "limit": point.get("limit")})
+                     "limit": point.get("limit"), "flags": point.get("flags", []),
+                     "dominated": _dominated(point, p1)})
+        rows[-1]["dominated_by"] = (rows[-1]["dominated"] or {}).get("label")
     return rows
+
+
+# A model's bandwidth is memory's only where its p = 1 runs within this share of the serial
+# model's time; beyond it something else (page faults of fresh shared memory, messages) sets
+# the time, and the figure in GB/s would be that cost's, not memory's.
+DOMINATED_BEYOND = 0.10
+
+
+def _dominated(point: dict, p1: dict) -> dict | None:
+    """Why a point's GB/s is not memory bandwidth (its p = 1 against the serial model's), or None."""
+    own = p1.get((point["workload"], point["model"], point["n"]))
+    serial = p1.get((point["workload"], baseline_of(point["model"]), point["n"]))
+    if is_baseline(point["model"]) or own is None or serial is None:
+        return None
+    ratio = own["median_s"] / serial["median_s"]
+    if abs(ratio - 1.0) <= DOMINATED_BEYOND:
+        return None
+    base = baseline_of(point["model"])
+    return {"p1_over_serial": ratio, "label": "page faults" if ratio > 1 else "baseline slower",
+            "cause": (f"at p = 1 it takes {ratio:.2g}x the {base} model's time: page faults of its fresh shared "
+                      "memory (or its messages), not memory, set the time" if ratio > 1 else
+                      f"at p = 1 it takes {ratio:.2g}x the {base} model's time: the baseline ran slower, not "
+                      "this model faster")}
 
 
 def build_io(points: list[dict]) -> list[dict]:

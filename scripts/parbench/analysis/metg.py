@@ -30,11 +30,21 @@ def build_metg(points: list[dict]) -> tuple[list[dict], list[dict]]:
     for (model, p), pairs in sorted(curves.items()):
         pairs.sort()
         value, how = stats.metg([d for d, _ in pairs], [e for _, e in pairs], 0.5)
-        metg_rows.append({"model": model, "p": p, "metg_us": value, "how": how})
+        metg_rows.append({"model": model, "p": p, "metg_us": value, "how": how, "bracket_us": _bracket(pairs, how)})
         curve_rows.append({"model": model, "p": p, "task_us": [d for d, _ in pairs],
                            "efficiency": [e for _, e in pairs]})
     metg_rows.sort(key=lambda r: (r["model"], r["p"]))
     return metg_rows, curve_rows
+
+
+def _bracket(pairs: list[tuple[float, float]], how: str) -> list | None:
+    """The two sweep lengths the METG lies between (below the range: none below the smallest)."""
+    if how == "below_range":
+        return [None, pairs[0][0]]
+    if how != "interpolated":
+        return None
+    below = max(i for i, (_, e) in enumerate(pairs) if e < 0.5)
+    return [pairs[below][0], pairs[below + 1][0]]
 
 
 def build_task_lengths(points: list[dict]) -> list[dict]:

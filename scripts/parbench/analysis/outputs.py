@@ -41,15 +41,19 @@ CSV_TABLES = {
     "fits": ["workload", "model", "n", "method", "fitted", "distinct_p", "true_serial_fraction",
              "serial_fraction", "serial_fraction_ci", "t1_s", "points", "max_p", "reason"],
     "gustafson": ["workload", "model", "base_n", "n", "p", "distinct_p", "scaled_speedup", "serial_fraction",
-                  "limit"],
+                  "true_serial_fraction", "expected_scaled_speedup", "expected_serial_fraction", "limit"],
     "metg": ["model", "p", "metg_us", "how"],
     "overhead": ["kind", "model", "wait", "p", "metric", "ns", "ci"],
     "idle": ["model", "wait", "p", "cpu_share", "ci"],
     "verdicts": ["workload", "track", "n", "category", "p", "verdict", "best", "best_p", "best_median_s", "runner_up",
-                 "ratio", "ci", "p_value", "p_adjusted", "noise", "tied"],
-    "suspicious": ["kind", "workload", "model", "n", "p", "value", "ci", "detail", "cause"],
+                 "ratio", "ci", "confidence", "p_value", "p_adjusted", "noise", "tied", "speedup_over_serial",
+                 "speedup_ci", "flags"],
+    "suspicious": ["kind", "workload", "model", "n", "p", "value", "ci", "high", "detail", "cause"],
     "memory": ["workload", "model", "n", "p", "bytes_per_second", "working_set_bytes", "llc_bytes", "fits_llc",
-               "limit"],
+               "limit", "flags", "dominated_by"],
+    "primitives": ["benchmark", "family", "metric", "value", "ci", "median_s", "cv"],
+    "claims": ["section", "topic", "kind", "subjects", "context", "figure", "interval", "confidence", "test",
+               "outcome", "flags"],
     "ipc": ["mechanism", "mode", "size", "us_per_message", "bytes_per_second", "messages_per_second"],
     "psync": ["benchmark", "us_per_iteration", "ns_per_op", "cv"],
     "mpi": ["benchmark", "size", "ranks", "us_per_iteration", "one_way_us", "one_way_p99_us", "bytes_per_second",
@@ -60,8 +64,8 @@ CSV_TABLES = {
 }
 
 
-VS_PREVIOUS_COLUMNS = ["kind", "subject", "before", "now", "unit", "ratio", "ci", "p_value", "p_adjusted",
-                       "significant"]
+VS_PREVIOUS_COLUMNS = ["kind", "subject", "before", "now", "unit", "ratio", "ci", "confidence", "p_value",
+                       "p_adjusted", "significant", "direction"]
 
 
 def analysis_digest(analysis: dict) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from .. import stats, units
+from .. import stats
 from ..gbench import ResultSet, format_arg
 
 
@@ -15,7 +15,7 @@ PRIMITIVE_METRICS = ("ns_per_task", "ns_per_region", "ns_per_op", "ns_per_unit",
 PRIMITIVE_FAMILIES = ("sync", "queue", "spawn", "timer")
 # The spawn ladder's expected order (cheapest first) and what stands for each rung.
 SPAWN_LADDER = (("coroutine", "spawn/coroutine"), ("pool task", "spawn/pool_task"),
-                ("thread", "spawn/thread"), ("process", "spawn/fork"))
+                ("thread", "spawn/thread"), ("fork", "spawn/fork"))
 
 
 def build_primitives(results: ResultSet) -> list[dict]:
@@ -76,7 +76,7 @@ def build_primitive_tables(primitives: list[dict]) -> dict[str, list[dict]]:
         args = ", ".join(f"{k}={format_arg(v)}" for k, v in row["args"].items())
         entry = {"benchmark": row["family"] + (f" ({args})" if args else ""), "family": row["family"],
                  "args": row["args"], "metric": row["metric"], "value": row["value"], "ci": row["ci"],
-                 "cv": row["cv"], "baseline": "baseline" in row["family"]}
+                 "cv": row["cv"], "baseline": "baseline" in row["family"], "values": row["values"]}
         for key in ("p99_late_us", "max_late_us", "median_late_us", "drift_us"):
             if key in row["counters"] and row["counters"][key] is not None:
                 entry[key] = row["counters"][key]
@@ -85,50 +85,3 @@ def build_primitive_tables(primitives: list[dict]) -> dict[str, list[dict]]:
         rows.sort(key=lambda r: (r["family"], tuple(v if isinstance(v, (int, float)) else math.inf
                                                     for v in r["args"].values())))
     return tables
-
-
-def _value(tables: dict, family: str, **args) -> float | None:
-    for row in tables.get(family.split("/")[0], []):
-        if row["family"] == family and all(row["args"].get(k) == v for k, v in args.items()):
-            return row["value"]
-    return None
-
-
-def build_primitive_findings(tables: dict, threads: int) -> list[str]:
-    """The figures the primitive families exist to answer, as sentences."""
-    findings = []
-    spsc = _value(tables, "queue/spsc/throughput", producers=1, consumers=1)
-    fifo = _value(tables, "queue/fifo/throughput", producers=1, consumers=1)
-    if spsc and fifo:
-        findings.append(f"SPSC ring vs mutex + deque, 1 producer x 1 consumer: {spsc:.1f} vs {fifo:.1f} ns "
-                        f"per item, {fifo / spsc:.2f}x the throughput")
-    counts = sorted({int(r["args"]["nthreads"]) for r in tables.get("sync", [])
-                     if r["family"] == "sync/mutex/spinlock" and "nthreads" in r["args"]})
-    if counts:
-        ratios = []
-        for t in counts:
-            spin, std = _value(tables, "sync/mutex/spinlock", nthreads=t), _value(tables, "sync/mutex/std", nthreads=t)
-            if spin and std:
-                ratios.append((t, spin / std))
-        if ratios:
-            text = ", ".join(f"{t} threads {r:.2f}x" for t, r in ratios)
-            worst = max(ratios, key=lambda item: item[1])
-            over = [(t, r) for t, r in ratios if t > threads]
-            findings.append(
-                f"Own spinlock / std::mutex time per lock ({threads} hardware threads): {text}. "
-                f"Worst at {worst[0]} threads ({worst[1]:.1f}x)"
-                + (f"; oversubscribed ({', '.join(f'{t} threads {r:.1f}x' for t, r in over)}): its waiters "
-                   "spin while the holder may be descheduled, and only yield after a bounded spin"
-                   if over else ""))
-    rungs = sorted((r for r in tables.get("spawn", []) if r.get("value") and not r["baseline"]),
-                   key=lambda r: r["value"])
-    if rungs:
-        measured = ", ".join(f"{r['family'].split('/', 1)[1]} {units.nanoseconds(r['value'])}" for r in rungs)
-        expected = [(label, _value(tables, family)) for label, family in SPAWN_LADDER]
-        expected = [(label, value) for label, value in expected if value]
-        inversions = [f"{a} ({units.nanoseconds(va)}) costs more than {b} ({units.nanoseconds(vb)})"
-                      for (a, va), (b, vb) in zip(expected, expected[1:]) if va >= vb]
-        findings.append(f"Spawn ladder, every rung by its measured median: {measured}. The expected order "
-                        "coroutine < pool task < thread < process "
-                        + ("holds" if not inversions else "does NOT hold here: " + "; ".join(inversions)) + ".")
-    return findings

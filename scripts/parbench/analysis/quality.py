@@ -15,7 +15,8 @@ def build_disturbance(sweep: dict) -> list[dict]:
     rows = []
     for family in sweep.get("families", []):
         figures = family.get("disturbance") or {}
-        rows.append({"family": family.get("family"), "weak": bool(family.get("weak")),
+        rows.append({"family": family.get("family") + (f" ({family['ranks']} ranks)" if family.get("ranks") else ""),
+                     "weak": bool(family.get("weak")),
                      "omp_wait": family.get("omp_wait", ""), "status": family.get("status"),
                      "steal": figures.get("steal"), "other": figures.get("other"),
                      "total": figures.get("total"), "attempts": len(family.get("attempts", [])) or 1,
@@ -91,7 +92,87 @@ def build_suspicious(points: list[dict], noise: float, spawning: set[str] = froz
                                         f"{point['self_speedup']:.3g}",
                               "cause": "the model's p = 1 differs from the serial baseline (its own cost at "
                                        "p = 1, or a baseline measured under other conditions)"})
+    for flag in flags:
+        flag["high"] = _high_severity(flag)
     return flags
+
+
+def _high_severity(flag: dict) -> bool:
+    """A flag is of high severity when the value it marks misleads where it is used: a speedup
+    inflated by a slow baseline, a superlinear efficiency, a negative Karp-Flatt. A self-speedup
+    that disagrees is the model's own cost at p = 1 (real, shown as such: memory's "n/a")."""
+    return flag["kind"] != "self-speedup disagrees"
+
+
+def mark_flags(points: list[dict], verdicts: list[dict], suspicious: list[dict]) -> None:
+    """Every high-severity flag where its value is used: the point (heatmap, tables) and the
+    verdicts whose fastest or runner-up it concerns (at the verdict's p or at p = 1)."""
+    high: dict[tuple, list[str]] = {}
+    for flag in suspicious:
+        if flag.get("high"):
+            key = (flag["workload"], flag["model"], flag["n"])
+            high.setdefault(key, []).append(f"{flag['kind']} at p = {flag['p']}")
+    for point in points:
+        kinds = high.get((point["workload"], point["model"], point["n"]))
+        if kinds:
+            point["flags"] = sorted(set(kinds))
+    for verdict in verdicts:
+        verdict["flags"] = sorted({f"{model}: {kind}" for model in (verdict["best"], verdict.get("runner_up"))
+                                   for (workload, m, _), kinds in high.items()
+                                   if workload == verdict["workload"] and m == model for kind in kinds})
+
+
+# The run's quality: what makes it "use with care" and what makes it "not trustworthy".
+QUALITY_LIMITS = {"disturbed_share": (0.05, 0.25), "load_per_cpu": (0.5, 1.0), "noisy_share": (0.2, 0.5),
+                  "failed_share": (0.0, 0.1), "high_flag_share": (0.02, 0.1)}
+
+
+# Below this many CPU-seconds taken by others, a short family's share is /proc/stat's counting
+# noise (10 ms ticks), as the sweep judges it when it decides on a re-run.
+MIN_DISTURBED_CPU_SECONDS = 0.1
+
+
+def _disturbed_by_others(figures: dict, limit: float, reproduced: bool) -> bool:
+    if (figures.get("cpu_seconds") or 0.0) < MIN_DISTURBED_CPU_SECONDS:
+        return False
+    return (figures.get("other") or 0.0) > limit or ((figures.get("total") or 0.0) > limit and not reproduced)
+
+
+def run_quality(points: list[dict], env: dict, sweep: dict, threads: int, suspicious: list[dict]) -> dict:
+    """The verdict on the run, before any result: good, use with care or not trustworthy, from
+    the families' measured disturbance, the load before the sweep, the share of noisy points,
+    failed families and high-severity flags; each reason with its figure."""
+    families = sweep.get("families", [])
+    limit = (sweep.get("config") or {}).get("disturbance_max") or 0.1
+    # other programs' CPU time disturbs whatever the family does; steal that a re-run reproduces
+    # is the family's own pattern (waking idle vCPUs)
+    disturbed = [f for f in families
+                 if _disturbed_by_others(f.get("disturbance") or {}, limit, bool(f.get("disturbance_reproduced")))]
+    load = ((env.get("load_average") or {}).get("before") or [0.0])[0]
+    figures = {"disturbed_share": len(disturbed) / len(families) if families else 0.0,
+               "load_per_cpu": load / max(threads, 1),
+               "noisy_share": (sum(1 for p in points if p["cv"] > CV_WARNING) / len(points)) if points else 0.0,
+               "failed_share": (sum(1 for f in families if f.get("status") != "ok") / len(families)) if families else 0,
+               "high_flag_share": (sum(1 for s in suspicious if s.get("high")) / len(points)) if points else 0.0}
+    words = {"disturbed_share": lambda v: f"{units.percent(v)} of the families ran disturbed by other work "
+                                          f"(above {units.percent(limit)} of the CPU capacity)",
+             "load_per_cpu": lambda v: f"load {load:.2f} on {threads} CPUs before the sweep",
+             "noisy_share": lambda v: f"{units.percent(v)} of the points have a CV above {CV_WARNING:.0%}",
+             "failed_share": lambda v: f"{units.percent(v)} of the families failed",
+             "high_flag_share": lambda v: f"{units.percent(v)} of the points carry a high-severity suspicious "
+                                          "value (marked where used)"}
+    reasons, level = [], 0
+    for key, (care, bad) in QUALITY_LIMITS.items():
+        value = figures[key]
+        if value > bad:
+            level = 2
+            reasons.append(words[key](value))
+        elif value > care:
+            level = max(level, 1)
+            reasons.append(words[key](value))
+    verdict = ("good", "use with care", "not trustworthy")[level]
+    return {"verdict": verdict, "reasons": reasons, "figures": figures, "limits": QUALITY_LIMITS,
+            "disturbed": [f.get("family") for f in disturbed]}
 
 
 def build_warnings(points, env, sweep, physical, threads, primitives, directory: Path) -> list[str]:

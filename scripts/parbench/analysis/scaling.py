@@ -65,7 +65,7 @@ def build_points(results: ResultSet, physical: int, threads: int, limits: dict |
             if own:
                 s, low_s, high_s = stats.ratio_of_medians(own, run.real_times)
                 point.update(self_speedup=s, self_speedup_ci=[low_s, high_s],
-                             self_efficiency=stats.efficiency(s, p))
+                             self_efficiency=stats.efficiency(s, p), self_karp_flatt=stats.karp_flatt(s, p))
         for key in ("answer", "true_serial_fraction", "task_us", "task_us_actual", "items_per_second",
                     "bytes_per_second", "working_set_bytes"):
             value = run.counter(key)
@@ -124,6 +124,17 @@ def build_fits(results: ResultSet, physical: int, limits: dict | None = None) ->
     return fits
 
 
+def _gustafson_expected(point: dict) -> dict:
+    """With a configured serial fraction s whose serial part grows with n (the amdahl_*
+    workloads), weak scaling to p workers gives S = p / (s p + 1 - s), so Gustafson's
+    s_G = p s / (s p + 1 - s): 1/3 for s = 0.2 at p = 2, not s itself."""
+    s, p = point.get("true_serial_fraction"), point["p"]
+    if s is None:
+        return {}
+    return {"true_serial_fraction": s, "expected_scaled_speedup": p / (s * p + 1 - s),
+            "expected_serial_fraction": p * s / (s * p + 1 - s)}
+
+
 def build_gustafson(points: list[dict]) -> list[dict]:
     weak = [p for p in points if p["scaling"] == "weak"]
     base = {(p["workload"], p["model"], p["weak_base_n"]): p["median_s"] for p in weak if p["p"] == 1}
@@ -137,7 +148,7 @@ def build_gustafson(points: list[dict]) -> list[dict]:
                      "base_n": point["weak_base_n"], "n": point["n"], "p": point["p"],
                      "scaled_speedup": scaled,
                      "serial_fraction": stats.gustafson_serial_fraction(scaled, point["p"]),
-                     "limit": point.get("limit")})
+                     "limit": point.get("limit"), **_gustafson_expected(point)})
     # One p besides p = 1 makes the serial fraction an exact solve of S = p - s (p - 1), not an
     # estimate from a trend: each row says from how many p its line is drawn.
     levels: dict[tuple, set] = defaultdict(set)

@@ -56,31 +56,65 @@ def build_verdicts(points: list[dict], cores: int, noise: float, skip: set[str] 
         if not ranked:
             continue
         best = ranked[0]
-        row = {"workload": workload, "track": track, "n": n, "category": group["category"], "p": group["p"],
-               "best": best["model"], "best_p": best["p"], "best_median_s": best["median_s"],
-               "excluded": [{"model": m, "reason": r} for m, r in sorted(group["excluded"].items())],
-               "others": []}
-        for other in ranked[1:]:
-            comparison = stats.compare_samples(_per_unit(best), _per_unit(other))
-            threshold = max(noise, best["cv"], other["cv"])
-            row["others"].append({"model": other["model"], "p": other["p"], "median_s": other["median_s"],
-                                  "ratio": comparison["ratio"], "ci": comparison["ci"],
-                                  "p_value": comparison["p_value"], "noise": threshold})
-        rows.append(row)
-    # Holm over the workloads: one test each, the fastest against the runner-up.
-    tested = [r for r in rows if r["others"]]
-    adjusted = stats.holm([r["others"][0]["p_value"] for r in tested])
-    for row, p_adjusted in zip(tested, adjusted):
-        runner = row["others"][0]
-        row.update(runner_up=runner["model"], ratio=runner["ratio"], ci=runner["ci"],
-                   p_value=runner["p_value"], p_adjusted=p_adjusted, noise=runner["noise"])
-        won = stats.decide(runner, p_adjusted, runner["noise"])
-        row["verdict"] = "win" if won else "tie"
-        # The tie: every model that cannot be told apart from the fastest.
-        row["tied"] = [row["best"]] + ([] if won else [
+        rows.append({"workload": workload, "track": track, "n": n, "category": group["category"], "p": group["p"],
+                     "best": best["model"], "best_p": best["p"], "best_median_s": best["median_s"],
+                     "excluded": [{"model": m, "reason": r} for m, r in sorted(group["excluded"].items())],
+                     "ranked": ranked, "baseline_point": _baseline_point(points, best, track)})
+    tested = [row for row in rows if len(row["ranked"]) > 1]
+    # One test per workload, the fastest against the runner-up, Holm over the workloads; its
+    # interval is at the level the test was judged at (stats.holm_band_tests).
+    tests = stats.holm_band_tests(
+        [(_per_unit(r["ranked"][0]), _per_unit(r["ranked"][1])) for r in tested],
+        [max(noise, r["ranked"][0]["cv"], r["ranked"][1]["cv"]) for r in tested])
+    for row, test in zip(tested, tests):
+        best, runner = row["ranked"][0], row["ranked"][1]
+        row.update(runner_up=runner["model"], ratio=test["ratio"], ci=test["ci"], confidence=test["confidence"],
+                   p_value=test["p_value"], p_adjusted=test["p_adjusted"], noise=test["noise"],
+                   verdict="win" if test["significant"] else "tie")
+        row["others"] = [_other(best, other, noise, test["confidence"]) for other in row["ranked"][1:]]
+        # The tie: every model whose interval (at the runner-up's level) reaches into the noise band.
+        row["tied"] = [row["best"]] + ([] if test["significant"] else [
             o["model"] for o in row["others"]
-            if o["ci"][0] <= 1.0 or o["ratio"] - 1.0 <= o["noise"] or o is runner])
+            if o["ci"][0] <= 1.0 + o["noise"] or o["model"] == runner["model"]])
     for row in rows:
-        if not row["others"]:
-            row.update(verdict="only", tied=[row["best"]])
+        if len(row["ranked"]) == 1:
+            row.update(verdict="only", tied=[row["best"]], others=[])
+    _speedups(rows, noise)
+    for row in rows:
+        del row["ranked"], row["baseline_point"]
     return rows
+
+
+def _other(best: dict, other: dict, noise: float, confidence: float) -> dict:
+    threshold = max(noise, best["cv"], other["cv"])
+    ratio = stats.median(_per_unit(other)) / stats.median(_per_unit(best))
+    return {"model": other["model"], "p": other["p"], "median_s": other["median_s"], "ratio": ratio,
+            "ci": stats.interval_at(_per_unit(best), _per_unit(other), confidence), "noise": threshold}
+
+
+def _baseline_point(points: list[dict], best: dict, track: str) -> dict | None:
+    """The serial baseline's point the fastest model's speedup is against (same workload, n,
+    request count; p = 1)."""
+    if is_baseline(best["model"]):
+        return None
+    return next((q for q in points if q["workload"] == best["workload"] and q["scaling"] == "strong"
+                 and is_baseline(q["model"]) and track_of(q["model"]) == track and q["p"] == 1
+                 and (q["n"] == best["n"] if best["category"] != IO_CATEGORY
+                      else q.get("requests_per_slot") == best.get("requests_per_slot"))
+                 and q.get("times_s")), None)
+
+
+def _speedups(rows: list[dict], noise: float) -> None:
+    """The fastest model's speedup over the serial baseline with its interval, tested as the
+    verdicts are (Holm over the workloads, beyond the noise)."""
+    with_baseline = [r for r in rows if r["baseline_point"] is not None]
+    tests = stats.holm_band_tests(
+        [(_per_unit(r["ranked"][0]), _per_unit(r["baseline_point"])) for r in with_baseline],
+        [max(noise, r["ranked"][0]["cv"], r["baseline_point"]["cv"]) for r in with_baseline])
+    for row, test in zip(with_baseline, tests):
+        row["speedup"] = {"baseline": row["baseline_point"]["model"], "ratio": test["ratio"], "ci": test["ci"],
+                          "confidence": test["confidence"], "p_adjusted": test["p_adjusted"],
+                          "significant": test["significant"], "noise": test["noise"]}
+        row.update(speedup_over_serial=test["ratio"], speedup_ci=test["ci"])
+    for row in rows:
+        row.setdefault("speedup", None)

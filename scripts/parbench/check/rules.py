@@ -70,6 +70,7 @@ def run_checks(directory: Path, reference: Path | None, analysis: dict | None = 
     rows += _ran_rows(state, analysis)
     rows += _amdahl_rows(analysis, applies, thresholds)
     rows += _efficiency_rows(analysis, applies, thresholds, cores)
+    rows += _suspicion_rows(analysis)
     if reference is not None:
         rows += _reference_rows(analysis, reference, thresholds)
     return rows
@@ -93,6 +94,14 @@ def _ran_rows(state: dict, analysis: dict) -> list[Row]:
         rows.append(Row("verified counter", f"{workload}/{model} ({scaling})", f"{verified}/{len(points)} points",
                         "all", ok))
     return rows
+
+
+def _suspicion_rows(analysis: dict) -> list[Row]:
+    """A high-severity suspicious value is a WARN (inconclusive): the measurement may be sound,
+    but its figure misleads where it is used."""
+    return [Row("high-severity suspicious value", f"{flag['workload']}/{flag['model']} p={flag['p']}",
+                f"{flag['kind']}: {flag['detail']}", "none", None, note=flag["cause"][:160])
+            for flag in analysis.get("suspicious", []) if flag.get("high")]
 
 
 def _amdahl_rows(analysis: dict, applies: _Applies, thresholds) -> list[Row]:

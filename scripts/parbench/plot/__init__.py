@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 
 from .. import UserError
+from ..catalogue import current
 from ..state import load_analysis
 from ..util import atomic_write_text, load_json, refuse_linked_subfolders
 from .scaling import plot_amdahl_efficiency, plot_gustafson, plot_heatmap, plot_karp_flatt, plot_scaling
@@ -32,8 +33,10 @@ def plot_all(directory: Path) -> list[Path]:
     analysis = load_analysis(directory)
     out = directory / "plots"
     paths = []
-    paths += plot_scaling(analysis, out, "speedup", "speedup vs serial", "Speedup vs workers", "speedup")
-    paths += plot_scaling(analysis, out, "efficiency", "efficiency", "Parallel efficiency vs workers", "efficiency")
+    paths += plot_scaling(analysis, out, "speedup", f"speedup vs {current().baseline('cpp')}",
+                          "Which models scale, and how far? Speedup vs workers", "speedup")
+    paths += plot_scaling(analysis, out, "efficiency", "efficiency",
+                          "How much of each added worker does a model use? Efficiency vs workers", "efficiency")
     paths += plot_karp_flatt(analysis, out)
     paths += plot_amdahl_efficiency(analysis, out)
     paths += plot_metg(analysis, out)

@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import numpy as np
 from matplotlib.ticker import FuncFormatter
 
 from .. import units
@@ -34,9 +33,15 @@ def plot_ipc(analysis: dict, out: Path) -> list[Path]:
         points = sorted((r for r in mpi[mode] if r.get(mpi_key)), key=lambda r: r["size"])
         if points:
             ax.plot([r["size"] for r in points], [r[mpi_key] * scale for r in points], marker="s", markersize=3,
-                    linestyle="--", color="black", label="MPI, 2 ranks (Open MPI)")
+                    linestyle="--", color="black",
+                    label="MPI, 2 ranks (Open MPI; " + ("round trip" if mode == "pingpong" else "windowed") + ")")
         ax.set_xscale("log", base=2)
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: units.byte_size(v).replace(".00", "")))
+        sizes = sorted({r["size"] for r in rows if r["mode"] == mode})
+        ax.set_xticks(sizes)  # the measured sizes, one format
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: units.byte_size(v).replace(".00", "")
+                                                   .replace(".0 ", " ")))
+        ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+        ax.tick_params(axis="x", labelsize=7, rotation=30)
         ax.set_yscale("log")
         log_ticks(ax.yaxis, formatter)
         ax.set_xlabel("message size (log)")
@@ -44,16 +49,22 @@ def plot_ipc(analysis: dict, out: Path) -> list[Path]:
         ax.set_title(title)
         collect(ax, handles)
     legend_below(fig, handles)
-    fig.suptitle("Inter-process communication by mechanism and message size")
+    fig.suptitle("Which mechanism passes a message fastest, and which streams the most? IPC by message size")
     fig.tight_layout()
     return save(fig, out, "ipc")
 
 
 PRIMITIVE_TITLES = {
-    "sync": "Synchronisation between threads",
-    "queue": "Queues: throughput and hand-off",
-    "spawn": "The spawn ladder: start one unit of work and see it finish",
-    "timer": "Timer lateness (p99 over the samples)",
+    "sync": "What does each way of synchronising threads cost?",
+    "queue": "What does a queue cost per item (throughput) and per hand-off (latency)?",
+    "spawn": "What does it cost to start one unit of work and see it finish?",
+    "timer": "How late does each timer fire?",
+}
+PRIMITIVE_UNITS = {
+    "sync": "time per operation (lock + unlock, post + wait, one barrier, ...)",
+    "queue": "time per item (throughput rows) or per hand-off (handoff rows)",
+    "spawn": "time per spawn + join",
+    "timer": "p99 lateness over the samples",
 }
 
 
@@ -66,11 +77,23 @@ def _numeric_args(row: dict) -> tuple:
     return tuple(v if isinstance(v, (int, float)) else float("inf") for v in row["args"].values())
 
 
+def _label(row: dict, prefix: str, threads: int) -> str:
+    """A row's name as the chart shows it: the benchmark without its family prefix, a count of
+    threads beyond the machine's marked as oversubscribed."""
+    label = row["benchmark"].split("/", 1)[1] if prefix != "spawn" else row["benchmark"]
+    counts = [int(v) for k, v in row["args"].items() if k in ("nthreads", "producers", "consumers", "threads")
+              and isinstance(v, (int, float))]
+    if counts and (sum(counts) if "producers" in row["args"] else max(counts)) > threads:
+        label += " (oversubscribed)"
+    return label + (" [raw baseline]" if row["baseline"] else "")
+
+
 def plot_primitives(analysis: dict, out: Path) -> list[Path]:
-    """A log-scale bar chart per primitive family: bars grouped by sub-family (one colour each),
-    sorted numerically by their arguments (the spawn ladder: by measured median), 95% intervals,
-    raw baselines hatched."""
+    """A dot chart per primitive family: one row per benchmark, grouped by sub-family (one colour
+    each), sorted numerically by their arguments (the spawn ladder: by measured median), 95%
+    intervals, raw baselines hollow; a log axis only over more than a decade."""
     paths = []
+    threads = analysis["cores"]["hardware_threads"]
     for prefix, rows in sorted(analysis.get("primitive_tables", {}).items()):
         key = "p99_late_us" if prefix == "timer" else "value"
         rows = [r for r in rows if r.get(key) is not None and r[key] > 0]
@@ -81,25 +104,26 @@ def plot_primitives(analysis: dict, out: Path) -> list[Path]:
         else:
             rows = sorted(rows, key=lambda r: (_subfamily(r), r["family"], _numeric_args(r)))
         groups = list(dict.fromkeys(_subfamily(r) for r in rows))
-        fig, ax = plt.subplots(figsize=(8.5, max(2.5, 0.2 * len(rows) + 1.2)))
-        colors = [PALETTE[groups.index(_subfamily(r)) % len(PALETTE)] for r in rows]
+        fig, ax = plt.subplots(figsize=(9.5, max(2.5, 0.24 * len(rows) + 1.4)))
         values = [r[key] for r in rows]
-        errors = None
-        if key == "value":
-            errors = np.clip(np.array([[r["value"] - r["ci"][0], r["ci"][1] - r["value"]] for r in rows]).T, 0, None)
-        bars = ax.barh(range(len(rows)), values, color=colors, xerr=errors, capsize=1.5,
-                       error_kw={"elinewidth": 0.8})
-        for bar, row in zip(bars, rows):
-            if row["baseline"]:
-                bar.set_hatch("//")
-                bar.set_alpha(0.6)
-        ax.set_yticks(range(len(rows)), [r["benchmark"].split("/", 1)[1] if prefix != "spawn" else
-                                         r["benchmark"] for r in rows], fontsize=7)
+        for index, row in enumerate(rows):
+            color = PALETTE[groups.index(_subfamily(row)) % len(PALETTE)]
+            error = None
+            if key == "value":
+                error = [[max(0.0, row["value"] - row["ci"][0])], [max(0.0, row["ci"][1] - row["value"])]]
+            ax.errorbar([row[key]], [index], xerr=error, marker="o", markersize=5, color=color, capsize=2,
+                        elinewidth=0.9, linestyle="none", markerfacecolor="white" if row["baseline"] else color)
+        ax.set_yticks(range(len(rows)), [_label(r, prefix, threads) for r in rows], fontsize=8)
         ax.invert_yaxis()
-        ax.set_xscale("log")
-        log_ticks(ax.xaxis, time_ticks(1e-6) if prefix == "timer" else time_ticks(1e-9))
-        ax.set_xlabel(("p99 lateness" if prefix == "timer" else "time per operation, item or unit")
-                      + " (log scale; hatched: raw baseline)")
+        logarithmic = max(values) / min(values) > 10  # a log axis only over more than a decade
+        ticks = time_ticks(1e-6) if prefix == "timer" else time_ticks(1e-9)
+        if logarithmic:
+            ax.set_xscale("log")
+            log_ticks(ax.xaxis, ticks)
+        else:
+            ax.xaxis.set_major_formatter(FuncFormatter(ticks))
+        ax.set_xlabel(PRIMITIVE_UNITS.get(prefix, "time") + "\n(" + ("log scale; " if logarithmic else "")
+                      + ("" if prefix == "timer" else "medians, 95% intervals; ") + "hollow: raw baseline)")
         ax.set_title(PRIMITIVE_TITLES.get(prefix, prefix))
         fig.tight_layout()
         paths += save(fig, out, f"primitives_{prefix}")

@@ -3,7 +3,6 @@ efficiency heatmap and weak scaling."""
 from __future__ import annotations
 
 import textwrap
-from collections import defaultdict
 from pathlib import Path
 
 import matplotlib
@@ -11,9 +10,12 @@ import matplotlib.patches
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..modelnames import is_baseline
-from .style import (collect, cpp_panels, draw_series, grid, group_title, legend_below, model_color, model_groups,
-                    model_marker, save, shade_oversubscribed, sorted_models, strong_series)
+from .. import stats
+from ..catalogue import current
+from ..modelnames import is_baseline, track_of
+from .style import (collect, draw_series, grid, group_title, legend_below, model_color, model_groups,
+                    model_marker, save, shade_oversubscribed, sorted_models, strong_series, upper_reach,
+                    flag_legend)
 
 
 def plot_scaling(analysis: dict, out: Path, key: str, ylabel: str, title: str, name: str) -> list[Path]:
@@ -30,6 +32,10 @@ def plot_scaling(analysis: dict, out: Path, key: str, ylabel: str, title: str, n
             continue
         fig, axes = grid(len(workloads))
         handles: dict = {}
+        drawn_models = sorted_models(m for w in workloads for m in series[w] if m in members)
+        top = max(1.2, min(3.0, 1.08 * upper_reach([p for w in workloads for m in members
+                                                     for p in series[w].get(m, []) if not p.get("limit")],
+                                                    key, ci_key)))
         for ax, workload in zip(axes, workloads):
             ps_all = sorted({p["p"] for model, pts in series[workload].items() if model in members for p in pts})
             shade_oversubscribed(ax, analysis, ps_all)
@@ -41,30 +47,34 @@ def plot_scaling(analysis: dict, out: Path, key: str, ylabel: str, title: str, n
                 if any(p.get("limit") for p in points):
                     limited.append(model)  # named under the title, not drawn: its scaling is n/a
                     continue
-                draw_series(ax, points, key, model_color(model), model, threads, ci_key)
+                dodge = 0.025 * (drawn_models.index(model) - (len(drawn_models) - 1) / 2)
+                draw_series(ax, points, key, model_color(model), model, threads, ci_key, dodge)
             if key == "speedup":
                 ideal = [p for p in ps_all]
                 ax.plot(ideal, [min(p, analysis["cores"]["physical"]) for p in ideal], color="black",
                         linewidth=0.8, linestyle="--", label="ideal (up to the cores)")
             else:
-                ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
-                highest = max((p.get("efficiency") or 0 for m in members for p in series[workload].get(m, [])
-                               if not p.get("limit")), default=1.0)
-                ax.set_ylim(0, max(1.2, min(3.0, 1.1 * highest)))
+                ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--", label="linear (1.0)")
+                ax.set_ylim(0, top)  # one scale for every panel, no interval clipped
             ax.set_xticks(ps_all)
             # The models whose scaling is n/a go under the title, outside the data.
             shown = next(m for m in members if m in series[workload])
             ax.set_title(f"{workload} (n={series[workload][shown][0]['n']:,})"
-                         + ("\n" + textwrap.fill("n/a (serial by design): " + ", ".join(limited), 46)
+                         + ("\n" + textwrap.fill("n/a (a built-in limit, see Scaling): " + ", ".join(limited), 46)
                             if limited else ""),
                          fontsize=9)
             ax.set_xlabel("workers p")
-            ax.set_ylabel(ylabel)
+            python = group.startswith("python")
+            baselines = (current().baseline("cpp"), current().baseline("python"))
+            ax.set_ylabel(ylabel.replace(baselines[0], baselines[1]) if python else ylabel)
             collect(ax, handles)
-        handles["oversubscribed (hollow, shaded)"] = matplotlib.patches.Patch(color="#999999", alpha=0.25)
+        if any(p["p"] > threads for w in workloads for m in members for p in series[w].get(m, [])):
+            handles["oversubscribed (hollow, shaded)"] = matplotlib.patches.Patch(color="#999999", alpha=0.25)
+        flag_legend(handles, [p for w in workloads for m in members for p in series[w].get(m, [])
+                              if not p.get("limit") and (key == "speedup" or not is_baseline(m))])
         legend_below(fig, handles)
         drawn = {label.split(" ")[0] for label in handles}
-        fig.suptitle(f"{title}: {group_title(group, drawn)}")
+        fig.suptitle(f"{title}\n{group_title(group, drawn)}")
         fig.tight_layout()
         paths += save(fig, out, f"{name}_{group}")
     return paths
@@ -75,14 +85,16 @@ def plot_karp_flatt(analysis: dict, out: Path) -> list[Path]:
     measurement of the code): one dot per model and workload."""
     cores = analysis["cores"]["physical"]
     rows = [p for p in analysis["points"] if p["scaling"] == "strong" and 1 < p["p"] <= cores
-            and p.get("karp_flatt") is not None and not p.get("limit") and p["category"] in ("cpu", "memory")
+            and p.get("self_karp_flatt") is not None and not p.get("limit") and p["category"] in ("cpu", "memory")
             and p["workload"] != "granularity"]
     if not rows:
         return []
-    largest = {}
+    largest = {}  # per workload and track: the Python track's sizes are its own
     for row in rows:
-        largest[row["workload"]] = max(largest.get(row["workload"], 0), row["n"])
-    rows = [r for r in rows if r["n"] == largest[r["workload"]] and r["p"] == max(q["p"] for q in rows)]
+        key = (row["workload"], track_of(row["model"]))
+        largest[key] = max(largest.get(key, 0), row["n"])
+    rows = [r for r in rows if r["n"] == largest[(r["workload"], track_of(r["model"]))]
+            and r["p"] == max(q["p"] for q in rows)]
     workloads = sorted({r["workload"] for r in rows})
     models = sorted_models(r["model"] for r in rows)
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(workloads) + 1.6))
@@ -92,15 +104,17 @@ def plot_karp_flatt(analysis: dict, out: Path) -> list[Path]:
     off_scale: dict[tuple, list] = {}
     for offset, model in zip(offsets, models):
         mine = [r for r in rows if r["model"] == model]
-        inside = [r for r in mine if low <= r["karp_flatt"] <= high]
-        ax.scatter([r["karp_flatt"] for r in inside], [workloads.index(r["workload"]) + offset for r in inside],
-                   color=model_color(model), s=18, label=model, marker=model_marker(model))
+        inside = [r for r in mine if low <= r["self_karp_flatt"] <= high]
+        errors = np.array([_karp_flatt_error(r) for r in inside]).T if inside else None
+        ax.errorbar([r["self_karp_flatt"] for r in inside], [workloads.index(r["workload"]) + offset for r in inside],
+                    xerr=errors, color=model_color(model), markersize=4.5, label=model, marker=model_marker(model),
+                    linestyle="none", elinewidth=0.7, capsize=1.5)
         for r in mine:
-            if not low <= r["karp_flatt"] <= high:
-                edge = high if r["karp_flatt"] > high else low
+            if not low <= r["self_karp_flatt"] <= high:
+                edge = high if r["self_karp_flatt"] > high else low
                 y = workloads.index(r["workload"]) + offset
                 ax.scatter([edge], [y], color=model_color(model), s=30, marker=">" if edge == high else "<")
-                off_scale.setdefault((r["workload"], edge), []).append((model, r["karp_flatt"]))
+                off_scale.setdefault((r["workload"], edge), []).append((model, r["self_karp_flatt"]))
     # One label per workload and edge (the values of every model off the scale there): one label a
     # model would overlap its neighbours, a fraction of a row apart.
     for (workload, edge), values in off_scale.items():
@@ -111,14 +125,29 @@ def plot_karp_flatt(analysis: dict, out: Path) -> list[Path]:
                     bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
     ax.set_xlim(low - 0.05, high + 0.05)
     ax.axvline(0, color="black", linewidth=0.8)
+    for index, workload in enumerate(workloads):  # the configured serial fraction, where there is one
+        true_s = next((r.get("true_serial_fraction") for r in rows if r["workload"] == workload
+                       and r.get("true_serial_fraction") is not None), None)
+        if true_s is not None:
+            ax.plot([true_s, true_s], [index - 0.42, index + 0.42], color="black", linewidth=1.6,
+                    label="configured s (amdahl_*)")
     ax.set_yticks(range(len(workloads)), workloads)
     ax.invert_yaxis()
-    ax.set_xlabel(f"Karp-Flatt serial fraction e at p = {rows[0]['p']} (0: perfect; negative: superlinear)")
-    ax.set_title(f"Karp-Flatt at p = {rows[0]['p']} (the physical cores; past them e is arithmetic)")
+    ax.set_xlabel(f"serial fraction e at p = {rows[0]['p']}, from the model's self-speedup, 95% intervals "
+                  "(as in fits.csv; 0: perfect; negative: superlinear)")
+    ax.set_title(f"Which workloads keep a serial part? Karp-Flatt e at p = {rows[0]['p']} (the physical cores)")
     collect(ax, handles)
     legend_below(fig, handles, columns=5)
     fig.tight_layout()
     return save(fig, out, "karp_flatt")
+
+
+def _karp_flatt_error(row: dict) -> list[float]:
+    """The distance from e to the ends of its interval (from the self-speedup's interval)."""
+    low_s, high_s = row.get("self_speedup_ci") or (row["self_speedup"], row["self_speedup"])
+    ends = sorted([stats.karp_flatt(high_s, row["p"]), stats.karp_flatt(low_s, row["p"])])
+    e = row["self_karp_flatt"]
+    return [max(0.0, min(e - ends[0], 1.0)), max(0.0, min(ends[1] - e, 1.0))]
 
 
 def plot_amdahl_efficiency(analysis: dict, out: Path) -> list[Path]:
@@ -136,88 +165,124 @@ def plot_amdahl_efficiency(analysis: dict, out: Path) -> list[Path]:
         shade_oversubscribed(ax, analysis, ps_all)
         true_s = next((p.get("true_serial_fraction") for pts in series[workload].values() for p in pts
                        if p.get("true_serial_fraction") is not None), None)
-        first_panel = cpp_panels()[0][2]
-        for model in sorted_models(m for m in series[workload] if m in first_panel and not is_baseline(m)):
-            draw_series(ax, series[workload][model], "efficiency", model_color(model), model, threads, "efficiency_ci")
+        models = sorted_models(m for m in series[workload] if track_of(m) == "cpp" and not is_baseline(m)
+                               and not any(p.get("limit") for p in series[workload][m]))
+        for index, model in enumerate(models):
+            draw_series(ax, series[workload][model], "efficiency", model_color(model), model, threads,
+                        "efficiency_ci", 0.03 * (index - (len(models) - 1) / 2))
         if true_s is not None:
             grid_p = np.linspace(1, max(ps_all), 60)
             bound = 1.0 / (np.minimum(grid_p, cores) * true_s + 1 - true_s) * np.minimum(grid_p, cores) / grid_p
-            ax.plot(grid_p, bound, color="black", linestyle="--", linewidth=0.9, label="Amdahl bound of the true s")
+            ax.plot(grid_p, bound, color="black", linestyle="--", linewidth=0.9,
+                    label="Amdahl bound of the configured s (past the cores: cores / p of it)")
         ax.set_ylim(0, 1.2)
         ax.set_xticks(ps_all)
         ax.set_title(f"{workload} (s = {true_s})")
         ax.set_xlabel("workers p")
         ax.set_ylabel("efficiency")
         collect(ax, handles)
-    legend_below(fig, handles)
-    fig.suptitle("amdahl_*: efficiency against the bound its serial fraction allows")
+    if any(p > threads for w in workloads for pts in series[w].values() for p in (q["p"] for q in pts)):
+        handles["oversubscribed (hollow, shaded)"] = matplotlib.patches.Patch(color="#999999", alpha=0.25)
+    legend_below(fig, handles, columns=5)
+    fig.suptitle("Do the models reach what the configured serial fraction allows? amdahl_* efficiency")
     fig.tight_layout()
     return save(fig, out, "amdahl_efficiency")
 
 
 def plot_heatmap(analysis: dict, out: Path) -> list[Path]:
+    """Which model scales on which workload? Efficiency at p = cores, one cell per pair."""
     cores = analysis["cores"]["physical"]
     series = strong_series(analysis)
-    cells, limited = {}, set()
+    cells, limited, flagged = {}, {}, set()
     for workload, models in series.items():
         for model, points in models.items():
             for point in points:
                 if point["p"] == cores and not is_baseline(model):
                     if point.get("limit"):
-                        limited.add((workload, model))
+                        limited[(workload, model)] = point.get("efficiency")
                     elif point.get("efficiency") is not None:
                         cells[(workload, model)] = point["efficiency"]
+                        if point.get("flags"):
+                            flagged.add((workload, model))
     if not cells:
         return []
     workloads = sorted({w for w, _ in cells} | {w for w, _ in limited})
     models = sorted_models({m for _, m in cells} | {m for _, m in limited})
+    # a model with no parallel point anywhere (one loop, one thread) says nothing here
+    models = [m for m in models if any((w, m) in cells for w in workloads)]
     matrix = np.full((len(workloads), len(models)), np.nan)
     for (workload, model), value in cells.items():
         matrix[workloads.index(workload), models.index(model)] = value
-    fig, ax = plt.subplots(figsize=(1.15 * len(models) + 2.5, 0.42 * len(workloads) + 1.8))
-    image = ax.imshow(np.clip(matrix, 0, 1.2), cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
+    fig, ax = plt.subplots(figsize=(0.95 * len(models) + 3.0, 0.42 * len(workloads) + 2.0))
+    top = max(1.2, min(2.0, float(np.nanmax(matrix)) if np.isfinite(matrix).any() else 1.2))
+    image = ax.imshow(np.clip(matrix, 0, top), cmap="RdYlGn", vmin=0, vmax=top, aspect="auto")
     ax.grid(False)
-    ax.set_xticks(range(len(models)), models, rotation=30, ha="right")
+    ax.set_xticks(range(len(models)), models, rotation=35, ha="right")
     ax.set_yticks(range(len(workloads)), workloads)
     for i, workload in enumerate(workloads):
         for j, model in enumerate(models):
-            if (workload, model) in limited:
-                ax.add_patch(matplotlib.patches.Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="#dddddd",
-                                                          hatch="///", edgecolor="#aaaaaa", linewidth=0))
-                ax.text(j, i, "n/a", ha="center", va="center", fontsize=7, color="#555555")
-            elif not np.isnan(matrix[i, j]):
-                ax.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", fontsize=8)
-    fig.colorbar(image, ax=ax, label="efficiency")
-    ax.set_title(f"Efficiency at p = {cores} (n/a, hatched: serial by design)")
+            _heatmap_cell(ax, i, j, matrix[i, j], limited.get((workload, model), False), (workload, model) in flagged)
+    python_from = next((j for j, m in enumerate(models) if track_of(m) != "cpp"), None)
+    if python_from:
+        ax.axvline(python_from - 0.5, color="black", linewidth=2)
+    fig.colorbar(image, ax=ax, label="efficiency (1 = linear; above 1: superlinear)")
+    ax.set_title(f"Which model uses the {cores} cores on which workload? Efficiency at p = {cores}\n"
+                 "(C++ models left of the bold line, the Python track right; hatched: a built-in limit of the model, "
+                 "its measured value in grey; –: not run; ‡: high-severity suspicious value)", fontsize=9)
     fig.tight_layout()
     return save(fig, out, "efficiency_heatmap")
 
 
+def _heatmap_cell(ax, i: int, j: int, value: float, limited, flagged: bool) -> None:
+    """limited: False, or the measured efficiency (None if not measured) of a model's built-in limit."""
+    if limited is not False:
+        ax.add_patch(matplotlib.patches.Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="#dddddd",
+                                                  hatch="///", edgecolor="#aaaaaa", linewidth=0))
+        ax.text(j, i, "n/a" if limited is None else f"({limited:.2f})", ha="center", va="center", fontsize=8,
+                color="#444444", bbox={"boxstyle": "round,pad=0.1", "facecolor": "#dddddd", "edgecolor": "none"})
+    elif np.isnan(value):
+        ax.add_patch(matplotlib.patches.Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="#f4f4f4", linewidth=0))
+        ax.text(j, i, "–", ha="center", va="center", fontsize=8, color="#777777")
+    else:
+        ax.text(j, i, f"{value:.2f}" + (" ‡" if flagged else ""), ha="center", va="center", fontsize=9,
+                fontweight="bold" if flagged else "normal")
+
+
 def plot_gustafson(analysis: dict, out: Path) -> list[Path]:
+    """How close does each model come to Gustafson's ideal when the work grows with p? One
+    dot per model at the largest p, beside the ideal and, for a configured serial fraction,
+    the expected value."""
     rows = [r for r in analysis.get("gustafson", []) if not r.get("limit")]
     if not rows:
         return []
-    by_workload: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-    for row in sorted(rows, key=lambda r: r["p"]):
-        by_workload[row["workload"]][row["model"]].append(row)
-    fig, axes = grid(len(by_workload))
-    handles: dict = {}
-    for ax, workload in zip(axes, sorted(by_workload)):
-        ps = [1]
-        for model in sorted_models(by_workload[workload]):
-            points = by_workload[workload][model]
-            trend = len(points) + 1 >= 3  # a line only through 3 or more p
-            ax.plot([1] + [r["p"] for r in points], [1] + [r["scaled_speedup"] for r in points],
-                    marker=model_marker(model), markersize=4, color=model_color(model), label=model,
-                    linestyle="-" if trend else "none")
-            ps += [r["p"] for r in points]
-        ax.plot(sorted(set(ps)), sorted(set(ps)), color="black", linewidth=0.8, linestyle="--", label="ideal")
-        ax.set_xticks(sorted(set(ps)))
-        ax.set_title(workload)
-        ax.set_xlabel("workers p (work grows with p)")
-        ax.set_ylabel("scaled speedup")
-        collect(ax, handles)
-    legend_below(fig, handles, columns=9)
-    fig.suptitle("Weak scaling: Gustafson's scaled speedup (points, no trend line, when only two p exist)")
+    largest = {}
+    for row in rows:
+        largest[row["workload"]] = max(largest.get(row["workload"], 0), row["p"])
+    rows = [r for r in rows if r["p"] == largest[r["workload"]]]
+    workloads = sorted({r["workload"] for r in rows})
+    fig, axes = grid(len(workloads), 4.2, 0.32 * max(len({r["model"] for r in rows}), 3) + 1.2, columns=2)
+    for ax, workload in zip(axes, workloads):
+        order = sorted_models(r["model"] for r in rows if r["workload"] == workload)
+        mine = sorted((r for r in rows if r["workload"] == workload), key=lambda r: order.index(r["model"]))
+        ys = range(len(mine))
+        for y, row in zip(ys, mine):
+            ax.scatter([row["scaled_speedup"]], [y], color=model_color(row["model"]), marker=model_marker(row["model"]),
+                       s=28, zorder=3)
+        p = mine[0]["p"]
+        ax.axvline(p, color="black", linestyle="--", linewidth=0.9, label=f"ideal ({p})")
+        expected = mine[0].get("expected_scaled_speedup")
+        if expected:
+            ax.axvline(expected, color="#b03030", linestyle=":", linewidth=1.2,
+                       label=f"expected for s = {mine[0]['true_serial_fraction']:g} ({expected:.2f})")
+        ax.set_yticks(list(ys), [r["model"] for r in mine])
+        ax.invert_yaxis()
+        ax.set_xlim(min(1.0, min(r["scaled_speedup"] for r in mine)) * 0.95, p * 1.08)
+        ax.set_title(f"{workload} at p = {p}")
+        ax.set_xlabel("scaled speedup p T(1, n) / T(p, n_p)")
+        ax.legend(loc="lower left", fontsize=7, frameon=True)
+    limited = sorted({r["model"] for r in analysis.get("gustafson", []) if r.get("limit")})
+    fig.suptitle("Weak scaling: how close to ideal when each worker keeps the same work?"
+                 + (f"\n(not drawn, a built-in limit: {', '.join(limited)}; no intervals: one run per p)"
+                    if limited else ""))
     fig.tight_layout()
     return save(fig, out, "gustafson")

@@ -7,7 +7,9 @@ import math
 from collections import defaultdict
 from pathlib import Path
 
+import PIL.Image
 import matplotlib
+import matplotlib.lines
 import matplotlib.patches
 import matplotlib.pyplot as plt
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
@@ -85,15 +87,24 @@ def group_title(group: str, drawn=None) -> str:
 # One colour per model of the catalogue (the C++ models first, then the Python track's), from
 # three qualitative palettes; a model the catalogue does not know gets a grey.
 PALETTE = (*plt.get_cmap("tab10").colors, *plt.get_cmap("Dark2").colors, *plt.get_cmap("Set1").colors)
+# The Python track's models: dark shades, far in lightness from tab10's mid-tone C++ colours,
+# with markers of their own and dashed lines, so that no Python model is read as a C++ one.
+PYTHON_PALETTE = ("#000000", "#0d1b6e", "#8e24aa", "#00695c", "#7f0000", "#e65100", "#3e2723", "#455a64")
 CV_ERROR_BARS = 0.05
 
 
 def model_color(model: str):
     base = split_tag(model.split(" ")[0])[0]
-    names = [m.name for m in sorted(current().models, key=lambda m: current().order_key(m.name))]
-    if base not in names:
+    ordered = sorted(current().models, key=lambda m: current().order_key(m.name))
+    python = [m.name for m in ordered if track_of(m.name) != "cpp"]
+    cpp = [m.name for m in ordered if track_of(m.name) == "cpp"]
+    if is_baseline(base):
+        return "#000000"  # the serial baselines: black reference lines and markers in every chart
+    if base in python:
+        return PYTHON_PALETTE[python.index(base) % len(PYTHON_PALETTE)]
+    if base not in cpp:
         return (0.35 + 0.1 * (sum(map(ord, base)) % 4),) * 3
-    return PALETTE[names.index(base) % len(PALETTE)]
+    return PALETTE[cpp.index(base) % len(PALETTE)]
 
 
 def model_linestyle(model: str) -> str:
@@ -116,10 +127,20 @@ def save(fig, directory: Path, name: str) -> list[Path]:
         # none, never half of one; a link planted in its place is replaced, not followed)
         buffer = io.BytesIO()
         fig.savefig(buffer, format=extension, metadata=metadata, bbox_inches="tight")
-        atomic_write_bytes(path, buffer.getvalue())
+        atomic_write_bytes(path, _palette_png(buffer.getvalue()) if extension == "png" else buffer.getvalue())
         paths.append(path)
     plt.close(fig)
     return paths
+
+
+def _palette_png(data: bytes) -> bytes:
+    """The PNG in 8-bit colour (a chart has few colours): a quarter of the bytes, so report.html
+    can carry every chart inline and stay small."""
+    image = PIL.Image.open(io.BytesIO(data)).convert("RGB")
+    quantized = image.quantize(colors=192, method=PIL.Image.Quantize.MEDIANCUT, dither=PIL.Image.Dither.NONE)
+    out = io.BytesIO()
+    quantized.save(out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
 def grid(count: int, width: float = 3.4, height: float = 2.7, columns: int = 4):
@@ -192,27 +213,61 @@ def shade_oversubscribed(ax, analysis: dict, ps: list[int]) -> None:
         ax.axvspan(start, max(beyond) * 1.1, color="#999999", alpha=0.12, linewidth=0)
 
 
+# One marker per model: the C++ track's from the first list, the Python track's from the
+# second (never one of the C++ ones), another interpreter's models as the Python ones.
+CPP_MARKERS = ("o", "^", "v", "D", "P", "X", "<", ">", "h", "*")
+PYTHON_MARKERS = ("s", "p", "d", "H", "8", "1", "2", "3")
+
+
 def model_marker(model: str) -> str:
-    """Circles for the C++ models, squares for the Python track's, triangles for another
-    interpreter's: told apart where colours come close."""
-    track = track_of(model.split(" ")[0])
-    return "o" if track == "cpp" else "s" if track == "python" else "^"
+    base = split_tag(model.split(" ")[0])[0]
+    ordered = [m.name for m in sorted(current().models, key=lambda m: current().order_key(m.name))]
+    if track_of(base) != "cpp":
+        python = [m for m in ordered if track_of(m) != "cpp"]
+        return PYTHON_MARKERS[python.index(base) % len(PYTHON_MARKERS)] if base in python else "s"
+    cpp = [m for m in ordered if track_of(m) == "cpp"]
+    return CPP_MARKERS[cpp.index(base) % len(CPP_MARKERS)] if base in cpp else "o"
 
 
-def draw_series(ax, points: list[dict], key: str, color, label: str, threads: int, ci_key: str | None = None):
-    """The trend up to the hardware threads as a line; oversubscribed points as hollow markers."""
+def draw_series(ax, points: list[dict], key: str, color, label: str, threads: int, ci_key: str | None = None,
+                dodge: float = 0.0):
+    """The trend up to the hardware threads as a line; oversubscribed points as hollow markers;
+    error bars (stems and caps) where the CV exceeds CV_ERROR_BARS; a flagged value marked ‡.
+    dodge: a shift of x by this share of p, so that models with equal values stay visible."""
     inside = [p for p in points if p["p"] <= threads and p.get(key) is not None]
     outside = [p for p in points if p["p"] > threads and p.get(key) is not None]
     for group, filled in ((inside, True), (outside, False)):
         if not group:
             continue
-        xs, ys = [p["p"] for p in group], [p[key] for p in group]
+        xs, ys = [p["p"] * (1 + dodge) for p in group], [p[key] for p in group]
         noisy = ci_key and any(p["cv"] > CV_ERROR_BARS and p.get(ci_key) for p in group)
         style = dict(marker=model_marker(label), markersize=4, color=color, linewidth=1.3 if filled else 0,
                      markerfacecolor=color if filled else "white", label=label if filled or not inside else None)
         if noisy:
             lower = [max(0.0, p[key] - p[ci_key][0]) if p["cv"] > CV_ERROR_BARS else 0 for p in group]
             upper = [max(0.0, p[ci_key][1] - p[key]) if p["cv"] > CV_ERROR_BARS else 0 for p in group]
-            ax.errorbar(xs, ys, yerr=[lower, upper], capsize=2, **style)
+            ax.errorbar(xs, ys, yerr=[lower, upper], capsize=2, elinewidth=0.9, ecolor=color, **style)
         else:
             ax.plot(xs, ys, **style)
+        for x, point in zip(xs, group):
+            if point.get("flags"):
+                ax.annotate("‡", (x, point[key]), textcoords="offset points", xytext=(4, 2), fontsize=9,
+                            color=color, fontweight="bold")
+
+
+def flag_legend(handles: dict, points) -> None:
+    """A legend entry for the ‡ mark, where a drawn point carries one."""
+    if any(p.get("flags") for p in points):
+        handles["‡: high-severity suspicious value"] = matplotlib.lines.Line2D(
+            [], [], linestyle="none", marker="$‡$", color="black", markersize=8)
+
+
+def upper_reach(points, key: str, ci_key: str | None) -> float:
+    """The highest value or interval bound of `points`: an axis limit that clips no error bar."""
+    highest = 0.0
+    for point in points:
+        if point.get(key) is not None:
+            highest = max(highest, point[key])
+            if ci_key and point.get(ci_key) and point["cv"] > CV_ERROR_BARS:
+                highest = max(highest, point[ci_key][1])
+    return highest

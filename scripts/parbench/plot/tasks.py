@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..catalogue import current
-from .style import (PALETTE, model_marker, collect, grid, legend_below, log_ticks, model_color, model_linestyle, save,
+from .style import (model_marker, collect, grid, legend_below, log_ticks, model_color, model_linestyle, save,
                     sorted_models, time_ticks)
 
 
@@ -15,7 +15,10 @@ def plot_metg(analysis: dict, out: Path) -> list[Path]:
     curves = analysis.get("granularity_curves", [])
     if not curves:
         return []
-    ps = sorted({c["p"] for c in curves})
+    threads = analysis["cores"]["hardware_threads"]
+    # oversubscribed p: efficiency cannot pass cores / p there, so 50% may be out of reach by design
+    ps = sorted({c["p"] for c in curves if c["p"] <= threads}) or sorted({c["p"] for c in curves})
+    left_out = sorted({c["p"] for c in curves} - set(ps))
     fig, axes = grid(len(ps), 4.6, 3.4)
     metg = {(m["model"], m["p"]): m for m in analysis["metg"]}
     handles: dict = {}
@@ -27,22 +30,30 @@ def plot_metg(analysis: dict, out: Path) -> list[Path]:
             ax.plot(curve["task_us"], curve["efficiency"], marker=model_marker(curve["model"]), markersize=3,
                     color=color,
                     linestyle=model_linestyle(curve["model"]), label=curve["model"])
-            value = metg.get((curve["model"], p), {}).get("metg_us")
-            if value:
-                ax.plot([value], [0.5], marker="v", color=color, markersize=6, linestyle="none")
+            entry = metg.get((curve["model"], p), {})
+            if entry.get("metg_us"):  # hollow: an upper bound (efficient at the shortest task measured)
+                ax.plot([entry["metg_us"]], [0.5], marker="v", color=color, markersize=6, linestyle="none",
+                        markerfacecolor="white" if entry.get("how") == "below_range" else color)
         ax.axhline(0.5, color="black", linewidth=0.8, linestyle="--")
         ax.set_xscale("log")
         log_ticks(ax.xaxis, time_ticks(1e-6))
         ax.set_ylim(0, 1.2)
-        ax.set_xlabel("task length (log scale; triangles: METG)")
+        ax.set_xlabel("task length (log scale; triangles: METG, hollow: at most)")
         ax.set_ylabel("efficiency")
         ax.set_title(f"granularity at p = {p}" + (" (oversubscribed)" if p > analysis["cores"]["hardware_threads"]
                                                   else ""))
         collect(ax, handles)
     legend_below(fig, handles, columns=8)
-    fig.suptitle("Minimum effective task granularity: where each model reaches 50% efficiency")
+    fig.suptitle("How short can a task be before a model wastes half the cores? Efficiency vs task length"
+                 + (f"\n(p = {', '.join(map(str, left_out))} not drawn: oversubscribed, efficiency at most cores / p; "
+                    "in metg.csv)" if left_out else ""))
     fig.tight_layout()
     return save(fig, out, "metg")
+
+
+# The worker counts of a bar group: greys from light to dark, never a model's colour.
+P_SHADES = ("#d9d9d9", "#969696", "#525252", "#252525")
+P_MARKERS = ("o", "s", "D", "^")
 
 
 def plot_overhead(analysis: dict, out: Path) -> list[Path]:
@@ -62,16 +73,23 @@ def plot_overhead(analysis: dict, out: Path) -> list[Path]:
             found = [next((r for r in subset if r["model"] == m and r["p"] == p), None) for m in models]
             values = [r["ns"] if r else np.nan for r in found]
             errors = np.array([[r["ns"] - r["ci"][0], r["ci"][1] - r["ns"]] if r else [0, 0] for r in found]).T
-            ax.barh(np.arange(len(models)) + (k - (len(ps) - 1) / 2) * height, values, height,
-                    xerr=np.clip(errors, 0, None), capsize=1.5, color=PALETTE[k % len(PALETTE)],
-                    label=f"p = {p}" + (" (oversubscribed)" if p > analysis["cores"]["hardware_threads"] else ""))
+            # dots, not bars: on a log axis a bar's length would depend on where the axis starts
+            ax.errorbar(values, np.arange(len(models)) + (k - (len(ps) - 1) / 2) * height,
+                        xerr=np.clip(errors, 0, None), capsize=2, linestyle="none", marker=P_MARKERS[k % len(P_MARKERS)],
+                        markersize=5, color=P_SHADES[k % len(P_SHADES)], markeredgecolor="black", markeredgewidth=0.5,
+                        elinewidth=0.9,
+                        label=f"p = {p}" + (" (oversubscribed)" if p > analysis["cores"]["hardware_threads"] else ""))
         ax.set_xscale("log")
         log_ticks(ax.xaxis, time_ticks(1e-9))
         ax.set_yticks(range(len(models)), models)
         ax.invert_yaxis()
-        ax.set_xlabel(("time per empty task" if kind == "tasks" else "time per empty region") + " (log scale)")
-        ax.set_title(f"overhead/{kind}")
+        ax.set_xlabel(("time per empty task" if kind == "tasks" else "time per empty region")
+                      + " (log scale; medians, 95% intervals)")
+        ax.set_title(f"overhead/{kind}: " + ("spawn 10,000 empty tasks one by one" if kind == "tasks"
+                                             else "one parallel_for of p empty chunks"))
+        ax.grid(True, axis="y", alpha=0.15)
         collect(ax, handles)
     legend_below(fig, handles)
+    fig.suptitle("What does a region or a task cost on each model?")
     fig.tight_layout()
     return save(fig, out, "overhead")

@@ -33,19 +33,25 @@ def plot_io(analysis: dict, out: Path) -> list[Path]:
                                label=f"{model} (p = 1)")
                     continue
                 ax.plot([p["p"] for p in series], [p["throughput"] for p in series], marker=model_marker(model),
-                        markersize=3,
+                        markersize=5,
                         color=model_color(model), label=model)
             ax.set_xscale("log")
-            ax.set_yscale("log")
             log_ticks(ax.xaxis, lambda v, _: f"{v:,.0f}")
-            log_ticks(ax.yaxis)
+            values = [p["throughput"] for p in mine]
+            logarithmic = max(values) / min(values) > 10  # a log axis only over more than a decade
+            if logarithmic:
+                ax.set_yscale("log")
+                log_ticks(ax.yaxis)
+            else:
+                ax.set_ylim(0, max(values) * 1.1)
             ax.set_xlabel("concurrency p (requests in flight, log)")
-            ax.set_ylabel("requests/s (log)")
+            ax.set_ylabel("requests/s" + (" (log)" if logarithmic else ""))
             ax.set_title(workload)
             collect(ax, handles)
         legend_below(fig, handles, columns=5)
         drawn = {label.split(" ")[0] for label in handles}
-        fig.suptitle(f"I/O workloads: throughput vs concurrency: {group_title(group, drawn)}")
+        fig.suptitle("Which model serves the most requests at each concurrency? Throughput vs concurrency\n"
+                     f"{group_title(group, drawn)} (a line ends where the model's concurrency is capped)")
         fig.tight_layout()
         paths += save(fig, out, f"io_throughput_{group}")
     return paths
@@ -63,22 +69,26 @@ def plot_processes(analysis: dict, out: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(max(7.0, 0.9 * len(workloads) + 2), 4))
     width = 0.8 / len(models)
     for k, model in enumerate(models):
-        values, limited = [], []
+        values, limited, errors = [], [], [[], []]
         for index, workload in enumerate(workloads):
             point = next((p for p in series[workload].get(model, []) if p["p"] == cores), None)
+            value = point.get("speedup", np.nan) if point and not point.get("limit") else np.nan
             if point and point.get("limit"):
                 limited.append(index)
-                values.append(np.nan)
-            else:
-                values.append(point.get("speedup", np.nan) if point else np.nan)
+            values.append(value)
+            ci = (point or {}).get("speedup_ci") or [value, value]
+            errors[0].append(max(0.0, value - ci[0]) if np.isfinite(value) else 0.0)
+            errors[1].append(max(0.0, ci[1] - value) if np.isfinite(value) else 0.0)
         x = np.arange(len(workloads)) + (k - (len(models) - 1) / 2) * width
-        ax.bar(x, values, width, label=model, color=model_color(model))
+        ax.bar(x, values, width, label=model, color=model_color(model), yerr=errors, capsize=1.5,
+               error_kw={"elinewidth": 0.8})
         for index in limited:
-            ax.text(x[index], 0.05, "n/a", rotation=90, ha="center", va="bottom", fontsize=7, color="#555555")
+            ax.text(x[index], 0.05, "n/a", rotation=90, ha="center", va="bottom", fontsize=8, color="#333333")
     ax.axhline(cores, color="black", linewidth=0.8, linestyle="--")
     ax.set_xticks(range(len(workloads)), workloads, rotation=30, ha="right")
     ax.set_ylabel(f"speedup vs serial at p = {cores}")
-    ax.set_title(f"Thread models vs process models at p = {cores} (dashed: ideal; n/a: serial by design)")
+    ax.set_title(f"What do processes cost against threads? Speedup at p = {cores}, 95% intervals\n"
+                 "(dashed: ideal; n/a: a built-in limit of the model, see Scaling)")
     handles: dict = {}
     collect(ax, handles)
     legend_below(fig, handles)

@@ -23,18 +23,20 @@ from ..state import load_analysis, read_env, read_state
 from ..util import atomic_write_text
 from .document import Report
 from .common import Context, _when
-from .summary import summary_section
+from .summary import summary_section, verdicts_section
 from .scaling import fits_section, gustafson_section, scaling_section
 from .tasks import metg_section, overhead_section
 from .memory_io import io_section, memory_section, processes_section
 from .primitives import ipc_section, mpi_part, primitives_section, psync_section
 from .python import python_part
-from .run_record import data_files_section, environment_section, failures_section, warnings_section
+from .run_record import (data_files_section, environment_section, failures_section, how_to_read_section,
+                         warnings_section)
 
 
-SECTIONS = (summary_section, scaling_section, fits_section, gustafson_section, metg_section, overhead_section,
-            memory_section, processes_section, io_section, primitives_section, ipc_section, mpi_part, python_part,
-            psync_section, warnings_section, environment_section, failures_section, data_files_section)
+SECTIONS = (summary_section, verdicts_section, scaling_section, fits_section, gustafson_section, metg_section,
+            overhead_section, memory_section, processes_section, io_section, primitives_section, ipc_section,
+            mpi_part, python_part, psync_section, warnings_section, environment_section, failures_section,
+            how_to_read_section, data_files_section)
 
 
 def build(directory: Path, checks: tuple[list[dict], str]) -> Report:

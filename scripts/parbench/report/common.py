@@ -40,13 +40,19 @@ def _mpi_rows(env: dict) -> list[list[str]]:
             ["MPI network", text("network") if mpi.get("network") else "not recorded (a sweep of an older parbench)"]]
 
 
+def _program_name(path) -> str:
+    """An interpreter by its file name: a report names no path of this machine."""
+    return Path(str(path)).name if path else "?"
+
+
 def _python_rows(env: dict) -> list[list[str]]:
     """The Python track's interpreter, as the sweep recorded it (env.json's python_track)."""
     info = env.get("python_track")
     if not isinstance(info, dict):
         return []
     return [["Python track", f"{info.get('python_implementation', '?')} {info.get('python_version', '?')} "
-             f"({info.get('python_executable', '?')}), GIL {'on' if info.get('gil_enabled', True) else 'off'}, "
+             f"({_program_name(info.get('python_executable'))}), "
+             f"GIL {'on' if info.get('gil_enabled', True) else 'off'}, "
              f"start method {info.get('start_method', '?')} ({info.get('start_method_set_by', '?')})"]]
 
 
@@ -82,17 +88,7 @@ def machine_line(env: dict, cores: dict) -> str:
     load_text = " / ".join(f"{v:.2f}" for v in load[:3]) if load else "unknown"
     return (f"{cpu.get('model', 'unknown CPU')}, {cores['physical']} physical cores / "
             f"{cores['hardware_threads']} hardware threads, governor {cpu.get('governor', 'unknown')}, "
-            f"load {load_text} (1/5/15 min before the sweep), host {env.get('hostname', '?')}")
-
-
-def _verdict_text(verdict: dict) -> str:
-    """'pool 1.04x faster than tbb [0.99, 1.09]', 'tie: pool, tbb (tbb 1.01x [0.98, 1.03])'."""
-    if verdict["verdict"] == "only":
-        return f"{verdict['best']} (the only model)"
-    ratio = f"{verdict['ratio']:.2f}x {units.interval(*verdict['ci'])}"
-    if verdict["verdict"] == "win":
-        return f"{verdict['best']} {ratio.replace('x ', 'x faster than ' + verdict['runner_up'] + ' ', 1)}"
-    return f"tie: {', '.join(verdict['tied'])} ({verdict['runner_up']} {ratio})"
+            f"load {load_text} (1/5/15 min before the sweep)")
 
 
 def _verdict_label(verdict: dict) -> str:
@@ -102,13 +98,11 @@ def _verdict_label(verdict: dict) -> str:
 
 
 def _vs_previous(row: dict | None) -> str:
+    """now / before [interval at its test's confidence] and the direction its test found."""
     if row is None:
         return "–"
-    change = row["ratio"]
-    text = f"{change:.2f}x {units.interval(*row['ci'])}"
-    if row["significant"]:
-        return text + (" slower" if change > 1 else " faster")  # ratios of times: > 1 is slower now
-    return text + " (not significant)"
+    text = f"{row['ratio']:.2f}x {units.interval(*row['ci'])}"
+    return text + {"slower": " slower", "faster": " faster"}.get(row.get("direction"), " tie")
 
 
 @dataclass(frozen=True)

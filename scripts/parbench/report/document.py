@@ -3,6 +3,7 @@ one HTML page; values made inert on the way (no link, tag or table cell from dat
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import re
 from pathlib import Path
@@ -13,7 +14,8 @@ from markupsafe import Markup
 from ..util import read_regular_bytes
 
 
-MD_TABLE_ROWS = 6  # rows of a long table shown in report.md; the CSV has them all
+MD_TABLE_ROWS = 4  # rows of a long table shown in report.md (0: none); report.html and the CSV have them all
+OPEN_SECTIONS = 3  # report.html opens the summary, the verdicts and scaling; the rest open on demand
 
 
 # Link targets a report may hold: http(s), a relative path or an in-page anchor. Anything with
@@ -79,6 +81,14 @@ _TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).resolve().parent
 class Report:
     def __init__(self):
         self.blocks: list[tuple] = []
+        self.html_only: set[int] = set()  # blocks of detail: report.html shows them, report.md does not
+
+    @contextlib.contextmanager
+    def detail(self):
+        """Blocks added inside are detail: in report.html (collapsed sections), not report.md."""
+        start = len(self.blocks)
+        yield self
+        self.html_only.update(range(start, len(self.blocks)))
 
     def heading(self, text, level=2):
         self.blocks.append(("heading", level, text))
@@ -92,7 +102,8 @@ class Report:
             self.blocks.append(("bullets", items))
 
     def table(self, header, rows, csv: str | None = None, md_rows: int | None = MD_TABLE_ROWS):
-        """A table; report.md shows its first md_rows rows (None: all) and links the CSV."""
+        """A table; report.md shows its first md_rows rows (None: all, 0: only a line naming where it
+        is) and links the CSV; report.html shows it whole."""
         if rows:
             self.blocks.append(("table", header, rows, csv, md_rows))
 
@@ -105,8 +116,10 @@ class Report:
 
     def markdown(self) -> str:
         out = []
-        for block in self.blocks:
+        for index, block in enumerate(self.blocks):
             kind = block[0]
+            if index in self.html_only:
+                continue
             if kind == "heading":
                 out.append("#" * block[1] + " " + md_inline(block[2]) + "\n")
             elif kind == "text":
@@ -115,15 +128,17 @@ class Report:
                 out.append("\n".join(f"- {md_inline(item)}" for item in block[1]) + "\n")
             elif kind == "table":
                 header, rows, csv, limit = block[1:]
+                if limit == 0:  # detail: report.html and the CSV hold it
+                    out.append(f"Table of {len(rows)} rows in report.html"
+                               + (f" and [{csv}]({csv})" if csv else "") + ".\n")
+                    continue
                 shown = rows if limit is None else rows[:limit]
                 out.append("| " + " | ".join(md_inline(h) for h in header) + " |")
                 out.append("|" + "---|" * len(header))
                 out.extend("| " + " | ".join(md_inline(c) for c in row) + " |" for row in shown)
                 if len(shown) < len(rows):
-                    out.append(f"\n{len(rows) - len(shown)} more rows" + (f" in [{csv}]({csv})" if csv else "")
-                               + ".")
-                elif csv:
-                    out.append(f"\nAs CSV: [{csv}]({csv}).")
+                    out.append(f"\n{len(rows) - len(shown)} more rows in report.html"
+                               + (f" and [{csv}]({csv})" if csv else "") + ".")
                 out.append("")
             elif kind == "image":
                 out.append(f"![{md_inline(block[2])}]({block[3] if safe_link_target(block[3]) else ''})\n")
@@ -132,13 +147,14 @@ class Report:
     def html(self, title: str) -> str:
         """One page from templates/report.html.j2: every value escaped by Jinja2 (autoescape),
         text's inert links made by _inline; the charts inline as PNG data."""
-        toc, blocks, open_section = [], [], False
+        toc, blocks, open_section, sections = [], [], False, 0
         for block in self.blocks:
             kind = block[0]
             if kind == "heading":
                 level, text = block[1], block[2]
                 entry = {"kind": kind, "level": level, "text": text, "anchor": _anchor(text),
-                         "close_section": level == 2 and open_section}
+                         "close_section": level == 2 and open_section, "open": sections < OPEN_SECTIONS}
+                sections += level == 2
                 open_section = open_section or level == 2
                 if level > 1:
                     toc.append(entry)
@@ -147,8 +163,8 @@ class Report:
             elif kind == "bullets":
                 entry = {"kind": kind, "entries": [Markup(_inline(item)) for item in block[1]]}
             elif kind == "table":
-                entry = {"kind": kind, "header": block[1], "rows": [[str(c) for c in row] for row in block[2]],
-                         "csv": block[3]}
+                entry = {"kind": kind, "header": block[1], "csv": block[3],
+                         "rows": [[(str(c), sort_key(str(c))) for c in row] for row in block[2]]}
             else:
                 entry = {"kind": kind, "alt": block[2], "data": base64.b64encode(read_regular_bytes(block[1])).decode()}
             blocks.append(entry)
@@ -170,4 +186,23 @@ def _inline(text: str) -> str:
         return f'<a href="{html.escape(target, quote=True)}">{label}</a>'
 
     escaped = re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", link, escaped)
+    escaped = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", escaped)
     return re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped)
+
+
+# A cell's value for sorting: its leading number in the unit it is written in, scaled to one
+# unit per kind (seconds, bytes, bytes/s, a fraction), so 13.8 ns sorts before 3.86 ms.
+_SCALES = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "%": 0.01, "x": 1.0,
+           "B": 1.0, "KiB": 1024.0, "MiB": 1024.0 ** 2, "GiB": 1024.0 ** 3, "KB": 1e3, "MB": 1e6, "GB": 1e9,
+           "B/s": 1.0, "KB/s": 1e3, "MB/s": 1e6, "GB/s": 1e9}
+_LEADING = re.compile(r"^(?:<=\s*|~\s*|best \()?(-?\d[\d,]*(?:\.\d+)?(?:e[+-]?\d+)?)\s*"
+                      r"(ns|us|µs|ms|min|s|%|x|[KMG]i?B/s|B/s|[KMG]i?B|B)?(?![A-Za-z])")
+
+
+def sort_key(cell: str) -> str:
+    """The number a cell sorts by, as text for a data attribute ("" when it holds none)."""
+    match = _LEADING.match(cell.strip())
+    if not match:
+        return ""
+    value = float(match.group(1).replace(",", ""))
+    return repr(value * _SCALES.get(match.group(2) or "", 1.0))

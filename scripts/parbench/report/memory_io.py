@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from .. import units
-from .document import Report
+from .claims import FLAG_MARK, marked
+from .document import MD_TABLE_ROWS, Report
 from .common import Context, _io_backend
 from ..catalogue import current
 from ..plot.style import group_title, model_groups
@@ -25,15 +26,36 @@ def memory_section(r: Report, c: Context) -> None:
         workloads = sorted({m["workload"] for m in at_cores})
         models = sorted({m["model"] for m in at_cores})
         cell = {(m["workload"], m["model"]): m for m in at_cores}
-        r.text(f"At p = {cores['physical']}:")
+        r.text(f"At p = {cores['physical']}. A model's GB/s is memory's only where its p = 1 runs within 10% of "
+               f"the serial model's time; elsewhere the cell names what set the time. {FLAG_MARK}: a high-severity "
+               "suspicious value.")
         working_set = {m["workload"]: m["working_set_bytes"] for m in reversed(at_cores)}
         r.table(["model"] + [f"{w} ({units.byte_size(working_set[w])})" for w in workloads],
-                [[model] + [("n/a" if cell[(w, model)].get("limit") else
-                             units.bytes_per_second(cell[(w, model)]["bytes_per_second"])) if (w, model) in cell
-                            else "–" for w in workloads]
-                 for model in sorted(models, key=lambda m: -(cell.get((workloads[0], m), {}).get("bytes_per_second")
-                                                             or 0))],
+                [[model] + [_bandwidth(cell.get((w, model))) for w in workloads]
+                 for model in sorted(models, key=lambda m: -(_shown(cell.get((workloads[0], m))) or 0))],
                 csv="memory.csv", md_rows=None)
+        dominated = [m for m in at_cores if m.get("dominated") and not m.get("limit")]
+        if dominated:
+            r.text("n/a cells: " + "; ".join(f"{m['workload']} / {m['model']} {m['dominated']['cause'].split(':')[0]}"
+                                             for m in dominated)
+                   + ": page faults of fresh shared memory (or messages), not memory, set their time.")
+
+
+def _shown(row: dict | None) -> float | None:
+    """The bandwidth a row may show: none where the model's limit or another cost sets its time."""
+    if row is None or row.get("limit") or row.get("dominated"):
+        return None
+    return row.get("bytes_per_second")
+
+
+def _bandwidth(row: dict | None) -> str:
+    if row is None:
+        return "–"
+    if row.get("limit"):
+        return "n/a: built-in limit"
+    if row.get("dominated"):
+        return f"n/a: {row['dominated']['label']} (p = 1 at {row['dominated']['p1_over_serial']:.2g}x serial)"
+    return marked(units.bytes_per_second(row["bytes_per_second"]), row.get("flags"))
 
 
 def processes_section(r: Report, c: Context) -> None:
@@ -46,7 +68,8 @@ def processes_section(r: Report, c: Context) -> None:
         r.text("The same workloads on threads, on processes (fork p children per region, as with "
                "multiprocessing.Process) and on a pool of worker processes (as with multiprocessing.Pool). "
                "Processes pay for fork and wait in every region; the pool pays a shared-memory hand-off.")
-        r.image(plots / "processes.png", "Speedup at p = cores: the thread models vs the process models",
+        r.image(plots / "processes.png",
+                "What do processes cost against threads? Speedup at p = cores, the threads group vs the processes group",
                 "plots/processes.png")
 
 
@@ -62,9 +85,12 @@ def io_section(r: Report, c: Context) -> None:
         for group, _ in model_groups({i["model"] for i in analysis["io"]}):
             title = group_title(group)
             if (plots / f"io_throughput_{group}.png").exists():
-                r.image(plots / f"io_throughput_{group}.png", f"Throughput vs concurrency (log-log): {title}",
+                r.image(plots / f"io_throughput_{group}.png",
+                        f"Which model serves the most requests at each concurrency? Throughput vs concurrency: {title}",
                         f"plots/io_throughput_{group}.png")
+        flagged = {(p["workload"], p["model"]) for p in analysis["points"] if p.get("flags")}
         r.table(["workload", "model", "best p", "requests/s", "concurrency reached", "efficiency there"],
-                [[i["workload"], i["model"], f"{i['best_p']:,}", units.number(i["throughput"]),
+                [[i["workload"], i["model"], f"{i['best_p']:,}",
+                  marked(units.number(i["throughput"]), (i["workload"], i["model"]) in flagged),
                   units.number(i.get("concurrency_reached")), units.number(i.get("efficiency_at_best"))]
-                 for i in analysis["io"]], csv="io.csv", md_rows=8)
+                 for i in analysis["io"]], csv="io.csv", md_rows=MD_TABLE_ROWS)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .. import units
+from .claims import say
 from .document import Report
 from .common import Context
 
@@ -53,7 +54,7 @@ def mpi_section(r, analysis: dict) -> None:
         r.text("Collectives (time per call, median):")
         r.table(["collective", "size", "ranks", "time"],
                 [[x["benchmark"], units.byte_size(x["size"]) if x["size"] else "–", x["ranks"],
-                  units.microseconds(x["us_per_iteration"])] for x in collectives], md_rows=12)
+                  units.microseconds(x["us_per_iteration"])] for x in collectives], csv="mpi.csv", md_rows=0)
 
 
 def primitives_section(r: Report, c: Context) -> None:
@@ -65,12 +66,16 @@ def primitives_section(r: Report, c: Context) -> None:
         r.text("The price of the building blocks, each beside a raw baseline in the same run (hatched): sync/ "
                "locks, semaphores, wake-ups, barriers and latches between threads; queue/ throughput and hand-off; "
                "spawn/ the cost to start one unit of work and see it finish; timer/ how late timers fire. Every "
-               "benchmark checks that it did the work it claims. Full tables in primitives.csv.")
-        r.bullets(analysis.get("primitive_findings") or ["no headline figures (families missing)"])
+               "benchmark checks that it did the work it claims. Every figure: [primitives.csv](primitives.csv).")
+        claims = [claim for claim in analysis.get("claims") or [] if claim["section"] == "primitives"]
+        r.bullets([say(claim) for claim in claims] or ["no headline figures (families missing)"])
         for prefix, title in (("sync", "Synchronisation"), ("queue", "Queues"), ("spawn", "Spawn ladder"),
                               ("timer", "Timers")):
             if tables.get(prefix):
-                r.image(plots / f"primitives_{prefix}.png", f"{title} (log scale, 95% intervals)",
+                r.image(plots / f"primitives_{prefix}.png",
+                        f"{title}: " + ("how late does each timer fire (p99 of the samples, no interval)"
+                                        if prefix == "timer" else "what does each cost against its raw baseline "
+                                                                  "(medians, 95% intervals)"),
                         f"plots/primitives_{prefix}.png")
 
 
@@ -82,7 +87,9 @@ def ipc_section(r: Report, c: Context) -> None:
         r.text("ipc/<mechanism>/pingpong: one message to a child and back (latency per round trip); "
                "ipc/<mechanism>/stream: one-way messages to a child that checksums them (bandwidth). Every payload "
                "is verified. Latency at the smallest message and bandwidth at the largest (all sizes in ipc.csv):")
-        r.image(plots / "ipc.png", "IPC latency and bandwidth by message size (log scales)", "plots/ipc.png")
+        r.image(plots / "ipc.png",
+                "Which mechanism passes a message fastest, and which streams the most? IPC by message size",
+                "plots/ipc.png")
         ipc = analysis["ipc"]
         mechanisms = sorted({i["mechanism"] for i in ipc})
         smallest, largest = min(i["size"] for i in ipc), max(i["size"] for i in ipc)
@@ -115,4 +122,4 @@ def psync_section(r: Report, c: Context) -> None:
                "memory.")
         r.table(["benchmark", "time per iteration", "per operation", "CV"],
                 [[q["benchmark"], units.microseconds(q["us_per_iteration"]), units.nanoseconds(q.get("ns_per_op")),
-                  units.percent(q["cv"])] for q in analysis["psync"]], csv="psync.csv")
+                  units.percent(q["cv"])] for q in analysis["psync"]], csv="psync.csv", md_rows=0)

@@ -1,11 +1,13 @@
 """The Python track: rules of thumb, cross-language table, primitive pairs and interpreters."""
 from __future__ import annotations
 
+import contextlib
+
 from pathlib import Path
 
 from .. import units
 from .document import Report
-from .common import Context
+from .common import Context, _program_name
 from ..analysis.python import interpreter_models
 from ..catalogue import current
 
@@ -28,7 +30,8 @@ def python_section(r, analysis: dict, plots: Path) -> None:
     models = current().of_track("python")
     baseline = current().baseline("python")
     r.text(f"The same workloads, inputs and verified answers under CPython "
-           f"{interpreter.get('python_version') or '?'} ({interpreter.get('python_executable') or '?'}, {gil}): "
+           f"{interpreter.get('python_version') or '?'} "
+           f"({_program_name(interpreter.get('python_executable'))}, {gil}): "
            + "; ".join(f"{m.name} ({m.summary})" for m in models)
            + f" ({baseline} is the baseline of every py_ model's speedup, at the same n). Process models start "
            f"their workers with the start method '{interpreter.get('py_start_method') or '?'}' "
@@ -46,7 +49,7 @@ def python_section(r, analysis: dict, plots: Path) -> None:
         r.table(["rule", "workload", "figure", "value", "95% interval", "threshold", "verdict"],
                 [[x["rule"], x["workload"] or "–", x["figure"], units.number(x["value"]),
                   units.interval(*x["ci"], units.number) if x.get("ci") else "–", x["threshold"], x["verdict"]]
-                 for x in rules], csv="python_rules.csv", md_rows=None)
+                 for x in rules], csv="python_rules.csv", md_rows=0)
     interpreters = python.get("interpreters") or []
     if interpreters:
         _interpreters_section(r, interpreters, plots)
@@ -65,28 +68,27 @@ def python_section(r, analysis: dict, plots: Path) -> None:
                   {True: "yes", False: "NO", None: "–"}[x.get("same_answer")]] for x in cross],
                 csv="cross_language.csv", md_rows=None)
     against = current().baseline("python")
-    for name, alt in (("speedup_python", f"Python track: speedup vs workers (against {against})"),
-                      ("efficiency_python", f"Python track: efficiency vs workers (against {against})")):
+    for name, alt in (("speedup_python", f"Which Python models scale past the GIL? Speedup vs workers "
+                                         f"(against {against})"),
+                      ("efficiency_python", "How much of each added worker does a Python model use? Efficiency vs "
+                                            f"workers (against {against})")):
         if (plots / f"{name}.png").exists():
-            r.image(plots / f"{name}.png", alt, f"plots/{name}.png")
-    metg = [m for m in analysis.get("metg", []) if m["model"].startswith("py_")]
-    if metg:
-        r.text("Minimum useful task length of the Python models (METG: the shortest task at which a model reaches "
-               "50% efficiency on granularity; the method is in the METG section):")
-        r.table(["model", "p", "METG"],
-                [[m["model"], m["p"], units.microseconds(m["metg_us"]) if m.get("metg_us") is not None
-                  else str(m.get("how", "n/a")).replace("_", " ")] for m in metg], md_rows=None)
+            with r.detail() if name.startswith("efficiency") else contextlib.nullcontext():
+                r.image(plots / f"{name}.png", alt, f"plots/{name}.png")
+    if any(m["model"].startswith("py_") for m in analysis.get("metg", [])):
+        r.text("The Python models' minimum useful task length (METG) is in the METG table, beside the C++ models'.")
     pairs = python.get("primitive_pairs") or []
     if pairs:
         r.heading("Python primitives beside C++", 3)
-        r.text("Each primitive of the Python menu (time per operation, or for timers the median lateness, median of "
-               "the repetitions) beside the C++ benchmark that does the same operation; the ratio is Python over C++ "
-               "with its 95% interval.")
+        with r.detail():
+            r.text("Each primitive of the Python menu (time per operation, or for timers the median lateness, median "
+                   "of the repetitions) beside the C++ benchmark that does the same operation; the ratio is Python "
+                   "over C++ with its 95% interval.")
         r.table(["Python", "what one operation is", "time", "C++ counterpart", "time", "Python / C++"],
                 [[x["python"], x["summary"] or "–", _primitive_value(x["metric"], x["python_value"]), x["cpp"] or "–",
                   _primitive_value(x["metric"], x["cpp_value"]) if x["cpp_value"] else "–",
                   f"{x['ratio']:.3g}x ({units.interval(*x['ratio_ci'], lambda v: f'{v:.3g}')})"
-                  if x["ratio"] is not None else "–"] for x in pairs], csv="python_primitives.csv", md_rows=12)
+                  if x["ratio"] is not None else "–"] for x in pairs], csv="python_primitives.csv", md_rows=0)
 
 
 def _interpreter_name(row: dict) -> str:
@@ -103,7 +105,8 @@ def _interpreters_section(r, rows: list[dict], plots: Path) -> None:
     r.heading("Interpreters and the GIL", 3)
     first = rows[0]
     r.text(f"The sweep ran the workloads on {len({x['track'] for x in rows})} interpreters (or GIL settings); "
-           f"the first, {first.get('python_executable') or '?'}, runs everything under the plain py_ names, each "
+           f"the first, {_program_name(first.get('python_executable'))}, runs everything under the plain py_ names, "
+           "each "
            "other one under names tagged with its version, and its speedups are against its own "
            f"{current().baseline('python')}. 'serial vs first' is its {current().baseline('python')} time over "
            "the first interpreter's on the same input (below 1: faster); the speedups are at p = "

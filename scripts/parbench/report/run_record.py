@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .. import units
+from .claims import FLAG_MARK
 from .document import Report
 from .common import Context, _io_backend, _mpi_rows, _omp_policy, _python_rows
 from ..envinfo import LIBRARY_NAMES
@@ -35,7 +36,7 @@ def warnings_section(r: Report, c: Context) -> None:
                   units.percent(d.get("steal")), units.percent(d.get("other")), units.percent(d.get("total")),
                   f"{d['attempts']} (" + ", ".join(units.percent(t) for t in d["attempt_totals"]) + ")"
                   + (": reproduced, the family's own" if d.get("reproduced") else "")]
-                 for d in sorted(shown, key=lambda d: -(d.get("total") or 0))], csv="disturbance.csv")
+                 for d in sorted(shown, key=lambda d: -(d.get("total") or 0))], csv="disturbance.csv", md_rows=0)
 
 
 def environment_section(r: Report, c: Context) -> None:
@@ -62,7 +63,7 @@ def environment_section(r: Report, c: Context) -> None:
         ["compiler, flags", f"{build_info.get('compiler', '?')}, {build_info.get('build_type', '?')} "
                             f"{build_info.get('cxx_flags', '')}"],
         ["Google Benchmark", f"{libraries.get('google_benchmark', '?')} (reports itself as a DEBUG build: the "
-                             "library's own build type, harmless for these timings)"],
+                             "library's own build type, not parbench's; its effect is not measured here)"],
         ["runtime libraries", "; ".join(f"{LIBRARY_NAMES.get(name, name)} {version}"
                                         for name, version in libraries.items()
                                         if isinstance(version, str) and not name.startswith("google_benchmark"))
@@ -97,3 +98,22 @@ def data_files_section(r: Report, c: Context) -> None:
     r.text("Every table in full, as CSV beside this report: " + ", ".join(f"[{f}]({f})" for f in files)
            + "; all figures and repetitions in [analysis.json](analysis.json); the raw Google Benchmark JSON in "
              "raw/; the sweep's own record (families, attempts, disturbance) in [sweep.json](sweep.json).")
+
+
+def how_to_read_section(r: Report, c: Context) -> None:
+    """The methods behind the sentences above, in one place."""
+    analysis = c.analysis
+    quality = analysis.get("quality") or {}
+    r.heading("How to read this report")
+    r.bullets([
+        f"Verdicts: {analysis.get('verdict_method', '')}.",
+        "Claims: every sentence that compares figures says 'faster', 'slower' or 'holds' only when its own test "
+        "passed (the interval, at its test's confidence, wholly beyond the run-to-run noise), otherwise 'tie' or "
+        "'inconclusive'; figures are rounded to 2 significant digits, or more where the interval is narrower; "
+        "every claim is in claims.csv.",
+        f"Speedup: {analysis.get('baseline', '')}.",
+        "Run quality (line 3): 'use with care' / 'not trustworthy' beyond "
+        + ", ".join(f"{key.replace('_', ' ')} {care:g} / {bad:g}"
+                    for key, (care, bad) in (quality.get("limits") or {}).items()) + ".",
+        f"{FLAG_MARK}: a value of high-severity suspicion (Suspicious values), marked wherever it is used.",
+    ])
