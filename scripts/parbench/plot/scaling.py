@@ -33,9 +33,8 @@ def plot_scaling(analysis: dict, out: Path, key: str, ylabel: str, title: str, n
         fig, axes = grid(len(workloads))
         handles: dict = {}
         drawn_models = sorted_models(m for w in workloads for m in series[w] if m in members)
-        top = max(1.2, min(3.0, 1.08 * upper_reach([p for w in workloads for m in members
-                                                     for p in series[w].get(m, []) if not p.get("limit")],
-                                                    key, ci_key)))
+        drawn_points = [p for w in workloads for m in members for p in series[w].get(m, []) if not p.get("limit")]
+        top = max(1.2, min(3.0, 1.08 * upper_reach(drawn_points, key, ci_key)))
         for ax, workload in zip(axes, workloads):
             ps_all = sorted({p["p"] for model, pts in series[workload].items() if model in members for p in pts})
             shade_oversubscribed(ax, analysis, ps_all)

@@ -75,7 +75,8 @@ def plot_overhead(analysis: dict, out: Path) -> list[Path]:
             errors = np.array([[r["ns"] - r["ci"][0], r["ci"][1] - r["ns"]] if r else [0, 0] for r in found]).T
             # dots, not bars: on a log axis a bar's length would depend on where the axis starts
             ax.errorbar(values, np.arange(len(models)) + (k - (len(ps) - 1) / 2) * height,
-                        xerr=np.clip(errors, 0, None), capsize=2, linestyle="none", marker=P_MARKERS[k % len(P_MARKERS)],
+                        xerr=np.clip(errors, 0, None), capsize=2, linestyle="none",
+                        marker=P_MARKERS[k % len(P_MARKERS)],
                         markersize=5, color=P_SHADES[k % len(P_SHADES)], markeredgecolor="black", markeredgewidth=0.5,
                         elinewidth=0.9,
                         label=f"p = {p}" + (" (oversubscribed)" if p > analysis["cores"]["hardware_threads"] else ""))

@@ -69,7 +69,8 @@ def processes_section(r: Report, c: Context) -> None:
                "multiprocessing.Process) and on a pool of worker processes (as with multiprocessing.Pool). "
                "Processes pay for fork and wait in every region; the pool pays a shared-memory hand-off.")
         r.image(plots / "processes.png",
-                "What do processes cost against threads? Speedup at p = cores, the threads group vs the processes group",
+                "What do processes cost against threads? Speedup at p = cores, the threads group vs the processes "
+                "group",
                 "plots/processes.png")
 
 
