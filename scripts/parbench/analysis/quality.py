@@ -208,8 +208,8 @@ def build_warnings(points, env, sweep, physical, threads, primitives, directory:
     disturbed = [f for f in sweep.get("families", [])
                  if isinstance(limit, (int, float)) and ((f.get("disturbance") or {}).get("total") or 0) > limit]
     for own, label in ((False, "other work on the machine may have slowed them"),
-                       (True, "as disturbed on a re-run: the families' own pattern (waking idle vCPUs is "
-                              "counted as steal), part of what they measure on this VM")):
+                       (True, "about as disturbed on a re-run, so not re-run again: a pattern of the families' "
+                              "own (waking idle vCPUs counts as steal) or a steady load (other)")):
         group = [f for f in disturbed if bool(f.get("disturbance_reproduced")) == own]
         if group:
             worst = max(group, key=lambda f: f["disturbance"]["total"])

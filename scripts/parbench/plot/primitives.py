@@ -1,6 +1,7 @@
 """The building blocks' charts: IPC latency and bandwidth, and one chart per primitive family."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -27,21 +28,24 @@ def plot_ipc(analysis: dict, out: Path) -> list[Path]:
         mechanisms = sorted({r["mechanism"] for r in rows if r["mode"] == mode})
         for index, mechanism in enumerate(mechanisms):
             points = [r for r in rows if r["mode"] == mode and r["mechanism"] == mechanism and r.get(key)]
-            ax.plot([r["size"] for r in points], [r[key] * scale for r in points], marker="o", markersize=3,
+            dodge = 2 ** (0.12 * (index - (len(mechanisms) - 1) / 2))  # equal values stay visible
+            ax.plot([r["size"] * dodge for r in points], [r[key] * scale for r in points], marker="o", markersize=4,
                     label=mechanism, color=PALETTE[index % len(PALETTE)])
         mpi_key = "us_per_iteration" if mode == "pingpong" else key
         points = sorted((r for r in mpi[mode] if r.get(mpi_key)), key=lambda r: r["size"])
         if points:
-            ax.plot([r["size"] for r in points], [r[mpi_key] * scale for r in points], marker="s", markersize=3,
+            ax.plot([r["size"] for r in points], [r[mpi_key] * scale for r in points],
+                    marker="s" if mode == "pingpong" else "D", markersize=3,
                     linestyle="--", color="black",
-                    label="MPI, 2 ranks (Open MPI; " + ("round trip" if mode == "pingpong" else "windowed") + ")")
+                    label="MPI, 2 ranks (Open MPI)")
         ax.set_xscale("log", base=2)
-        sizes = sorted({r["size"] for r in rows if r["mode"] == mode})
-        ax.set_xticks(sizes)  # the measured sizes, one format
+        sizes = [r["size"] for r in rows if r["mode"] == mode] + [r["size"] for r in points]
+        low, high = int(math.log2(min(sizes))), math.ceil(math.log2(max(sizes)))
+        ax.set_xticks([2 ** k for k in range(low - low % 2, high + 1, 2)])  # every 4x, from below the smallest
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: units.byte_size(v).replace(".00", "")
                                                    .replace(".0 ", " ")))
         ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
-        ax.tick_params(axis="x", labelsize=7, rotation=30)
+        ax.tick_params(axis="x", labelsize=8)
         ax.set_yscale("log")
         log_ticks(ax.yaxis, formatter)
         ax.set_xlabel("message size (log)")
@@ -58,10 +62,11 @@ PRIMITIVE_TITLES = {
     "sync": "What does each way of synchronising threads cost?",
     "queue": "What does a queue cost per item (throughput) and per hand-off (latency)?",
     "spawn": "What does it cost to start one unit of work and see it finish?",
-    "timer": "How late does each timer fire?",
+    "timer": "How late does each timer fire? (p99 per wake-up; periodic timers' drift: primitives.csv)",
 }
 PRIMITIVE_UNITS = {
-    "sync": "time per operation (lock + unlock, post + wait, one barrier, ...)",
+    "sync": "time per operation (lock + unlock, post + wait, one barrier; event/*/pingpong: a round trip; "
+            "condvar/producer_consumer: an item)",
     "queue": "time per item (throughput rows) or per hand-off (handoff rows)",
     "spawn": "time per spawn + join",
     "timer": "p99 lateness over the samples",
@@ -119,7 +124,8 @@ def plot_primitives(analysis: dict, out: Path) -> list[Path]:
         ticks = time_ticks(1e-6) if prefix == "timer" else time_ticks(1e-9)
         if logarithmic:
             ax.set_xscale("log")
-            log_ticks(ax.xaxis, ticks)
+            ax.set_xlim(10 ** math.floor(math.log10(min(values) * 0.9)), 10 ** math.ceil(math.log10(max(values) * 1.1)))
+            log_ticks(ax.xaxis, ticks)  # whole decades at both ends: a labelled tick past every value
         else:
             ax.xaxis.set_major_formatter(FuncFormatter(ticks))
         ax.set_xlabel(PRIMITIVE_UNITS.get(prefix, "time") + "\n(" + ("log scale; " if logarithmic else "")

@@ -6,6 +6,7 @@ import textwrap
 from pathlib import Path
 
 import matplotlib
+import matplotlib.colors
 import matplotlib.patches
 import matplotlib.pyplot as plt
 import numpy as np
@@ -46,15 +47,18 @@ def plot_scaling(analysis: dict, out: Path, key: str, ylabel: str, title: str, n
                 if any(p.get("limit") for p in points):
                     limited.append(model)  # named under the title, not drawn: its scaling is n/a
                     continue
-                dodge = 0.025 * (drawn_models.index(model) - (len(drawn_models) - 1) / 2)
+                dodge = 0.035 * (drawn_models.index(model) - (len(drawn_models) - 1) / 2)
                 draw_series(ax, points, key, model_color(model), model, threads, ci_key, dodge)
             if key == "speedup":
                 ideal = [p for p in ps_all]
                 ax.plot(ideal, [min(p, analysis["cores"]["physical"]) for p in ideal], color="black",
                         linewidth=0.8, linestyle="--", label="ideal (up to the cores)")
             else:
-                ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--", label="linear (1.0)")
-                ax.set_ylim(0, top)  # one scale for every panel, no interval clipped
+                cores = analysis["cores"]["physical"]
+                ax.plot(ps_all, [min(1.0, cores / p) for p in ps_all], color="black", linewidth=0.8, linestyle="--",
+                        label="ideal (1, then cores / p)")
+                ax.set_ylim(-0.04, top)  # one scale for every panel, no interval clipped
+            ax.margins(x=0.12)
             ax.set_xticks(ps_all)
             # The models whose scaling is n/a go under the title, outside the data.
             shown = next(m for m in members if m in series[workload])
@@ -73,7 +77,10 @@ def plot_scaling(analysis: dict, out: Path, key: str, ylabel: str, title: str, n
                               if not p.get("limit") and (key == "speedup" or not is_baseline(m))])
         legend_below(fig, handles)
         drawn = {label.split(" ")[0] for label in handles}
-        fig.suptitle(f"{title}\n{group_title(group, drawn)}")
+        never = [m for m in sorted_models(m for m in members if not is_baseline(m)) if m not in drawn
+                 and any(m in series[w] for w in workloads)]
+        fig.suptitle(f"{title}\n{group_title(group, drawn)}"
+                     + (f"; n/a on every workload (a built-in limit): {', '.join(never)}" if never else ""))
         fig.tight_layout()
         paths += save(fig, out, f"{name}_{group}")
     return paths
@@ -81,7 +88,8 @@ def plot_scaling(analysis: dict, out: Path, key: str, ylabel: str, title: str, n
 
 def plot_karp_flatt(analysis: dict, out: Path) -> list[Path]:
     """Karp-Flatt e at p up to the physical cores only (beyond them it is arithmetic, not a
-    measurement of the code): one dot per model and workload."""
+    measurement of the code): one dot per model and workload, the C++ and the Python track
+    side by side."""
     cores = analysis["cores"]["physical"]
     rows = [p for p in analysis["points"] if p["scaling"] == "strong" and 1 < p["p"] <= cores
             and p.get("self_karp_flatt") is not None and not p.get("limit") and p["category"] in ("cpu", "memory")
@@ -94,17 +102,40 @@ def plot_karp_flatt(analysis: dict, out: Path) -> list[Path]:
         largest[key] = max(largest.get(key, 0), row["n"])
     rows = [r for r in rows if r["n"] == largest[(r["workload"], track_of(r["model"]))]
             and r["p"] == max(q["p"] for q in rows)]
+    tracks = [t for t in ("cpp", "python") if any(track_of(r["model"]) == t for r in rows)]
     workloads = sorted({r["workload"] for r in rows})
-    models = sorted_models(r["model"] for r in rows)
-    fig, ax = plt.subplots(figsize=(8, 0.35 * len(workloads) + 1.6))
-    offsets = np.linspace(-0.3, 0.3, len(models)) if len(models) > 1 else [0.0]
+    fig, axes = plt.subplots(1, len(tracks), figsize=(6.2 * len(tracks), 0.62 * len(workloads) + 2.4),
+                             squeeze=False, sharey=True)
     handles: dict = {}
-    low, high = -0.3, 1.3  # e beyond 1: slower than serial; such points sit at the edge, labelled
-    off_scale: dict[tuple, list] = {}
+    limited = {t: sorted({p["model"] for p in analysis["points"] if p.get("limit") and 1 < p["p"] <= cores
+                          and track_of(p["model"]) == t}) for t in tracks}
+    for ax, track in zip(axes.flat, tracks):
+        _karp_flatt_panel(ax, [r for r in rows if track_of(r["model"]) == track], workloads, handles)
+        ax.set_title(("C++ models" if track == "cpp" else "Python track (its own sizes; empty rows: not run)")
+                     + ("\n" + textwrap.fill("not drawn where a built-in limit applies: " + ", ".join(limited[track]),
+                                              70) if limited[track] else ""), fontsize=9)
+    axes.flat[0].set_yticks(range(len(workloads)), workloads)
+    axes.flat[0].invert_yaxis()
+    fig.suptitle(f"Which workloads keep a serial part? Karp-Flatt e at p = {rows[0]['p']} (the physical cores)")
+    legend_below(fig, handles, columns=6)
+    fig.tight_layout()
+    return save(fig, out, "karp_flatt")
+
+
+def _karp_flatt_panel(ax, rows: list[dict], workloads: list[str], handles: dict) -> None:
+    models = sorted_models(r["model"] for r in rows)
+    offsets = np.linspace(-0.4, 0.4, len(models)) if len(models) > 1 else [0.0]
+    low, high = -0.6, 1.3  # e beyond: such points sit at the edge, labelled with their value
+    for index, workload in enumerate(workloads):  # the configured serial fraction, behind the dots
+        true_s = next((r.get("true_serial_fraction") for r in rows if r["workload"] == workload
+                       and r.get("true_serial_fraction") is not None), None)
+        if true_s is not None:
+            ax.plot([true_s, true_s], [index - 0.45, index + 0.45], color="#888888", linewidth=3, alpha=0.5,
+                    zorder=0, label="configured s (amdahl_*)")
     for offset, model in zip(offsets, models):
         mine = [r for r in rows if r["model"] == model]
         inside = [r for r in mine if low <= r["self_karp_flatt"] <= high]
-        errors = np.array([_karp_flatt_error(r) for r in inside]).T if inside else None
+        errors = np.array([_karp_flatt_error(r, low, high) for r in inside]).T if inside else None
         ax.errorbar([r["self_karp_flatt"] for r in inside], [workloads.index(r["workload"]) + offset for r in inside],
                     xerr=errors, color=model_color(model), markersize=4.5, label=model, marker=model_marker(model),
                     linestyle="none", elinewidth=0.7, capsize=1.5)
@@ -112,41 +143,23 @@ def plot_karp_flatt(analysis: dict, out: Path) -> list[Path]:
             if not low <= r["self_karp_flatt"] <= high:
                 edge = high if r["self_karp_flatt"] > high else low
                 y = workloads.index(r["workload"]) + offset
-                ax.scatter([edge], [y], color=model_color(model), s=30, marker=">" if edge == high else "<")
-                off_scale.setdefault((r["workload"], edge), []).append((model, r["self_karp_flatt"]))
-    # One label per workload and edge (the values of every model off the scale there): one label a
-    # model would overlap its neighbours, a fraction of a row apart.
-    for (workload, edge), values in off_scale.items():
-        ax.annotate(", ".join(f"{model} {value:.1f}" for model, value in values),
-                    (edge, workloads.index(workload)), textcoords="offset points",
-                    xytext=(-10 if edge == high else 10, 0), ha="right" if edge == high else "left",
-                    va="center", fontsize=7, color="#333333",
-                    bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
+                ax.annotate(f"{model} {r['self_karp_flatt']:.1f} {'>' if edge == high else '<'}", (edge, y),
+                            textcoords="offset points", xytext=(-4 if edge == high else 4, 0),
+                            ha="right" if edge == high else "left", va="center", fontsize=7,
+                            color=model_color(model))
     ax.set_xlim(low - 0.05, high + 0.05)
     ax.axvline(0, color="black", linewidth=0.8)
-    for index, workload in enumerate(workloads):  # the configured serial fraction, where there is one
-        true_s = next((r.get("true_serial_fraction") for r in rows if r["workload"] == workload
-                       and r.get("true_serial_fraction") is not None), None)
-        if true_s is not None:
-            ax.plot([true_s, true_s], [index - 0.42, index + 0.42], color="black", linewidth=1.6,
-                    label="configured s (amdahl_*)")
-    ax.set_yticks(range(len(workloads)), workloads)
-    ax.invert_yaxis()
-    ax.set_xlabel(f"serial fraction e at p = {rows[0]['p']}, from the model's self-speedup, 95% intervals "
-                  "(as in fits.csv; 0: perfect; negative: superlinear)")
-    ax.set_title(f"Which workloads keep a serial part? Karp-Flatt e at p = {rows[0]['p']} (the physical cores)")
+    ax.set_xlabel("e from the self-speedup, 95% intervals (as in fits.csv)\n0: perfect; negative: superlinear")
     collect(ax, handles)
-    legend_below(fig, handles, columns=5)
-    fig.tight_layout()
-    return save(fig, out, "karp_flatt")
 
 
-def _karp_flatt_error(row: dict) -> list[float]:
-    """The distance from e to the ends of its interval (from the self-speedup's interval)."""
+def _karp_flatt_error(row: dict, low: float, high: float) -> list[float]:
+    """The distance from e to the ends of its interval (from the self-speedup's interval),
+    within the axis [low, high]."""
     low_s, high_s = row.get("self_speedup_ci") or (row["self_speedup"], row["self_speedup"])
     ends = sorted([stats.karp_flatt(high_s, row["p"]), stats.karp_flatt(low_s, row["p"])])
     e = row["self_karp_flatt"]
-    return [max(0.0, min(e - ends[0], 1.0)), max(0.0, min(ends[1] - e, 1.0))]
+    return [max(0.0, min(e - ends[0], e - low)), max(0.0, min(ends[1] - e, high - e))]
 
 
 def plot_amdahl_efficiency(analysis: dict, out: Path) -> list[Path]:
@@ -183,7 +196,11 @@ def plot_amdahl_efficiency(analysis: dict, out: Path) -> list[Path]:
     if any(p > threads for w in workloads for pts in series[w].values() for p in (q["p"] for q in pts)):
         handles["oversubscribed (hollow, shaded)"] = matplotlib.patches.Patch(color="#999999", alpha=0.25)
     legend_below(fig, handles, columns=5)
-    fig.suptitle("Do the models reach what the configured serial fraction allows? amdahl_* efficiency")
+    left_out = sorted({m for w in workloads for m, pts in series[w].items() if track_of(m) == "cpp"
+                       and not is_baseline(m) and any(p.get("limit") for p in pts)})
+    fig.suptitle("Do the models reach what the configured serial fraction allows? amdahl_* efficiency, C++ models"
+                 + (f"\n(not drawn, a built-in limit: {', '.join(left_out)}; the Python track: Karp-Flatt chart)"
+                    if left_out else ""))
     fig.tight_layout()
     return save(fig, out, "amdahl_efficiency")
 
@@ -208,13 +225,18 @@ def plot_heatmap(analysis: dict, out: Path) -> list[Path]:
     workloads = sorted({w for w, _ in cells} | {w for w, _ in limited})
     models = sorted_models({m for _, m in cells} | {m for _, m in limited})
     # a model with no parallel point anywhere (one loop, one thread) says nothing here
-    models = [m for m in models if any((w, m) in cells for w in workloads)]
+    dropped = [m for m in models if not any((w, m) in cells for w in workloads)]
+    models = [m for m in models if m not in dropped]
     matrix = np.full((len(workloads), len(models)), np.nan)
     for (workload, model), value in cells.items():
         matrix[workloads.index(workload), models.index(model)] = value
     fig, ax = plt.subplots(figsize=(0.95 * len(models) + 3.0, 0.42 * len(workloads) + 2.0))
     top = max(1.2, min(2.0, float(np.nanmax(matrix)) if np.isfinite(matrix).any() else 1.2))
-    image = ax.imshow(np.clip(matrix, 0, top), cmap="RdYlGn", vmin=0, vmax=top, aspect="auto")
+    # red to green up to linear (1.0), then blues: superlinear reads as its own thing, not as "better"
+    colors = np.vstack([plt.get_cmap("RdYlGn")(np.linspace(0, 1, 200)),
+                        plt.get_cmap("Blues")(np.linspace(0.35, 0.9, 60))])
+    image = ax.imshow(np.clip(matrix, 0, top), cmap=matplotlib.colors.ListedColormap(colors),
+                      norm=matplotlib.colors.TwoSlopeNorm(vmin=0, vcenter=1.0, vmax=top), aspect="auto")
     ax.grid(False)
     ax.set_xticks(range(len(models)), models, rotation=35, ha="right")
     ax.set_yticks(range(len(workloads)), workloads)
@@ -226,8 +248,10 @@ def plot_heatmap(analysis: dict, out: Path) -> list[Path]:
         ax.axvline(python_from - 0.5, color="black", linewidth=2)
     fig.colorbar(image, ax=ax, label="efficiency (1 = linear; above 1: superlinear)")
     ax.set_title(f"Which model uses the {cores} cores on which workload? Efficiency at p = {cores}\n"
-                 "(C++ models left of the bold line, the Python track right; hatched: a built-in limit of the model, "
-                 "its measured value in grey; –: not run; ‡: high-severity suspicious value)", fontsize=9)
+                 "(C++ models left of the bold line, the Python track right, each at its own largest n; hatched: a "
+                 "built-in limit of the model, its measured value in grey; –: not run; ‡: high-severity suspicious "
+                 "value" + (f"; not shown, limited on every workload: {', '.join(dropped)}" if dropped else "") + ")",
+                 fontsize=9, wrap=True)
     fig.tight_layout()
     return save(fig, out, "efficiency_heatmap")
 
@@ -242,9 +266,9 @@ def _heatmap_cell(ax, i: int, j: int, value: float, limited, flagged: bool) -> N
     elif np.isnan(value):
         ax.add_patch(matplotlib.patches.Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="#f4f4f4", linewidth=0))
         ax.text(j, i, "–", ha="center", va="center", fontsize=8, color="#777777")
-    else:
+    else:  # white on the darkest cells of the scale
         ax.text(j, i, f"{value:.2f}" + (" ‡" if flagged else ""), ha="center", va="center", fontsize=9,
-                fontweight="bold" if flagged else "normal")
+                fontweight="bold" if flagged else "normal", color="white" if value > 1.25 or value < 0.15 else "black")
 
 
 def plot_gustafson(analysis: dict, out: Path) -> list[Path]:
@@ -271,17 +295,18 @@ def plot_gustafson(analysis: dict, out: Path) -> list[Path]:
         ax.axvline(p, color="black", linestyle="--", linewidth=0.9, label=f"ideal ({p})")
         expected = mine[0].get("expected_scaled_speedup")
         if expected:
-            ax.axvline(expected, color="#b03030", linestyle=":", linewidth=1.2,
+            ax.axvline(expected, color="#b03030", linestyle=":", linewidth=1.0, alpha=0.6, zorder=0,
                        label=f"expected for s = {mine[0]['true_serial_fraction']:g} ({expected:.2f})")
         ax.set_yticks(list(ys), [r["model"] for r in mine])
         ax.invert_yaxis()
-        ax.set_xlim(min(1.0, min(r["scaled_speedup"] for r in mine)) * 0.95, p * 1.08)
+        values = [r["scaled_speedup"] for r in mine]
+        ax.set_xlim(min(values) * 0.95, max(p, max(values)) * 1.05)
         ax.set_title(f"{workload} at p = {p}")
         ax.set_xlabel("scaled speedup p T(1, n) / T(p, n_p)")
-        ax.legend(loc="lower left", fontsize=7, frameon=True)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), fontsize=7, frameon=False, ncol=2)
     limited = sorted({r["model"] for r in analysis.get("gustafson", []) if r.get("limit")})
     fig.suptitle("Weak scaling: how close to ideal when each worker keeps the same work?"
-                 + (f"\n(not drawn, a built-in limit: {', '.join(limited)}; no intervals: one run per p)"
+                 + (f"\n(not drawn, a built-in limit: {', '.join(limited)}; dots: medians, in gustafson.csv)"
                     if limited else ""))
     fig.tight_layout()
     return save(fig, out, "gustafson")

@@ -89,7 +89,7 @@ def group_title(group: str, drawn=None) -> str:
 PALETTE = (*plt.get_cmap("tab10").colors, *plt.get_cmap("Dark2").colors, *plt.get_cmap("Set1").colors)
 # The Python track's models: dark shades, far in lightness from tab10's mid-tone C++ colours,
 # with markers of their own and dashed lines, so that no Python model is read as a C++ one.
-PYTHON_PALETTE = ("#000000", "#0d1b6e", "#8e24aa", "#00695c", "#7f0000", "#e65100", "#3e2723", "#455a64")
+PYTHON_PALETTE = ("#555555", "#0d1b6e", "#8e24aa", "#00695c", "#7f0000", "#e65100", "#3e2723", "#455a64")
 CV_ERROR_BARS = 0.05
 
 
@@ -98,8 +98,8 @@ def model_color(model: str):
     ordered = sorted(current().models, key=lambda m: current().order_key(m.name))
     python = [m.name for m in ordered if track_of(m.name) != "cpp"]
     cpp = [m.name for m in ordered if track_of(m.name) == "cpp"]
-    if is_baseline(base):
-        return "#000000"  # the serial baselines: black reference lines and markers in every chart
+    if is_baseline(base) and track_of(base) == "cpp":
+        return "#000000"  # the serial baseline: black reference lines and markers in every chart
     if base in python:
         return PYTHON_PALETTE[python.index(base) % len(PYTHON_PALETTE)]
     if base not in cpp:
@@ -137,7 +137,7 @@ def _palette_png(data: bytes) -> bytes:
     """The PNG in 8-bit colour (a chart has few colours): a quarter of the bytes, so report.html
     can carry every chart inline and stay small."""
     image = PIL.Image.open(io.BytesIO(data)).convert("RGB")
-    quantized = image.quantize(colors=192, method=PIL.Image.Quantize.MEDIANCUT, dither=PIL.Image.Dither.NONE)
+    quantized = image.quantize(colors=256, method=PIL.Image.Quantize.MEDIANCUT, dither=PIL.Image.Dither.NONE)
     out = io.BytesIO()
     quantized.save(out, format="PNG", optimize=True)
     return out.getvalue()
@@ -210,13 +210,13 @@ def shade_oversubscribed(ax, analysis: dict, ps: list[int]) -> None:
     beyond = [p for p in ps if p > threads]
     if beyond:
         start = (max(inside) + min(beyond)) / 2 if inside else min(beyond) * 0.9
-        ax.axvspan(start, max(beyond) * 1.1, color="#999999", alpha=0.12, linewidth=0)
+        ax.axvspan(start, max(beyond) * 1.2, color="#999999", alpha=0.12, linewidth=0)
 
 
 # One marker per model: the C++ track's from the first list, the Python track's from the
 # second (never one of the C++ ones), another interpreter's models as the Python ones.
-CPP_MARKERS = ("o", "^", "v", "D", "P", "X", "<", ">", "h", "*")
-PYTHON_MARKERS = ("s", "p", "d", "H", "8", "1", "2", "3")
+CPP_MARKERS = ("o", "^", "v", "D", "P", "X", "<", ">", "h", "H")
+PYTHON_MARKERS = ("s", "p", "d", "8", "*", "$\\spadesuit$", "$\\clubsuit$", "$\\heartsuit$")
 
 
 def model_marker(model: str) -> str:
@@ -249,17 +249,18 @@ def draw_series(ax, points: list[dict], key: str, color, label: str, threads: in
             ax.errorbar(xs, ys, yerr=[lower, upper], capsize=2, elinewidth=0.9, ecolor=color, **style)
         else:
             ax.plot(xs, ys, **style)
-        for x, point in zip(xs, group):
-            if point.get("flags"):
-                ax.annotate("‡", (x, point[key]), textcoords="offset points", xytext=(4, 2), fontsize=9,
-                            color=color, fontweight="bold")
+        flagged = [(x, point[key]) for x, point in zip(xs, group) if point.get("flags")]
+        if flagged:  # a red ring around the marker (a glyph would read like an error bar's cap)
+            ax.plot([x for x, _ in flagged], [y for _, y in flagged], linestyle="none", marker="o", markersize=11,
+                    markerfacecolor="none", markeredgecolor="#d00000", markeredgewidth=1.3, zorder=5)
 
 
 def flag_legend(handles: dict, points) -> None:
     """A legend entry for the ‡ mark, where a drawn point carries one."""
     if any(p.get("flags") for p in points):
-        handles["‡: high-severity suspicious value"] = matplotlib.lines.Line2D(
-            [], [], linestyle="none", marker="$‡$", color="black", markersize=8)
+        handles["red ring: high-severity suspicious value (‡ in the tables)"] = matplotlib.lines.Line2D(
+            [], [], linestyle="none", marker="o", markersize=11, markerfacecolor="none", markeredgecolor="#d00000",
+            markeredgewidth=1.3)
 
 
 def upper_reach(points, key: str, ci_key: str | None) -> float:

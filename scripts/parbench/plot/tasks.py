@@ -1,6 +1,7 @@
 """Task charts: efficiency against task length (METG) and the overheads per model."""
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -23,30 +24,39 @@ def plot_metg(analysis: dict, out: Path) -> list[Path]:
     metg = {(m["model"], m["p"]): m for m in analysis["metg"]}
     handles: dict = {}
     for ax, p in zip(axes, ps):
-        for curve in sorted(curves, key=lambda c: current().order_key(c["model"])):
-            if curve["p"] != p:
-                continue
+        mine = sorted((c for c in curves if c["p"] == p), key=lambda c: current().order_key(c["model"]))
+        at_most = []  # efficient at the shortest task measured: named, not stacked on one spot
+        for index, curve in enumerate(mine):
             color = model_color(curve["model"])
-            ax.plot(curve["task_us"], curve["efficiency"], marker=model_marker(curve["model"]), markersize=3,
-                    color=color,
-                    linestyle=model_linestyle(curve["model"]), label=curve["model"])
+            dodge = 1 + 0.04 * (index - (len(mine) - 1) / 2)  # equal curves stay visible
+            ax.plot([t * dodge for t in curve["task_us"]], curve["efficiency"], marker=model_marker(curve["model"]),
+                    markersize=4, color=color, linestyle=model_linestyle(curve["model"]), label=curve["model"])
             entry = metg.get((curve["model"], p), {})
-            if entry.get("metg_us"):  # hollow: an upper bound (efficient at the shortest task measured)
-                ax.plot([entry["metg_us"]], [0.5], marker="v", color=color, markersize=6, linestyle="none",
-                        markerfacecolor="white" if entry.get("how") == "below_range" else color)
+            if entry.get("how") == "below_range":
+                at_most.append(curve["model"])
+            elif entry.get("metg_us"):  # the model's own marker, large, on the 50% line
+                ax.plot([entry["metg_us"]], [0.5], marker=model_marker(curve["model"]), color=color, markersize=9,
+                        linestyle="none", markeredgecolor="black", markeredgewidth=0.6, zorder=5)
+
         ax.axhline(0.5, color="black", linewidth=0.8, linestyle="--")
         ax.set_xscale("log")
         log_ticks(ax.xaxis, time_ticks(1e-6))
         ax.set_ylim(0, 1.2)
-        ax.set_xlabel("task length (log scale; triangles: METG, hollow: at most)")
+        ax.set_xlabel("task length (log scale)")
         ax.set_ylabel("efficiency")
+        limited = sorted({m["model"] for m in analysis["metg"] if m["p"] == p and m.get("limit")})
         ax.set_title(f"granularity at p = {p}" + (" (oversubscribed)" if p > analysis["cores"]["hardware_threads"]
-                                                  else ""))
+                                                  else "")
+                     + ("\n" + textwrap.fill("METG below the shortest task: " + ", ".join(at_most), 60)
+                        if at_most else "")
+                     + ("\n" + textwrap.fill("n/a (built-in limit): " + ", ".join(limited), 60) if limited else ""),
+                     fontsize=9)
         collect(ax, handles)
     legend_below(fig, handles, columns=8)
-    fig.suptitle("How short can a task be before a model wastes half the cores? Efficiency vs task length"
-                 + (f"\n(p = {', '.join(map(str, left_out))} not drawn: oversubscribed, efficiency at most cores / p; "
-                    "in metg.csv)" if left_out else ""))
+    fig.suptitle("How short can a task be before a model wastes half the cores? Efficiency vs task length\n"
+                 "(large marker on the dashed 50% line: the model's METG"
+                 + (f"; p = {', '.join(map(str, left_out))} not drawn: oversubscribed, efficiency at most cores / p, "
+                    "in metg.csv" if left_out else "") + ")")
     fig.tight_layout()
     return save(fig, out, "metg")
 
@@ -77,8 +87,9 @@ def plot_overhead(analysis: dict, out: Path) -> list[Path]:
             ax.errorbar(values, np.arange(len(models)) + (k - (len(ps) - 1) / 2) * height,
                         xerr=np.clip(errors, 0, None), capsize=2, linestyle="none",
                         marker=P_MARKERS[k % len(P_MARKERS)],
-                        markersize=5, color=P_SHADES[k % len(P_SHADES)], markeredgecolor="black", markeredgewidth=0.5,
-                        elinewidth=0.9,
+                        markersize=5, color=P_SHADES[k % len(P_SHADES)], markeredgecolor="black", markeredgewidth=0.6,
+                        elinewidth=0.9, ecolor="black",
+                        markerfacecolor="white" if p > analysis["cores"]["hardware_threads"] else P_SHADES[k],
                         label=f"p = {p}" + (" (oversubscribed)" if p > analysis["cores"]["hardware_threads"] else ""))
         ax.set_xscale("log")
         log_ticks(ax.xaxis, time_ticks(1e-9))

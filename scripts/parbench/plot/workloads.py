@@ -7,6 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..catalogue import current
+from ..modelnames import is_baseline
 from .style import (model_marker, collect, grid, group_title, legend_below, log_ticks, model_color, model_groups, save,
                     sorted_models, strong_series)
 
@@ -26,13 +27,15 @@ def plot_io(analysis: dict, out: Path) -> list[Path]:
         handles: dict = {}
         for ax, workload in zip(axes, workloads):
             mine = [p for p in points if p["workload"] == workload and p["model"] in members]
-            for model in sorted_models({p["model"] for p in mine}):
+            models = sorted_models({p["model"] for p in mine})
+            for index, model in enumerate(models):
                 series = sorted((p for p in mine if p["model"] == model), key=lambda p: p["p"])
                 if len(series) == 1:  # serial: one request at a time, a reference level
                     ax.axhline(series[0]["throughput"], color=model_color(model), linestyle="--", linewidth=1,
                                label=f"{model} (p = 1)")
                     continue
-                ax.plot([p["p"] for p in series], [p["throughput"] for p in series], marker=model_marker(model),
+                dodge = 1 + 0.06 * (index - (len(models) - 1) / 2)  # equal values stay visible
+                ax.plot([p["p"] * dodge for p in series], [p["throughput"] for p in series], marker=model_marker(model),
                         markersize=5,
                         color=model_color(model), label=model)
             ax.set_xscale("log")
@@ -42,11 +45,13 @@ def plot_io(analysis: dict, out: Path) -> list[Path]:
             if logarithmic:
                 ax.set_yscale("log")
                 log_ticks(ax.yaxis)
+                ax.set_ylim(min(values) / 1.3, max(values) * 1.3)  # room for a labelled tick past the data
             else:
                 ax.set_ylim(0, max(values) * 1.1)
             ax.set_xlabel("concurrency p (requests in flight, log)")
             ax.set_ylabel("requests/s" + (" (log)" if logarithmic else ""))
-            ax.set_title(workload)
+            missing = [m for m in sorted_models(members) if m not in models and not is_baseline(m)]
+            ax.set_title(workload + (f"\n(not run: {', '.join(missing)})" if missing else ""), fontsize=9)
             collect(ax, handles)
         legend_below(fig, handles, columns=5)
         drawn = {label.split(" ")[0] for label in handles}
@@ -82,13 +87,14 @@ def plot_processes(analysis: dict, out: Path) -> list[Path]:
         x = np.arange(len(workloads)) + (k - (len(models) - 1) / 2) * width
         ax.bar(x, values, width, label=model, color=model_color(model), yerr=errors, capsize=1.5,
                error_kw={"elinewidth": 0.8})
-        for index in limited:
-            ax.text(x[index], 0.05, "n/a", rotation=90, ha="center", va="bottom", fontsize=8, color="#333333")
+        for index in limited:  # a light hatched column, not a bar: the model's built-in limit leaves no figure
+            ax.axvspan(x[index] - width / 2, x[index] + width / 2, facecolor="none", edgecolor="#bbbbbb",
+                       hatch="////", linewidth=0)
     ax.axhline(cores, color="black", linewidth=0.8, linestyle="--")
     ax.set_xticks(range(len(workloads)), workloads, rotation=30, ha="right")
     ax.set_ylabel(f"speedup vs serial at p = {cores}")
     ax.set_title(f"What do processes cost against threads? Speedup at p = {cores}, 95% intervals\n"
-                 "(dashed: ideal; n/a: a built-in limit of the model, see Scaling)")
+                 "(dashed: ideal; a hatched column: n/a, a built-in limit of the model, see Scaling)")
     handles: dict = {}
     collect(ax, handles)
     legend_below(fig, handles)

@@ -77,7 +77,9 @@ def _say_figure(claim: dict) -> str:
         if low is None and high is not None:
             return f"{subject} ≤ {units.microseconds(high)} (efficient at the shortest task measured)"
         if low is not None:  # 2 significant digits: the brackets are a factor of 3 or more apart
-            shown = f"{rounded(figure)} us" if figure >= 1 else f"{rounded(1000 * figure)} ns"
+            digits = 2 if low <= float(f"{figure:.2g}") <= high else 3  # never outside its own bracket
+            value = figure if figure >= 1 else 1000 * figure
+            shown = _fixed(value, value, digits) + (" us" if figure >= 1 else " ns")
             return f"{subject} {shown} (between {units.microseconds(low)} and {units.microseconds(high)})"
         return f"{subject} {units.microseconds(figure)}"
     if interval:

@@ -85,10 +85,12 @@ def _duration(sweep: dict) -> str:
 def machine_line(env: dict, cores: dict) -> str:
     cpu = env.get("cpu", {})
     load = (env.get("load_average") or {}).get("before") or []
-    load_text = " / ".join(f"{v:.2f}" for v in load[:3]) if load else "unknown"
+    after = (env.get("load_average") or {}).get("after") or []
+    load_text = (" / ".join(f"{v:.2f}" for v in load[:3]) if load else "unknown") + (
+        " before the sweep, " + " / ".join(f"{v:.2f}" for v in after[:3]) + " after" if after else " before the sweep")
     return (f"{cpu.get('model', 'unknown CPU')}, {cores['physical']} physical cores / "
             f"{cores['hardware_threads']} hardware threads, governor {cpu.get('governor', 'unknown')}, "
-            f"load {load_text} (1/5/15 min before the sweep)")
+            f"load (1/5/15 min) {load_text}")
 
 
 def _verdict_label(verdict: dict) -> str:

@@ -63,10 +63,11 @@ def primitives_section(r: Report, c: Context) -> None:
     tables = analysis.get("primitive_tables", {})
     if tables:
         r.heading("Primitives")
-        r.text("The price of the building blocks, each beside a raw baseline in the same run (hatched): sync/ "
-               "locks, semaphores, wake-ups, barriers and latches between threads; queue/ throughput and hand-off; "
-               "spawn/ the cost to start one unit of work and see it finish; timer/ how late timers fire. Every "
-               "benchmark checks that it did the work it claims. Every figure: [primitives.csv](primitives.csv).")
+        r.text("The price of the building blocks, each beside a raw baseline in the same run where there is one "
+               "(hollow): sync/ locks, semaphores, wake-ups, barriers and latches between threads; queue/ throughput "
+               "and hand-off; spawn/ the cost to start one unit of work and see it finish; timer/ how late timers "
+               "fire. Every benchmark checks that it did the work it claims. Every figure: "
+               "[primitives.csv](primitives.csv).")
         claims = [claim for claim in analysis.get("claims") or [] if claim["section"] == "primitives"]
         r.bullets([say(claim) for claim in claims] or ["no headline figures (families missing)"])
         for prefix, title in (("sync", "Synchronisation"), ("queue", "Queues"), ("spawn", "Spawn ladder"),
@@ -74,8 +75,8 @@ def primitives_section(r: Report, c: Context) -> None:
             if tables.get(prefix):
                 r.image(plots / f"primitives_{prefix}.png",
                         f"{title}: " + ("how late does each timer fire (p99 of the samples, no interval)"
-                                        if prefix == "timer" else "what does each cost against its raw baseline "
-                                                                  "(medians, 95% intervals)"),
+                                        if prefix == "timer" else "what does each cost (medians, 95% intervals; a "
+                                                                  "raw baseline hollow, where there is one)"),
                         f"plots/primitives_{prefix}.png")
 
 

@@ -17,8 +17,8 @@ def scaling_section(r: Report, c: Context) -> None:
     r.heading("Scaling")
     r.text(f"Baseline: {analysis['baseline']}. Error bars: 95% bootstrap intervals where the CV exceeds 5%. "
            f"Shaded: more workers than the {cores['hardware_threads']} hardware threads (oversubscribed, hollow "
-           "markers, not joined to the trend). Models are drawn in two groups so that no panel holds more than "
-           "six lines.")
+           "markers, not joined to the trend). Models are drawn in groups of at most five, each shifted sideways a "
+           "little so that equal values stay visible; ‡ marks a high-severity suspicious value.")
     notes = sorted(analysis.get("model_notes", {}).items())
     if notes:
         r.text("What each model's numbers mean (its limits, as the model states them):")

@@ -37,10 +37,9 @@ def findings(analysis: dict) -> list[str]:
     verdicts = [v for v in analysis["verdicts"] if v["verdict"] != "only"]
     wins = [v for v in verdicts if v["verdict"] == "win"]
     if verdicts:
-        by_model = Counter(v["best"] for v in wins)
         out.append(f"{len(wins)} of {len(verdicts)} verdicts (a workload in one track) have a fastest model beyond "
                    "the noise"
-                   + (f" ({', '.join(f'{m} {n}' for m, n in by_model.most_common())})" if wins else "")
+                   + (" (" + "; ".join(f"{_verdict_label(v)}: {v['best']}" for v in wins) + ")" if wins else "")
                    + f"; {len(verdicts) - len(wins)} {'is a tie' if len(verdicts) - len(wins) == 1 else 'are ties'} "
                    "(Verdicts below).")
     cores = analysis["cores"]["physical"]
