@@ -111,9 +111,9 @@ def plot_karp_flatt(analysis: dict, out: Path) -> list[Path]:
                           and track_of(p["model"]) == t}) for t in tracks}
     for ax, track in zip(axes.flat, tracks):
         _karp_flatt_panel(ax, [r for r in rows if track_of(r["model"]) == track], workloads, handles)
+        note = textwrap.fill("not drawn where a built-in limit applies: " + ", ".join(limited[track]), 70)
         ax.set_title(("C++ models" if track == "cpp" else "Python track (its own sizes; empty rows: not run)")
-                     + ("\n" + textwrap.fill("not drawn where a built-in limit applies: " + ", ".join(limited[track]),
-                                              70) if limited[track] else ""), fontsize=9)
+                     + ("\n" + note if limited[track] else ""), fontsize=9)
     axes.flat[0].set_yticks(range(len(workloads)), workloads)
     axes.flat[0].invert_yaxis()
     fig.suptitle(f"Which workloads keep a serial part? Karp-Flatt e at p = {rows[0]['p']} (the physical cores)")
