@@ -132,7 +132,7 @@ def test_the_report_shows_the_rules(tmp_path):
     assert re.search(r"\| primes \| 2 \| pool 1\.2\d*x faster than tbb \[", markdown)
     assert re.search(r"\| stream_triad \| 2 \| tie: pool, tbb \(runner-up tbb's time / pool's 1\.0+x \[", markdown)
     assert f"Previous run: {older.name}." in markdown and str(older) not in markdown and " tie |" in markdown
-    assert "Not comparable by design" in markdown and "## Serial fraction (Karp-Flatt estimates)" in markdown
+    assert "Models with a built-in limit" in markdown and "## Serial fraction (Karp-Flatt estimates)" in markdown
     assert re.match(r"\*\*Run quality: (good|use with care|not trustworthy)\.\*\*", markdown.splitlines()[2])
     assert len(markdown.splitlines()) <= 350
     html = (newer / "report.html").read_text()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -35,7 +36,7 @@ def plot_ipc(analysis: dict, out: Path) -> list[Path]:
         points = sorted((r for r in mpi[mode] if r.get(mpi_key)), key=lambda r: r["size"])
         if points:
             ax.plot([r["size"] for r in points], [r[mpi_key] * scale for r in points],
-                    marker="s" if mode == "pingpong" else "D", markersize=3,
+                    marker="s", markersize=3,
                     linestyle="--", color="black",
                     label="MPI, 2 ranks (Open MPI)")
         ax.set_xscale("log", base=2)
@@ -128,7 +129,8 @@ def plot_primitives(analysis: dict, out: Path) -> list[Path]:
             log_ticks(ax.xaxis, ticks)  # whole decades at both ends: a labelled tick past every value
         else:
             ax.xaxis.set_major_formatter(FuncFormatter(ticks))
-        ax.set_xlabel(PRIMITIVE_UNITS.get(prefix, "time") + "\n(" + ("log scale; " if logarithmic else "")
+        unit = textwrap.fill(PRIMITIVE_UNITS.get(prefix, "time"), 80)
+        ax.set_xlabel(unit + "\n(" + ("log scale; " if logarithmic else "")
                       + ("" if prefix == "timer" else "medians, 95% intervals; ") + "hollow: raw baseline)")
         ax.set_title(PRIMITIVE_TITLES.get(prefix, prefix))
         fig.tight_layout()

@@ -14,7 +14,7 @@ import numpy as np
 from .. import stats
 from ..catalogue import current
 from ..modelnames import is_baseline, track_of
-from .style import (collect, draw_series, grid, group_title, legend_below, model_color, model_groups,
+from .style import (collect, cpp_panels, draw_series, grid, group_title, legend_below, model_color, model_groups,
                     model_marker, save, shade_oversubscribed, sorted_models, strong_series, upper_reach,
                     flag_legend)
 
@@ -33,6 +33,7 @@ def plot_scaling(analysis: dict, out: Path, key: str, ylabel: str, title: str, n
             continue
         fig, axes = grid(len(workloads))
         handles: dict = {}
+        drawn: set[str] = set()
         drawn_models = sorted_models(m for w in workloads for m in series[w] if m in members)
         drawn_points = [p for w in workloads for m in members for p in series[w].get(m, []) if not p.get("limit")]
         top = max(1.2, min(3.0, 1.08 * upper_reach(drawn_points, key, ci_key)))
@@ -49,6 +50,7 @@ def plot_scaling(analysis: dict, out: Path, key: str, ylabel: str, title: str, n
                     continue
                 dodge = 0.035 * (drawn_models.index(model) - (len(drawn_models) - 1) / 2)
                 draw_series(ax, points, key, model_color(model), model, threads, ci_key, dodge)
+                drawn.add(model)
             if key == "speedup":
                 ideal = [p for p in ps_all]
                 ax.plot(ideal, [min(p, analysis["cores"]["physical"]) for p in ideal], color="black",
@@ -76,7 +78,6 @@ def plot_scaling(analysis: dict, out: Path, key: str, ylabel: str, title: str, n
         flag_legend(handles, [p for w in workloads for m in members for p in series[w].get(m, [])
                               if not p.get("limit") and (key == "speedup" or not is_baseline(m))])
         legend_below(fig, handles)
-        drawn = {label.split(" ")[0] for label in handles}
         never = [m for m in sorted_models(m for m in members if not is_baseline(m)) if m not in drawn
                  and any(m in series[w] for w in workloads)]
         fig.suptitle(f"{title}\n{group_title(group, drawn)}"
@@ -129,9 +130,9 @@ def _karp_flatt_panel(ax, rows: list[dict], workloads: list[str], handles: dict)
     for index, workload in enumerate(workloads):  # the configured serial fraction, behind the dots
         true_s = next((r.get("true_serial_fraction") for r in rows if r["workload"] == workload
                        and r.get("true_serial_fraction") is not None), None)
-        if true_s is not None:
-            ax.plot([true_s, true_s], [index - 0.45, index + 0.45], color="#888888", linewidth=3, alpha=0.5,
-                    zorder=0, label="configured s (amdahl_*)")
+        if true_s is not None:  # above the dots: they often sit right on it
+            ax.plot([true_s], [index], marker="|", markersize=26, markeredgewidth=2.2, color="black", alpha=0.55,
+                    linestyle="none", zorder=6, label="configured s (amdahl_*)")
     for offset, model in zip(offsets, models):
         mine = [r for r in rows if r["model"] == model]
         inside = [r for r in mine if low <= r["self_karp_flatt"] <= high]
@@ -170,18 +171,20 @@ def plot_amdahl_efficiency(analysis: dict, out: Path) -> list[Path]:
         return []
     threads = analysis["cores"]["hardware_threads"]
     cores = analysis["cores"]["physical"]
-    fig, axes = grid(len(workloads), 3.6, 2.8)
+    groups = [members for _, _, members in cpp_panels()]  # one row per panel group: at most five models a panel
+    fig, axes = plt.subplots(len(groups), len(workloads), figsize=(3.6 * len(workloads), 2.8 * len(groups)),
+                             squeeze=False)
     handles: dict = {}
-    for ax, workload in zip(axes, workloads):
+    for ax, (members, workload) in zip(axes.flat, [(g, w) for g in groups for w in workloads]):
         ps_all = sorted({p["p"] for pts in series[workload].values() for p in pts})
         shade_oversubscribed(ax, analysis, ps_all)
         true_s = next((p.get("true_serial_fraction") for pts in series[workload].values() for p in pts
                        if p.get("true_serial_fraction") is not None), None)
-        models = sorted_models(m for m in series[workload] if track_of(m) == "cpp" and not is_baseline(m)
+        models = sorted_models(m for m in series[workload] if m in members and not is_baseline(m)
                                and not any(p.get("limit") for p in series[workload][m]))
         for index, model in enumerate(models):
             draw_series(ax, series[workload][model], "efficiency", model_color(model), model, threads,
-                        "efficiency_ci", 0.03 * (index - (len(models) - 1) / 2))
+                        "efficiency_ci", 0.05 * (index - (len(models) - 1) / 2))
         if true_s is not None:
             grid_p = np.linspace(1, max(ps_all), 60)
             bound = 1.0 / (np.minimum(grid_p, cores) * true_s + 1 - true_s) * np.minimum(grid_p, cores) / grid_p
@@ -189,7 +192,7 @@ def plot_amdahl_efficiency(analysis: dict, out: Path) -> list[Path]:
                     label="Amdahl bound of the configured s (past the cores: cores / p of it)")
         ax.set_ylim(0, 1.2)
         ax.set_xticks(ps_all)
-        ax.set_title(f"{workload} (s = {true_s})")
+        ax.set_title(f"{workload} (s = {true_s})\n{', '.join(models)}", fontsize=8.5)
         ax.set_xlabel("workers p")
         ax.set_ylabel("efficiency")
         collect(ax, handles)
@@ -216,6 +219,8 @@ def plot_heatmap(analysis: dict, out: Path) -> list[Path]:
                 if point["p"] == cores and not is_baseline(model):
                     if point.get("limit"):
                         limited[(workload, model)] = point.get("efficiency")
+                        if point.get("flags"):
+                            flagged.add((workload, model))
                     elif point.get("efficiency") is not None:
                         cells[(workload, model)] = point["efficiency"]
                         if point.get("flags"):
@@ -261,7 +266,8 @@ def _heatmap_cell(ax, i: int, j: int, value: float, limited, flagged: bool) -> N
     if limited is not False:
         ax.add_patch(matplotlib.patches.Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="#dddddd",
                                                   hatch="///", edgecolor="#aaaaaa", linewidth=0))
-        ax.text(j, i, "n/a" if limited is None else f"({limited:.2f})", ha="center", va="center", fontsize=8,
+        ax.text(j, i, ("n/a" if limited is None else f"({limited:.2f})") + (" ‡" if flagged else ""), ha="center",
+                va="center", fontsize=8,
                 color="#444444", bbox={"boxstyle": "round,pad=0.1", "facecolor": "#dddddd", "edgecolor": "none"})
     elif np.isnan(value):
         ax.add_patch(matplotlib.patches.Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="#f4f4f4", linewidth=0))
@@ -303,7 +309,7 @@ def plot_gustafson(analysis: dict, out: Path) -> list[Path]:
         ax.set_xlim(min(values) * 0.95, max(p, max(values)) * 1.05)
         ax.set_title(f"{workload} at p = {p}")
         ax.set_xlabel("scaled speedup p T(1, n) / T(p, n_p)")
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), fontsize=7, frameon=False, ncol=2)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), fontsize=8.5, frameon=False, ncol=2)
     limited = sorted({r["model"] for r in analysis.get("gustafson", []) if r.get("limit")})
     fig.suptitle("Weak scaling: how close to ideal when each worker keeps the same work?"
                  + (f"\n(not drawn, a built-in limit: {', '.join(limited)}; dots: medians, in gustafson.csv)"

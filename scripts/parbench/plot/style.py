@@ -89,7 +89,7 @@ def group_title(group: str, drawn=None) -> str:
 PALETTE = (*plt.get_cmap("tab10").colors, *plt.get_cmap("Dark2").colors, *plt.get_cmap("Set1").colors)
 # The Python track's models: dark shades, far in lightness from tab10's mid-tone C++ colours,
 # with markers of their own and dashed lines, so that no Python model is read as a C++ one.
-PYTHON_PALETTE = ("#555555", "#0d1b6e", "#8e24aa", "#00695c", "#7f0000", "#e65100", "#3e2723", "#455a64")
+PYTHON_PALETTE = ("#555555", "#0d1b6e", "#8e24aa", "#00695c", "#7f0000", "#b8860b", "#3e2723", "#455a64")
 CV_ERROR_BARS = 0.05
 
 

@@ -34,7 +34,7 @@ def plot_io(analysis: dict, out: Path) -> list[Path]:
                     ax.axhline(series[0]["throughput"], color=model_color(model), linestyle="--", linewidth=1,
                                label=f"{model} (p = 1)")
                     continue
-                dodge = 1 + 0.06 * (index - (len(models) - 1) / 2)  # equal values stay visible
+                dodge = 1 + 0.12 * (index - (len(models) - 1) / 2)  # equal values stay visible
                 ax.plot([p["p"] * dodge for p in series], [p["throughput"] for p in series], marker=model_marker(model),
                         markersize=5,
                         color=model_color(model), label=model)
