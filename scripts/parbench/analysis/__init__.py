@@ -46,19 +46,7 @@ def analyze(directory: Path, replacements: dict[str, Path] | None = None,
     sweep wrote it is refused, or with `changed` (a list) left out and named there."""
     with catalogue.using(catalogue.of_folder(directory)):
         files = [(replacements or {}).get(f.name, f) for f in result_files(directory, changed)]
-        results = load_results(files)
-        if not results.workload_runs() and not any(
-                r.family.startswith(p) for r in results.runs.values() for p in ("overhead/",)):
-            if not results.runs:
-                raise UserError(f"{directory}: no benchmarks in the JSON files")
-        if not any(r.real_times for r in results.runs.values()) and not any(
-                r.errors for r in results.runs.values()):
-            raise UserError(f"{directory}: no parbench benchmarks with timings")
-        parbench_like = results.workload_runs() or any(
-            r.family.startswith(("overhead/", "sync/", "queue/", "spawn/", "timer/", "ipc/", "psync/", "mpi/", "py/"))
-            for r in results.runs.values())
-        if not parbench_like:
-            raise UserError(f"{directory}: no parbench benchmarks (names like <workload>/<model>/n:<N>/p:<P>)")
+        results = _parbench_results(directory, load_results(files))
         env = read_env(directory)
         sweep = read_state(directory)
         physical, threads = machine_cores(env, results)
@@ -119,6 +107,21 @@ def analyze(directory: Path, replacements: dict[str, Path] | None = None,
         if with_previous:
             analysis["previous"] = _vs_previous(analysis, directory, env, sweep, baseline)
         return analysis
+
+
+def _parbench_results(directory: Path, results):
+    """The results, or one line saying why they are not a parbench sweep's."""
+    if not results.runs:
+        raise UserError(f"{directory}: no benchmarks in the JSON files")
+    if not any(r.real_times for r in results.runs.values()) and not any(
+            r.errors for r in results.runs.values()):
+        raise UserError(f"{directory}: no parbench benchmarks with timings")
+    parbench_like = results.workload_runs() or any(
+        r.family.startswith(("overhead/", "sync/", "queue/", "spawn/", "timer/", "ipc/", "psync/", "mpi/", "py/"))
+        for r in results.runs.values())
+    if not parbench_like:
+        raise UserError(f"{directory}: no parbench benchmarks (names like <workload>/<model>/n:<N>/p:<P>)")
+    return results
 
 
 def _vs_previous(analysis: dict, directory: Path, env: dict, sweep: dict, baseline: Path | None) -> dict | None:
