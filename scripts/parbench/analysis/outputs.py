@@ -36,7 +36,7 @@ PYTHON_CSV_TABLES = {
 CSV_TABLES = {
     "points": ["workload", "model", "category", "scaling", "n", "p", "repetitions", "median_s",
                "ci_low_s", "ci_high_s", "cv", "speedup", "speedup_ci", "efficiency", "self_speedup",
-               "self_efficiency", "karp_flatt", "throughput", "bytes_per_second", "oversubscribed",
+               "self_efficiency", "karp_flatt", "self_karp_flatt", "throughput", "bytes_per_second", "oversubscribed",
                "limit", "verified"],
     "fits": ["workload", "model", "n", "method", "fitted", "distinct_p", "true_serial_fraction",
              "serial_fraction", "serial_fraction_ci", "t1_s", "points", "max_p", "reason"],

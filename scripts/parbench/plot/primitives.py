@@ -87,9 +87,10 @@ def _label(row: dict, prefix: str, threads: int) -> str:
     """A row's name as the chart shows it: the benchmark without its family prefix, a count of
     threads beyond the machine's marked as oversubscribed."""
     label = row["benchmark"].split("/", 1)[1] if prefix != "spawn" else row["benchmark"]
-    counts = [int(v) for k, v in row["args"].items() if k in ("nthreads", "producers", "consumers", "threads")
-              and isinstance(v, (int, float))]
-    if counts and (sum(counts) if "producers" in row["args"] else max(counts)) > threads:
+    keys = ("nthreads", "producers", "consumers", "threads", "readers", "writers")
+    counts = [int(v) for k, v in row["args"].items() if k in keys and isinstance(v, (int, float))]
+    together = "producers" in row["args"] or "readers" in row["args"]  # each side has threads of its own
+    if counts and (sum(counts) if together else max(counts)) > threads:
         label += " (oversubscribed)"
     return label + (" [raw baseline]" if row["baseline"] else "")
 

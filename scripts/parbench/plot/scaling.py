@@ -150,6 +150,8 @@ def _karp_flatt_panel(ax, rows: list[dict], workloads: list[str], handles: dict)
                             color=model_color(model))
     ax.set_xlim(low - 0.05, high + 0.05)
     ax.axvline(0, color="black", linewidth=0.8)
+    for index in range(len(workloads) - 1):  # a rule between workloads: a dot belongs to the row it is in
+        ax.axhline(index + 0.5, color="#999999", linewidth=0.6)
     ax.set_xlabel("e from the self-speedup, 95% intervals (as in fits.csv)\n0: perfect; negative: superlinear")
     collect(ax, handles)
 
@@ -274,7 +276,7 @@ def _heatmap_cell(ax, i: int, j: int, value: float, limited, flagged: bool) -> N
         ax.text(j, i, "–", ha="center", va="center", fontsize=8, color="#777777")
     else:  # white on the darkest cells of the scale
         ax.text(j, i, f"{value:.2f}" + (" ‡" if flagged else ""), ha="center", va="center", fontsize=9,
-                fontweight="bold" if flagged else "normal", color="white" if value > 1.25 or value < 0.15 else "black")
+                fontweight="bold" if flagged else "normal", color="white" if value > 1.25 or value < 0.2 else "black")
 
 
 def plot_gustafson(analysis: dict, out: Path) -> list[Path]:
@@ -312,7 +314,7 @@ def plot_gustafson(analysis: dict, out: Path) -> list[Path]:
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), fontsize=8.5, frameon=False, ncol=2)
     limited = sorted({r["model"] for r in analysis.get("gustafson", []) if r.get("limit")})
     fig.suptitle("Weak scaling: how close to ideal when each worker keeps the same work?"
-                 + (f"\n(not drawn, a built-in limit: {', '.join(limited)}; dots: medians, in gustafson.csv)"
+                 + (f"\n(not drawn, a built-in limit: {', '.join(limited)}; markers: medians, in gustafson.csv)"
                     if limited else ""))
     fig.tight_layout()
     return save(fig, out, "gustafson")

@@ -28,7 +28,7 @@ def plot_metg(analysis: dict, out: Path) -> list[Path]:
         at_most = []  # efficient at the shortest task measured: named, not stacked on one spot
         for index, curve in enumerate(mine):
             color = model_color(curve["model"])
-            dodge = 1 + 0.04 * (index - (len(mine) - 1) / 2)  # equal curves stay visible
+            dodge = 1 + 0.09 * (index - (len(mine) - 1) / 2)  # equal curves stay visible
             ax.plot([t * dodge for t in curve["task_us"]], curve["efficiency"], marker=model_marker(curve["model"]),
                     markersize=4, color=color, linestyle=model_linestyle(curve["model"]), label=curve["model"])
             entry = metg.get((curve["model"], p), {})
