@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from . import UserError
+from .topology import read_topology
 from .util import OutputTooLarge, read_regular_text, run_bounded
 
 RELEVANT_VARIABLES = re.compile(r"^(OMP_|GOMP_|KMP_|TBB_|PARBENCH_|MALLOC_|LD_PRELOAD$)")
@@ -40,6 +41,15 @@ def machine_fingerprint(cpu: dict) -> dict:
             "hardware_threads": cpu.get("hardware_threads"),
             "memory_kib": int(memory.group(1)) if memory else None, "kernel": platform.release(),
             "machine_id_sha256": hashlib.sha256(machine_id.encode()).hexdigest()[:16] if machine_id else None}
+
+
+def _topology_record() -> dict:
+    """The topology for env.json; a sysfs that cannot be read (a container's) is said, and the
+    sweep goes on."""
+    try:
+        return read_topology().record()
+    except UserError as error:
+        return {"error": str(error)}
 
 
 def cpu_info() -> dict:
@@ -159,6 +169,7 @@ def collect(root: Path, build_dir: Path, binary_info: dict) -> dict:
     return {
         "hostname": socket.gethostname(),
         "machine": machine_fingerprint(cpu),
+        "topology": _topology_record(),
         "kernel": platform.release(),
         "os": _read("/etc/debian_version") and f"Debian {_read('/etc/debian_version')}" or platform.platform(),
         "cpu": cpu,

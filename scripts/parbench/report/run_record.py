@@ -80,6 +80,44 @@ def environment_section(r: Report, c: Context) -> None:
         *_mpi_rows(env),
         *_python_rows(env),
     ], md_rows=None)
+    topology_part(r, env)
+
+
+def topology_part(r: Report, env: dict) -> None:
+    """The machine's topology as the sweep recorded it (env.json "topology"): one line and a table
+    of its NUMA nodes."""
+    topology = env.get("topology")
+    if not isinstance(topology, dict):
+        return
+    if topology.get("error"):
+        r.text(f"Topology: not read ({topology['error']}).")
+        return
+    usable = topology.get("usable_cpus")
+    limits = []
+    if len(topology.get("allowed") or []) != len(topology.get("online") or []):
+        limits.append(f"cpuset {len(topology.get('allowed') or [])} of {len(topology.get('online') or [])} CPUs")
+    if topology.get("quota_cpus"):
+        limits.append(f"CPU quota {topology['quota_cpus']:g}")
+    kinds = topology.get("core_types") or {}
+    r.text(f"Topology: {topology.get('sockets', '?')} socket(s), {topology.get('cores', '?')} cores, "
+           f"{topology.get('threads', '?')} hardware threads ({topology.get('threads_per_core', '?')} per core), "
+           f"{len(topology.get('nodes') or [])} NUMA node(s)"
+           + (", hybrid: " + ", ".join(f"{len(cpus)} {kind}" for kind, cpus in sorted(kinds.items())) if kinds else "")
+           + (f"; this sweep's process: {', '.join(limits)}, {usable} usable" if limits else "") + ".")
+    r.table(["NUMA node", "CPUs", "memory"],
+            [[node.get("id"), _cpu_ranges(node.get("cpus") or []),
+              units.byte_size(node["memory_kib"] * 1024) if node.get("memory_kib") else "?"]
+             for node in topology.get("nodes") or []], md_rows=4)
+
+
+def _cpu_ranges(cpus: list[int]) -> str:
+    ranges, start = [], None
+    for index, cpu in enumerate(cpus):
+        start = cpu if start is None else start
+        if index + 1 == len(cpus) or cpus[index + 1] != cpu + 1:
+            ranges.append(f"{start}-{cpu}" if cpu != start else str(cpu))
+            start = None
+    return ",".join(ranges)
 
 
 def failures_section(r: Report, c: Context) -> None:
