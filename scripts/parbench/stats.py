@@ -201,21 +201,6 @@ def holm(p_values: Sequence[float]) -> list[float]:
     return adjusted
 
 
-def compare_samples(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> dict:
-    """How b compares with a: ratio = median(b) / median(a) with its bootstrap interval, and the
-    two-sided p-value of Welch's test on log times (not yet corrected for other comparisons)."""
-    ratio, low, high = ratio_of_medians(b, a, confidence)
-    return {"ratio": ratio, "ci": [low, high], "p_value": welch_log_p(a, b)}
-
-
-def decide(comparison: dict, p_adjusted: float, noise: float, alpha: float = 0.05) -> bool:
-    """True when a difference is real: its corrected p-value is below alpha, its interval
-    excludes 1, and it is larger than the run-to-run noise."""
-    low, high = comparison["ci"]
-    return (p_adjusted < alpha and not (low <= 1.0 <= high)
-            and abs(comparison["ratio"] - 1.0) > noise)
-
-
 RESAMPLES = 4000
 # A median of fewer repetitions has too few distinct resamples for its interval to mean anything.
 MIN_TEST_REPETITIONS = 3
