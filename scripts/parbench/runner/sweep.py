@@ -300,8 +300,11 @@ def _run_planned(directory: Path, state: dict, config, families: list[Family], t
     done = _finished_families(directory, state, state_path) if resume else {}
     state["families"] = list(done.values())
     state["status"] = "running"
+    # Polled for from before sweep.json first appears: a stop from then on leaves the state
+    # "interrupted" and says how to resume (installed after the write, a signal between the two
+    # ended the sweep with no resume hint).
+    stop.install()
     write_state(directory, state)
-    stop.install()  # from here a stop signal is polled for: the state says what has run
     progress = Progress(families, config)
     print(f"sweep '{config.name}': {len(families)} families ({len(done)} already done) -> {directory}",
           flush=True)
