@@ -1,16 +1,32 @@
 #include "benchmarks/harness.hpp"
 #include "benchmarks/team.hpp"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <stdexcept>
+#include <string>
 #include <thread>
 #include <utility>
 
 namespace parbench {
 
 std::size_t hardware_threads() {
+  if (const char* planned = std::getenv("PARBENCH_CPUS"); planned != nullptr && *planned != '\0') {
+    char* end = nullptr;
+    const unsigned long long count = std::strtoull(planned, &end, 10);
+    if (*end != '\0' || count == 0 || count > kMaxWorkers)
+      throw std::invalid_argument("PARBENCH_CPUS='" + std::string(planned) +
+                                  "' is not a CPU count (1.." + std::to_string(kMaxWorkers) + ")");
+    return static_cast<std::size_t>(count);
+  }
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (::sched_getaffinity(0, sizeof allowed, &allowed) == 0)
+    return std::max<std::size_t>(1, static_cast<std::size_t>(CPU_COUNT(&allowed)));
   return std::max<std::size_t>(1, std::thread::hardware_concurrency());
 }
 
@@ -43,12 +59,26 @@ std::vector<std::size_t> primitive_thread_counts() {
   return counts;
 }
 
+namespace {
+
+std::vector<std::size_t> scaled(const WorkloadInfo& workload, std::vector<std::size_t> sizes,
+                                double scale) {
+  if (scale == 1.0) return sizes;
+  for (std::size_t& n : sizes)
+    n = std::clamp(static_cast<std::size_t>(std::llround(static_cast<double>(n) * scale)),
+                   workload.min_size, workload.max_size);
+  sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+  return sizes;
+}
+
+}  // namespace
+
 std::vector<std::size_t> Selection::sizes_for(const WorkloadInfo& workload) const {
   switch (size_set) {
     case SizeSet::standard:
-      return workload.default_sizes;
+      return scaled(workload, workload.default_sizes, size_scale);
     case SizeSet::quick:
-      return workload.quick_sizes;
+      return scaled(workload, workload.quick_sizes, size_scale);
     case SizeSet::small:
       return {workload.small_size};
     case SizeSet::given:

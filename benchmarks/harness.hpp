@@ -16,6 +16,9 @@
 
 namespace parbench {
 
+/// The largest worker count p accepted (--p, PARBENCH_CPUS).
+inline constexpr std::size_t kMaxWorkers = 1024;
+
 struct Selection {
   enum class SizeSet { standard, quick, small, given };
   enum class Scaling { strong, weak };
@@ -26,6 +29,10 @@ struct Selection {
   SizeSet size_set = SizeSet::standard;        ///< --size=default|quick|small|N[,N...]
   std::vector<std::size_t> sizes;              ///< the N list of --size=N,...
   Scaling scaling = Scaling::strong;           ///< --scaling=strong|weak
+  /// --size-scale: the declared default and quick sizes times this (within
+  /// each workload's range), so that a region at the largest p stays long
+  /// enough on a big machine (the sweep's size rule, benchmarks/sweeps/default.toml).
+  double size_scale = 1.0;
 
   /// The sizes n to register for a workload under this selection.
   std::vector<std::size_t> sizes_for(const WorkloadInfo& workload) const;
@@ -53,7 +60,8 @@ struct Selection {
 /// figure depends on it carry it in their name (wait:<policy>).
 std::string omp_wait_policy();
 
-/// Hardware threads of this machine (at least 1).
+/// The CPUs this process may run on (its affinity mask, at least 1), or
+/// PARBENCH_CPUS when set: the planner lists a recorded machine's benchmarks.
 std::size_t hardware_threads();
 /// 1, 2, 4, ... up to the hardware threads, plus that count and twice it.
 std::vector<std::size_t> default_worker_counts();

@@ -20,6 +20,7 @@
 //   --concurrency=1,16,256  p values of the I/O workloads, whose p is concurrency
 //                     (default: each workload's own levels; capped per model)
 //   --size=default|quick|small|N[,N...]   sizes (default: each workload's own)
+//   --size-scale=F    default and quick sizes times F (the sweep's size rule)
 //   --scaling=strong|weak   weak: n grows with p so work per worker is fixed
 // Anything else must be a Google Benchmark flag (--benchmark_*, --v).
 #include <benchmark/benchmark.h>
@@ -76,7 +77,6 @@ constexpr std::size_t kMaxRepetitions = 1000;
 // The largest concurrency: n = size x p stays far from overflow, and a coroutine
 // model (no cap of its own) is not asked for a million descriptors.
 constexpr std::size_t kMaxConcurrency = 65536;
-constexpr std::size_t kMaxWorkers = 1024;
 // --benchmark_min_time is refused above this (and at 0 or below).
 constexpr std::size_t kMaxMinTimeSeconds = 3600;
 
@@ -174,6 +174,7 @@ struct Command {
 Command parse(int argc, char** argv) {
   Command command;
   command.benchmark_args.push_back(argv[0]);
+  std::vector<std::size_t> automatic_workers;
   bool workloads_given = false, models_given = false, workers_given = false,
        primitives_given = false;
   std::vector<std::string> skipped_models;
@@ -239,6 +240,10 @@ Command parse(int argc, char** argv) {
           throw UsageError("unknown model '" + name + "' (valid: " + names_of(models()) + ")");
         skipped_models.push_back(name);
       }
+    } else if (arg.starts_with("--auto-p")) {
+      // The automatic worker counts (the sweep's, from the topology) in place of
+      // default_worker_counts(): unlike --p, the I/O workloads keep their concurrency levels.
+      automatic_workers = parse_positive_list(value_of("--auto-p"), "worker count p", kMaxWorkers);
     } else if (arg.starts_with("--p=") || arg == "--p") {
       workers_given = true;
       command.selection.workers =
@@ -246,6 +251,13 @@ Command parse(int argc, char** argv) {
     } else if (arg.starts_with("--concurrency")) {
       command.selection.concurrency =
           parse_positive_list(value_of("--concurrency"), "concurrency p", kMaxConcurrency);
+    } else if (arg.starts_with("--size-scale")) {
+      const std::string value = value_of("--size-scale");
+      char* end = nullptr;
+      const double scale = std::strtod(value.c_str(), &end);
+      if (value.empty() || *end != '\0' || !(scale >= 1.0 && scale <= 1000.0))
+        throw UsageError("--size-scale must be a number from 1 to 1000, got '" + value + "'");
+      command.selection.size_scale = scale;
     } else if (arg.starts_with("--size")) {
       const std::string value = value_of("--size");
       using SizeSet = Selection::SizeSet;
@@ -273,8 +285,8 @@ Command parse(int argc, char** argv) {
     } else {
       throw UsageError(
           "unknown option '" + std::string(arg) +
-          "' (parbench options: --workloads= --models= --primitives= --skip-models= --p= "
-          "--concurrency= --size= "
+          "' (parbench options: --workloads= --models= --primitives= --skip-models= --p= --auto-p= "
+          "--concurrency= --size= --size-scale= "
           "--scaling=; "
           "Google Benchmark flags start with --benchmark_; --help lists them)");
     }
@@ -303,7 +315,8 @@ Command parse(int argc, char** argv) {
     return std::find(skipped_models.begin(), skipped_models.end(), model->name) !=
            skipped_models.end();
   });
-  if (!workers_given) selection.workers = default_worker_counts();
+  if (!workers_given)
+    selection.workers = automatic_workers.empty() ? default_worker_counts() : automatic_workers;
   selection.workers_given = workers_given;
   if (selection.size_set == Selection::SizeSet::given) {
     for (const WorkloadInfo* workload : selection.workloads)
@@ -725,9 +738,12 @@ Selection options (list, selfcheck and a run):
                     (default: all when nothing is selected, none when --workloads or --models is)
   --skip-models=a,b models to leave out
   --p=1,2,4         worker counts of the parallel models (default: powers of two up to the
-                    hardware threads, that count, and twice it)
+                    CPUs this process may use, that count, and twice it)
+  --auto-p=1,2,4    the automatic worker counts in place of the default above (the sweep's,
+                    from the topology); unlike --p, the I/O workloads keep their own levels
   --concurrency=1,16,256  p values of the I/O workloads (default: each workload's own levels)
   --size=default|quick|small|N[,N...]   sizes n (default: each workload's own)
+  --size-scale=F    the default and quick sizes times F (1 to 1000; the sweep's size rule)
   --scaling=strong|weak   weak: n grows with p so that the work per worker is fixed
 Other:
   -h, --help        this text, then Google Benchmark's flags

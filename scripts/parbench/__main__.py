@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import errno
+import math
 import os
 import signal
 import sys
@@ -33,6 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
     baseline_help = ("an earlier sweep to show 'vs previous' against (default: the latest earlier sweep of "
                      "this machine and config under results/ or beside DIR)")
     sweep.add_argument("--baseline", metavar="DIR", help=baseline_help)
+    sweep.add_argument("--plan", action="store_true",
+                       help="print the plan (machine, families, worker counts, affinity, estimated minutes) and exit")
+    sweep.add_argument("--budget", metavar="MIN", type=_minutes,
+                       help="thin the plan until it fits MIN minutes (worker counts between boundaries, weak "
+                            "scaling, the oversubscribed point, repetitions above 5) and say what it dropped")
     sweep.add_argument("--python", metavar="INTERPRETER[,...]",
                        help="the Python track's interpreter (default: the config's python, /usr/bin/python3), "
                             "or several, comma-separated: the first runs everything, each other one the "
@@ -77,7 +83,12 @@ def run(argv: list[str]) -> int:
                             + ("config name or file" if name == "config" else "folder"))
     from . import pipeline
     if args.command == "sweep":
-        return pipeline.sweep(args.config, args.out, args.resume, args.baseline, args.python)
+        if args.plan:
+            for flag, given in (("--resume", args.resume), ("--out", args.out), ("--baseline", args.baseline)):
+                if given is not None:
+                    raise UserError(f"{flag}: --plan runs nothing; drop {flag}")
+            return pipeline.plan(args.config, args.python, args.budget)
+        return pipeline.sweep(args.config, args.out, args.resume, args.baseline, args.python, args.budget)
     if args.command == "analyze":
         return pipeline.analyze(Path(args.directory), args.baseline)
     if args.command == "plot":
@@ -95,6 +106,16 @@ def run(argv: list[str]) -> int:
         return pipeline.check(Path(args.directory), Path(args.reference) if args.reference else None,
                               allow_remeasure=not args.no_remeasure)
     raise UserError(f"unknown command {args.command}")
+
+
+def _minutes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= 7 * 24 * 60:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of minutes (above 0, at most a week)")
+    return value
 
 
 def _one_line(error: BaseException) -> str:

@@ -48,6 +48,19 @@ class SweepConfig:
     workloads: list[str] | None = None
     models: list[str] | None = None
     workers: list[int] | None = None
+    # workers = "auto" as the plan made it on this machine's topology (not a key of a config
+    # file: the sweep records it, so that a resumed sweep runs the same counts)
+    auto_workers: list[int] | None = None
+    auto_python_workers: list[int] | None = None  # python_workers = "cores" or "auto", likewise
+    # the largest oversubscribed worker count "auto" plans (twice the usable CPUs, at most this;
+    # at or below the usable CPUs: none)
+    oversubscribed_max: int = 256
+    # "auto" (the policies whose placements differ on this machine) or a list of none, compact, spread
+    affinity: str | list[str] = "auto"
+    # the size rule: a region at p = the usable cores takes at least this many ms ...
+    min_region_ms: float = 1.0
+    # ... by multiplying the default and quick sizes by this ("auto": from the rule, >= 1)
+    size_scale: str | float = "auto"
     concurrency: list[int] | None = None
     repetitions: int = 5
     min_time: float = 0.1
@@ -84,7 +97,9 @@ _SWEEP_TYPES = {
     "family_timeout": (int, float), "weak_scaling": (bool, list), "primitives": list,
     "omp_wait_policies": list, "disturbance_max": (int, float), "disturbance_reruns": int,
     "python": (str, list), "python_workers": (list, str), "python_weak_scaling": bool,
+    "oversubscribed_max": int, "affinity": (str, list), "min_region_ms": (int, float), "size_scale": (str, int, float),
 }
+AFFINITY_POLICIES = ("none", "compact", "spread")
 OMP_WAIT_POLICIES = ("default", "passive", "active")
 _MPI_TYPES = {
     "launcher": str, "ranks": (list, str), "hosts": list, "hostfile": str, "launcher_args": list,
@@ -144,7 +159,8 @@ def from_dict(data: dict, name: str, source: str) -> SweepConfig:
 NUMBER_RANGES = {
     "repetitions": (1, LIMITS["max_repetitions"], True), "min_time": (0.001, LIMITS["max_min_time_seconds"], False),
     "family_timeout": (1, 7 * 86400, False), "disturbance_max": (0, 1, False),
-    "disturbance_reruns": (0, 10, True),
+    "disturbance_reruns": (0, 10, True), "oversubscribed_max": (1, LIMITS["max_workers"], True),
+    "min_region_ms": (0.001, 1000, False),
 }
 CHECK_RANGES = {"amdahl_tolerance": (0, 1, False), "efficiency_min": (0, 2, False),
                 "reference_tolerance": (0, 10, False)}
@@ -202,6 +218,14 @@ def validate(config: SweepConfig, source: str) -> None:
     if not isinstance(config.weak_scaling, bool):
         check_names(config.weak_scaling, f"{where} weak_scaling (true, false or a list of workloads)", False)
     check_counts(config.workers, f"{where} workers")
+    check_counts(config.auto_workers, f"{where} auto_workers")
+    check_counts(config.auto_python_workers, f"{where} auto_python_workers")
+    if config.affinity != "auto":
+        if not isinstance(config.affinity, list) or any(p not in AFFINITY_POLICIES for p in config.affinity):
+            raise UserError(f"{where} affinity must be \"auto\" or a list of {', '.join(AFFINITY_POLICIES)}")
+        check_names(config.affinity, f"{where} affinity", False)
+    if config.size_scale != "auto":
+        check_number(config.size_scale, f"{where} size_scale (\"auto\" or a number)", 1, 1000, False)
     check_counts(config.concurrency, f"{where} concurrency", MAX_CONCURRENCY)
     if isinstance(config.python, list):
         check_interpreters(config.python, f"{where} python")

@@ -21,7 +21,8 @@ from .check import check as check_folder, report_rows
 from .plot import missing_figures, plot_all
 from .report import write_report
 from .runner.family import StopRequest
-from .runner.sweep import _run_families
+from .runner.plan import describe
+from .runner.sweep import _run_families, plan_sweep
 from .scratch import remove_all_stale
 from .state import STALE, ResultsFolder
 
@@ -126,8 +127,21 @@ def check(directory: Path, reference: Path | None, allow_remeasure: bool) -> int
     return status
 
 
+def plan(config_name: str | None, python: str | None, budget: float | None) -> int:
+    """./parbench sweep --plan: what the sweep would run on this machine (or the recorded one
+    PARBENCH_SYSFS_ROOT names), and its estimated minutes; 1 when it does not fit the budget."""
+    made = plan_sweep(config_name or "default", python, budget)
+    for line in describe(made, budget):
+        print(line)
+    if budget is not None and made.minutes > budget:
+        print(f"parbench: the plan does not fit {budget:g} min even after dropping all a budget may drop",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
 def sweep(config_name: str | None, out: str | None, resume: str | None, baseline: str | None = None,
-          python: str | None = None) -> int:
+          python: str | None = None, budget: float | None = None) -> int:
     """./parbench sweep: the families run (runner), then analyze, check, plot and report."""
     if resume:  # a resumed sweep is the saved one: nothing on the command line may differ from it
         for flag, given in (("--config", config_name), ("--python", python)):
@@ -141,7 +155,7 @@ def sweep(config_name: str | None, out: str | None, resume: str | None, baseline
     # The folder's lock is held from before its state is read until its report is written.
     with contextlib.ExitStack() as held:
         try:
-            directory, failed = _run_families(config_name or "default", out, resume, stop, python, held)
+            directory, failed = _run_families(config_name or "default", out, resume, stop, python, held, budget)
         except UserError:
             if stop.signal is None:
                 raise

@@ -33,7 +33,8 @@ _NUMBER = (int, float)
 # A family record's fields and the types each may hold (None allowed where a run may lack it).
 _RECORD_FIELDS = {
     "family": (str,), "status": (str,), "message": (str,), "file": (str,), "track": (str,),
-    "sizes": (str,), "omp_wait": (str,), "weak": (bool,), "disturbance_reproduced": (bool,),
+    "sizes": (str,), "omp_wait": (str,), "affinity": (str,), "workers": (str,), "weak": (bool,),
+    "disturbance_reproduced": (bool,),
     "ranks": (int,), "instances": (int,), "bytes": (int,), "sha256": (str,), "kept_attempt": (int, type(None)),
     "seconds": (*_NUMBER, type(None)), "cpu_seconds": (*_NUMBER, type(None)),
     "max_rss_mib": (*_NUMBER, type(None)), "disturbance": (dict, type(None)), "attempts": (list,),
@@ -42,7 +43,7 @@ _RECORD_FIELDS = {
 _FILE_NAME = r"/[A-Za-z0-9_@+=-][A-Za-z0-9_.@+=-]*\.json"
 _TOP_FIELDS = {"config": (dict,), "families": (list,), "status": (str,), "started": (str,),
                "finished": (str,), "binary_info": (dict,), "python_info": (dict,), "rechecks": (list,),
-               "python_tracks": (list,), "sweep_id": (str,), "plan": (dict,)}
+               "python_tracks": (list,), "sweep_id": (str,), "plan": (dict,), "estimate_minutes": (int, float)}
 
 
 def _type_names(types: tuple) -> str:

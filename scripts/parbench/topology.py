@@ -9,6 +9,8 @@ process's own affinity.
 """
 from __future__ import annotations
 
+import collections
+
 import math
 import os
 import re
@@ -60,7 +62,8 @@ class Topology:
     def summary(self) -> str:
         """One line: '2 sockets x 32 cores x 2 threads (128 CPUs), 2 NUMA nodes; usable: 128'."""
         text = (f"{self.sockets} socket{'s' if self.sockets != 1 else ''}, {self.cores} cores, "
-                f"{self.threads} hardware threads ({self.threads_per_core} per core), "
+                f"{self.threads} hardware threads ({'' if self.threads == self.cores * self.threads_per_core else 'up to '}"
+                f"{self.threads_per_core} per core), "
                 f"{len(self.nodes)} NUMA node{'s' if len(self.nodes) != 1 else ''}")
         if self.core_types:
             text += ", hybrid: " + ", ".join(f"{len(cpus)} {kind}" for kind, cpus in sorted(self.core_types.items()))
@@ -142,7 +145,7 @@ def read_topology(root: Path | None = None) -> Topology:
     sockets = len({socket for socket, _ in core_of.values()})
     cores = len(set(core_of.values()))
     return Topology(sockets=sockets, dies=len(dies), cores=cores, threads=len(online),
-                    threads_per_core=max(1, round(len(online) / cores)), nodes=_nodes(tree, online),
+                    threads_per_core=max(collections.Counter(core_of.values()).values()), nodes=_nodes(tree, online),
                     caches=_caches(tree, online[0]), online=online, allowed=_allowed(tree, online, recorded),
                     quota_cpus=_quota(tree), core_types=_core_types(tree), core_of=core_of, source=str(root))
 

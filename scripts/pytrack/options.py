@@ -15,6 +15,13 @@ class UsageError(Exception):
 
 
 def hardware_threads() -> int:
+    """The CPUs this process may use, or PARBENCH_CPUS (the planner lists a recorded machine's
+    benchmarks), as parbench_bench counts them."""
+    planned = os.environ.get("PARBENCH_CPUS", "")
+    if planned:
+        if not planned.isdigit() or not 1 <= int(planned) <= MAX_WORKERS:
+            raise UsageError(f"PARBENCH_CPUS='{planned}' is not a CPU count (1..{MAX_WORKERS})")
+        return int(planned)
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
@@ -60,6 +67,8 @@ class Options:
     named: bool = False             # --workloads or --models given (even as "all")
     workers: list[int] = field(default_factory=list)
     concurrency: list[int] = field(default_factory=list)
+    automatic_workers: list[int] = field(default_factory=list)  # --auto-p: in place of the default counts
+    size_scale: float = 1.0         # --size-scale: default and quick sizes times this (the size rule)
     oversubscribe: bool = True      # the automatic worker counts include 2 x the hardware threads
     primitives: list[str] | None = None  # None: unset (all when nothing is selected)
     weak: bool = False
@@ -128,6 +137,15 @@ def parse(argv: list[str]) -> Options:
 
 def _selection_option(options: Options, key: str, value: str, workload_names: list, model_names: list) -> bool:
     """One of the selection options (as parbench_bench's); False: not one of them."""
+    if key == "--size-scale":
+        try:
+            scale = float(value)
+        except ValueError:
+            scale = math.nan
+        if not 1 <= scale <= 1000:
+            raise UsageError(f"--size-scale must be a number from 1 to 1000, got '{value}'")
+        options.size_scale = scale
+        return True
     if key == "--size":
         if value in ("default", "quick", "small"):
             options.size = value
@@ -142,6 +160,9 @@ def _selection_option(options: Options, key: str, value: str, workload_names: li
         return True
     elif key == "--p":
         options.workers = _positive_list("--p", value, MAX_WORKERS)
+        return True
+    elif key == "--auto-p":  # the sweep's automatic counts: the I/O workloads keep their levels
+        options.automatic_workers = _positive_list("--auto-p", value, MAX_WORKERS)
         return True
     elif key == "--oversubscribe":
         if value not in ("true", "false"):
@@ -245,14 +266,18 @@ class Benchmark:
 
 
 def _sizes(options: Options, workload) -> list[int]:
-    return {"default": workload.default_sizes, "quick": workload.quick_sizes,
-            "small": [workload.small_size], "given": options.sizes}[options.size]
+    sizes = {"default": workload.default_sizes, "quick": workload.quick_sizes,
+             "small": [workload.small_size], "given": options.sizes}[options.size]
+    if options.size_scale == 1 or options.size not in ("default", "quick"):
+        return sizes
+    scaled = [min(max(round(n * options.size_scale), workload.min_size), workload.max_size) for n in sizes]
+    return list(dict.fromkeys(scaled))
 
 
 def _workers_for(options: Options, workload, model) -> list[int]:
     if not model.parallel:
         return [1]
-    workers = options.workers or default_worker_counts(options.oversubscribe)
+    workers = options.workers or options.automatic_workers or default_worker_counts(options.oversubscribe)
     if not workload.concurrency_levels:
         return workers
     wanted = options.concurrency or options.workers or workload.concurrency_levels

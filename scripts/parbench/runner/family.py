@@ -36,22 +36,30 @@ class Family:
     # sizes this run uses instead of the config's (the C++ serial model at the Python track's
     # sizes, for the cross-language comparison), e.g. "150000"; "": the config's
     sizes: str = ""
+    # "", or the affinity policy (compact, spread) its workers are bound by (--affinity=)
+    affinity: str = ""
+    # worker counts this run uses instead of the track's, e.g. "32,64" (a bound family runs where
+    # the policies place workers differently); "": the track's
+    workers: str = ""
 
     @property
     def key(self) -> str:
         return (self.name + ("|weak" if self.weak else "") + (f"|wait:{self.omp_wait}" if self.omp_wait else "")
-                + (f"|ranks:{self.ranks}" if self.ranks else "") + (f"|sizes:{self.sizes}" if self.sizes else ""))
+                + (f"|ranks:{self.ranks}" if self.ranks else "") + (f"|sizes:{self.sizes}" if self.sizes else "")
+                + (f"|affinity:{self.affinity}" if self.affinity else ""))
 
     @property
     def label(self) -> str:
         return (self.name + (" (weak)" if self.weak else "") + (f" (wait:{self.omp_wait})" if self.omp_wait else "")
-                + (f" ({self.ranks} ranks)" if self.ranks else "") + (" (Python track's sizes)" if self.sizes else ""))
+                + (f" ({self.ranks} ranks)" if self.ranks else "") + (" (Python track's sizes)" if self.sizes else "")
+                + (f" (affinity:{self.affinity})" if self.affinity else ""))
 
     @property
     def stem(self) -> str:
         return (self.name.replace("/", "__") + ("__weak" if self.weak else "")
                 + (f"__wait-{self.omp_wait}" if self.omp_wait else "")
-                + (f"__ranks-{self.ranks}" if self.ranks else "") + ("__py-sizes" if self.sizes else ""))
+                + (f"__ranks-{self.ranks}" if self.ranks else "") + ("__py-sizes" if self.sizes else "")
+                + (f"__affinity-{self.affinity}" if self.affinity else ""))
 
     @property
     def benchmark_filter(self) -> str:
@@ -79,7 +87,7 @@ class Family:
     def from_record(cls, record: dict) -> "Family":
         return cls(record["family"], bool(record.get("weak")), int(record.get("instances", 1)),
                    record.get("omp_wait", ""), int(record.get("ranks", 0)), record.get("track", ""),
-                   record.get("sizes", ""))
+                   record.get("sizes", ""), record.get("affinity", ""), record.get("workers", ""))
 
 
 def _kill_group(process: subprocess.Popen) -> None:
@@ -116,8 +124,11 @@ def run_family(binary: Path, selection: list[str], family: Family, config, direc
                                                                      "--primitives="))]
         selection += [f"--size={family.sizes}", f"--workloads={family.name.split('/')[0]}", "--models=serial",
                       "--primitives=none"]
+    if family.workers:
+        selection = [arg for arg in selection if not arg.startswith(("--p=", "--auto-p="))] + [f"--p={family.workers}"]
     command = [*(launcher_command(config, family.ranks) if family.ranks else []),
                *program, *selection, *(["--scaling=weak"] if family.weak else []),
+               *([f"--affinity={family.affinity}"] if family.affinity else []),
                f"--benchmark_filter={family.benchmark_filter}",
                f"--benchmark_repetitions={config.repetitions}",
                f"--benchmark_min_time={config.min_time:g}",
@@ -127,6 +138,7 @@ def run_family(binary: Path, selection: list[str], family: Family, config, direc
                "--benchmark_enable_random_interleaving=true", "--benchmark_out_format=json"]
     record = {"family": family.name, "weak": family.weak, "omp_wait": family.omp_wait, "ranks": family.ranks,
               "track": family.track, "sizes": family.sizes,
+              **({"affinity": family.affinity, "workers": family.workers} if family.affinity else {}),
               "file": str(out_path.relative_to(directory)), "instances": family.instances,
               "status": "failed", "message": "", "seconds": 0.0, "max_rss_mib": None,
               "cpu_seconds": None, "disturbance": None}

@@ -9,17 +9,16 @@ from .family import Family
 
 
 class Progress:
-    """A progress bar with an ETA weighted by expected cost on a terminal;
+    """A progress bar with an ETA weighted by the plan's cost model on a terminal;
     one plain line per family otherwise."""
 
-    def __init__(self, families: list[Family], config, stream=None):
+    def __init__(self, families: list[Family], seconds: dict, stream=None):
         # The bar's own carriage returns go to the terminal as they are (the stream under an
         # InertStream); the names and messages in it are made inert here.
         stream = stream or sys.stdout
         self.stream = getattr(stream, "raw", stream)
         self.tty = self.stream.isatty()
-        self.cost = {f.key: f.instances * (config.repetitions * max(config.min_time, 0.05) + 0.3)
-                     for f in families}
+        self.cost = {f.key: max(seconds.get(f.key, 0.0), 1e-3) for f in families}  # the plan's estimate
         self.total = sum(self.cost.values())
         self.done_cost = 0.0
         self.start = time.monotonic()

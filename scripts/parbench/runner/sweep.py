@@ -25,6 +25,8 @@ from .paths import ROOT, binary_path
 from .tracks import (Tracks, _PRIMITIVE_PREFIXES, _binary_label, _check_threshold_names, _run_binary,
                      cross_language_families, list_families, program_info)
 from .progress import Progress
+from . import plan as plan_module
+from ..topology import SYSFS_ROOT_VARIABLE, read_topology
 
 
 def default_directory() -> Path:
@@ -149,7 +151,7 @@ def _families_from_raw(directory: Path) -> list[dict]:
         data = read_regular_bytes(path)
         record = {key: found.get(key, default) for key, default in (
             ("family", ""), ("weak", False), ("omp_wait", ""), ("ranks", 0), ("track", ""), ("sizes", ""),
-            ("instances", 1), ("seconds", 0.0), ("cpu_seconds", None), ("disturbance", None))}
+            ("instances", 1), ("seconds", 0.0), ("cpu_seconds", None), ("disturbance", None), ("affinity", ""))}
         record.update(file=str(path.relative_to(directory)), status="ok", message="", max_rss_mib=None,
                       bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
         if path.name == f"{Family.from_record(record).stem}.json":  # the file of that family
@@ -182,34 +184,115 @@ def _new_state(config, binary: Path, env: dict) -> dict:
 
 def _run_families(config_name: str, out: str | None, resume: str | None,
                   stop: StopRequest, python: str | None = None,
-                  held: contextlib.ExitStack | None = None) -> tuple[Path, list[dict]]:
+                  held: contextlib.ExitStack | None = None, budget: float | None = None) -> tuple[Path, list[dict]]:
     """The sweep up to its last family: returns the directory and the families that failed.
     The folder's lock goes on `held` (released by the caller after its report)."""
     held = held if held is not None else contextlib.ExitStack()
-    config = None if resume else config_module.load(config_name)  # a bad config: said before anything
-    if config is not None and python is not None:
-        config.python = python.split(",") if "," in python else python
-        if isinstance(config.python, list):
-            config_module.check_interpreters(config.python, "--python")
+    config = None if resume else _config(config_name, python)
+    if resume and budget is not None:
+        raise UserError(f"--budget: --resume {resume} continues its own plan; drop --budget")
+    if os.environ.get(SYSFS_ROOT_VARIABLE):
+        raise UserError(f"{SYSFS_ROOT_VARIABLE} describes a recorded machine, not this one: only "
+                        "`./parbench sweep --plan` reads it (unset it to run the sweep)")
     binary = binary_path()
     # OpenMP keeps the user's OMP_WAIT_POLICY or libgomp's default: each family
     # runs alone in its process, so nothing else suffers from its idle threads.
     env = dict(os.environ)
-    directory, state, config, env_record = _open_folder(config, out, resume, binary, env, held)
-    env["PARBENCH_SPIN_ITERS_PER_US"] = f"{state['binary_info']['spin_iters_per_us']:.6f}"
+    # A new sweep's plan is made explicit before its folder records the config; a resumed one's
+    # is made again from the config it recorded.
+    planned = make_plan(config, binary, env, budget) if config is not None else None
+    directory, state, config, env_record = _open_folder(planned.config if planned else None, out, resume, binary,
+                                                        env, held)
+    if planned is None:
+        planned = make_plan(config, binary, env, None, state)
+    for environment in planned.tracks.environments.values():
+        environment["PARBENCH_SPIN_ITERS_PER_US"] = f"{state['binary_info']['spin_iters_per_us']:.6f}"
+    if planned.tracks.python_info is not None:
+        state["python_info"] = planned.tracks.python_info
+    if planned.tracks.python_tracks:
+        state["python_tracks"] = planned.tracks.python_tracks
+    state.setdefault("estimate_minutes", round(planned.minutes, 2))
+    env_record = _start_folder(directory, state, config, planned.families, planned.tracks, binary, planned.env,
+                               env_record, resume, held)
+    return _run_planned(directory, state, config, planned, env_record, resume, stop)
+
+
+def plan_sweep(config_name: str, python: str | None, budget: float | None) -> plan_module.Plan:
+    """`sweep --plan`: the plan of a new sweep of that config, nothing run, no folder made."""
+    return make_plan(_config(config_name, python), binary_path(), dict(os.environ), budget)
+
+
+def _config(config_name: str, python: str | None):
+    """The named config, with --python's interpreters if given (a bad one: said before anything)."""
+    config = config_module.load(config_name)
+    if python is not None:
+        config.python = python.split(",") if "," in python else python
+        if isinstance(config.python, list):
+            config_module.check_interpreters(config.python, "--python")
+    return config
+
+
+def make_plan(config, binary: Path, env: dict, budget: float | None, state: dict | None = None) -> plan_module.Plan:
+    """The sweep's plan on this machine's topology (or the recorded one PARBENCH_SYSFS_ROOT
+    names): its config made explicit, its tracks and families with their estimated seconds, thinned
+    to `budget` minutes if given. state: a sweep's own (its Python tracks' calibrations)."""
+    topology = read_topology()
+    config, roles, notes = plan_module.resolved(config, topology)
+    env = dict(env)
+    env["PARBENCH_CPUS"] = str(topology.usable_cpus)  # the binary's and pytrack's automatic counts agree
     if config.mpi.sizes:  # the mpi/ families' sizes, for listing their benchmarks as they will run
         env["PARBENCH_MPI_SIZES"] = ",".join(str(size) for size in config.mpi.sizes)
-    # Everything that can be refused is refused before a new results folder exists: a
-    # mistake leaves nothing behind and the same command can simply be run again.
     io_base(env)
-    tracks = Tracks.make(binary, config, env, state)
-    if tracks.python_info is not None:
-        state["python_info"] = tracks.python_info
-    if tracks.python_tracks:
-        state["python_tracks"] = tracks.python_tracks
-    families = _plan(tracks, config, binary, env)
-    env_record = _start_folder(directory, state, config, families, tracks, binary, env, env_record, resume, held)
-    return _run_planned(directory, state, config, families, tracks, env_record, resume, stop)
+    costs, source = plan_module.measured_costs(config.name)
+    saved = dict(state or {})
+
+    def families_of(candidate):
+        tracks = Tracks.make(binary, candidate, env, saved)
+        saved.setdefault("python_tracks", tracks.python_tracks)
+        saved.setdefault("python_info", tracks.python_info)
+        families = _with_affinity(_plan(tracks, candidate, binary, env), candidate, topology.usable_cpus)
+        return tracks, families, plan_module.estimate(families, candidate, costs)
+
+    tracks, families, seconds = families_of(config)
+    plan = plan_module.Plan(topology, config, roles, families, seconds, source, notes=notes)
+    while budget is not None and plan.minutes > budget:
+        options = []
+        for what, candidate in plan_module.thinning_steps(plan.config, roles):
+            options.append((what, candidate, *families_of(candidate)))
+        if not options:
+            break
+        what, plan.config, tracks, plan.families, plan.seconds = min(options, key=lambda o: sum(o[4].values()))
+        plan.dropped.append(what)
+    plan.tracks, plan.env = tracks, env
+    return plan
+
+
+def _with_affinity(families: list[Family], config, usable_cpus: int) -> list[Family]:
+    """Each family of a CPU- or memory-bound workload on a parallel C++ model once per affinity
+    policy ("none": as before, no --affinity), the bound ones at the worker counts where
+    placements differ (1 < p < the usable CPUs: one worker, or one on every CPU, is placed
+    alike by all). Unbound: the primitives, the serial baselines, the I/O workloads (their p is
+    requests in flight, not workers on CPUs) and the Python track."""
+    bound = [p for p in config.affinity if p != "none"]
+    known = catalogue.current()
+    serial = known.baseline("cpp")
+    placed = {w["name"] for w in known.workloads if w.get("category") in ("cpu", "memory")}
+    workers = plan_module.planned_workers(config)
+    differ = [p for p in workers if 1 < p < usable_cpus]
+    out = []
+    for family in families:
+        workload, _, model = family.name.partition("/")
+        if "none" in config.affinity or not (bound and differ):
+            out.append(family)
+        if family.track or family.sizes or model == serial or workload not in placed or not (bound and differ):
+            if "none" not in config.affinity and bound and differ:
+                out.append(family)  # unbound, run once all the same
+            continue
+        share = len(differ) / max(len(workers), 1)  # a CPU-bound family lists every (n, p)
+        out += [Family(family.name, family.weak, max(1, round(family.instances * share)), family.omp_wait,
+                       family.ranks, family.track, family.sizes, policy, ",".join(map(str, differ)))
+                for policy in bound]
+    return out
 
 
 def _open_folder(config, out: str | None, resume: str | None, binary: Path, env: dict,
@@ -293,9 +376,10 @@ def _start_folder(directory: Path, state: dict, config, families: list[Family], 
     return env_record
 
 
-def _run_planned(directory: Path, state: dict, config, families: list[Family], tracks: Tracks, env_record: dict,
+def _run_planned(directory: Path, state: dict, config, plan: plan_module.Plan, env_record: dict,
                  resume: str | None, stop: StopRequest) -> tuple[Path, list[dict]]:
     """Every family not yet done, one after the other, sweep.json rewritten after each."""
+    families, tracks = plan.families, plan.tracks
     state_path = directory / STATE_FILE
     done = _finished_families(directory, state, state_path) if resume else {}
     state["families"] = list(done.values())
@@ -305,7 +389,7 @@ def _run_planned(directory: Path, state: dict, config, families: list[Family], t
     # ended the sweep with no resume hint).
     stop.install()
     write_state(directory, state)
-    progress = Progress(families, config)
+    progress = Progress(families, plan.seconds)
     print(f"sweep '{config.name}': {len(families)} families ({len(done)} already done) -> {directory}",
           flush=True)
     for family in families:
@@ -338,5 +422,6 @@ def _run_planned(directory: Path, state: dict, config, families: list[Family], t
     failed = [f for f in state["families"] if f["status"] != "ok"]
     elapsed = sum(f["seconds"] for f in state["families"])
     print(f"sweep: {len(state['families']) - len(failed)} families ok, {len(failed)} failed "
-          f"({elapsed / 60:.1f} min of benchmarks)", flush=True)
+          f"({elapsed / 60:.1f} min of benchmarks; the plan estimated {state['estimate_minutes']:.1f} min, "
+          f"measured/estimated {elapsed / 60 / max(state['estimate_minutes'], 1e-9):.2f})", flush=True)
     return directory, failed

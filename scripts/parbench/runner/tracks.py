@@ -69,16 +69,18 @@ def selection_args(config: config_module.SweepConfig, track: str = "") -> list[s
     # Explicit: with --primitives given, the binary runs workloads only when named.
     args.append("--workloads=" + ("none" if no_workloads else "all" if workloads is None else ",".join(workloads)))
     args.append("--models=" + ("all" if models is None or no_workloads else ",".join(models)))
-    workers = config.workers
-    if python and isinstance(config.python_workers, list):
-        workers = config.python_workers
-    elif python and config.python_workers == "cores" and not workers:
-        args.append("--oversubscribe=false")  # the automatic counts up to the hardware threads only
+    configured = config.python_workers if python else config.workers
+    automatic = config.auto_python_workers if python else config.auto_workers
+    if python and config.workers is not None and not isinstance(configured, list) and automatic:
+        configured = automatic  # the configured counts up to the usable CPUs: given, as the binary's
+    if isinstance(configured, list):
+        args.append("--p=" + ",".join(str(p) for p in configured))
+    elif automatic:  # the plan's counts: the I/O workloads keep their own concurrency levels
+        args.append("--auto-p=" + ",".join(str(p) for p in automatic))
     elif python and config.python_workers == "cores":
-        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        workers = [p for p in workers if p <= threads] or [min(workers)]
-    if workers:
-        args.append("--p=" + ",".join(str(p) for p in workers))
+        args.append("--oversubscribe=false")  # the automatic counts up to the hardware threads only
+    if isinstance(getattr(config, "size_scale", 1), (int, float)) and config.size_scale != 1:
+        args.append(f"--size-scale={config.size_scale:g}")
     if config.concurrency:
         args.append("--concurrency=" + ",".join(str(p) for p in config.concurrency))
     args.append("--primitives=" + (",".join(primitives) or "none"))
