@@ -33,6 +33,9 @@ struct Selection {
   /// each workload's range), so that a region at the largest p stays long
   /// enough on a big machine (the sweep's size rule, benchmarks/sweeps/default.toml).
   double size_scale = 1.0;
+  /// --affinity: how the workload families' workers are bound (names then
+  /// carry /affinity:<policy>; none: the OS places them, as before).
+  Affinity affinity = Affinity::none;
 
   /// The sizes n to register for a workload under this selection.
   std::vector<std::size_t> sizes_for(const WorkloadInfo& workload) const;

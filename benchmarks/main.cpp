@@ -21,6 +21,7 @@
 //                     (default: each workload's own levels; capped per model)
 //   --size=default|quick|small|N[,N...]   sizes (default: each workload's own)
 //   --size-scale=F    default and quick sizes times F (the sweep's size rule)
+//   --affinity=none|compact|spread   how the workload families' workers are bound
 //   --scaling=strong|weak   weak: n grows with p so work per worker is fixed
 // Anything else must be a Google Benchmark flag (--benchmark_*, --v).
 #include <benchmark/benchmark.h>
@@ -251,6 +252,12 @@ Command parse(int argc, char** argv) {
     } else if (arg.starts_with("--concurrency")) {
       command.selection.concurrency =
           parse_positive_list(value_of("--concurrency"), "concurrency p", kMaxConcurrency);
+    } else if (arg.starts_with("--affinity")) {
+      const std::string value = value_of("--affinity");
+      const std::optional<Affinity> policy = parse_affinity(value);
+      if (!policy)
+        throw UsageError("--affinity must be none, compact or spread, got '" + value + "'");
+      command.selection.affinity = *policy;
     } else if (arg.starts_with("--size-scale")) {
       const std::string value = value_of("--size-scale");
       char* end = nullptr;
@@ -286,6 +293,7 @@ Command parse(int argc, char** argv) {
       throw UsageError(
           "unknown option '" + std::string(arg) +
           "' (parbench options: --workloads= --models= --primitives= --skip-models= --p= --auto-p= "
+          "--affinity= "
           "--concurrency= --size= --size-scale= "
           "--scaling=; "
           "Google Benchmark flags start with --benchmark_; --help lists them)");
@@ -497,7 +505,7 @@ int selfcheck(const Selection& selection, bool workers_given) {
           const auto start = std::chrono::steady_clock::now();
           bool ok = false;
           try {
-            const auto executor = model->create(p);
+            const auto executor = model->make(p);
             const auto instance = executor->prepare(*workload, n);
             instance->run(*executor);  // twice: a kernel must not depend on leftover state
             instance->run(*executor);
@@ -678,6 +686,24 @@ void choose_omp_wait_policy(char** argv, const std::vector<std::string>& planned
   std::perror("parbench: could not re-execute with OMP_WAIT_POLICY=passive");
 }
 
+/// OpenMP's users bind with OMP_PROC_BIND and OMP_PLACES, which libgomp reads
+/// when it loads: a run with --affinity that plans OpenMP benchmarks sets them
+/// (close, the policy's CPUs in order as places) and starts again.
+void bind_openmp(char** argv, const Selection& selection, const std::vector<std::string>& planned) {
+  if (selection.affinity == Affinity::none || std::getenv("PARBENCH_OMP_BOUND") != nullptr) return;
+  if (std::none_of(planned.begin(), planned.end(),
+                   [](const std::string& name) { return uses_openmp(name); }))
+    return;
+  const Placement placement = Placement::of(selection.affinity);
+  if (!placement.binds()) return;
+  setenv("OMP_PLACES", placement.omp_places(placement.cpus().size()).c_str(), 1);
+  setenv("OMP_PROC_BIND", "close", 1);
+  setenv(kAllowedCpusVariable, allowed_cpus_text().c_str(), 0);  // a caller's choice stays
+  setenv("PARBENCH_OMP_BOUND", std::string(affinity_name(selection.affinity)).c_str(), 1);
+  execv("/proc/self/exe", argv);
+  std::perror("parbench: could not re-execute with OMP_PLACES set");
+}
+
 /// The selfcheck runs every model in one process: idle OpenMP threads sleep.
 void passive_for_selfcheck(char** argv) {
   if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
@@ -743,6 +769,9 @@ Selection options (list, selfcheck and a run):
                     from the topology); unlike --p, the I/O workloads keep their own levels
   --concurrency=1,16,256  p values of the I/O workloads (default: each workload's own levels)
   --size=default|quick|small|N[,N...]   sizes n (default: each workload's own)
+  --affinity=none|compact|spread   bind the workload families' workers: compact (one socket's
+                    cores first, SMT siblings last) or spread (round-robin over sockets and NUMA
+                    nodes); names then carry /affinity:<policy> (default: none, the OS places them)
   --size-scale=F    the default and quick sizes times F (1 to 1000; the sweep's size rule)
   --scaling=strong|weak   weak: n grows with p so that the work per worker is fixed
 Other:
@@ -826,7 +855,11 @@ int main(int argc, char** argv) {
           return std::string_view(arg) == "--benchmark_list_tests" ||
                  std::string_view(arg) == "--benchmark_list_tests=true";
         });
-    if (!listing_only) choose_omp_wait_policy(argv, planned_benchmarks(benchmark_args));
+    if (!listing_only) {
+      const std::vector<std::string> planned = planned_benchmarks(benchmark_args);
+      bind_openmp(argv, command.selection, planned);
+      choose_omp_wait_policy(argv, planned);
+    }
     add_context();
     std::size_t errors = 0;
     const auto reporter = display_reporter(benchmark_args, errors);

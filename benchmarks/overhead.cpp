@@ -95,7 +95,7 @@ void time_dispatch(benchmark::State& state, Array<std::uint64_t>& counts, const 
 void tasks_overhead(benchmark::State& state, const ModelInfo& model) {
   const auto p = static_cast<std::size_t>(state.range(0));
   try {
-    const auto executor = model.create(p);
+    const auto executor = model.make(p);
     Array<std::uint64_t> counts(*executor, kTasks);
     std::uint64_t* data = counts.data();
     time_dispatch(state, counts, "ns_per_task", kTasks, /*batch=*/1,
@@ -144,7 +144,7 @@ void spmd_parallel_for_overhead(benchmark::State& state, Executor& executor) {
 void parallel_for_overhead(benchmark::State& state, const ModelInfo& model) {
   const auto p = static_cast<std::size_t>(state.range(0));
   try {
-    const auto executor = model.create(p);
+    const auto executor = model.make(p);
     if (model.worker_main) {
       spmd_parallel_for_overhead(state, *executor);
       state.counters["p"] = static_cast<double>(p);
@@ -200,7 +200,7 @@ void idle_overhead(benchmark::State& state, const ModelInfo& model) {
   constexpr auto kIdle = std::chrono::milliseconds(100);
   const auto p = static_cast<std::size_t>(state.range(0));
   try {
-    const auto executor = model.create(p);
+    const auto executor = model.make(p);
     const bool spawns = !model.task_spawn.empty();
     Array<std::uint64_t> counts(*executor, spawns ? kTasks : p * 8);
     std::uint64_t* data = counts.data();

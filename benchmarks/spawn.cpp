@@ -121,7 +121,7 @@ void spawn_async(benchmark::State& state) {
 
 void spawn_process_pool_task(benchmark::State& state) {
   try {
-    const auto executor = find_model("process_pool")->create(1);
+    const auto executor = find_model("process_pool")->make(1);
     Array<std::uint64_t> total(*executor, 1);  // shared with the worker process
     std::uint64_t* cell = total.data();
     std::atomic<std::uint64_t> sum{0};

@@ -3,41 +3,64 @@
 // (workload, model), so that a sweep can run each family in its own process.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <exception>
+#include <optional>
 #include <string>
 
 #include "benchmarks/harness.hpp"
+#include "benchmarks/migrations.hpp"
 
 namespace parbench {
 namespace {
 
+/// One benchmark's runs on an executor: prepared, timed, verified, its counters set.
+void run_instance(benchmark::State& state, const WorkloadInfo& workload, Executor& executor,
+                  std::size_t n, std::size_t p, std::size_t base_n, bool weak) {
+  const auto instance = executor.prepare(workload, n);
+  executor.cpu_trace().clear();
+  for (auto _ : state) instance->run(executor);
+  // Where the workers ran over the timed runs (the models that trace: not MPI's ranks).
+  if (const std::size_t used = executor.cpu_trace().count(); used > 0)
+    state.counters["cpus_used"] = static_cast<double>(used);
+  if (const Verdict verdict = instance->verify(); !verdict.ok) {
+    state.SkipWithError(("verification failed: " + verdict.message).c_str());
+    return;
+  }
+  const WorkPerRun work = instance->work();
+  const auto iterations = static_cast<double>(state.iterations());
+  state.counters["items_per_second"] =
+      benchmark::Counter(work.items * iterations, benchmark::Counter::kIsRate);
+  if (work.bytes > 0)
+    state.counters["bytes_per_second"] =
+        benchmark::Counter(work.bytes * iterations, benchmark::Counter::kIsRate);
+  if (work.working_set > 0) state.counters["working_set_bytes"] = work.working_set;
+  state.counters["p"] = static_cast<double>(p);
+  state.counters["n"] = static_cast<double>(n);
+  state.counters["verified"] = 1;
+  if (weak) state.counters["weak_base_n"] = static_cast<double>(base_n);
+  if (!workload.concurrency_levels.empty())
+    state.counters["requests_per_slot"] = static_cast<double>(base_n);
+  for (const auto& [name, value] : instance->counters()) state.counters[name] = value;
+}
+
 void run_workload(benchmark::State& state, const WorkloadInfo& workload, const ModelInfo& model,
-                  std::size_t base_n, bool weak) {
+                  std::size_t base_n, bool weak, Affinity affinity) {
   const auto n = static_cast<std::size_t>(state.range(0));
   const auto p = static_cast<std::size_t>(state.range(1));
   try {
-    const auto executor = model.create(p);
-    const auto instance = executor->prepare(workload, n);
-    for (auto _ : state) instance->run(*executor);
-    if (const Verdict verdict = instance->verify(); !verdict.ok) {
-      state.SkipWithError(("verification failed: " + verdict.message).c_str());
-      return;
+    // Opened before the executor: its threads and processes inherit it, and their
+    // migrations reach this count when they exit (set-up, runs and verification).
+    const MigrationCounter migrations;
+    const Placement placement = Placement::of(affinity);
+    {
+      const auto executor = model.make(p, placement);
+      run_instance(state, workload, *executor, n, p, base_n, weak);
     }
-    const WorkPerRun work = instance->work();
-    const auto iterations = static_cast<double>(state.iterations());
-    state.counters["items_per_second"] =
-        benchmark::Counter(work.items * iterations, benchmark::Counter::kIsRate);
-    if (work.bytes > 0)
-      state.counters["bytes_per_second"] =
-          benchmark::Counter(work.bytes * iterations, benchmark::Counter::kIsRate);
-    if (work.working_set > 0) state.counters["working_set_bytes"] = work.working_set;
-    state.counters["p"] = static_cast<double>(p);
-    state.counters["n"] = static_cast<double>(n);
-    state.counters["verified"] = 1;
-    if (weak) state.counters["weak_base_n"] = static_cast<double>(base_n);
-    if (!workload.concurrency_levels.empty())
-      state.counters["requests_per_slot"] = static_cast<double>(base_n);
-    for (const auto& [name, value] : instance->counters()) state.counters[name] = value;
+    if (const std::optional<double> moved = migrations.read())
+      state.counters["cpu_migrations"] = *moved;
+    if (placement.binds())
+      state.counters["cpus_bound"] = static_cast<double>(std::min(p, placement.cpus().size()));
   } catch (const std::exception& error) {
     state.SkipWithError(("exception: " + std::string(error.what())).c_str());
   }
@@ -53,11 +76,14 @@ void add_workload_benchmarks(const Selection& selection) {
       // Stated by the model (list, the report's model notes), not a silent gap.
       if (!cannot_run(*workload, *model).empty()) continue;
       for (const std::size_t base_n : selection.sizes_for(*workload)) {
-        const std::string family = workload->name + "/" + model->name;
+        const Affinity affinity = selection.affinity;
+        const std::string family =
+            workload->name + "/" + model->name +
+            (affinity == Affinity::none ? "" : "/affinity:" + std::string(affinity_name(affinity)));
         // A family per (workload, model, base size) keeps weak-scaling sizes apart.
         auto* benchmark = benchmark::RegisterBenchmark(
-            family.c_str(), [workload, model, base_n, weak](benchmark::State& state) {
-              run_workload(state, *workload, *model, base_n, weak);
+            family.c_str(), [workload, model, base_n, weak, affinity](benchmark::State& state) {
+              run_workload(state, *workload, *model, base_n, weak, affinity);
             });
         benchmark->ArgNames({"n", "p"})
             ->UseRealTime()

@@ -6,10 +6,12 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <new>
 #include <string>
 #include <type_traits>
 
 #include "core/function_ref.hpp"
+#include "core/placement.hpp"
 
 namespace parbench {
 
@@ -150,8 +152,19 @@ class Executor {
   /// a workload (the model tests) runs on SPMD models.
   virtual void run_everywhere(Program program) { program(*this); }
 
+  /// The CPUs this executor's workers were seen on since its last clear():
+  /// the models note them as their workers take chunks (forked workers too:
+  /// the trace lives in shared pages mapped before any worker starts). An
+  /// SPMD model's ranks note none (their placement is the launcher's).
+  CpuTrace& cpu_trace() noexcept { return *trace_; }
+
+ protected:
+  void note_cpu() noexcept { trace_->note(); }
+
  private:
   std::size_t arrays_made_ = 0;
+  Memory trace_memory_ = allocate_pages(sizeof(CpuTrace), true);
+  CpuTrace* trace_ = ::new (trace_memory_.data()) CpuTrace;
 };
 
 /// Base of the models whose workers share no memory to split a recursion

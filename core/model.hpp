@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/executor.hpp"
+#include "core/placement.hpp"
 
 namespace parbench {
 
@@ -52,8 +53,13 @@ struct ModelInfo {
   /// have their own temporary directories, possibly on other hosts); they
   /// are then not registered, and list and the report say so. Empty: none.
   std::string limit_files = {};
-  /// Creates an executor with the given number of workers (>= 1).
-  std::function<std::unique_ptr<Executor>(std::size_t workers)> create;
+  /// Creates an executor with the given number of workers (>= 1), bound by
+  /// the placement the way the model's users bind theirs (an unbound one:
+  /// the OS places them). Callers use make().
+  std::function<std::unique_ptr<Executor>(std::size_t workers, const Placement& placement)> create;
+  std::unique_ptr<Executor> make(std::size_t workers, const Placement& placement = {}) const {
+    return create(workers, placement);
+  }
   /// What a reader of the results must know about this model's limits (e.g.
   /// "fork_join runs serially"); shown by list and in the report.
   std::string note = {};

@@ -104,8 +104,13 @@ std::size_t checked_threads(std::size_t concurrency, std::size_t threads) {
 }
 }  // namespace
 
-CoroutineRuntime::CoroutineRuntime(std::size_t concurrency, std::size_t threads)
-    : concurrency_(concurrency), team_(checked_threads(concurrency, threads)) {
+CoroutineRuntime::CoroutineRuntime(std::size_t concurrency, std::size_t threads,
+                                   const Placement& placement)
+    : concurrency_(concurrency),
+      placement_(placement),
+      caller_(placement, 0),
+      bound_(threads, 0),
+      team_(checked_threads(concurrency, threads)) {
   const coro::Backend backend = coro::default_backend();
   for (std::size_t t = 0; t < threads; ++t) loops_.push_back(coro::make_loop(backend));
 }
@@ -116,6 +121,11 @@ void CoroutineRuntime::run_share(std::size_t thread, Job& job) noexcept {
   const std::size_t workers = std::min(concurrency_, job.items);
   const std::size_t mine = share_of(workers, loops_.size(), thread);
   if (mine == 0) return;
+  if (thread > 0 && !bound_[thread]) {  // a loop thread binds itself once, on its first share
+    placement_.bind_current_thread(thread);
+    bound_[thread] = 1;
+  }
+  note_cpu();
   coro::Loop& loop = *loops_[thread];
   const coro::Io io(&loop);
   t_running = this;

@@ -18,9 +18,10 @@ namespace parbench {
 
 class CoroutineRuntime final : public Executor, public RequestRunner {
  public:
-  /// concurrency >= 1 coroutines over threads in [1, concurrency] loops.
-  /// Throws if an event loop cannot be created.
-  CoroutineRuntime(std::size_t concurrency, std::size_t threads);
+  /// concurrency >= 1 coroutines over threads in [1, concurrency] loops,
+  /// loop thread t bound as placement's worker t (the caller's for the
+  /// runtime's life). Throws if an event loop cannot be created.
+  CoroutineRuntime(std::size_t concurrency, std::size_t threads, const Placement& placement = {});
   ~CoroutineRuntime() override;
   CoroutineRuntime(const CoroutineRuntime&) = delete;
   CoroutineRuntime& operator=(const CoroutineRuntime&) = delete;
@@ -49,6 +50,9 @@ class CoroutineRuntime final : public Executor, public RequestRunner {
   void run_share(std::size_t thread, Job& job) noexcept;
 
   std::size_t concurrency_;
+  Placement placement_;
+  ThreadBinding caller_;                            // the caller runs loop 0
+  std::vector<char> bound_;                         // team thread t has bound itself (t >= 1)
   std::vector<std::unique_ptr<coro::Loop>> loops_;  // loop t belongs to team thread t
   ThreadTeam team_;
 };

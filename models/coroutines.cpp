@@ -18,7 +18,7 @@ const bool registered = register_model({
     .task_spawn = "a coroutine per task on the loop, p in flight (like asyncio.create_task)",
     .concurrent_tasks = false,
     .limit_cpu = "one event-loop thread: CPU work gets concurrency, not parallelism (like asyncio)",
-    .create = [](std::size_t workers) -> std::unique_ptr<Executor> {
+    .create = [](std::size_t workers, const Placement&) -> std::unique_ptr<Executor> {
       return std::make_unique<CoroutineRuntime>(workers, 1);
     },
     .note = "one thread: p is concurrency, not parallelism (CPU speedup ~1, like asyncio); "

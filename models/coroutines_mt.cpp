@@ -19,9 +19,9 @@ const bool registered = register_model({
     .parallel = true,
     .task_spawn = "a coroutine per task on min(p, hardware threads) loops, p in flight",
     .concurrent_tasks = true,
-    .create = [](std::size_t workers) -> std::unique_ptr<Executor> {
+    .create = [](std::size_t workers, const Placement& placement) -> std::unique_ptr<Executor> {
       const std::size_t hardware = std::max(1u, std::thread::hardware_concurrency());
-      return std::make_unique<CoroutineRuntime>(workers, std::min(workers, hardware));
+      return std::make_unique<CoroutineRuntime>(workers, std::min(workers, hardware), placement);
     },
     .note = "loop threads = min(p, hardware threads); top-level fork_join on two coroutines, "
             "nested fork_join serial",

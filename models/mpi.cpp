@@ -535,7 +535,8 @@ const bool registered = register_model({
                        "share no memory to split a recursion over (SPMD)",
     .limit_files = "each rank writes into its own temporary directory (ranks may run on other "
                    "hosts), so a verifier cannot read back what the others wrote",
-    .create = [](std::size_t workers) -> std::unique_ptr<Executor> {
+    .create = [](std::size_t workers, const Placement&) -> std::unique_ptr<Executor> {
+      // The ranks are bound by the launcher (--bind-to, --map-by), as MPI's users bind them.
       return std::make_unique<MpiExecutor>(workers);
     },
     .note = "p = ranks; fork_join runs serially on every rank; after each parallel_for the ranks "

@@ -4,6 +4,11 @@
 // threads when called outside one. Exceptions cannot cross an OpenMP region,
 // so every body is wrapped and the first exception is rethrown afterwards.
 //
+// Affinity. OpenMP's users bind with OMP_PROC_BIND and OMP_PLACES, which
+// libgomp reads when it loads: a run with --affinity sets them (close, the
+// policy's CPUs as places) and starts the binary again (benchmarks/main.cpp),
+// so the executor itself binds nothing.
+//
 // Wait policy. libgomp's default (OMP_WAIT_POLICY unset) lets idle threads
 // spin for a while after a region, then sleep: back-to-back regions cost
 // about 1 us at p = 2 here. That is how OpenMP's users run it and how the
@@ -44,6 +49,7 @@ class OpenMpExecutor final : public Executor {
     for (long long c = 0; c < chunks; ++c) {
       if (error.failed()) continue;
       try {
+        note_cpu();
         const Chunk chunk = chunk_bounds(n, grain, static_cast<std::size_t>(c));
         body(chunk.lo, chunk.hi);
       } catch (...) {
@@ -127,7 +133,7 @@ const bool registered = register_model({
     .task_spawn = "#pragma omp task per task in a parallel region (libgomp runs a new task at "
                   "once while more than 64 x p are queued)",
     .concurrent_tasks = true,
-    .create = [](std::size_t workers) -> std::unique_ptr<Executor> {
+    .create = [](std::size_t workers, const Placement& placement) -> std::unique_ptr<Executor> {
       return std::make_unique<OpenMpExecutor>(workers);
     },
     .note = "a region's cost depends on OMP_WAIT_POLICY (libgomp's default in the sweep: idle "

@@ -170,13 +170,18 @@ class Backoff {
 
 }  // namespace
 
-ThreadPool::ThreadPool(std::size_t threads)
-    : spin_when_idle_(threads + 1 <= std::max(1u, std::thread::hardware_concurrency())) {
+ThreadPool::ThreadPool(std::size_t threads, const Placement& placement, CpuTrace* trace)
+    : spin_when_idle_(threads + 1 <= std::max(1u, std::thread::hardware_concurrency())),
+      trace_(trace) {
   queues_.reserve(threads + 1);
   for (std::size_t i = 0; i <= threads; ++i) queues_.push_back(std::make_unique<Queue>());
   workers_.reserve(threads);
   try {
-    for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+    for (std::size_t i = 0; i < threads; ++i)
+      workers_.emplace_back([this, i, placement] {
+        placement.bind_current_thread(i + 1);
+        worker_loop(i);
+      });
   } catch (...) {
     stop_workers();
     throw;
@@ -237,6 +242,7 @@ void ThreadPool::worker_loop(std::size_t index) {
   Backoff backoff(spin_when_idle_);
   for (;;) {
     if (Task* task = find_task(index)) {
+      if (trace_ != nullptr) trace_->note();
       task->execute(task);
       backoff.after_task();
       continue;
@@ -505,9 +511,11 @@ namespace {
 
 class PoolExecutor final : public Executor {
  public:
-  explicit PoolExecutor(std::size_t workers) : workers_(workers), pool_(workers - 1) {}
+  PoolExecutor(std::size_t workers, const Placement& placement)
+      : workers_(workers), caller_(placement, 0), pool_(workers - 1, placement, &cpu_trace()) {}
   std::size_t workers() const noexcept override { return workers_; }
   void parallel_for(std::size_t n, std::size_t grain, RangeBody body) override {
+    note_cpu();  // the caller works beside the pool's threads
     pool_.parallel_for(n, grain, body);
   }
   void fork_join(TaskBody a, TaskBody b) override { pool_.fork_join(a, b); }
@@ -515,6 +523,7 @@ class PoolExecutor final : public Executor {
 
  private:
   std::size_t workers_;
+  ThreadBinding caller_;  // the caller is worker 0 while the executor lives
   ThreadPool pool_;
 };
 
@@ -528,8 +537,8 @@ const bool registered = register_model({
     .parallel = true,
     .task_spawn = "a task pushed to the caller's queue per task; workers steal, the caller helps",
     .concurrent_tasks = true,
-    .create = [](std::size_t workers) -> std::unique_ptr<Executor> {
-      return std::make_unique<PoolExecutor>(workers);
+    .create = [](std::size_t workers, const Placement& placement) -> std::unique_ptr<Executor> {
+      return std::make_unique<PoolExecutor>(workers, placement);
     },
     .max_concurrency = 1024,
 });

@@ -137,14 +137,16 @@ class Arena {
 
 class ProcessPoolExecutor final : public RangeOnlyExecutor {
  public:
-  explicit ProcessPoolExecutor(std::size_t workers)
+  ProcessPoolExecutor(std::size_t workers, const Placement& placement)
       : workers_(workers), control_mapping_(sizeof(Control)) {
     control_ = new (control_mapping_.data()) Control();
     for (std::size_t c = 0; c < kRingCells; ++c) control_->ring[c].turn.store(c);
     children_.reserve(workers);
     for (std::size_t k = 0; k < workers; ++k)
-      children_.emplace_back([this] {
+      children_.emplace_back([this, k, &placement] {
         in_worker_ = true;
+        placement.bind_current_thread(
+            k);  // sched_setaffinity after fork, as a pool's initializer would
         worker_loop();
         return 0;
       });
@@ -349,6 +351,7 @@ class ProcessPoolExecutor final : public RangeOnlyExecutor {
   }
 
   void run_one(LocalJob& job, std::uint64_t index) noexcept {
+    note_cpu();
     try {
       if (job.kind == JobKind::range) {
         const Chunk chunk = chunk_bounds(job.n, job.grain, index);
@@ -416,8 +419,8 @@ const bool registered = register_model({
     .concurrent_tasks = true,
     .limit_fork_join = "fork_join runs its halves one after the other: a worker process cannot "
                        "write to the caller's stack, where fork_join's closures keep their results",
-    .create = [](std::size_t workers) -> std::unique_ptr<Executor> {
-      return std::make_unique<ProcessPoolExecutor>(workers);
+    .create = [](std::size_t workers, const Placement& placement) -> std::unique_ptr<Executor> {
+      return std::make_unique<ProcessPoolExecutor>(workers, placement);
     },
     .note = "fork_join runs its halves serially; bodies must capture by value and write results to "
             "memory from allocate()",

@@ -23,6 +23,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/first_exception.hpp"
@@ -40,8 +41,10 @@ struct RegionControl {
 
 class ProcessesExecutor final : public RangeOnlyExecutor {
  public:
-  explicit ProcessesExecutor(std::size_t workers)
-      : workers_(workers), control_mapping_(sizeof(RegionControl)) {}
+  ProcessesExecutor(std::size_t workers, Placement placement)
+      : workers_(workers),
+        placement_(std::move(placement)),
+        control_mapping_(sizeof(RegionControl)) {}
 
   std::size_t workers() const noexcept override { return workers_; }
   Memory allocate(std::size_t bytes) override { return allocate_shared(bytes); }
@@ -61,10 +64,13 @@ class ProcessesExecutor final : public RangeOnlyExecutor {
     std::vector<ChildProcess> children;
     children.reserve(workers_);
     for (std::size_t k = 0; k < std::min(workers_, chunks); ++k)
-      children.emplace_back([&] {
+      children.emplace_back([&, k] {
         in_child_ = true;
+        placement_.bind_current_thread(
+            k);  // sched_setaffinity after fork, as multiprocessing users do
         for (std::size_t c; (c = control->next_chunk.fetch_add(1)) < chunks;) {
           try {
+            note_cpu();
             const Chunk chunk = chunk_bounds(n, grain, c);
             body(chunk.lo, chunk.hi);
           } catch (const std::exception& error) {
@@ -97,6 +103,7 @@ class ProcessesExecutor final : public RangeOnlyExecutor {
   }
 
   std::size_t workers_;
+  Placement placement_;
   SharedMapping control_mapping_;
   bool in_child_ = false;  // true in a child's copy of this object
 };
@@ -113,8 +120,8 @@ const bool registered = register_model({
                      "workers per region that claim task indices, so it spawns nothing per task",
     .limit_fork_join = "fork_join runs its halves one after the other: a child process cannot "
                        "write to the parent's stack, where fork_join's closures keep their results",
-    .create = [](std::size_t workers) -> std::unique_ptr<Executor> {
-      return std::make_unique<ProcessesExecutor>(workers);
+    .create = [](std::size_t workers, const Placement& placement) -> std::unique_ptr<Executor> {
+      return std::make_unique<ProcessesExecutor>(workers, placement);
     },
     .note = "fork_join runs its halves serially (a child cannot write to the parent's stack); "
             "bodies write results to shared memory",

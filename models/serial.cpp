@@ -14,6 +14,7 @@ class SerialExecutor final : public Executor {
     check_grain(grain);
     for (std::size_t c = 0, chunks = chunk_count(n, grain); c < chunks; ++c) {
       const Chunk chunk = chunk_bounds(n, grain, c);
+      note_cpu();
       body(chunk.lo, chunk.hi);
     }
   }
@@ -37,7 +38,7 @@ const bool registered = register_model({
     .order = 0,
     .parallel = false,
     .no_task_spawn = "the baseline: every task runs inline, in order",
-    .create = [](std::size_t) -> std::unique_ptr<Executor> {
+    .create = [](std::size_t, const Placement&) -> std::unique_ptr<Executor> {
       return std::make_unique<SerialExecutor>();
     },
 });

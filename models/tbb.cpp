@@ -8,6 +8,7 @@
 // threads (oversubscription is measured, not silently capped).
 #include <algorithm>
 #include <thread>
+#include <utility>
 
 #include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/global_control.h>
@@ -15,6 +16,9 @@
 #include <oneapi/tbb/parallel_invoke.h>
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
+#include <oneapi/tbb/task_scheduler_observer.h>
+#include <pthread.h>
+#include <sched.h>
 
 #include "core/first_exception.hpp"
 #include "core/model.hpp"
@@ -22,13 +26,38 @@
 namespace parbench {
 namespace {
 
+/// Binds each thread that joins the arena as the worker of its arena slot, the
+/// way oneTBB's users pin (a task_scheduler_observer); a thread leaving the
+/// arena that is not TBB's own (the caller) gets its previous CPUs back.
+class Pinning final : public tbb::task_scheduler_observer {
+ public:
+  Pinning(tbb::task_arena& arena, Placement placement)
+      : tbb::task_scheduler_observer(arena), placement_(std::move(placement)) {
+    if (placement_.binds()) observe(true);
+  }
+  ~Pinning() override { observe(false); }
+  void on_scheduler_entry(bool is_worker) override {
+    if (!is_worker) ::pthread_getaffinity_np(::pthread_self(), sizeof caller_cpus_, &caller_cpus_);
+    placement_.bind_current_thread(
+        static_cast<std::size_t>(tbb::this_task_arena::current_thread_index()));
+  }
+  void on_scheduler_exit(bool is_worker) override {
+    if (!is_worker) ::pthread_setaffinity_np(::pthread_self(), sizeof caller_cpus_, &caller_cpus_);
+  }
+
+ private:
+  Placement placement_;
+  cpu_set_t caller_cpus_{};
+};
+
 class TbbExecutor final : public Executor {
  public:
-  explicit TbbExecutor(std::size_t workers)
+  TbbExecutor(std::size_t workers, Placement placement)
       : workers_(workers),
         limit_(tbb::global_control::max_allowed_parallelism,
                std::max<std::size_t>(workers, std::thread::hardware_concurrency())),
-        arena_(static_cast<int>(workers)) {}
+        arena_(static_cast<int>(workers)),
+        pinning_(arena_, std::move(placement)) {}
 
   std::size_t workers() const noexcept override { return workers_; }
 
@@ -40,6 +69,7 @@ class TbbExecutor final : public Executor {
       tbb::parallel_for(
           tbb::blocked_range<std::size_t>(0, chunks, 1),
           [&](const tbb::blocked_range<std::size_t>& range) {
+            note_cpu();
             for (std::size_t c = range.begin(); c != range.end(); ++c) {
               const Chunk chunk = chunk_bounds(n, grain, c);
               body(chunk.lo, chunk.hi);
@@ -68,6 +98,7 @@ class TbbExecutor final : public Executor {
   std::size_t workers_;
   tbb::global_control limit_;
   tbb::task_arena arena_;
+  Pinning pinning_;  // after the arena: it stops observing before the arena goes
 };
 
 const bool registered = register_model({
@@ -80,8 +111,8 @@ const bool registered = register_model({
     .parallel = true,
     .task_spawn = "tbb::task_group::run per task",
     .concurrent_tasks = true,
-    .create = [](std::size_t workers) -> std::unique_ptr<Executor> {
-      return std::make_unique<TbbExecutor>(workers);
+    .create = [](std::size_t workers, const Placement& placement) -> std::unique_ptr<Executor> {
+      return std::make_unique<TbbExecutor>(workers, placement);
     },
     .max_concurrency = 256,
 });

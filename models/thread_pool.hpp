@@ -124,8 +124,11 @@ class ThreadPool {
     void (*execute)(Task*) noexcept = nullptr;
   };
 
-  /// Starts `threads` worker threads (0 is allowed: callers then do all work).
-  explicit ThreadPool(std::size_t threads);
+  /// Starts `threads` worker threads (0 is allowed: callers then do all work),
+  /// worker i bound as placement's worker i + 1 (the caller is worker 0), each
+  /// noting its CPU in trace (if given) per task it runs.
+  explicit ThreadPool(std::size_t threads, const Placement& placement = {},
+                      CpuTrace* trace = nullptr);
   /// Runs every task still queued, then joins the workers.
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
@@ -277,6 +280,7 @@ class ThreadPool {
   std::atomic<std::size_t> sleepers_{0};
   std::atomic<bool> stopping_{false};
   bool spin_when_idle_;  // false when oversubscribed: idle threads only yield
+  CpuTrace* trace_ = nullptr;
 };
 
 /// The result of ThreadPool::submit: like std::future (move-only; get() once,

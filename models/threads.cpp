@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/first_exception.hpp"
@@ -25,8 +26,10 @@ namespace {
 
 class ThreadsExecutor final : public Executor {
  public:
-  explicit ThreadsExecutor(std::size_t workers)
-      : workers_(workers), spare_permits_(static_cast<std::ptrdiff_t>(workers) - 1) {}
+  ThreadsExecutor(std::size_t workers, Placement placement)
+      : workers_(workers),
+        spare_permits_(static_cast<std::ptrdiff_t>(workers) - 1),
+        placement_(std::move(placement)) {}
 
   std::size_t workers() const noexcept override { return workers_; }
 
@@ -36,9 +39,11 @@ class ThreadsExecutor final : public Executor {
     if (chunks == 0) return;
     std::atomic<std::size_t> next{0};
     FirstException error;
-    auto drain = [&] {
+    auto drain = [&](std::size_t worker) {
+      placement_.bind_current_thread(worker);  // each new thread binds itself, as a user's would
       for (std::size_t c; !error.failed() && (c = next.fetch_add(1)) < chunks;) {
         try {
+          note_cpu();
           const Chunk chunk = chunk_bounds(n, grain, c);
           body(chunk.lo, chunk.hi);
         } catch (...) {
@@ -51,7 +56,7 @@ class ThreadsExecutor final : public Executor {
       const std::size_t count = std::min(workers_, chunks);
       threads.reserve(count);
       try {
-        for (std::size_t t = 0; t < count; ++t) threads.emplace_back(drain);
+        for (std::size_t t = 0; t < count; ++t) threads.emplace_back(drain, t);
       } catch (...) {  // could not start a thread: the ones started finish the work
         if (threads.empty()) throw;
       }
@@ -79,6 +84,8 @@ class ThreadsExecutor final : public Executor {
       try {
         slots[slot] = std::thread([&, i, slot] {
           try {
+            placement_.bind_current_thread(slot);
+            note_cpu();
             task(i);
           } catch (...) {
             error.capture();
@@ -145,6 +152,7 @@ class ThreadsExecutor final : public Executor {
 
   std::size_t workers_;
   std::atomic<std::ptrdiff_t> spare_permits_;  // may dip below 0 briefly after a join
+  Placement placement_;
 };
 
 const bool registered = register_model({
@@ -157,8 +165,8 @@ const bool registered = register_model({
     .parallel = true,
     .task_spawn = "a std::thread per task, at most p at a time (like threading.Thread per task)",
     .concurrent_tasks = true,
-    .create = [](std::size_t workers) -> std::unique_ptr<Executor> {
-      return std::make_unique<ThreadsExecutor>(workers);
+    .create = [](std::size_t workers, const Placement& placement) -> std::unique_ptr<Executor> {
+      return std::make_unique<ThreadsExecutor>(workers, placement);
     },
     .max_concurrency = 1024,
 });

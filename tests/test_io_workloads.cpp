@@ -60,13 +60,13 @@ TEST_P(IoWorkloadTest, LeavesNoDescriptorsFilesOrProcessesOnAnyModel) {
     // The mpi model keeps MPI (and Open MPI's daemon, a child) and its teams
     // of ranks for the life of the process: counted once they exist.
     const std::size_t ranks = 4;
-    if (model.worker_main) model.create(ranks);
+    if (model.worker_main) model.make(ranks);
     const std::size_t fds = open_descriptors();
     const int children = count_children();
     const PrivateIoDir io_dir;
     for (std::size_t p : {1, 16}) {
       if (!model.parallel && p != 1) continue;
-      const auto executor = model.create(model.worker_main ? std::min(p, ranks) : p);
+      const auto executor = model.make(model.worker_main ? std::min(p, ranks) : p);
       const auto instance = executor->prepare(workload, workload.small_size * p);
       instance->run(*executor);
       const Verdict verdict = instance->verify();
@@ -82,7 +82,7 @@ TEST_P(IoWorkloadTest, BadKnobsAreClearErrors) {
   // Each setting the workload declares (the binary checks them before anything runs) is
   // also refused by its setup, naming the variable and the value.
   const WorkloadInfo& workload = *GetParam();
-  const auto executor = find_model("serial")->create(1);
+  const auto executor = find_model("serial")->make(1);
   for (const Knob& knob : workload.knobs) {
     setenv(knob.name, "12abc", 1);
     EXPECT_THROW((void)knob.value(), std::invalid_argument) << knob.name;
@@ -104,7 +104,7 @@ INSTANTIATE_TEST_SUITE_P(IoWorkloads, IoWorkloadTest, testing::ValuesIn(io_workl
 
 TEST(IoWorkloadErrors, MissingDirectoryIsNamed) {
   setenv("PARBENCH_IO_DIR", "/nonexistent-parbench-dir", 1);
-  const auto executor = find_model("serial")->create(1);
+  const auto executor = find_model("serial")->make(1);
   for (const char* name : {"file_read", "file_write", "pipeline"}) {
     try {
       executor->prepare(*find_workload(name), 1);
@@ -123,11 +123,11 @@ TEST(IoWorkloadErrors, ARequestThatFailsMidRunLeavesNothingOpen) {
   // open error and close whatever the other in-flight requests had opened.
   for (const auto& model : models()) {
     const std::size_t workers = !model.parallel ? 1 : model.worker_main ? 4 : 8;
-    if (model.worker_main) model.create(workers);  // MPI and its team live on (see above)
+    if (model.worker_main) model.make(workers);  // MPI and its team live on (see above)
     const std::size_t fds = open_descriptors();
     const PrivateIoDir io_dir;
     {
-      const auto executor = model.create(workers);
+      const auto executor = model.make(workers);
       const WorkloadInfo& workload = *find_workload("file_read");
       const auto instance = executor->prepare(workload, 32);
       for (const std::string& dir : io_dir.contents())

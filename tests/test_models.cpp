@@ -37,7 +37,7 @@ std::string case_name(const testing::TestParamInfo<ModelCase>& info) {
 
 class ModelTest : public testing::TestWithParam<ModelCase> {
  protected:
-  void SetUp() override { executor_ = GetParam().model->create(GetParam().workers); }
+  void SetUp() override { executor_ = GetParam().model->make(GetParam().workers); }
   std::unique_ptr<Executor> executor_;
 };
 

@@ -113,7 +113,7 @@ TEST(ChangeTracker, RejectsChangesThatDoNotFit) {
 }
 
 TEST(MpiModel, RefusesParallelCodeThatRank0RunsAlone) {
-  const auto executor = find_model("mpi")->create(2);
+  const auto executor = find_model("mpi")->make(2);
   try {
     executor->parallel_for(10, 1, [](std::size_t, std::size_t) {});
     ADD_FAILURE() << "no exception";
@@ -126,7 +126,7 @@ TEST(MpiModel, RefusesParallelCodeThatRank0RunsAlone) {
 // input: the bytes moved follow the bytes written.
 TEST(MpiModel, ExchangesTheBytesWrittenNotTheBytesAllocated) {
   const WorkloadInfo& workload = *find_workload("monte_carlo_pi");
-  const auto executor = find_model("mpi")->create(2);
+  const auto executor = find_model("mpi")->make(2);
   const auto instance = executor->prepare(workload, workload.small_size);
   instance->run(*executor);
   ASSERT_TRUE(instance->verify().ok);
@@ -182,11 +182,11 @@ void record_chunk_owners(Executor& executor) {
 TEST(MpiModel, EveryScheduleRunsEachChunkOnceAndClaimsBalanceASlowRank) {
   for (const char* schedule : {"dynamic", "cyclic", "block"}) {
     setenv("PARBENCH_MPI_SCHEDULE", schedule, 1);
-    const auto executor = find_model("mpi")->create(2);
+    const auto executor = find_model("mpi")->make(2);
     EXPECT_NO_THROW(executor->run_everywhere(&record_chunk_owners)) << schedule;
   }
   setenv("PARBENCH_MPI_SCHEDULE", "fastest", 1);
-  EXPECT_THROW(find_model("mpi")->create(2), std::invalid_argument);
+  EXPECT_THROW(find_model("mpi")->make(2), std::invalid_argument);
   unsetenv("PARBENCH_MPI_SCHEDULE");
 }
 
@@ -268,7 +268,7 @@ TEST(MpiModel, ASpawnedTeamListensOnLoopbackOnly) {
       std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr ||
       (setting != nullptr && std::string_view(setting) != "1"))
     GTEST_SKIP() << "ranks on other hosts, launched by mpirun, or confinement turned off";
-  const auto executor = find_model("mpi")->create(3);
+  const auto executor = find_model("mpi")->make(3);
   executor->run_everywhere([](Executor&) {});  // every rank up and answering
   const std::vector<long> family = this_process_and_descendants();
   ASSERT_GE(family.size(), 4u) << "this process, orted and 2 spawned ranks";
@@ -292,7 +292,7 @@ void kill_the_other_ranks(Executor& executor) {
 }
 
 TEST(MpiModel, ALostRankFailsTheCallWithinSeconds) {
-  const auto executor = find_model("mpi")->create(3);
+  const auto executor = find_model("mpi")->make(3);
   const auto start = std::chrono::steady_clock::now();
   try {
     executor->run_everywhere(&kill_the_other_ranks);
@@ -303,7 +303,7 @@ TEST(MpiModel, ALostRankFailsTheCallWithinSeconds) {
   }
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
   // The team is abandoned, and says so.
-  EXPECT_THROW(find_model("mpi")->create(3), std::runtime_error);
+  EXPECT_THROW(find_model("mpi")->make(3), std::runtime_error);
 }
 
 }  // namespace

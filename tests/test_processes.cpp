@@ -40,7 +40,7 @@ class ProcessModelTest : public testing::TestWithParam<const char*> {
 
 TEST_P(ProcessModelTest, NormalRunsLeaveNothing) {
   for (int round = 0; round < 3; ++round) {
-    const auto executor = model_->create(3);
+    const auto executor = model_->make(3);
     Array<std::uint64_t> out(*executor, 1000);
     executor->parallel_for(1000, 10, [out = out.data()](std::size_t lo, std::size_t hi) {
       for (std::size_t i = lo; i < hi; ++i) out[i] = i + 1;
@@ -50,7 +50,7 @@ TEST_P(ProcessModelTest, NormalRunsLeaveNothing) {
 }
 
 TEST_P(ProcessModelTest, ExceptionLeavesNothingAndKeepsItsMessage) {
-  const auto executor = model_->create(2);
+  const auto executor = model_->make(2);
   try {
     executor->parallel_for(100, 1, [](std::size_t lo, std::size_t) {
       if (lo == 50) throw std::invalid_argument("bad chunk 50");
@@ -62,7 +62,7 @@ TEST_P(ProcessModelTest, ExceptionLeavesNothingAndKeepsItsMessage) {
 }
 
 TEST_P(ProcessModelTest, KilledWorkerFailsTheRunQuicklyAndClearly) {
-  const auto executor = model_->create(2);
+  const auto executor = model_->make(2);
   const auto start = std::chrono::steady_clock::now();
   try {
     executor->parallel_for(64, 1, [](std::size_t lo, std::size_t) {
@@ -80,7 +80,7 @@ TEST_P(ProcessModelTest, KilledWorkerFailsTheRunQuicklyAndClearly) {
 }
 
 TEST_P(ProcessModelTest, SpawnTasksReachEveryIndex) {
-  const auto executor = model_->create(3);
+  const auto executor = model_->make(3);
   Array<std::uint32_t> marks(*executor, 500);
   executor->spawn_tasks(500, [marks = marks.data()](std::size_t i) { marks[i] = 7; });
   for (std::size_t i = 0; i < 500; ++i) ASSERT_EQ(marks[i], 7u) << i;
@@ -92,7 +92,7 @@ INSTANTIATE_TEST_SUITE_P(ProcessModels, ProcessModelTest,
 TEST(ProcessPool, IsBrokenAfterAWorkerDiedAndSaysSo) {
   const int before = count_children();
   {
-    const auto executor = find_model("process_pool")->create(2);
+    const auto executor = find_model("process_pool")->make(2);
     EXPECT_ANY_THROW(executor->parallel_for(8, 1, [](std::size_t lo, std::size_t) {
       if (lo == 0) raise(SIGKILL);
       usleep(2000);
@@ -108,7 +108,7 @@ TEST(ProcessPool, IsBrokenAfterAWorkerDiedAndSaysSo) {
 }
 
 TEST(ProcessPool, RejectsBodiesThatCannotBeCopiedToWorkers) {
-  const auto executor = find_model("process_pool")->create(1);
+  const auto executor = find_model("process_pool")->make(1);
   std::string not_trivially_copyable = "captured by value, but owns heap memory";
   EXPECT_THROW(executor->parallel_for(4, 1,
                                       [not_trivially_copyable](std::size_t, std::size_t) {
@@ -118,7 +118,7 @@ TEST(ProcessPool, RejectsBodiesThatCannotBeCopiedToWorkers) {
 }
 
 TEST(ProcessPool, InputsPreparedAfterThePoolExistsAreVisibleToWorkers) {
-  const auto executor = find_model("process_pool")->create(2);
+  const auto executor = find_model("process_pool")->make(2);
   Array<std::uint64_t> input(*executor, 4096), output(*executor, 4096);
   for (std::size_t i = 0; i < input.size(); ++i) input[i] = i * i;  // written after the fork
   executor->parallel_for(input.size(), 64,

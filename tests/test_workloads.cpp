@@ -24,7 +24,7 @@ TEST_P(WorkloadTest, VerifiesOnEveryModel) {
   for (const auto& model : models())
     for (std::size_t p : {1, 3}) {
       if ((!model.parallel && p != 1) || !cannot_run(workload, model).empty()) continue;
-      const auto executor = model.create(p);
+      const auto executor = model.make(p);
       const auto instance = executor->prepare(workload, workload.small_size);
       instance->run(*executor);
       const Verdict verdict = instance->verify();
@@ -34,7 +34,7 @@ TEST_P(WorkloadTest, VerifiesOnEveryModel) {
 
 TEST_P(WorkloadTest, VerifierRejectsACorruptedResult) {
   const WorkloadInfo& workload = *GetParam();
-  const auto executor = find_model("serial")->create(1);
+  const auto executor = find_model("serial")->make(1);
   const auto instance = executor->prepare(workload, workload.small_size);
   instance->run(*executor);
   ASSERT_TRUE(instance->verify().ok);
@@ -46,7 +46,7 @@ TEST_P(WorkloadTest, VerifierRejectsACorruptedResult) {
 
 TEST_P(WorkloadTest, VerifierRejectsAResultThatWasNeverComputed) {
   const WorkloadInfo& workload = *GetParam();
-  const auto executor = find_model("serial")->create(1);
+  const auto executor = find_model("serial")->make(1);
   const auto instance = executor->prepare(workload, workload.small_size);
   EXPECT_FALSE(instance->verify().ok) << "verify() passed before run()";
 }
@@ -60,7 +60,7 @@ TEST_P(WorkloadTest, DeclaresConsistentSizes) {
   }
   for (std::size_t n : workload.quick_sizes) EXPECT_LE(n, workload.max_size);
   EXPECT_FALSE(workload.summary.empty());
-  const auto executor = find_model("serial")->create(1);
+  const auto executor = find_model("serial")->make(1);
   EXPECT_GT(executor->prepare(workload, workload.small_size)->work().items, 0.0);
 }
 
@@ -68,7 +68,7 @@ TEST_P(WorkloadTest, DeclaresConsistentSizes) {
 // instances export, or the catalogue would promise a counter that is not there.
 TEST_P(WorkloadTest, ExportsASerialFractionExactlyWhenItSaysSo) {
   const WorkloadInfo& workload = *GetParam();
-  const auto executor = find_model("serial")->create(1);
+  const auto executor = find_model("serial")->make(1);
   const auto instance = executor->prepare(workload, workload.small_size);
   instance->run(*executor);
   bool exported = false;
@@ -91,7 +91,7 @@ TEST(WorkloadRegistry, HasTheWorkloadsOfThisIssue) {
 }
 
 TEST(WorkloadRegistry, AmdahlExportsItsTrueSerialFraction) {
-  const auto executor = find_model("serial")->create(1);
+  const auto executor = find_model("serial")->make(1);
   for (auto [name, fraction] :
        {std::pair{"amdahl_s05", 0.05}, {"amdahl_s20", 0.20}, {"amdahl_s50", 0.50}}) {
     const auto instance = executor->prepare(*find_workload(name), 100);

@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(argv: list[str]) -> int:
+    if argv[:1] == ["bench"]:  # the binary's own options and Google Benchmark's, passed on as they are
+        from .runner.bench import bench
+        return bench(argv[1:])
     args = build_parser().parse_args(argv)
     # An empty value is a mistake (an unset shell variable), never "the default": `--resume ""`
     # must not start a new half-hour sweep, `analyze ""` must not analyse the current folder.

@@ -52,6 +52,7 @@ class SweepConfig:
     # file: the sweep records it, so that a resumed sweep runs the same counts)
     auto_workers: list[int] | None = None
     auto_python_workers: list[int] | None = None  # python_workers = "cores" or "auto", likewise
+    auto_affinity: list[str] | None = None  # affinity = "auto", likewise
     # the largest oversubscribed worker count "auto" plans (twice the usable CPUs, at most this;
     # at or below the usable CPUs: none)
     oversubscribed_max: int = 256
@@ -224,6 +225,9 @@ def validate(config: SweepConfig, source: str) -> None:
         if not isinstance(config.affinity, list) or any(p not in AFFINITY_POLICIES for p in config.affinity):
             raise UserError(f"{where} affinity must be \"auto\" or a list of {', '.join(AFFINITY_POLICIES)}")
         check_names(config.affinity, f"{where} affinity", False)
+    if config.auto_affinity is not None and (not isinstance(config.auto_affinity, list) or any(
+            p not in AFFINITY_POLICIES for p in config.auto_affinity)):
+        raise UserError(f"{where} auto_affinity must be a list of {', '.join(AFFINITY_POLICIES)}")
     if config.size_scale != "auto":
         check_number(config.size_scale, f"{where} size_scale (\"auto\" or a number)", 1, 1000, False)
     check_counts(config.concurrency, f"{where} concurrency", MAX_CONCURRENCY)

@@ -61,9 +61,9 @@ class Topology:
 
     def summary(self) -> str:
         """One line: '2 sockets x 32 cores x 2 threads (128 CPUs), 2 NUMA nodes; usable: 128'."""
+        up_to = "" if self.threads == self.cores * self.threads_per_core else "up to "
         text = (f"{self.sockets} socket{'s' if self.sockets != 1 else ''}, {self.cores} cores, "
-                f"{self.threads} hardware threads ({'' if self.threads == self.cores * self.threads_per_core else 'up to '}"
-                f"{self.threads_per_core} per core), "
+                f"{self.threads} hardware threads ({up_to}{self.threads_per_core} per core), "
                 f"{len(self.nodes)} NUMA node{'s' if len(self.nodes) != 1 else ''}")
         if self.core_types:
             text += ", hybrid: " + ", ".join(f"{len(cpus)} {kind}" for kind, cpus in sorted(self.core_types.items()))

@@ -37,7 +37,7 @@ const bool registered = parbench::register_model({
     .order = 200,
     .parallel = false,
     .no_task_spawn = "every task runs inline",
-    .create = [](std::size_t) -> std::unique_ptr<parbench::Executor> {
+    .create = [](std::size_t, const parbench::Placement&) -> std::unique_ptr<parbench::Executor> {
       return std::make_unique<ReverseExecutor>();
     },
 });
@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "consumer: parbench's models are not registered\n");
     return 1;
   }
-  const auto executor = parbench::find_model("reverse")->create(1);
+  const auto executor = parbench::find_model("reverse")->make(1);
   int failures = 0;
   for (const char* name : {"primes", "fib", "merge_sort", "amdahl_s05"}) {
     const parbench::WorkloadInfo* workload = parbench::find_workload(name);

@@ -13,6 +13,7 @@ import pytest
 from parbench import UserError, config as config_module
 from parbench.runner.family import Family
 from parbench.runner.mpi import check_mpi_setup, launcher_command
+from support import run_cli
 
 BENCH = os.environ.get("PARBENCH_BENCH", "")
 needs_mpi = pytest.mark.skipif(
@@ -193,3 +194,20 @@ def test_the_report_sets_mpi_beside_raw_mpi_tcp_and_ipc():
     assert [cell.strip() for cell in line.strip("|").split("|")] == [
         "8 B", "500 ns", "450 ns", "–", "450 ns", "14.0 us", "10.0 us", "–", "–"]
     assert "one mpirun job" in text
+
+
+@needs_mpi
+def test_bench_launches_an_mpi_family_as_a_job_and_leaves_no_orted(bench_binary):
+    # ./parbench bench (python -m parbench bench) runs mpi/latency as the sweep does: a job of 2
+    # ranks under the launcher (mpi_launched), not a singleton spawning its ranks over TCP.
+    def orteds():
+        return set(subprocess.run(["pgrep", "-x", "orted"], capture_output=True, text=True).stdout.split())
+
+    before = orteds()  # another test's singleton may still be leaving
+    result = run_cli("bench", "--primitives=mpi/latency", "--benchmark_min_time=0.05", "--benchmark_format=json",
+                     env={"PARBENCH_BENCH": str(bench_binary), "PARBENCH_MPI_SIZES": "8"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "as a job of 2 ranks" in result.stderr
+    runs = [b for b in json.loads(result.stdout)["benchmarks"] if b.get("run_type") != "aggregate"]
+    assert runs and all(run["mpi_launched"] == 1 and run["verified"] == 1 for run in runs)
+    assert orteds() - before == set()  # the launcher reaped its daemon before it returned

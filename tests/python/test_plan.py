@@ -52,7 +52,7 @@ def test_resolved_config_is_explicit_and_keeps_the_users_counts(tmp_path):
     config, roles, _ = plan.resolved(SweepConfig(), topology)
     assert config.workers is None and config.auto_workers == [1, 2, 4, 6, 12]
     assert config.auto_python_workers == [1, 2, 4, 6]  # "cores": up to the usable CPUs
-    assert config.affinity == ["none"] and config.size_scale == 1.0
+    assert config.affinity == "auto" and config.auto_affinity == ["none"] and config.size_scale == 1.0
     again, _, _ = plan.resolved(config, topology)  # a resumed sweep: the same plan
     assert again.auto_workers == config.auto_workers
     mine, roles, _ = plan.resolved(SweepConfig(workers=[1, 3]), topology)

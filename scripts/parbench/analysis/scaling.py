@@ -10,6 +10,11 @@ from ..modelnames import baseline_of, is_baseline
 from .common import IO_CATEGORY, MIN_FIT_LEVELS, empty_limits, limit_of
 
 
+# A run's placement counters (the binary's): the distinct CPUs its workers were seen on, the
+# CPUs its affinity policy bound them to (bound runs only), and its CPU migrations.
+PLACEMENT_COUNTERS = ("cpus_used", "cpus_bound", "cpu_migrations")
+
+
 def build_points(results: ResultSet, physical: int, threads: int, limits: dict | None = None) -> list[dict]:
     limits = limits or empty_limits()
     runs = [r for r in results.workload_runs() if r.real_times]
@@ -33,6 +38,9 @@ def build_points(results: ResultSet, physical: int, threads: int, limits: dict |
             "oversubscribed": p > threads,
             "times_s": list(run.real_times),
         }
+        for key in PLACEMENT_COUNTERS:  # where the workers ran: the most any repetition saw
+            if run.counters.get(key):
+                point[key] = max(run.counters[key])
         limit = limit_of(limits, workload, model, point["category"], p)
         if limit:
             point["limit"] = limit

@@ -71,6 +71,7 @@ def run_checks(directory: Path, reference: Path | None, analysis: dict | None = 
     rows += _amdahl_rows(analysis, applies, thresholds)
     rows += _efficiency_rows(analysis, applies, thresholds, cores)
     rows += _suspicion_rows(analysis)
+    rows += _placement_rows(analysis)
     if reference is not None:
         rows += _reference_rows(analysis, reference, thresholds)
     return rows
@@ -94,6 +95,15 @@ def _ran_rows(state: dict, analysis: dict) -> list[Row]:
         rows.append(Row("verified counter", f"{workload}/{model} ({scaling})", f"{verified}/{len(points)} points",
                         "all", ok))
     return rows
+
+
+def _placement_rows(analysis: dict) -> list[Row]:
+    """A bound run's workers stayed on the CPUs its affinity policy gave them: never seen on
+    more CPUs than it bound (the counters cpus_used and cpus_bound)."""
+    return [Row("affinity honoured", f"{point['workload']}/{point['model']} p={point['p']}",
+                f"workers seen on {point['cpus_used']:g} CPUs", f"<= {point['cpus_bound']:g} bound",
+                point["cpus_used"] <= point["cpus_bound"])
+            for point in analysis["points"] if point.get("cpus_bound") and point.get("cpus_used")]
 
 
 def _suspicion_rows(analysis: dict) -> list[Row]:

@@ -126,7 +126,7 @@ def run_family(binary: Path, selection: list[str], family: Family, config, direc
                       "--primitives=none"]
     if family.workers:
         selection = [arg for arg in selection if not arg.startswith(("--p=", "--auto-p="))] + [f"--p={family.workers}"]
-    command = [*(launcher_command(config, family.ranks) if family.ranks else []),
+    command = [*(launcher_command(config, family.ranks, family.affinity) if family.ranks else []),
                *program, *selection, *(["--scaling=weak"] if family.weak else []),
                *([f"--affinity={family.affinity}"] if family.affinity else []),
                f"--benchmark_filter={family.benchmark_filter}",

@@ -24,10 +24,27 @@ def is_mpi_family(name: str) -> bool:
     return name.startswith("mpi/") or name.endswith(MPI_MODEL_SUFFIX)
 
 
-def launcher_command(config, ranks: int | str) -> list[str]:
-    """mpirun and its arguments for a job of `ranks` ranks, from the [mpi] table."""
+def job_ranks(family: str, run_args: dict) -> int:
+    """The ranks of the job a benchmark runs in: 2 for the point-to-point family, its p (or
+    ranks) for the others of an MPI family; 0 (no job, no launcher) for one rank or none."""
+    if not is_mpi_family(family):
+        return 0
+    ranks = 2 if family.startswith(MPI_POINT_TO_POINT) else int(run_args.get("p", run_args.get("ranks", 1)))
+    return ranks if ranks >= 2 else 0
+
+
+# How MPI's users bind ranks with Open MPI's launcher, per affinity policy: ranks placed
+# core by core (compact) or round-robin over sockets (spread), each bound to its core
+# (overload-allowed: more ranks than cores are still bound, one core each).
+LAUNCHER_BINDING = {"compact": ["--map-by", "core", "--bind-to", "core:overload-allowed"],
+                    "spread": ["--map-by", "socket", "--bind-to", "core:overload-allowed"]}
+
+
+def launcher_command(config, ranks: int | str, affinity: str = "") -> list[str]:
+    """mpirun and its arguments for a job of `ranks` ranks, from the [mpi] table, its ranks
+    bound by the affinity policy if one is given."""
     mpi = config.mpi
-    command = [mpi.launcher, "-np", str(ranks), "--oversubscribe"]
+    command = [mpi.launcher, "-np", str(ranks), "--oversubscribe", *LAUNCHER_BINDING.get(affinity, [])]
     if mpi.hosts:
         command += ["--host", ",".join(mpi.hosts)]
     if mpi.hostfile:

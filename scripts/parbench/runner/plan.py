@@ -138,7 +138,8 @@ def resolved(config, topology: Topology) -> tuple[object, dict[int, str], list[s
         limit = topology.usable_cpus if config.python_workers == "cores" else max(counts)
         config.auto_python_workers = [p for p in counts if p <= limit] or [min(counts)]
     if config.affinity == "auto":
-        config.affinity, notes = affinity_policies(topology)
+        policies, notes = affinity_policies(topology)
+        config.auto_affinity = config.auto_affinity or policies
     if config.size_scale == "auto":
         config.size_scale = size_scale(topology, config.min_region_ms)
     return config, roles, notes
@@ -149,15 +150,20 @@ def planned_workers(config) -> list[int]:
     return list(config.workers if config.workers is not None else config.auto_workers or [])
 
 
+def planned_affinity(config) -> list[str]:
+    """The affinity policies: the configured ones, else the plan's."""
+    return list(config.affinity if isinstance(config.affinity, list) else config.auto_affinity or ["none"])
+
+
 def planned_python_workers(config) -> list[int]:
     """The Python track's worker counts: the configured ones, else the plan's."""
     return list(config.python_workers if isinstance(config.python_workers, list) else config.auto_python_workers or [])
 
 
-def measured_costs(config_name: str) -> tuple[dict[str, float], str]:
+def measured_costs(config) -> tuple[dict[str, float], str]:
     """Seconds per benchmark instance and repetition of each family, from the latest complete
-    sweep under results/ (this config's first, then any: results/reference is one), and where
-    they come from."""
+    sweep under results/ of the same sizes and min_time (this config's first: results/reference
+    is the default config's), and where they come from; none such: the progress bar's guess."""
     found = []
     for folder in (ROOT / "results").iterdir() if (ROOT / "results").is_dir() else []:
         try:
@@ -165,11 +171,13 @@ def measured_costs(config_name: str) -> tuple[dict[str, float], str]:
             read_env(folder)
         except (UserError, OSError):
             continue
-        if state.get("status") == "complete" and state.get("families"):
-            same = (state.get("config") or {}).get("name") == config_name
-            found.append((same, str(state.get("started", "")), folder, state))
+        saved = state.get("config") or {}
+        if state.get("status") == "complete" and state.get("families") and saved.get("size") == config.size \
+                and saved.get("min_time") == config.min_time:
+            found.append((saved.get("name") == config.name, str(state.get("started", "")), folder, state))
     if not found:
-        return {}, "the progress bar's guess per benchmark (no complete sweep under results/ to measure by)"
+        return {}, (f"the progress bar's guess per benchmark (no complete sweep under results/ at size "
+                    f"{config.size} and min_time {config.min_time:g} to measure by)")
     _, _, folder, state = max(found, key=lambda item: item[:2])
     repetitions = max(int((state.get("config") or {}).get("repetitions") or 1), 1)
     costs = {}
@@ -259,7 +267,7 @@ def describe(plan: Plan, budget: float | None) -> list[str]:
     counts = planned_workers(config)
     lines.append("worker counts: " + ", ".join(f"{p} ({why})" for p, why in plan.worker_roles.items() if p in counts))
     lines.append(f"Python track's worker counts: {', '.join(map(str, planned_python_workers(config)))}")
-    lines.append(f"affinity: {', '.join(config.affinity)}")
+    lines.append(f"affinity: {', '.join(planned_affinity(config))}")
     lines += [f"  {note}" for note in plan.notes]
     lines.append(f"sizes: each workload's {config.size} sizes x {config.size_scale:g} (size rule: a region at "
                  f"p = {usable_cores(topology)} cores takes >= {config.min_region_ms:g} ms)")

@@ -20,7 +20,7 @@ from ..state import SETTINGS_FILE, STATE_FILE, check_binary_info, check_state, r
 from ..util import (FolderLock, atomic_write_text, load_json, make_folder, read_regular_bytes,
                     refuse_linked_subfolders, remove_partials)
 from .family import Family, StopRequest, io_base
-from .mpi import check_mpi_setup, launcher_command, mpi_loopback_settings
+from .mpi import check_mpi_setup, is_mpi_family, launcher_command, mpi_loopback_settings
 from .paths import ROOT, binary_path
 from .tracks import (Tracks, _PRIMITIVE_PREFIXES, _binary_label, _check_threshold_names, _run_binary,
                      cross_language_families, list_families, program_info)
@@ -168,11 +168,16 @@ def _read_env(directory: Path) -> dict | None:
         raise UserError(f"{error}; move it away to have it written again") from None
 
 
-def _new_state(config, binary: Path, env: dict) -> dict:
-    """A new sweep's state: its config, and the binary's info (checked: a program that is not
-    parbench's, or an absurd spin calibration, is refused before the folder exists)."""
-    info = program_info(binary, env, _binary_label(binary),
+def _binary_info(binary: Path, env: dict) -> dict:
+    """The binary's info, checked: a program that is not parbench's, or an absurd spin
+    calibration, is refused (naming PARBENCH_BENCH) before anything else asks it a thing."""
+    return program_info(binary, env, _binary_label(binary),
                         lambda info, where: check_binary_info(info, where, fresh=True))
+
+
+def _new_state(config, binary: Path, env: dict) -> dict:
+    """A new sweep's state: its config, and the binary's info (checked before the folder exists)."""
+    info = _binary_info(binary, env)
     if env.get("PARBENCH_SPIN_ITERS_PER_US"):  # the user's value, not this machine's: said and recorded
         info["spin_source"] = "PARBENCH_SPIN_ITERS_PER_US"
         print(f"sweep: note: PARBENCH_SPIN_ITERS_PER_US={env['PARBENCH_SPIN_ITERS_PER_US']} from the "
@@ -200,6 +205,8 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
     env = dict(os.environ)
     # A new sweep's plan is made explicit before its folder records the config; a resumed one's
     # is made again from the config it recorded.
+    if config is not None:
+        _binary_info(binary, env)  # a program that is not parbench's: said before the plan asks it
     planned = make_plan(config, binary, env, budget) if config is not None else None
     directory, state, config, env_record = _open_folder(planned.config if planned else None, out, resume, binary,
                                                         env, held)
@@ -219,7 +226,9 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
 
 def plan_sweep(config_name: str, python: str | None, budget: float | None) -> plan_module.Plan:
     """`sweep --plan`: the plan of a new sweep of that config, nothing run, no folder made."""
-    return make_plan(_config(config_name, python), binary_path(), dict(os.environ), budget)
+    config, binary, env = _config(config_name, python), binary_path(), dict(os.environ)
+    _binary_info(binary, env)
+    return make_plan(config, binary, env, budget)
 
 
 def _config(config_name: str, python: str | None):
@@ -243,7 +252,7 @@ def make_plan(config, binary: Path, env: dict, budget: float | None, state: dict
     if config.mpi.sizes:  # the mpi/ families' sizes, for listing their benchmarks as they will run
         env["PARBENCH_MPI_SIZES"] = ",".join(str(size) for size in config.mpi.sizes)
     io_base(env)
-    costs, source = plan_module.measured_costs(config.name)
+    costs, source = plan_module.measured_costs(config)
     saved = dict(state or {})
 
     def families_of(candidate):
@@ -269,24 +278,31 @@ def make_plan(config, binary: Path, env: dict, budget: float | None, state: dict
 
 def _with_affinity(families: list[Family], config, usable_cpus: int) -> list[Family]:
     """Each family of a CPU- or memory-bound workload on a parallel C++ model once per affinity
-    policy ("none": as before, no --affinity), the bound ones at the worker counts where
-    placements differ (1 < p < the usable CPUs: one worker, or one on every CPU, is placed
-    alike by all). Unbound: the primitives, the serial baselines, the I/O workloads (their p is
-    requests in flight, not workers on CPUs) and the Python track."""
-    bound = [p for p in config.affinity if p != "none"]
+    policy ("none": as before, no --affinity), the bound ones at the worker counts above 1 (one
+    worker is placed alike by all) and, as "auto" plans them, below the usable CPUs (where a
+    worker on every CPU is too). Unbound: the primitives, the serial baselines, the I/O
+    workloads (their p is requests in flight, not workers on CPUs) and the Python track."""
+    policies = plan_module.planned_affinity(config)
+    bound = [p for p in policies if p != "none"]
     known = catalogue.current()
     serial = known.baseline("cpp")
     placed = {w["name"] for w in known.workloads if w.get("category") in ("cpu", "memory")}
     workers = plan_module.planned_workers(config)
-    differ = [p for p in workers if 1 < p < usable_cpus]
+    limit = usable_cpus if config.affinity == "auto" else max(workers) + 1
+    differ = [p for p in workers if 1 < p < limit]
     out = []
     for family in families:
         workload, _, model = family.name.partition("/")
-        if "none" in config.affinity or not (bound and differ):
+        if "none" in policies or not (bound and differ):
             out.append(family)
         if family.track or family.sizes or model == serial or workload not in placed or not (bound and differ):
-            if "none" not in config.affinity and bound and differ:
+            if "none" not in policies and bound and differ:
                 out.append(family)  # unbound, run once all the same
+            continue
+        if family.ranks or is_mpi_family(family.name):  # a job per rank count: bound where it is one of them
+            if family.ranks in differ:
+                out += [Family(family.name, family.weak, family.instances, family.omp_wait, family.ranks,
+                               family.track, family.sizes, policy) for policy in bound]
             continue
         share = len(differ) / max(len(workers), 1)  # a CPU-bound family lists every (n, p)
         out += [Family(family.name, family.weak, max(1, round(family.instances * share)), family.omp_wait,

@@ -15,7 +15,7 @@ from ..state import check_python_info
 from ..util import OutputTooLarge, parse_json, run_bounded
 from .family import Family, run_family, run_with_reruns
 from .paths import ROOT
-from .mpi import MPI_POINT_TO_POINT, is_mpi_family
+from .mpi import job_ranks
 from ..catalogue import current
 
 
@@ -322,13 +322,9 @@ def list_families(binary, selection: list[str], config, env: dict, track: str = 
                 continue
             if weak and isinstance(config.weak_scaling, list) and parts[0] not in config.weak_scaling:
                 continue  # weak scaling only for the workloads the config names
-            ranks = 0
-            if is_mpi_family(family):
-                ranks = 2 if family.startswith(MPI_POINT_TO_POINT) else int(run_args.get("p", run_args.get("ranks", 1)))
-                if ranks < 2:
-                    ranks = 0  # one rank: no job, no MPI
-                elif config.mpi.ranks and ranks not in config.mpi.ranks:
-                    continue
+            ranks = job_ranks(family, run_args)
+            if ranks and config.mpi.ranks and ranks not in config.mpi.ranks:
+                continue
             counts[(family, ranks)] = counts.get((family, ranks), 0) + 1
         for (name, ranks), count in counts.items():
             if name in per_wait_policy:
