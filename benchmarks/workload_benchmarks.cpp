@@ -9,7 +9,6 @@
 #include <string>
 
 #include "benchmarks/harness.hpp"
-#include "benchmarks/migrations.hpp"
 
 namespace parbench {
 namespace {
@@ -49,16 +48,11 @@ void run_workload(benchmark::State& state, const WorkloadInfo& workload, const M
   const auto n = static_cast<std::size_t>(state.range(0));
   const auto p = static_cast<std::size_t>(state.range(1));
   try {
-    // Opened before the executor: its threads and processes inherit it, and their
-    // migrations reach this count when they exit (set-up, runs and verification).
-    const MigrationCounter migrations;
     const Placement placement = Placement::of(affinity);
     {
       const auto executor = model.make(p, placement);
       run_instance(state, workload, *executor, n, p, base_n, weak);
     }
-    if (const std::optional<double> moved = migrations.read())
-      state.counters["cpu_migrations"] = *moved;
     if (placement.binds())
       state.counters["cpus_bound"] = static_cast<double>(std::min(p, placement.cpus().size()));
   } catch (const std::exception& error) {

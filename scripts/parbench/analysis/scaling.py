@@ -10,9 +10,9 @@ from ..modelnames import baseline_of, is_baseline
 from .common import IO_CATEGORY, MIN_FIT_LEVELS, empty_limits, limit_of
 
 
-# A run's placement counters (the binary's): the distinct CPUs its workers were seen on, the
-# CPUs its affinity policy bound them to (bound runs only), and its CPU migrations.
-PLACEMENT_COUNTERS = ("cpus_used", "cpus_bound", "cpu_migrations")
+# A run's placement counters (the binary's): the distinct CPUs its workers were seen on and the
+# CPUs its affinity policy bound them to (bound runs only).
+PLACEMENT_COUNTERS = ("cpus_used", "cpus_bound")
 
 
 def build_points(results: ResultSet, physical: int, threads: int, limits: dict | None = None) -> list[dict]:

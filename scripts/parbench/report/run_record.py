@@ -113,7 +113,7 @@ def topology_part(r: Report, env: dict) -> None:
 
 def placement_part(r: Report, analysis: dict) -> None:
     """Where the workers really ran: each bound run (model@policy) with the CPUs its workers were
-    seen on against those it bound, and its CPU migrations; a policy not honoured is said."""
+    seen on against those it bound; a policy not honoured is said."""
     points = analysis.get("points", [])
     bound = [p for p in points if p.get("cpus_bound")]
     unbound = [p for p in points if p.get("cpus_used") and not p.get("cpus_bound")]
@@ -124,13 +124,11 @@ def placement_part(r: Report, analysis: dict) -> None:
            f"{len(unbound)} placed by the OS; "
            + (f"**{len(missed)} bound run(s) not honoured**: their workers were seen on more CPUs than bound."
               if missed else "every bound run's workers stayed on the CPUs it bound.")
-           + " CPUs seen: the distinct CPUs the workers ran chunks on (sched_getcpu); migrations: the "
-             "kernel's count over the whole benchmark (set-up, runs, verification).")
+           + " CPUs seen: the distinct CPUs the workers ran chunks on (sched_getcpu).")
     rows = [[f"{p['workload']}/{p['model']}", p["p"], f"{p.get('cpus_used', 0):g}",
-             f"{p['cpus_bound']:g}", f"{p['cpu_migrations']:g}" if p.get("cpu_migrations") is not None else "n/a",
-             "no" if p in missed else "yes"] for p in bound if p["scaling"] == "strong"]
+             f"{p['cpus_bound']:g}", "no" if p in missed else "yes"] for p in bound if p["scaling"] == "strong"]
     if rows:
-        r.table(["run", "p", "CPUs seen", "CPUs bound", "migrations", "honoured"], rows, md_rows=6)
+        r.table(["run", "p", "CPUs seen", "CPUs bound", "honoured"], rows, md_rows=6)
 
 
 def _cpu_ranges(cpus: list[int]) -> str:
