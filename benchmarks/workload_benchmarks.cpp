@@ -53,7 +53,8 @@ void run_workload(benchmark::State& state, const WorkloadInfo& workload, const M
       const auto executor = model.make(p, placement);
       run_instance(state, workload, *executor, n, p, base_n, weak);
     }
-    if (placement.binds())
+    // Bound here and traced here: an SPMD model's ranks are the launcher's to bind.
+    if (placement.binds() && state.counters.count("cpus_used") != 0)
       state.counters["cpus_bound"] = static_cast<double>(std::min(p, placement.cpus().size()));
   } catch (const std::exception& error) {
     state.SkipWithError(("exception: " + std::string(error.what())).c_str());

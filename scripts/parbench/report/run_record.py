@@ -120,6 +120,11 @@ def placement_part(r: Report, analysis: dict) -> None:
     if not bound and not unbound:
         return
     missed = [p for p in bound if p.get("cpus_used", 0) > p["cpus_bound"]]
+    if not bound:
+        most = max(p["cpus_used"] for p in unbound)
+        r.text(f"Placement: every run placed by the OS (affinity none); workers were seen on up to {most:g} "
+               "CPUs (the distinct CPUs they ran chunks on, sched_getcpu).")
+        return
     r.text(f"Placement: {len(bound)} run(s) bound by an affinity policy (the model@policy names), "
            f"{len(unbound)} placed by the OS; "
            + (f"**{len(missed)} bound run(s) not honoured**: their workers were seen on more CPUs than bound."
