@@ -175,9 +175,8 @@ def _binary_info(binary: Path, env: dict) -> dict:
                         lambda info, where: check_binary_info(info, where, fresh=True))
 
 
-def _new_state(config, binary: Path, env: dict) -> dict:
+def _new_state(config, info: dict, env: dict) -> dict:
     """A new sweep's state: its config, and the binary's info (checked before the folder exists)."""
-    info = _binary_info(binary, env)
     if env.get("PARBENCH_SPIN_ITERS_PER_US"):  # the user's value, not this machine's: said and recorded
         info["spin_source"] = "PARBENCH_SPIN_ITERS_PER_US"
         print(f"sweep: note: PARBENCH_SPIN_ITERS_PER_US={env['PARBENCH_SPIN_ITERS_PER_US']} from the "
@@ -205,10 +204,11 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
     env = dict(os.environ)
     # A new sweep's plan is made explicit before its folder records the config; a resumed one's
     # is made again from the config it recorded.
-    if config is not None:
-        _binary_info(binary, env)  # a program that is not parbench's: said before the plan asks it
+    # Asked once (it calibrates the spin work): a program that is not parbench's is said before
+    # the plan asks it anything.
+    info = _binary_info(binary, env) if config is not None else None
     planned = make_plan(config, binary, env, budget) if config is not None else None
-    directory, state, config, env_record = _open_folder(planned.config if planned else None, out, resume, binary,
+    directory, state, config, env_record = _open_folder(planned.config if planned else None, out, resume, info,
                                                         env, held)
     if planned is None:
         planned = make_plan(config, binary, env, None, state)
@@ -311,7 +311,7 @@ def _with_affinity(families: list[Family], config, usable_cpus: int) -> list[Fam
     return out
 
 
-def _open_folder(config, out: str | None, resume: str | None, binary: Path, env: dict,
+def _open_folder(config, out: str | None, resume: str | None, info: dict | None, env: dict,
                  held: contextlib.ExitStack) -> tuple[Path, dict, object, dict | None]:
     """The folder, its state, its config and its env.json (None: to be collected): a resumed
     one's own (locked at once), or a new one's (not yet made)."""
@@ -330,7 +330,7 @@ def _open_folder(config, out: str | None, resume: str | None, binary: Path, env:
     else:
         directory = Path(out) if out else default_directory()
         _check_new_folder(directory)
-        state, env_record = _new_state(config, binary, env), None
+        state, env_record = _new_state(config, info, env), None
     return directory, state, config, env_record
 
 
