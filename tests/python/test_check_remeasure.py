@@ -112,6 +112,9 @@ def test_an_efficiency_below_the_machine_ceiling_is_judged_against_it():
     # A machine that allows the threshold explains nothing; nor does an unmeasured ceiling.
     assert efficiency_verdict(0.70, 0.95, 0.8)[0] is False
     assert efficiency_verdict(0.70, None, 0.8)[0] is False
+    # Measured a third time beside the ceiling, the model reached the threshold: not reproduced.
+    passed, note = efficiency_verdict(0.85, 0.90, 0.8)
+    assert passed is None and "not reproduced" in note
 
 
 def test_the_machine_ceiling_is_measured(bench_binary, monkeypatch):
@@ -127,3 +130,7 @@ def test_the_machine_ceiling_is_measured(bench_binary, monkeypatch):
     assert ceiling is not None and 0.1 < ceiling < 2.0
     # A copy that cannot run (an unknown workload) gives no ceiling, not a number.
     assert machine_ceiling("no_such_workload", 20_000, 2, min_time=0.01, rounds=1) is None
+    # With a model, its efficiency is measured in the same rounds as the ceiling.
+    paired = machine_ceiling("primes", 20_000, 2, min_time=0.01, rounds=1, model="threads")
+    assert isinstance(paired, tuple) and all(0.1 < value < 2.0 for value in paired)
+    assert machine_ceiling("primes", 20_000, 2, min_time=0.01, rounds=1, model="no_such_model") is None

@@ -131,86 +131,106 @@ def _with_remeasurements(directory: Path, reference: Path | None, rows: list[Row
     return result
 
 
-def machine_ceiling(workload: str, n: int, p: int, min_time: float = 0.2, rounds: int = 3) -> float | None:
+def _median_times(command: list[str], on: list[int | None]) -> list[float] | None:
+    """Median real time of one copy of `command` per entry of `on`, all started at once: each
+    pinned to that CPU, or placed by the OS for None."""
+    import statistics
+    import tempfile
+    with private_folder(Path(tempfile.gettempdir()), CEILING_PREFIX) as scratch:
+        outputs = [scratch / f"copy{index}.json" for index in range(len(on))]
+        processes = [subprocess.Popen([*command, f"--benchmark_out={out}"], stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                                      preexec_fn=None if cpu is None else lambda cpu=cpu: os.sched_setaffinity(0, {cpu}))
+                     for cpu, out in zip(on, outputs)]
+        try:
+            codes = [process.wait(timeout=120) for process in processes]
+        except subprocess.TimeoutExpired:
+            codes = [1]
+        finally:
+            for process in processes:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+        if any(codes):
+            return None
+        medians = []
+        for out in outputs:
+            entries = json.loads(out.read_text())["benchmarks"]
+            times = [e["real_time"] for e in entries if e.get("run_type") == "iteration"]
+            if not times:
+                return None
+            medians.append(statistics.median(times))
+        return medians
+
+
+def _command(workload: str, model: str, n: int, p: int, min_time: float) -> list[str]:
+    """The binary run for one benchmark: `model` may carry an affinity policy (model@policy)."""
+    from ..runner.paths import binary_path
+    name, _, policy = model.partition("@")
+    placed = f"affinity:{policy}/" if policy else ""
+    return [str(binary_path()), f"--workloads={workload}", f"--models={name}", f"--p={p}", f"--size={n}",
+            "--primitives=none", *([f"--affinity={policy}"] if policy else []),
+            f"--benchmark_filter=^{workload}/{name}/{placed}n:{n}/p:{p}/", "--benchmark_repetitions=3",
+            f"--benchmark_min_time={min_time:g}", "--benchmark_out_format=json"]
+
+
+def machine_ceiling(workload: str, n: int, p: int, min_time: float = 0.2, rounds: int = 3,
+                    model: str | None = None) -> float | tuple[float, float] | None:
     """The efficiency at p that no execution model can pass on this machine at this moment:
     the throughput of p independent serial copies run at once, each pinned to its own CPU,
     relative to p times the fastest single copy (each CPU measured alone, in turn). Median
-    over `rounds`.
+    over `rounds`. With `model`, each round also runs that model at p, and the result is the
+    pair (the model's efficiency against the round's fastest copy, the ceiling), each the
+    median over rounds: a vCPU's speed swings within seconds, so only figures measured in the
+    same round can be set against each other.
 
     Below 1 when the vCPUs are not equal (on this VM one vCPU ran monte_carlo_pi 1.6x slower
     than the other, steadily, while primes differed by 5%: a host-side SMT sibling busy with
     the same execution units), when the p copies contend (shared caches, memory bandwidth),
     or when a neighbour holds a vCPU."""
     import statistics
-    import tempfile
-    from ..runner.paths import binary_path
-    binary = binary_path()
     cpus = sorted(os.sched_getaffinity(0))
     if len(cpus) < p:
         return None
     cpus = cpus[:p]
-    command = [str(binary), f"--workloads={workload}", "--models=serial", "--p=1", f"--size={n}",
-               "--primitives=none", f"--benchmark_filter=^{workload}/serial/n:{n}/p:1/",
-               "--benchmark_repetitions=3", f"--benchmark_min_time={min_time:g}",
-               "--benchmark_out_format=json"]
-
-    def run_pinned(on: list[int]) -> list[float] | None:
-        """Median real time of one copy on each CPU of `on`, all at once."""
-        with private_folder(Path(tempfile.gettempdir()), CEILING_PREFIX) as scratch:
-            outputs = [scratch / f"cpu{cpu}.json" for cpu in on]
-            processes = [subprocess.Popen([*command, f"--benchmark_out={out}"], stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-                                          preexec_fn=lambda cpu=cpu: os.sched_setaffinity(0, {cpu}))
-                         for cpu, out in zip(on, outputs)]
-            try:
-                codes = [process.wait(timeout=120) for process in processes]
-            except subprocess.TimeoutExpired:
-                codes = [1]
-            finally:
-                for process in processes:
-                    if process.poll() is None:
-                        process.kill()
-                        process.wait()
-            if any(codes):
-                return None
-            medians = []
-            for out in outputs:
-                entries = json.loads(out.read_text())["benchmarks"]
-                times = [e["real_time"] for e in entries if e.get("run_type") == "iteration"]
-                if not times:
-                    return None
-                medians.append(statistics.median(times))
-            return medians
-
-    ceilings = []
+    serial = _command(workload, current().baseline("cpp"), n, 1, min_time)
+    ceilings, efficiencies = [], []
     for _ in range(rounds):
-        alone = [run_pinned([cpu]) for cpu in cpus]
-        together = run_pinned(cpus)
-        if together is None or any(a is None for a in alone):
+        alone = [_median_times(serial, [cpu]) for cpu in cpus]
+        together = _median_times(serial, list(cpus))
+        modelled = _median_times(_command(workload, model, n, p, min_time), [None]) if model else [1.0]
+        if together is None or modelled is None or any(a is None for a in alone):
             return None
         fastest = min(a[0] for a in alone)
         ceilings.append(sum(1 / t for t in together) / (p / fastest))
-    return statistics.median(ceilings)
+        efficiencies.append(fastest / (p * modelled[0]))
+    if model is None:
+        return statistics.median(ceilings)
+    return statistics.median(efficiencies), statistics.median(ceilings)
 
 
 def _against_machine_ceiling(directory: Path, row: Row, second: Row) -> Row:
-    """A reproduced efficiency failure, measured once more against the machine's ceiling."""
+    """A reproduced efficiency failure, measured a third time in rounds beside the machine's
+    ceiling (the model at p, then p serial copies at once and each alone, in every round)."""
     measured = f"{row.measured}; re-measured: {second.measured}"
-    workload = row.family.split("/")[0]
+    workload, model = row.family.split("/", 1)
     p = int(row.subject.rsplit("p=", 1)[1])
     points = [pt for pt in analyze(directory, with_previous=False, changed=[])["points"]
               if pt["workload"] == workload and pt["model"] == current().baseline("cpp")
               and pt["scaling"] == "strong"]
-    ceiling = None
+    paired = None
     if points:
         n = max(pt["n"] for pt in points)
-        print(f"check: {row.subject} stays below its threshold; measuring this machine's ceiling "
-              f"({p} serial copies at once, one per CPU, against the fastest alone)", flush=True)
+        print(f"check: {row.subject} stays below its threshold; measuring it beside this machine's ceiling "
+              f"({p} serial copies at once, one per CPU, against the fastest alone; 5 rounds)", flush=True)
         try:
-            ceiling = machine_ceiling(workload, n, p)
+            paired = machine_ceiling(workload, n, p, rounds=5, model=model)
         except (OSError, UserError, ValueError, KeyError, json.JSONDecodeError):
-            ceiling = None
-    passed, note = efficiency_verdict(float(second.measured), ceiling, _thresholds(directory).efficiency_min)
-    if ceiling is not None:
-        measured += f"; machine ceiling {ceiling:.3f}"
+            paired = None
+    if paired is None:
+        passed, note = efficiency_verdict(float(second.measured), None, _thresholds(directory).efficiency_min)
+        return row._replace(measured=measured, passed=passed, note=note)
+    efficiency, ceiling = paired
+    passed, note = efficiency_verdict(efficiency, ceiling, _thresholds(directory).efficiency_min)
+    measured += f"; beside the machine ceiling {ceiling:.3f}: {efficiency:.3f}"
     return row._replace(measured=measured, passed=passed, note=note)
