@@ -138,6 +138,7 @@ def _median_times(command: list[str], on: list[int | None]) -> list[float] | Non
     import tempfile
     with private_folder(Path(tempfile.gettempdir()), CEILING_PREFIX) as scratch:
         outputs = [scratch / f"copy{index}.json" for index in range(len(on))]
+
         def pin(cpu):
             return None if cpu is None else lambda: os.sched_setaffinity(0, {cpu})
         processes = [subprocess.Popen([*command, f"--benchmark_out={out}"], stdout=subprocess.DEVNULL,
