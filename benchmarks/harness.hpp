@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "benchmarks/memory_policy.hpp"
 #include "core/model.hpp"
 #include "core/workload.hpp"
 
@@ -36,6 +37,8 @@ struct Selection {
   /// --affinity: how the workload families' workers are bound (names then
   /// carry /affinity:<policy>; none: the OS places them, as before).
   Affinity affinity = Affinity::none;
+  /// --numa: where the pages go (names carry /numa:interleave when interleaved).
+  MemoryPolicy memory = MemoryPolicy::first_touch;
 
   /// The sizes n to register for a workload under this selection.
   std::vector<std::size_t> sizes_for(const WorkloadInfo& workload) const;

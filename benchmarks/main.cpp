@@ -258,6 +258,12 @@ Command parse(int argc, char** argv) {
       if (!policy)
         throw UsageError("--affinity must be none, compact or spread, got '" + value + "'");
       command.selection.affinity = *policy;
+    } else if (arg.starts_with("--numa")) {
+      const std::string value = value_of("--numa");
+      const std::optional<MemoryPolicy> policy = parse_memory_policy(value);
+      if (!policy)
+        throw UsageError("--numa must be first_touch or interleave, got '" + value + "'");
+      command.selection.memory = *policy;
     } else if (arg.starts_with("--size-scale")) {
       const std::string value = value_of("--size-scale");
       char* end = nullptr;
@@ -293,7 +299,7 @@ Command parse(int argc, char** argv) {
       throw UsageError(
           "unknown option '" + std::string(arg) +
           "' (parbench options: --workloads= --models= --primitives= --skip-models= --p= --auto-p= "
-          "--affinity= "
+          "--affinity= --numa= "
           "--concurrency= --size= --size-scale= "
           "--scaling=; "
           "Google Benchmark flags start with --benchmark_; --help lists them)");
@@ -531,6 +537,22 @@ int selfcheck(const Selection& selection, bool workers_given) {
 // `info`: facts about this build and machine as one JSON object, for the
 // sweep's env.json. It also measures the spin calibration once, so that every
 // family process of a sweep can be given the same value.
+/// Each binding policy's CPU order over this process's CPUs ({"compact": [0, 1], ...}): the
+/// Python track binds its workers by it, so both tracks place worker i on the same CPU.
+std::string placements_json() {
+  std::string text = "{";
+  for (const std::string_view name : kAffinityPolicies) {
+    const Affinity policy = *parse_affinity(name);
+    if (policy == Affinity::none) continue;
+    text += (text.size() > 1 ? ", " : "") + json_string(std::string(name)) + ": [";
+    const Placement placement = Placement::of(policy);
+    for (std::size_t i = 0; i < placement.cpus().size(); ++i)
+      text += (i == 0 ? "" : ", ") + std::to_string(placement.cpus()[i]);
+    text += "]";
+  }
+  return text + "}";
+}
+
 int info() {
   const std::string text =
       "{\"spin_iters_per_us\": " + std::to_string(spin_iterations_per_us()) +
@@ -543,7 +565,8 @@ int info() {
       ", \"openmp_version\": " + std::to_string(_OPENMP) +
       ", \"omp_wait_policy\": " + json_string(omp_wait_policy()) +
       ", \"io_backend\": " + json_string(coro::to_string(coro::default_backend())) +
-      ", \"io_backend_reason\": " + json_string(coro::backend_reason()) + "}\n";
+      ", \"io_backend_reason\": " + json_string(coro::backend_reason()) +
+      ", \"placements\": " + placements_json() + "}\n";
   std::fputs(text.c_str(), stdout);
   return 0;
 }
@@ -772,6 +795,9 @@ Selection options (list, selfcheck and a run):
   --affinity=none|compact|spread   bind the workload families' workers: compact (one socket's
                     cores first, SMT siblings last) or spread (round-robin over sockets and NUMA
                     nodes); names then carry /affinity:<policy> (default: none, the OS places them)
+  --numa=first_touch|interleave   where the workload families' pages go: on the node of the
+                    worker that first writes them (default), or dealt over every allowed NUMA
+                    node (libnuma); names then carry /numa:interleave
   --size-scale=F    the default and quick sizes times F (1 to 1000; the sweep's size rule)
   --scaling=strong|weak   weak: n grows with p so that the work per worker is fixed
 Other:
@@ -860,7 +886,14 @@ int main(int argc, char** argv) {
       bind_openmp(argv, command.selection, planned);
       choose_omp_wait_policy(argv, planned);
     }
+    // Before any worker exists: they inherit it (a re-executed process sets it itself).
+    const std::size_t interleaved =
+        listing_only ? 0 : apply_memory_policy(command.selection.memory);
     add_context();
+    benchmark::AddCustomContext("numa_policy",
+                                std::string(memory_policy_name(command.selection.memory)));
+    if (interleaved > 0)
+      benchmark::AddCustomContext("numa_interleave_nodes", std::to_string(interleaved));
     std::size_t errors = 0;
     const auto reporter = display_reporter(benchmark_args, errors);
     const std::size_t ran = benchmark::RunSpecifiedBenchmarks(reporter.get());

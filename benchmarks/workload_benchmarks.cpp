@@ -74,7 +74,11 @@ void add_workload_benchmarks(const Selection& selection) {
         const Affinity affinity = selection.affinity;
         const std::string family =
             workload->name + "/" + model->name +
-            (affinity == Affinity::none ? "" : "/affinity:" + std::string(affinity_name(affinity)));
+            (affinity == Affinity::none ? ""
+                                        : "/affinity:" + std::string(affinity_name(affinity))) +
+            (selection.memory == MemoryPolicy::first_touch
+                 ? ""
+                 : "/numa:" + std::string(memory_policy_name(selection.memory)));
         // A family per (workload, model, base size) keeps weak-scaling sizes apart.
         auto* benchmark = benchmark::RegisterBenchmark(
             family.c_str(), [workload, model, base_n, weak, affinity](benchmark::State& state) {

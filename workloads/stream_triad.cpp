@@ -25,10 +25,18 @@ class StreamTriad final : public Instance {
  public:
   StreamTriad(Executor& executor, std::size_t n)
       : n_(n), a_(executor, n), b_(executor, n), c_(executor, n) {
-    for (std::size_t i = 0; i < n; ++i) {
-      b_[i] = b_value(i);
-      c_[i] = c_value(i);
-    }
+    // Written by the workers, chunk by chunk as the kernel reads them: on a NUMA machine each
+    // page starts on the node of a worker that uses it (first touch), as STREAM's own does.
+    double* a = a_.data();
+    double* b = b_.data();
+    double* c = c_.data();
+    executor.parallel_for(n, kGrain, [=](std::size_t lo, std::size_t hi) {
+      for (std::size_t i = lo; i < hi; ++i) {
+        a[i] = 0;
+        b[i] = b_value(i);
+        c[i] = c_value(i);
+      }
+    });
   }
 
   void run(Executor& executor) override {

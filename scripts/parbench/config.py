@@ -10,6 +10,7 @@ import tomllib
 from dataclasses import fields, asdict, dataclass, field
 from pathlib import Path
 
+from pytrack.executor import AFFINITY_POLICIES
 from pytrack.registry import LIMITS
 
 from . import UserError
@@ -53,11 +54,16 @@ class SweepConfig:
     auto_workers: list[int] | None = None
     auto_python_workers: list[int] | None = None  # python_workers = "cores" or "auto", likewise
     auto_affinity: list[str] | None = None  # affinity = "auto", likewise
+    auto_numa: list[str] | None = None      # numa = "auto", likewise
     # the largest oversubscribed worker count "auto" plans (twice the usable CPUs, at most this;
     # at or below the usable CPUs: none)
     oversubscribed_max: int = 256
     # "auto" (the policies whose placements differ on this machine) or a list of none, compact, spread
     affinity: str | list[str] = "auto"
+    # the Python track's parallel models bound by the affinity policies too
+    python_affinity: bool = True
+    # "auto" (first_touch, and interleave too with 2 or more NUMA nodes) or a list of them
+    numa: str | list[str] = "auto"
     # the size rule: a region at p = the usable cores takes at least this many ms ...
     min_region_ms: float = 1.0
     # ... by multiplying the default and quick sizes by this ("auto": from the rule, >= 1)
@@ -98,10 +104,12 @@ _SWEEP_TYPES = {
     "family_timeout": (int, float), "weak_scaling": (bool, list), "primitives": list,
     "omp_wait_policies": list, "disturbance_max": (int, float), "disturbance_reruns": int,
     "python": (str, list), "python_workers": (list, str), "python_weak_scaling": bool,
-    "oversubscribed_max": int, "affinity": (str, list), "min_region_ms": (int, float), "size_scale": (str, int, float),
+    "oversubscribed_max": int, "affinity": (str, list), "python_affinity": bool, "numa": (str, list),
+    "min_region_ms": (int, float), "size_scale": (str, int, float),
 }
-AFFINITY_POLICIES = ("none", "compact", "spread")
 OMP_WAIT_POLICIES = ("default", "passive", "active")
+# where a memory-bound family's pages go (--numa= of the binary, benchmarks/memory_policy.hpp)
+MEMORY_POLICIES = ("first_touch", "interleave")
 _MPI_TYPES = {
     "launcher": str, "ranks": (list, str), "hosts": list, "hostfile": str, "launcher_args": list,
     "transport": str, "sizes": list,
@@ -228,6 +236,11 @@ def validate(config: SweepConfig, source: str) -> None:
     if config.auto_affinity is not None and (not isinstance(config.auto_affinity, list) or any(
             p not in AFFINITY_POLICIES for p in config.auto_affinity)):
         raise UserError(f"{where} auto_affinity must be a list of {', '.join(AFFINITY_POLICIES)}")
+    for key, word in (("numa", '"auto" or '), ("auto_numa", "")):
+        value = getattr(config, key)
+        if (value != "auto" if key == "numa" else value is not None) and (
+                not isinstance(value, list) or not value or any(p not in MEMORY_POLICIES for p in value)):
+            raise UserError(f"{where} {key} must be {word}a list of {', '.join(MEMORY_POLICIES)}")
     if config.size_scale != "auto":
         check_number(config.size_scale, f"{where} size_scale (\"auto\" or a number)", 1, 1000, False)
     check_counts(config.concurrency, f"{where} concurrency", MAX_CONCURRENCY)

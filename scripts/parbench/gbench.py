@@ -146,10 +146,13 @@ def load_results(files: list[Path]) -> ResultSet:
             if entry.get("run_type") == "aggregate":
                 continue  # recomputed from the repetitions
             family, args = parse_run_name(run_name)
-            if isinstance(args.get("affinity"), str) and family.count("/") == 1:
-                # A bound run is its model's variant ("threads@compact"), measured against the
-                # same baseline and shown beside the model as the OS placed it.
-                family = f"{family}@{args.pop('affinity')}"
+            placement = [args.pop(key) for key in ("affinity", "numa")
+                         if isinstance(args.get(key), str) and family.count("/") == 1]
+            if placement:
+                # A bound or interleaved run is its model's variant ("threads@compact",
+                # "threads@compact+interleave"), measured against the same baseline and shown
+                # beside the model as the OS placed it.
+                family = f"{family}@{'+'.join(placement)}"
             # Weak-scaling runs (counter weak_base_n) may share a name with a
             # strong-scaling run at p = 1: keep them apart.
             weak = "weak_base_n" in entry

@@ -5,15 +5,37 @@ registry gives every one the py_ prefix) against the Python track's (the catalog
 which: the model of group "baseline"). When the sweep ran more than one interpreter, every
 interpreter after the first tags its models with its version ("<model>@3.13", or
 "<model>@3.13t-gil1" for a free-threaded build with the GIL forced on), and such a model is
-measured against its own interpreter's baseline ("<baseline>@3.13").
+measured against its own interpreter's baseline ("<baseline>@3.13"). A run whose workers
+were bound by an affinity policy carries the policy the same way ("threads@compact",
+"py_threads@spread"), and an interleaved one its memory policy ("threads@interleave",
+"threads@compact+interleave"): that is a placement, not an interpreter, and it has the untagged
+baseline.
 """
+from pytrack.executor import AFFINITY_POLICIES
+
+from .config import MEMORY_POLICIES
+
 from .catalogue import BASELINE_GROUP, current
 
 
 def split_tag(model: str) -> tuple[str, str]:
-    """("<model>", "3.13") for "<model>@3.13"; (model, "") without a tag."""
+    """("<model>", "3.13") for "<model>@3.13"; (model, "") without a tag, and ("<model>", "")
+    for a binding policy's "<model>@compact"."""
     base, _, tag = model.partition("@")
-    return base, tag
+    return base, "" if is_placement(tag) else tag
+
+
+def without_placement(model: str) -> str:
+    """The model as its registry names it, its placement aside: "threads" for "threads@compact"
+    (an interpreter's tag stays: "py_threads@3.13")."""
+    base, _, tag = model.partition("@")
+    return base if is_placement(tag) else model
+
+
+def is_placement(tag: str) -> bool:
+    """Whether a model's tag says where its workers or pages were placed ("compact",
+    "spread+interleave"), not which interpreter ran it."""
+    return bool(tag) and all(part in AFFINITY_POLICIES or part in MEMORY_POLICIES for part in tag.split("+"))
 
 
 def is_python(model: str) -> bool:

@@ -33,7 +33,7 @@ _NUMBER = (int, float)
 # A family record's fields and the types each may hold (None allowed where a run may lack it).
 _RECORD_FIELDS = {
     "family": (str,), "status": (str,), "message": (str,), "file": (str,), "track": (str,),
-    "sizes": (str,), "omp_wait": (str,), "affinity": (str,), "workers": (str,), "weak": (bool,),
+    "sizes": (str,), "omp_wait": (str,), "affinity": (str,), "workers": (str,), "numa": (str,), "weak": (bool,),
     "disturbance_reproduced": (bool,),
     "ranks": (int,), "instances": (int,), "bytes": (int,), "sha256": (str,), "kept_attempt": (int, type(None)),
     "seconds": (*_NUMBER, type(None)), "cpu_seconds": (*_NUMBER, type(None)),
@@ -166,6 +166,17 @@ def spin_calibration(state: dict, path: Path) -> float:
     if spin is None:
         raise UserError(f"{path}: no binary_info.spin_iters_per_us (the sweep's spin calibration)")
     return spin
+
+
+PLACEMENTS_VARIABLE = "PARBENCH_PLACEMENTS"
+
+
+def family_environment(state: dict, path: Path) -> dict:
+    """What every run of the sweep's families gets from the binary's info: its spin calibration
+    and each binding policy's CPU order (the Python track binds its workers by the binary's)."""
+    placements = (state.get("binary_info") or {}).get("placements")
+    return {"PARBENCH_SPIN_ITERS_PER_US": f"{spin_calibration(state, path):.6f}",
+            **({PLACEMENTS_VARIABLE: json.dumps(placements)} if isinstance(placements, dict) else {})}
 
 
 def read_state(directory: Path) -> dict:

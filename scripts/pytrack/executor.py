@@ -9,6 +9,11 @@ every workload unchanged, as C++ bodies capture by value. An I/O workload may
 also give afn, a coroutine function with the same signature, which the asyncio
 model awaits instead of calling fn (everything else ignores it).
 
+An executor made with `cpus` (an affinity policy's CPU order) binds worker i to
+cpus[i % len(cpus)] as its users would, with os.sched_setaffinity in the worker
+(a thread, a pool's initializer, a process's target), and notes the CPU each chunk
+ran on (the run's cpus_used).
+
 The first exception a chunk raises reaches the caller of map_chunks (the other
 workers stop claiming chunks); a worker process that dies raises WorkerDied
 with its exit code. Executors are context managers: leaving one releases every
@@ -44,15 +49,76 @@ def grain_for(n: int, workers: int, chunks_per_worker: int = 8) -> int:
     return max(1, math.ceil(n / (max(1, workers) * chunks_per_worker)))
 
 
+PLACEMENTS_VARIABLE = "PARBENCH_PLACEMENTS"
+AFFINITY_POLICIES = ("none", "compact", "spread")
+
+
+def placement_cpus(policy: str) -> tuple[int, ...]:
+    """A binding policy's CPU order as the benchmark binary computes it from the topology
+    (`parbench_bench info`'s placements, which the sweep passes in PARBENCH_PLACEMENTS); ()
+    for none. ValueError when it is not given."""
+    import json
+    import os
+    if policy == "none":
+        return ()
+    try:
+        cpus = json.loads(os.environ.get(PLACEMENTS_VARIABLE, "{}")).get(policy)
+    except (ValueError, AttributeError):
+        cpus = None
+    if not isinstance(cpus, list) or not cpus or not all(isinstance(c, int) and c >= 0 for c in cpus):
+        raise ValueError(f"--affinity={policy}: no CPU order for it in {PLACEMENTS_VARIABLE} (the binary's "
+                         "`parbench_bench info` placements; ./parbench sweep and bench pass them)")
+    return tuple(cpus)
+
+
+def bind_worker(cpus: tuple, worker: int) -> None:
+    """Binds the calling thread (in a worker process: the process) to worker's CPU; nothing
+    when unbound. A refusal leaves it where it was: its cpus_used then shows it."""
+    import os
+    if cpus:
+        try:
+            os.sched_setaffinity(0, {cpus[worker % len(cpus)]})
+        except OSError:
+            pass
+
+
+def current_cpu() -> int:
+    """The CPU the calling thread runs on (field 39 of /proc/thread-self/stat: Python has no
+    sched_getcpu)."""
+    with open("/proc/thread-self/stat", "rb") as stat:
+        return int(stat.read().rsplit(b")", 1)[1].split()[36])
+
+
+def _noting_cpu(lo, hi, fn, afn, *args):
+    return current_cpu(), fn(lo, hi, *args)
+
+
+async def _anoting_cpu(lo, hi, fn, afn, *args):
+    return current_cpu(), await afn(lo, hi, *args)
+
+
 class Executor:
     name = "?"
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, cpus: tuple = ()):
         if workers < 1:
             raise ValueError(f"{self.name}: workers must be >= 1, got {workers}")
         self.workers = workers
+        self.cpus = tuple(cpus)
+        self.seen: set[int] = set()  # the CPUs chunks ran on (bound executors only)
+
+    def bound_cpus(self) -> int:
+        """How many CPUs the workers are bound to (0: unbound)."""
+        return min(self.workers, len(set(self.cpus))) if self.cpus else 0
 
     def map_chunks(self, fn, n: int, grain: int, args: tuple = (), afn=None) -> list:
+        if not self.cpus:
+            return self._map(fn, n, grain, args, afn)
+        pairs = self._map(_noting_cpu, n, grain, (fn, afn, *args), _anoting_cpu if afn is not None else None)
+        self.seen.update(cpu for cpu, _ in pairs)
+        return [result for _, result in pairs]
+
+    def _map(self, fn, n: int, grain: int, args: tuple, afn) -> list:
         raise NotImplementedError
 
     def close(self) -> None:

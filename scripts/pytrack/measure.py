@@ -93,7 +93,8 @@ def _calibrate(run_batch, min_time: float) -> int:
 
 def _set_up(benchmark: Benchmark) -> None:
     if benchmark.kind == "workload":
-        benchmark.executor = benchmark.model.create(benchmark.p)
+        benchmark.executor = (benchmark.model.create(benchmark.p, benchmark.cpus) if benchmark.cpus
+                              else benchmark.model.create(benchmark.p))
         benchmark.subject = benchmark.workload.prepare(benchmark.n, benchmark.executor)
 
         def batch(iterations):
@@ -129,6 +130,7 @@ def _measure(benchmark: Benchmark, batch, repetition: int, repetitions: int) -> 
     cpu_start, wall_start = time.process_time(), time.perf_counter()
     counters = None
     if benchmark.kind == "workload":
+        benchmark.executor.seen.clear()
         for _ in range(benchmark.iterations):
             benchmark.subject.run(benchmark.executor)
     else:
@@ -151,6 +153,9 @@ def _measure(benchmark: Benchmark, batch, repetition: int, repetitions: int) -> 
         if benchmark.workload.concurrency_levels:
             entry["requests_per_slot"] = float(benchmark.base_n)
         entry.update({k: float(v) for k, v in benchmark.subject.counters().items()})
+        if benchmark.executor.cpus:  # where the bound workers were seen, as the binary's counters
+            entry.update(cpus_used=float(len(benchmark.executor.seen)),
+                         cpus_bound=float(benchmark.executor.bound_cpus()))
     else:
         entry["items_per_second"] = benchmark.iterations / wall
         counters = counters or {}

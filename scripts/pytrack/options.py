@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 from . import registry
+from .executor import AFFINITY_POLICIES, placement_cpus
 
 
 class UsageError(Exception):
@@ -69,6 +70,7 @@ class Options:
     concurrency: list[int] = field(default_factory=list)
     automatic_workers: list[int] = field(default_factory=list)  # --auto-p: in place of the default counts
     size_scale: float = 1.0         # --size-scale: default and quick sizes times this (the size rule)
+    affinity: str = "none"          # --affinity: how the parallel models' workers are bound
     oversubscribe: bool = True      # the automatic worker counts include 2 x the hardware threads
     primitives: list[str] | None = None  # None: unset (all when nothing is selected)
     weak: bool = False
@@ -129,6 +131,8 @@ def parse(argv: list[str]) -> Options:
         elif not (_selection_option(options, key, value, workload_names, model_names)
                   or _benchmark_flag(options, key, value)):
             raise UsageError(f"unknown option '{key}'")
+    if options.tag and options.affinity != "none":
+        raise UsageError("--affinity: the sweep binds workers on its first interpreter only (no --tag with it)")
     if options.tag and options.primitives:
         raise UsageError("--tag: the primitives run on the sweep's first interpreter only "
                          "(give --primitives=none with a tag)")
@@ -137,6 +141,12 @@ def parse(argv: list[str]) -> Options:
 
 def _selection_option(options: Options, key: str, value: str, workload_names: list, model_names: list) -> bool:
     """One of the selection options (as parbench_bench's); False: not one of them."""
+    if key == "--affinity":
+        if value not in AFFINITY_POLICIES:
+            raise UsageError(f"--affinity must be {', '.join(AFFINITY_POLICIES[:-1])} or {AFFINITY_POLICIES[-1]}, "
+                             f"got '{value}'")
+        options.affinity = value
+        return True
     if key == "--size-scale":
         try:
             scale = float(value)
@@ -255,6 +265,7 @@ class Benchmark:
     p: int = 1
     base_n: int = 0
     weak: bool = False
+    cpus: tuple = ()          # the CPU order its workers are bound by (empty: the OS places them)
     primitive: object = None
     time_unit: str = "ms"
     # state while running
@@ -314,8 +325,11 @@ def select(options: Options) -> list[Benchmark]:
                         if not (workload.min_size <= base_n and n <= workload.max_size):
                             continue
                         family = f"{workload.name}/{tagged(model.name, options.tag)}"
-                        benchmarks.append(Benchmark(f"{family}/n:{n}/p:{p}", family, "workload", workload, model,
-                                                    n, p, base_n, options.weak))
+                        bound = options.affinity != "none" and model.parallel
+                        placed = f"affinity:{options.affinity}/" if bound else ""
+                        benchmarks.append(Benchmark(f"{family}/{placed}n:{n}/p:{p}", family, "workload", workload,
+                                                    model, n, p, base_n, options.weak,
+                                                    placement_cpus(options.affinity) if bound else ()))
     wants_primitives = options.primitives if options.primitives is not None else ([] if named else ["py"])
     if not options.weak and not options.tag:
         for primitive in registry.primitives():

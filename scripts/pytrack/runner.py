@@ -9,6 +9,10 @@ family exactly as it runs a C++ one.
 
   --tag=T names the models py_threads@T (the sweep tags every interpreter after
   its first one, e.g. 3.13 or 3.13t-gil1); workloads only.
+  --affinity=none|compact|spread binds the parallel models' workers (a thread,
+  a pool's initializer, a process's target calls os.sched_setaffinity) by the
+  CPU order of `parbench_bench info` (its placements, in PARBENCH_PLACEMENTS);
+  names then carry /affinity:<policy>, and the runs cpus_used and cpus_bound.
 """
 from __future__ import annotations
 

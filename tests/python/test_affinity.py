@@ -54,14 +54,15 @@ AFFINITY_SWEEP = """
 [sweep]
 size = "small"
 workloads = ["primes", "sleep_io"]
-models = ["serial", "threads", "openmp", "mpi"]
+models = ["serial", "threads", "openmp", "py_serial", "py_threads", "py_process_pool", "py_asyncio", "mpi"]
 workers = [1, 2]
 affinity = ["none", "compact"]
 repetitions = 3
 min_time = 0.01
 weak_scaling = false
 primitives = []
-python = ""
+python = "/usr/bin/python3"
+python_workers = [1, 2]
 """
 
 
@@ -75,13 +76,18 @@ def test_a_sweep_runs_bound_families_as_model_variants(tmp_path, bench_binary):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     state = json.loads((out / "sweep.json").read_text())
     bound = sorted((f["family"], f.get("ranks", 0)) for f in state["families"] if f.get("affinity") == "compact")
-    # the CPU-bound workload's parallel models, MPI's job of 2 ranks; not serial, not the I/O workload
-    assert bound == [*([("primes/mpi", 2)] if with_mpi else []), ("primes/openmp", 0), ("primes/threads", 0)]
+    # the CPU-bound workload's parallel models of both tracks, MPI's job of 2 ranks; not the baselines, not
+    # the I/O workload, not asyncio's one loop
+    assert bound == [*([("primes/mpi", 2)] if with_mpi else []), ("primes/openmp", 0), ("primes/py_process_pool", 0),
+                     ("primes/py_threads", 0), ("primes/threads", 0)]
     analysis = json.loads((out / "analysis.json").read_text())
     variants = {p["model"]: p for p in analysis["points"] if p["workload"] == "primes" and p["p"] == 2}
     assert {"threads", "threads@compact", "openmp", "openmp@compact"} <= set(variants)
     assert variants["threads@compact"]["cpus_bound"] == 2 and variants["threads@compact"]["cpus_used"] <= 2
     assert "cpus_bound" not in variants["threads"]
+    for model in ("py_threads", "py_process_pool"):  # bound in their workers, by the binary's CPU order
+        assert variants[f"{model}@compact"]["cpus_bound"] == 2 and variants[f"{model}@compact"]["cpus_used"] <= 2
+        assert "cpus_bound" not in variants[model] and variants[f"{model}@compact"].get("speedup")
     run_cli("check", out, "--no-remeasure", env={"PARBENCH_BENCH": str(bench_binary)})
     check = json.loads((out / "check.json").read_text())
     honoured = [row for row in check["rows"] if row["check"] == "affinity honoured"]

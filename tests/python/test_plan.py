@@ -42,6 +42,18 @@ def test_worker_counts_and_policies_follow_the_topology(tmp_path, shape, workers
     assert max(roles) <= 2 * topology.usable_cpus  # within the CPUs the process may use
 
 
+@pytest.mark.parametrize("shape, policies", [
+    ("1x8", ["first_touch"]), ("1x16-smt2", ["first_touch"]), ("2x32-smt2-2numa", ["first_touch", "interleave"]),
+    ("container-6-of-64", ["first_touch"]),
+])
+def test_interleave_is_planned_across_numa_nodes_only(tmp_path, shape, policies):
+    topology = topology_of(tmp_path, shape)
+    assert plan.numa_policies(topology)[0] == policies
+    config, _, notes = plan.resolved(SweepConfig(), topology)
+    assert plan.planned_numa(config) == policies and config.auto_numa == policies
+    assert ("interleave left out" in " ".join(notes)) == (policies == ["first_touch"])
+
+
 def test_roles_name_the_boundaries(tmp_path):
     roles = plan.auto_workers(topology_of(tmp_path, "2x32-smt2-2numa"), 256)
     assert roles[32] == "socket and NUMA boundary"
@@ -91,7 +103,7 @@ def test_plan_of_the_two_socket_machine_fits_45_minutes(tmp_path, bench_binary):
     assert "2 sockets, 64 cores, 128 hardware threads" in text
     workers = re.search(r"^worker counts: (.*)$", text, re.M).group(1)
     assert "64 (physical cores)" in workers and "128 (hardware threads)" in workers
-    assert re.search(r"^affinity: none, compact, spread$", text, re.M)
+    assert re.search(r"^affinity: none, compact, spread; memory \(NUMA\): first_touch, interleave$", text, re.M)
     minutes = float(re.search(r"^estimated: ([0-9.]+) min", text, re.M).group(1))
     assert 0 < minutes <= 45
     assert "dropped to fit 45 min:" in text

@@ -108,6 +108,35 @@ def test_asyncio_awaits_afn_and_others_ignore_it(leaves_nothing):
         assert [r[2] for r in results] == [tag] * 3, model
 
 
+def where_it_ran(lo, hi):
+    from pytrack.executor import current_cpu
+    return current_cpu()
+
+
+async def where_it_awaited(lo, hi):
+    from pytrack.executor import current_cpu
+    await asyncio.sleep(0)
+    return current_cpu()
+
+
+@pytest.mark.parametrize("model", [m for m in MODELS if m != "py_serial"])
+def test_bound_workers_run_on_the_cpu_they_are_given(model, leaves_nothing):
+    # Every worker bound to the last CPU: every chunk runs there, and the executor saw only it.
+    before = os.sched_getaffinity(0)
+    cpu = max(before)
+    with registry.find_model(model).create(3, (cpu,)) as executor:
+        assert set(executor.map_chunks(where_it_ran, 24, 1, afn=where_it_awaited)) == {cpu}
+        assert executor.seen == {cpu} and executor.bound_cpus() == 1
+    # The caller's own CPUs are as they were (the event loop runs on the caller's thread).
+    assert os.sched_getaffinity(0) == before
+
+
+def test_unbound_executors_note_no_cpus(leaves_nothing):
+    with registry.find_model("py_threads").create(2) as executor:
+        executor.map_chunks(chunk_bounds_of, 8, 1, ("x",))
+        assert executor.seen == set() and executor.bound_cpus() == 0
+
+
 def test_bad_ranges_are_refused():
     with registry.find_model("py_serial").create(1) as executor:
         with pytest.raises(ValueError):

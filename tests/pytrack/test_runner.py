@@ -187,3 +187,29 @@ def test_a_tag_names_every_workload_run_and_its_context(tmp_path):
     assert context["parbench_track"] == "python@3.99" and context["python_tag"] == "3.99"
     assert context["task_spawn:py_threads@3.99"] and "task_spawn:py_threads" not in context
     assert context["python_free_threaded"] in ("yes", "no")
+
+
+def test_affinity_binds_the_parallel_models_by_the_binarys_order(tmp_path):
+    cpus = sorted(os.sched_getaffinity(0))
+    out = tmp_path / "bound.json"
+    result = pytrack("--workloads=primes", "--models=py_serial,py_threads,py_process_pool", "--p=2", "--size=small",
+                     "--affinity=compact", "--benchmark_min_time=0.01", f"--benchmark_out={out}",
+                     env={"PARBENCH_PLACEMENTS": json.dumps({"compact": cpus[-1:], "spread": cpus})})
+    assert result.returncode == 0, result.stderr
+    rows = {row["name"].split("/")[1]: row for row in json.loads(out.read_text())["benchmarks"]}
+    # the baseline runs unbound, as the binary's; the bound ones on the one CPU they were given
+    assert "affinity" not in rows["py_serial"]["name"] and "cpus_bound" not in rows["py_serial"]
+    for model in ("py_threads", "py_process_pool"):
+        assert "/affinity:compact/" in rows[model]["name"]
+        assert (rows[model]["cpus_used"], rows[model]["cpus_bound"]) == (1, 1), model
+
+
+@pytest.mark.parametrize("args,env,needle", [
+    (["--affinity=scatter"], {}, "--affinity must be none, compact or spread"),
+    (["--affinity=spread"], {"PARBENCH_PLACEMENTS": ""}, "no CPU order for it in PARBENCH_PLACEMENTS"),
+    (["--affinity=spread"], {"PARBENCH_PLACEMENTS": '{"spread": []}'}, "no CPU order for it"),
+    (["--affinity=compact", "--tag=3.13", "--primitives=none"], {}, "no --tag with it"),
+])
+def test_bad_affinity_gets_one_line(args, env, needle):
+    result = pytrack("--workloads=primes", "--models=py_threads", "--size=small", *args, env=env)
+    assert result.returncode == 2 and needle in result.stderr and "Traceback" not in result.stderr, result.stderr

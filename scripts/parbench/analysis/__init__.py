@@ -31,7 +31,7 @@ from .ipc import build_ipc, build_psync
 from .mpi import build_mpi
 from .verdicts import build_verdicts
 from .quality import build_disturbance, build_suspicious, build_warnings, mark_flags, run_quality
-from .claims import build_claims
+from .claims import build_claims, numa_claims
 from .overheads import SPAWN_LADDER
 from .io import build_io, build_memory
 from .previous import build_vs_previous, find_previous
@@ -101,7 +101,8 @@ def analyze(directory: Path, replacements: dict[str, Path] | None = None,
         analysis["memory"] = build_memory(points, env)
         analysis["quality"] = run_quality(points, env, sweep, threads, analysis["suspicious"])
         analysis["repetitions"] = min((p["repetitions"] for p in points), default=0)
-        analysis["claims"] = build_claims(analysis, noise, SPAWN_LADDER)
+        analysis["claims"] = build_claims(analysis, noise, SPAWN_LADDER) + numa_claims(
+            points, env.get("topology") or {}, (sweep.get("binary_info") or {}).get("placements") or {}, noise)
         # The Python track's cross-language table, rules of thumb and primitive pairs (None without it).
         analysis["python"] = python_track.build(points, primitives, results.contexts, physical, noise)
         if with_previous:

@@ -198,6 +198,38 @@ def metg_claims(metg: list[dict], cores: int) -> list[dict]:
             for m in rows]
 
 
+def numa_claims(points: list[dict], topology: dict, placements: dict, noise: float) -> list[dict]:
+    """Interleaved pages against first touch: each memory-bound run of a model@...interleave
+    variant against the same model (and binding) with first-touch pages, at the same n and p,
+    tested together. Each claim also says how many NUMA nodes the workers spanned (bound runs:
+    from the policy's CPU order; None where the OS placed them) and the pages were dealt over."""
+    node_of = {cpu: node["id"] for node in topology.get("nodes", []) for cpu in node.get("cpus", [])}
+    allowed = set(topology.get("allowed", []))
+    nodes = sum(1 for node in topology.get("nodes", []) if allowed & set(node.get("cpus", [])))
+    runs = {(q["workload"], q["model"], q["n"], q["p"]): q for q in points
+            if q["category"] == "memory" and q["scaling"] == "strong" and q.get("times_s")}
+    comparisons, spans = [], []
+    for (workload, model, n, p), point in sorted(runs.items()):
+        base, _, tag = model.partition("@")
+        parts = tag.split("+") if tag else []
+        if "interleave" not in parts:
+            continue
+        rest = [part for part in parts if part != "interleave"]
+        first_touch = base + (f"@{'+'.join(rest)}" if rest else "")
+        other = runs.get((workload, first_touch, n, p))
+        if other is None:
+            continue
+        order = placements.get(rest[0], []) if rest else []
+        spans.append({"workload": workload, "n": n, "p": p, "interleaved_over": nodes,
+                      "workers_span": len({node_of.get(cpu) for cpu in order[:p]}) if order else None})
+        comparisons.append({"subjects": (first_touch, model), "samples": (other["times_s"], point["times_s"]),
+                            "context": f"{workload} p = {p}", "flags": point.get("flags", []) + other.get("flags", [])})
+    claims = ratio_claims("numa", "Memory bandwidth", comparisons, noise) if comparisons else []
+    for claim, span in zip(claims, spans):
+        claim["numa"] = span
+    return claims
+
+
 def build_claims(analysis: dict, noise: float, ladder: tuple) -> list[dict]:
     cores = analysis["cores"]["physical"]
     flagged = {(s["workload"], s["model"]) for s in analysis.get("suspicious", []) if s.get("high")}

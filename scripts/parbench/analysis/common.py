@@ -8,6 +8,7 @@ import os
 from .. import stats
 from ..gbench import ResultSet
 from ..catalogue import current
+from ..modelnames import without_placement
 
 
 CV_WARNING = 0.05
@@ -101,6 +102,7 @@ def limit_of(limits: dict, workload: str, model: str, category: str, p: int) -> 
     """Why (workload, model) cannot run in parallel at p by the model's design, or None."""
     if p <= 1 or category == IO_CATEGORY:
         return None
+    model = without_placement(model)  # a bound variant has its model's limits
     if model in limits["cpu"] and workload not in limits.get("cpu_except", {}).get(model, ()):
         return limits["cpu"][model]
     if model in limits["fork_join"] and workload in limits["fork_join_workloads"]:

@@ -12,9 +12,11 @@ from pathlib import Path
 from .. import Stopped, UserError, provenance
 from ..analysis import analyze
 from ..scratch import CEILING_PREFIX, private_folder
-from ..state import STATE_FILE, read_env, read_state, spin_calibration
+from ..state import STATE_FILE, family_environment, read_env, read_state
 from .rules import Row, _thresholds, efficiency_verdict, run_checks
 from ..catalogue import current
+from ..config import MEMORY_POLICIES
+from pytrack.executor import AFFINITY_POLICIES
 
 
 def _git_sha(root: Path) -> str | None:
@@ -70,7 +72,7 @@ def _remeasure(directory: Path, families: list[str], stop) -> dict[str, dict]:
     state_path = directory / STATE_FILE
     state = read_state(directory)
     config = own_config(directory, state, "check: re-measuring")
-    env = dict(os.environ, PARBENCH_SPIN_ITERS_PER_US=f"{spin_calibration(state, state_path):.6f}")
+    env = dict(os.environ, **family_environment(state, state_path))
     # the strong-scaling run of each family (not the C++ serial at the Python sizes, whose name it shares)
     known = {f["family"]: f for f in state.get("families", [])
              if not f.get("weak") and not f.get("omp_wait") and not f.get("sizes")}
@@ -166,14 +168,15 @@ def _median_times(command: list[str], on: list[int | None]) -> list[float] | Non
 
 
 def _command(workload: str, model: str, n: int, p: int, min_time: float) -> list[str]:
-    """The binary run for one benchmark: `model` may carry an affinity policy (model@policy)."""
+    """The binary run for one benchmark: `model` may carry its placement (model@compact+interleave)."""
     from ..runner.paths import binary_path
-    name, _, policy = model.partition("@")
-    placed = f"affinity:{policy}/" if policy else ""
+    name, _, tag = model.partition("@")
+    placement = [(key, part) for part in tag.split("+") if part
+                 for key, known in (("affinity", AFFINITY_POLICIES), ("numa", MEMORY_POLICIES)) if part in known]
     return [str(binary_path()), f"--workloads={workload}", f"--models={name}", f"--p={p}", f"--size={n}",
-            "--primitives=none", *([f"--affinity={policy}"] if policy else []),
-            f"--benchmark_filter=^{workload}/{name}/{placed}n:{n}/p:{p}/", "--benchmark_repetitions=3",
-            f"--benchmark_min_time={min_time:g}", "--benchmark_out_format=json"]
+            "--primitives=none", *[f"--{key}={value}" for key, value in placement],
+            f"--benchmark_filter=^{workload}/{name}/{''.join(f'{k}:{v}/' for k, v in placement)}n:{n}/p:{p}/",
+            "--benchmark_repetitions=3", f"--benchmark_min_time={min_time:g}", "--benchmark_out_format=json"]
 
 
 def machine_ceiling(workload: str, n: int, p: int, min_time: float = 0.2, rounds: int = 3,

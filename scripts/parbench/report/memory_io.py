@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .. import units
-from .claims import FLAG_MARK, marked
+from .claims import FLAG_MARK, marked, say
 from .document import MD_TABLE_ROWS, Report
 from .common import Context, _io_backend
 from ..catalogue import current
@@ -39,6 +39,33 @@ def memory_section(r: Report, c: Context) -> None:
             r.text("n/a cells: " + "; ".join(f"{m['workload']} / {m['model']} {m['dominated']['cause'].split(':')[0]}"
                                              for m in dominated)
                    + ": page faults of fresh shared memory (or messages), not memory, set their time.")
+    _numa_part(r, c)
+
+
+def _numa_part(r: Report, c: Context) -> None:
+    """Interleaved pages beside first touch, per node count (analysis/claims.py numa_claims)."""
+    claims = [claim for claim in c.analysis.get("claims", []) if claim["topic"] == "numa"]
+    if not claims:
+        return
+    rate = {(m["workload"], m["model"], m["n"], m["p"]): m.get("bytes_per_second")
+            for m in c.analysis.get("memory", [])}
+    test = claims[0]["test"]
+    r.text("Pages by first touch (each on the NUMA node of the worker that first wrote it: the workloads "
+           "initialise through their model) against pages interleaved over every node the process may use "
+           f"(libnuma), same model, binding, n and p. {test[:1].upper() + test[1:]}. Workers span: the nodes "
+           "the policy's CPUs for p workers are on (OS: the OS placed them; not known).")
+    rows = []
+    for claim in claims:
+        first, interleaved = claim["subjects"]
+        where = claim["numa"]
+        key = (where["workload"], where["n"], where["p"])
+        spans = where["workers_span"]
+        rows.append([where["workload"], first, where["p"],
+                     f"{spans} of {where['interleaved_over']}" if spans else f"OS ({where['interleaved_over']} nodes)",
+                     units.bytes_per_second(rate.get((key[0], first, key[1], key[2]))),
+                     units.bytes_per_second(rate.get((key[0], interleaved, key[1], key[2]))), say(claim)])
+    r.table(["workload", "model", "p", "workers span (nodes)", "first touch", "interleaved", "time: test"], rows,
+            csv="numa.csv", md_rows=MD_TABLE_ROWS)
 
 
 def _shown(row: dict | None) -> float | None:

@@ -123,13 +123,15 @@ def placement_part(r: Report, analysis: dict) -> None:
     if not bound:
         most = max(p["cpus_used"] for p in unbound)
         r.text(f"Placement: every run placed by the OS (affinity none); workers were seen on up to {most:g} "
-               "CPUs (the distinct CPUs they ran chunks on, sched_getcpu).")
+               "CPUs (the distinct CPUs they ran chunks on, sched_getcpu; the Python track's unbound runs "
+               "record none).")
         return
     r.text(f"Placement: {len(bound)} run(s) bound by an affinity policy (the model@policy names), "
            f"{len(unbound)} placed by the OS; "
            + (f"**{len(missed)} bound run(s) not honoured**: their workers were seen on more CPUs than bound."
               if missed else "every bound run's workers stayed on the CPUs it bound.")
-           + " CPUs seen: the distinct CPUs the workers ran chunks on (sched_getcpu).")
+           + " CPUs seen: the distinct CPUs the workers ran chunks on (sched_getcpu; in the Python track, "
+             "/proc/thread-self/stat).")
     rows = [[f"{p['workload']}/{p['model']}", p["p"], f"{p.get('cpus_used', 0):g}",
              f"{p['cpus_bound']:g}", "no" if p in missed else "yes"] for p in bound if p["scaling"] == "strong"]
     if rows:

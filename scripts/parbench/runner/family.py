@@ -41,25 +41,30 @@ class Family:
     # worker counts this run uses instead of the track's, e.g. "32,64" (a bound family runs where
     # the policies place workers differently); "": the track's
     workers: str = ""
+    # "", or "interleave": its pages dealt over the NUMA nodes (--numa=) instead of placed by
+    # first touch
+    numa: str = ""
 
     @property
     def key(self) -> str:
         return (self.name + ("|weak" if self.weak else "") + (f"|wait:{self.omp_wait}" if self.omp_wait else "")
                 + (f"|ranks:{self.ranks}" if self.ranks else "") + (f"|sizes:{self.sizes}" if self.sizes else "")
-                + (f"|affinity:{self.affinity}" if self.affinity else ""))
+                + (f"|affinity:{self.affinity}" if self.affinity else "") + (f"|numa:{self.numa}" if self.numa else ""))
 
     @property
     def label(self) -> str:
         return (self.name + (" (weak)" if self.weak else "") + (f" (wait:{self.omp_wait})" if self.omp_wait else "")
                 + (f" ({self.ranks} ranks)" if self.ranks else "") + (" (Python track's sizes)" if self.sizes else "")
-                + (f" (affinity:{self.affinity})" if self.affinity else ""))
+                + (f" (affinity:{self.affinity})" if self.affinity else "")
+                + (f" (numa:{self.numa})" if self.numa else ""))
 
     @property
     def stem(self) -> str:
         return (self.name.replace("/", "__") + ("__weak" if self.weak else "")
                 + (f"__wait-{self.omp_wait}" if self.omp_wait else "")
                 + (f"__ranks-{self.ranks}" if self.ranks else "") + ("__py-sizes" if self.sizes else "")
-                + (f"__affinity-{self.affinity}" if self.affinity else ""))
+                + (f"__affinity-{self.affinity}" if self.affinity else "")
+                + (f"__numa-{self.numa}" if self.numa else ""))
 
     @property
     def benchmark_filter(self) -> str:
@@ -87,7 +92,8 @@ class Family:
     def from_record(cls, record: dict) -> "Family":
         return cls(record["family"], bool(record.get("weak")), int(record.get("instances", 1)),
                    record.get("omp_wait", ""), int(record.get("ranks", 0)), record.get("track", ""),
-                   record.get("sizes", ""), record.get("affinity", ""), record.get("workers", ""))
+                   record.get("sizes", ""), record.get("affinity", ""), record.get("workers", ""),
+                   record.get("numa", ""))
 
 
 def _kill_group(process: subprocess.Popen) -> None:
@@ -129,6 +135,7 @@ def run_family(binary: Path, selection: list[str], family: Family, config, direc
     command = [*(launcher_command(config, family.ranks, family.affinity) if family.ranks else []),
                *program, *selection, *(["--scaling=weak"] if family.weak else []),
                *([f"--affinity={family.affinity}"] if family.affinity else []),
+               *([f"--numa={family.numa}"] if family.numa else []),
                f"--benchmark_filter={family.benchmark_filter}",
                f"--benchmark_repetitions={config.repetitions}",
                f"--benchmark_min_time={config.min_time:g}",
@@ -139,6 +146,7 @@ def run_family(binary: Path, selection: list[str], family: Family, config, direc
     record = {"family": family.name, "weak": family.weak, "omp_wait": family.omp_wait, "ranks": family.ranks,
               "track": family.track, "sizes": family.sizes,
               **({"affinity": family.affinity, "workers": family.workers} if family.affinity else {}),
+              **({"numa": family.numa} if family.numa else {}),
               "file": str(out_path.relative_to(directory)), "instances": family.instances,
               "status": "failed", "message": "", "seconds": 0.0, "max_rss_mib": None,
               "cpu_seconds": None, "disturbance": None}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,6 +114,15 @@ def affinity_policies(topology: Topology) -> tuple[list[str], list[str]]:
     return policies, notes
 
 
+def numa_policies(topology: Topology) -> tuple[list[str], list[str]]:
+    """[sweep] numa = "auto": first_touch, and interleave where the usable CPUs span 2 or more
+    NUMA nodes (on one node both place every page alike); and why interleave is left out."""
+    nodes = [n for n in topology.nodes if set(topology.allowed) & set(n.cpus)]
+    if len(nodes) > 1:
+        return ["first_touch", "interleave"], []
+    return ["first_touch"], ["interleave left out: the usable CPUs are on one NUMA node, where every page is local"]
+
+
 def size_scale(topology: Topology, min_region_ms: float) -> float:
     """The size rule: default sizes take >= SERIAL_FLOOR_MS serially, so at p = the usable cores a
     region takes >= SERIAL_FLOOR_MS / cores; sizes grow by cores x min_region_ms / SERIAL_FLOOR_MS
@@ -140,6 +150,10 @@ def resolved(config, topology: Topology) -> tuple[object, dict[int, str], list[s
     if config.affinity == "auto":
         policies, notes = affinity_policies(topology)
         config.auto_affinity = config.auto_affinity or policies
+    if config.numa == "auto":
+        policies, why = numa_policies(topology)
+        config.auto_numa = config.auto_numa or policies
+        notes += why
     if config.size_scale == "auto":
         config.size_scale = size_scale(topology, config.min_region_ms)
     return config, roles, notes
@@ -153,6 +167,11 @@ def planned_workers(config) -> list[int]:
 def planned_affinity(config) -> list[str]:
     """The affinity policies: the configured ones, else the plan's."""
     return list(config.affinity if isinstance(config.affinity, list) else config.auto_affinity or ["none"])
+
+
+def planned_numa(config) -> list[str]:
+    """The memory policies of the memory-bound families: the configured ones, else the plan's."""
+    return list(config.numa if isinstance(config.numa, list) else config.auto_numa or ["first_touch"])
 
 
 def planned_python_workers(config) -> list[int]:
@@ -207,7 +226,7 @@ def estimate(families: list[Family], config, costs: dict[str, float]) -> dict[st
     guess = max(config.min_time, 0.05) + GUESS_SETUP_SECONDS / config.repetitions
     seconds = {}
     for family in families:
-        base = family.key.split("|affinity:")[0]
+        base = re.sub(r"\|(affinity|numa):[^|]*", "", family.key)
         kind = by_kind.get(_kind(base))
         each = costs.get(base) or (sum(kind) / len(kind) if kind else guess)
         if _kind(base).startswith("workload"):
@@ -219,8 +238,8 @@ def estimate(families: list[Family], config, costs: dict[str, float]) -> dict[st
 def thinning_steps(config, roles: dict[int, str]) -> list[tuple[str, object]]:
     """What a budget may drop next, each as (what, the config without it): repetitions above 5,
     half of the worker counts between the boundaries, the weak-scaling forms, the oversubscribed
-    point, the Python track's counts above the physical cores. The caller takes the one that
-    saves most."""
+    point, the Python track's counts above the physical cores, the Python track's bound runs, the
+    interleaved pages. The caller takes the one that saves most."""
     steps = []
     if config.repetitions > 5:
         steps.append((f"repetitions {config.repetitions} -> 5", _with(config, repetitions=5)))
@@ -242,6 +261,13 @@ def thinning_steps(config, roles: dict[int, str]) -> list[tuple[str, object]]:
         key = "python_workers" if isinstance(config.python_workers, list) else "auto_python_workers"
         steps.append((f"the Python track's counts above the {cores} cores ({', '.join(map(str, smt))})",
                       _with(config, **{key: [p for p in python if p not in smt]})))
+    if config.python_affinity and any(p != "none" for p in planned_affinity(config)):
+        steps.append(("the Python track's bound runs (its workers placed by the OS only)",
+                      _with(config, python_affinity=False)))
+    if "interleave" in planned_numa(config):
+        key = "numa" if isinstance(config.numa, list) else "auto_numa"
+        steps.append(("the interleaved pages (first touch only)",
+                      _with(config, **{key: [p for p in planned_numa(config) if p != "interleave"]})))
     return steps
 
 
@@ -267,7 +293,7 @@ def describe(plan: Plan, budget: float | None) -> list[str]:
     counts = planned_workers(config)
     lines.append("worker counts: " + ", ".join(f"{p} ({why})" for p, why in plan.worker_roles.items() if p in counts))
     lines.append(f"Python track's worker counts: {', '.join(map(str, planned_python_workers(config)))}")
-    lines.append(f"affinity: {', '.join(planned_affinity(config))}")
+    lines.append(f"affinity: {', '.join(planned_affinity(config))}; memory (NUMA): {', '.join(planned_numa(config))}")
     lines += [f"  {note}" for note in plan.notes]
     lines.append(f"sizes: each workload's {config.size} sizes x {config.size_scale:g} (size rule: a region at "
                  f"p = {usable_cores(topology)} cores takes >= {config.min_region_ms:g} ms)")

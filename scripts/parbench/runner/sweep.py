@@ -3,6 +3,7 @@ each family run, re-run when disturbed, and recorded."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -16,13 +17,14 @@ from pathlib import Path
 
 from .. import UserError, catalogue, config as config_module, envinfo, provenance
 from ..gbench import load_file
-from ..state import SETTINGS_FILE, STATE_FILE, check_binary_info, check_state, read_env, spin_calibration
+from ..state import (SETTINGS_FILE, STATE_FILE, check_binary_info, check_state, family_environment, read_env,
+                     spin_calibration)
 from ..util import (FolderLock, atomic_write_text, load_json, make_folder, read_regular_bytes,
                     refuse_linked_subfolders, remove_partials)
 from .family import Family, StopRequest, io_base
 from .mpi import check_mpi_setup, is_mpi_family, launcher_command, mpi_loopback_settings
 from .paths import ROOT, binary_path
-from .tracks import (Tracks, _PRIMITIVE_PREFIXES, _binary_label, _check_threshold_names, _run_binary,
+from .tracks import (PYTHON_TRACK, Tracks, _PRIMITIVE_PREFIXES, _binary_label, _check_threshold_names, _run_binary,
                      cross_language_families, list_families, program_info)
 from .progress import Progress
 from . import plan as plan_module
@@ -213,7 +215,7 @@ def _run_families(config_name: str, out: str | None, resume: str | None,
     if planned is None:
         planned = make_plan(config, binary, env, None, state)
     for environment in planned.tracks.environments.values():
-        environment["PARBENCH_SPIN_ITERS_PER_US"] = f"{state['binary_info']['spin_iters_per_us']:.6f}"
+        environment.update(family_environment(state, directory / STATE_FILE))
     if planned.tracks.python_info is not None:
         state["python_info"] = planned.tracks.python_info
     if planned.tracks.python_tracks:
@@ -259,7 +261,8 @@ def make_plan(config, binary: Path, env: dict, budget: float | None, state: dict
         tracks = Tracks.make(binary, candidate, env, saved)
         saved.setdefault("python_tracks", tracks.python_tracks)
         saved.setdefault("python_info", tracks.python_info)
-        families = _with_affinity(_plan(tracks, candidate, binary, env), candidate, topology.usable_cpus)
+        families = _with_numa(_with_affinity(_plan(tracks, candidate, binary, env), candidate, topology.usable_cpus),
+                              candidate)
         return tracks, families, plan_module.estimate(families, candidate, costs)
 
     tracks, families, seconds = families_of(config)
@@ -270,34 +273,47 @@ def make_plan(config, binary: Path, env: dict, budget: float | None, state: dict
             options.append((what, candidate, *families_of(candidate)))
         if not options:
             break
-        what, plan.config, tracks, plan.families, plan.seconds = min(options, key=lambda o: sum(o[4].values()))
+        # the step that saves most, unless one step makes it fit: then the one of those that drops least
+        fitting = [o for o in options if sum(o[4].values()) <= budget * 60]
+        minutes = lambda option: sum(option[4].values())  # noqa: E731
+        what, plan.config, tracks, plan.families, plan.seconds = (
+            max(fitting, key=minutes) if fitting else min(options, key=minutes))
         plan.dropped.append(what)
     plan.tracks, plan.env = tracks, env
     return plan
 
 
+def _binds(family: Family, known, python: bool = True) -> bool:
+    """Whether a family's workers are placed by the affinity policies: a CPU- or memory-bound
+    workload on a parallel model of the binary or (`python`) of the first interpreter (not the primitives,
+    the baselines, the I/O workloads, whose p is requests in flight, nor a model whose work runs
+    on one event loop)."""
+    workload, _, model = family.name.partition("/")
+    tracks = ("", PYTHON_TRACK) if python else ("",)
+    if family.sizes or family.track not in tracks or model not in {m.name for m in known.models}:
+        return False
+    placed = {w["name"] for w in known.workloads if w.get("category") in ("cpu", "memory")}
+    entry = known.model(model)
+    return workload in placed and entry.parallel and model != known.baseline(entry.track) \
+        and not entry.details.get("limit_cpu")
+
+
 def _with_affinity(families: list[Family], config, usable_cpus: int) -> list[Family]:
-    """Each family of a CPU- or memory-bound workload on a parallel C++ model once per affinity
-    policy ("none": as before, no --affinity), the bound ones at the worker counts above 1 (one
-    worker is placed alike by all) and, as "auto" plans them, below the usable CPUs (where a
-    worker on every CPU is too). Unbound: the primitives, the serial baselines, the I/O
-    workloads (their p is requests in flight, not workers on CPUs) and the Python track."""
+    """Each family _binds places once per affinity policy ("none": as before, no --affinity),
+    the bound ones at the worker counts above 1 (one worker is placed alike by all) and, as
+    "auto" plans them, below the usable CPUs (where a worker on every CPU is too)."""
     policies = plan_module.planned_affinity(config)
     bound = [p for p in policies if p != "none"]
     known = catalogue.current()
-    serial = known.baseline("cpp")
-    placed = {w["name"] for w in known.workloads if w.get("category") in ("cpu", "memory")}
     workers = plan_module.planned_workers(config)
     limit = usable_cpus if config.affinity == "auto" else max(workers) + 1
     differ = [p for p in workers if 1 < p < limit]
     out = []
     for family in families:
-        workload, _, model = family.name.partition("/")
-        if "none" in policies or not (bound and differ):
-            out.append(family)
-        if family.track or family.sizes or model == serial or workload not in placed or not (bound and differ):
-            if "none" not in policies and bound and differ:
-                out.append(family)  # unbound, run once all the same
+        binds = _binds(family, known, config.python_affinity)
+        if "none" in policies or not (bound and differ) or not binds:
+            out.append(family)  # unbound: run once all the same
+        if not (bound and differ and binds):
             continue
         if family.ranks or is_mpi_family(family.name):  # a job per rank count: bound where it is one of them
             if family.ranks in differ:
@@ -308,6 +324,28 @@ def _with_affinity(families: list[Family], config, usable_cpus: int) -> list[Fam
         out += [Family(family.name, family.weak, max(1, round(family.instances * share)), family.omp_wait,
                        family.ranks, family.track, family.sizes, policy, ",".join(map(str, differ)))
                 for policy in bound]
+    return out
+
+
+def _with_numa(families: list[Family], config) -> list[Family]:
+    """Each family of a memory-bound workload on a parallel model of the binary (not MPI's jobs)
+    once more with its pages interleaved over the NUMA nodes, when the plan has interleave: its
+    bound variants where there are some (their workers' nodes are known, so the report can say
+    what each node count gives), else the family as the OS places it."""
+    if "interleave" not in plan_module.planned_numa(config):
+        return families
+    known = catalogue.current()
+    memory = {w["name"] for w in known.workloads if w.get("category") == "memory"}
+
+    def candidate(family: Family) -> bool:
+        return family.name.partition("/")[0] in memory and not family.track and not family.ranks \
+            and not is_mpi_family(family.name) and _binds(family, known)
+    bound = any(family.affinity for family in families if candidate(family))
+    out = []
+    for family in families:
+        out.append(family)
+        if candidate(family) and (bool(family.affinity) or not bound):
+            out.append(dataclasses.replace(family, numa="interleave"))
     return out
 
 

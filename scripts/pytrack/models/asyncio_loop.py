@@ -3,16 +3,17 @@ executor; p worker coroutines claim chunks in turn. An I/O workload's afn
 suspends at each await, so p requests are in flight; CPU work (fn) runs one
 chunk at a time between suspensions: concurrency without parallelism."""
 import asyncio
+import os
 
-from ..executor import Executor, check_range, chunk_bounds, chunk_count
+from ..executor import Executor, bind_worker, check_range, chunk_bounds, chunk_count
 from ..registry import Model, register_model
 
 
 class AsyncioExecutor(Executor):
     name = "py_asyncio"
 
-    def __init__(self, workers):
-        super().__init__(workers)
+    def __init__(self, workers, cpus=()):
+        super().__init__(workers, cpus)
         self.loop = asyncio.new_event_loop()
 
     async def _run(self, fn, n, grain, args, afn):
@@ -41,9 +42,19 @@ class AsyncioExecutor(Executor):
             await asyncio.gather(*tasks, return_exceptions=True)
         return results
 
-    def map_chunks(self, fn, n, grain, args=(), afn=None):
+    def _map(self, fn, n, grain, args, afn):
         check_range(n, grain)
-        return self.loop.run_until_complete(self._run(fn, n, grain, args, afn))
+        if not self.cpus:
+            return self.loop.run_until_complete(self._run(fn, n, grain, args, afn))
+        before = os.sched_getaffinity(0)  # the loop runs on the caller's thread: bound while it runs
+        bind_worker(self.cpus, 0)
+        try:
+            return self.loop.run_until_complete(self._run(fn, n, grain, args, afn))
+        finally:
+            os.sched_setaffinity(0, before)
+
+    def bound_cpus(self):
+        return 1 if self.cpus else 0
 
     def close(self):
         loop, self.loop = getattr(self, "loop", None), None

@@ -10,9 +10,19 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from ..executor import Executor, WorkerDied, check_range, chunk_bounds, chunk_count, collect, start_method
+from ..executor import Executor, WorkerDied, bind_worker, check_range, chunk_bounds, chunk_count, collect, start_method
 from ..registry import Model, register_model
 from .processes import reset_signals
+
+
+def _start_worker(cpus, started):
+    """A pool worker's initializer: signals as a worker's, then bound to the next CPU."""
+    reset_signals()
+    if cpus:
+        with started.get_lock():
+            worker = started.value
+            started.value += 1
+        bind_worker(cpus, worker)
 
 
 def _pause(seconds):
@@ -23,11 +33,12 @@ def _pause(seconds):
 class ProcessPoolModel(Executor):
     name = "py_process_pool"
 
-    def __init__(self, workers):
-        super().__init__(workers)
+    def __init__(self, workers, cpus=()):
+        super().__init__(workers, cpus)
         self.method = start_method()[0]
-        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(self.method),
-                                        initializer=reset_signals)
+        context = multiprocessing.get_context(self.method)
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
+                                        initargs=(self.cpus, context.Value("q", 0)))
         try:
             # Start every worker now: p tasks that overlap make the pool start p processes.
             collect([self.pool.submit(_pause, 0.05) for _ in range(workers)])
@@ -46,7 +57,7 @@ class ProcessPoolModel(Executor):
             return WorkerDied(self.name, pid, code)
         return WorkerDied(self.name, None, None)
 
-    def map_chunks(self, fn, n, grain, args=(), afn=None):
+    def _map(self, fn, n, grain, args, afn):
         check_range(n, grain)
         try:
             futures = [self.pool.submit(fn, *chunk_bounds(n, grain, c), *args) for c in range(chunk_count(n, grain))]

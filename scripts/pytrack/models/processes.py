@@ -9,7 +9,7 @@ import multiprocessing.connection
 import signal
 import traceback
 
-from ..executor import Executor, WorkerDied, check_range, chunk_bounds, chunk_count, start_method
+from ..executor import Executor, WorkerDied, bind_worker, check_range, chunk_bounds, chunk_count, start_method
 from ..registry import Model, register_model
 
 
@@ -21,8 +21,9 @@ def reset_signals():
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _worker(fn, n, grain, args, counter, count, connection):
+def _worker(fn, n, grain, args, counter, count, connection, cpus, worker):
     reset_signals()
+    bind_worker(cpus, worker)
     done = []
     try:
         while True:
@@ -44,7 +45,7 @@ def _worker(fn, n, grain, args, counter, count, connection):
         connection.close()
 
 
-def run_on_processes(context, counter, workers, fn, n, grain, args, model_name):
+def run_on_processes(context, counter, workers, fn, n, grain, args, model_name, cpus=()):
     """The chunks on `workers` new processes; counter is a shared Value("q")
     (made once: the first one of a process maps a shared arena, ~20 ms here)."""
     count = chunk_count(n, grain)
@@ -52,9 +53,10 @@ def run_on_processes(context, counter, workers, fn, n, grain, args, model_name):
         counter.value = 0
     processes, connections = [], []
     try:
-        for _ in range(min(workers, max(count, 1))):
+        for worker in range(min(workers, max(count, 1))):
             receive, send = context.Pipe(duplex=False)
-            process = context.Process(target=_worker, args=(fn, n, grain, args, counter, count, send), daemon=True)
+            process = context.Process(target=_worker, args=(fn, n, grain, args, counter, count, send, cpus, worker),
+                                      daemon=True)
             process.start()
             send.close()
             processes.append(process)
@@ -95,15 +97,15 @@ def run_on_processes(context, counter, workers, fn, n, grain, args, model_name):
 class ProcessesExecutor(Executor):
     name = "py_processes"
 
-    def __init__(self, workers):
-        super().__init__(workers)
+    def __init__(self, workers, cpus=()):
+        super().__init__(workers, cpus)
         self.method = start_method()[0]
         self.context = multiprocessing.get_context(self.method)
         self.counter = self.context.Value("q", 0)
 
-    def map_chunks(self, fn, n, grain, args=(), afn=None):
+    def _map(self, fn, n, grain, args, afn):
         check_range(n, grain)
-        return run_on_processes(self.context, self.counter, self.workers, fn, n, grain, args, self.name)
+        return run_on_processes(self.context, self.counter, self.workers, fn, n, grain, args, self.name, self.cpus)
 
 
 register_model(Model("py_processes",

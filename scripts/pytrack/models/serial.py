@@ -7,7 +7,7 @@ from ..registry import Model, register_model
 class SerialExecutor(Executor):
     name = "py_serial"
 
-    def map_chunks(self, fn, n, grain, args=(), afn=None):
+    def _map(self, fn, n, grain, args, afn):
         check_range(n, grain)
         return [fn(*chunk_bounds(n, grain, c), *args) for c in range(chunk_count(n, grain))]
 

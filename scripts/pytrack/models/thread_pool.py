@@ -1,20 +1,28 @@
 """py_thread_pool: concurrent.futures.ThreadPoolExecutor(max_workers=p), made
 once per executor (outside the timed region, as a program keeps its pool); a
 future per chunk (submit), results in chunk order."""
+import itertools
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from ..executor import Executor, check_range, chunk_bounds, chunk_count, collect
+from ..executor import Executor, bind_worker, check_range, chunk_bounds, chunk_count, collect
 from ..registry import Model, register_model
 
 
 class ThreadPoolModel(Executor):
     name = "py_thread_pool"
 
-    def __init__(self, workers):
-        super().__init__(workers)
-        self.pool = ThreadPoolExecutor(max_workers=workers)
+    def __init__(self, workers, cpus=()):
+        super().__init__(workers, cpus)
+        started, lock = itertools.count(), threading.Lock()  # the pool starts its threads as submits need them
 
-    def map_chunks(self, fn, n, grain, args=(), afn=None):
+        def bind_next():
+            with lock:
+                worker = next(started)
+            bind_worker(self.cpus, worker)
+        self.pool = ThreadPoolExecutor(max_workers=workers, initializer=bind_next)
+
+    def _map(self, fn, n, grain, args, afn):
         check_range(n, grain)
         futures = [self.pool.submit(fn, *chunk_bounds(n, grain, c), *args) for c in range(chunk_count(n, grain))]
         return collect(futures)

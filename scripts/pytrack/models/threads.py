@@ -6,19 +6,21 @@ sleeps release it."""
 import itertools
 import threading
 
-from ..executor import Executor, check_range, chunk_bounds, chunk_count
+from ..executor import Executor, bind_worker, check_range, chunk_bounds, chunk_count
 from ..registry import Model, register_model
 
 
-def run_on_threads(workers, fn, n, grain, args):
-    """Runs the chunks on `workers` new threads; returns results in chunk order."""
+def run_on_threads(workers, fn, n, grain, args, cpus=()):
+    """Runs the chunks on `workers` new threads (thread i bound to cpus[i] if given);
+    returns results in chunk order."""
     count = chunk_count(n, grain)
     results = [None] * count
     claims = itertools.count()  # next() is one bytecode-level call: atomic under the GIL
     claim_lock = threading.Lock()  # and under a free-threaded build
     failure = []
 
-    def work():
+    def work(worker):
+        bind_worker(cpus, worker)
         while not failure:
             with claim_lock:
                 index = next(claims)
@@ -30,7 +32,7 @@ def run_on_threads(workers, fn, n, grain, args):
                 failure.append(error)
                 return
 
-    threads = [threading.Thread(target=work, daemon=True) for _ in range(min(workers, max(count, 1)))]
+    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(min(workers, max(count, 1)))]
     started = []
     try:
         for thread in threads:
@@ -50,9 +52,9 @@ def run_on_threads(workers, fn, n, grain, args):
 class ThreadsExecutor(Executor):
     name = "py_threads"
 
-    def map_chunks(self, fn, n, grain, args=(), afn=None):
+    def _map(self, fn, n, grain, args, afn):
         check_range(n, grain)
-        return run_on_threads(self.workers, fn, n, grain, args)
+        return run_on_threads(self.workers, fn, n, grain, args, self.cpus)
 
 
 register_model(Model("py_threads", "a threading.Thread per worker per region, chunks claimed dynamically",
