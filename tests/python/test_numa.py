@@ -95,8 +95,8 @@ def test_a_sweep_runs_the_memory_families_both_ways(numa_sweep):
     assert interleaved == ["stream_triad/pool", "stream_triad/threads"]
     analysis = json.loads((numa_sweep / "analysis.json").read_text())
     claims = [c for c in analysis["claims"] if c["topic"] == "numa"]
-    assert sorted((c["subjects"][0], c["numa"]["p"]) for c in claims) == [("pool", 1), ("pool", 2), ("threads", 1),
-                                                                           ("threads", 2)]
+    compared = sorted((c["subjects"][0], c["numa"]["p"]) for c in claims)
+    assert compared == [("pool", 1), ("pool", 2), ("threads", 1), ("threads", 2)]
     assert all(c["interval"][0] <= c["figure"] <= c["interval"][1] for c in claims)
     report = (numa_sweep / "report.md").read_text()
     assert "Pages by first touch" in report and "threads@interleave" in report
