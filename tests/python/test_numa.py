@@ -99,4 +99,4 @@ def test_a_sweep_runs_the_memory_families_both_ways(numa_sweep):
     assert compared == [("pool", 1), ("pool", 2), ("threads", 1), ("threads", 2)]
     assert all(c["interval"][0] <= c["figure"] <= c["interval"][1] for c in claims)
     report = (numa_sweep / "report.md").read_text()
-    assert "Pages by first touch" in report and "threads@interleave" in report
+    assert "Page placement: model+interleave" in report and "threads@interleave" in report

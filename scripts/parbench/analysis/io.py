@@ -3,7 +3,7 @@ concurrency."""
 from __future__ import annotations
 
 from .. import units
-from ..modelnames import baseline_of, is_baseline
+from ..modelnames import baseline_of, is_baseline, without_placement
 from .common import IO_CATEGORY
 
 
@@ -39,7 +39,9 @@ DOMINATED_BEYOND = 0.10
 
 def _dominated(point: dict, p1: dict) -> dict | None:
     """Why a point's GB/s is not memory bandwidth (its p = 1 against the serial model's), or None."""
-    own = p1.get((point["workload"], point["model"], point["n"]))
+    # a bound or interleaved variant runs bound at p > 1 only: its model's own p = 1 says it
+    own = p1.get((point["workload"], point["model"], point["n"])) or p1.get(
+        (point["workload"], without_placement(point["model"]), point["n"]))
     serial = p1.get((point["workload"], baseline_of(point["model"]), point["n"]))
     if is_baseline(point["model"]) or own is None or serial is None:
         return None

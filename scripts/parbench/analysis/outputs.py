@@ -37,7 +37,7 @@ CSV_TABLES = {
     "points": ["workload", "model", "category", "scaling", "n", "p", "repetitions", "median_s",
                "ci_low_s", "ci_high_s", "cv", "speedup", "speedup_ci", "efficiency", "self_speedup",
                "self_efficiency", "karp_flatt", "self_karp_flatt", "throughput", "bytes_per_second", "oversubscribed",
-               "limit", "verified"],
+               "limit", "verified", "cpus_used", "cpus_bound"],
     "fits": ["workload", "model", "n", "method", "fitted", "distinct_p", "true_serial_fraction",
              "serial_fraction", "serial_fraction_ci", "t1_s", "points", "max_p", "reason"],
     "gustafson": ["workload", "model", "base_n", "n", "p", "distinct_p", "scaled_speedup", "serial_fraction",

@@ -254,11 +254,13 @@ def plot_heatmap(analysis: dict, out: Path) -> list[Path]:
     if python_from:
         ax.axvline(python_from - 0.5, color="black", linewidth=2)
     fig.colorbar(image, ax=ax, label="efficiency (1 = linear; above 1: superlinear)")
+    legend = ("(C++ models left of the bold line, the Python track right, each at its own largest n; hatched: a "
+              "built-in limit of the model, its measured value in grey; –: not run (a bound model@policy runs only "
+              "where placements differ, +interleave only on memory-bound workloads); ‡: high-severity suspicious "
+              "value" + (f"; not shown, limited on every workload: {', '.join(dropped)}" if dropped else "") + ")")
+    # wrapped to the axes' width (the colour bar's label stands right of it)
     ax.set_title(f"Which model uses the {cores} cores on which workload? Efficiency at p = {cores}\n"
-                 "(C++ models left of the bold line, the Python track right, each at its own largest n; hatched: a "
-                 "built-in limit of the model, its measured value in grey; –: not run; ‡: high-severity suspicious "
-                 "value" + (f"; not shown, limited on every workload: {', '.join(dropped)}" if dropped else "") + ")",
-                 fontsize=9, wrap=True)
+                 + "\n".join(textwrap.wrap(legend, max(60, int(12 * (0.95 * len(models) + 1.0))))), fontsize=9)
     fig.tight_layout()
     return save(fig, out, "efficiency_heatmap")
 

@@ -16,7 +16,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from .. import units
 from ..catalogue import current
-from ..modelnames import is_baseline, split_tag, track_of
+from ..modelnames import is_baseline, is_placement, split_tag, track_of
 from ..util import atomic_write_bytes, make_folder
 
 
@@ -62,7 +62,9 @@ def model_groups(models) -> list[tuple[str, tuple]]:
     group per other interpreter ("python-3.13": its <model>@3.13 models, against its own
     baseline)."""
     groups = [(key, members) for key, _, members in cpp_panels()]
-    groups.append(("python", tuple(sorted_models(m for m in models if track_of(m) == "python"))))
+    # the line charts show each model as the OS placed it (bound variants: the heatmap and the tables)
+    groups.append(("python", tuple(sorted_models(m for m in models if track_of(m) == "python"
+                                                 and not is_placement(m.partition("@")[2])))))
     for tag in sorted({split_tag(m)[1] for m in models if track_of(m).startswith("python@")}):
         groups.append((f"python-{tag}", tuple(sorted_models(m for m in models if track_of(m) == f"python@{tag}"))))
     return groups

@@ -65,8 +65,9 @@ def _say_ratio(claim: dict, with_context: bool = True) -> str:
         inverse = 1.0 / figure
         return (f"{a} {rounded(inverse, 1 / high, 1 / low)}x slower than {b} "
                 f"{interval_text(1 / high, 1 / low, confidence, inverse)}{context}")
+    noise = f" (±{100 * claim['noise']:.1f}%)" if claim.get("noise") is not None else ""
     return (f"{a} and {b} tie: time ratio {b}/{a} {rounded(figure, low, high)}x "
-            f"{interval_text(low, high, confidence, figure)}, within the noise{context}")
+            f"{interval_text(low, high, confidence, figure)}, within the noise{noise}{context}")
 
 
 def _say_figure(claim: dict) -> str:

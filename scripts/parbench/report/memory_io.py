@@ -1,6 +1,8 @@
 """Memory bandwidth, processes against threads, and the I/O workloads."""
 from __future__ import annotations
 
+import math
+
 from .. import units
 from .claims import FLAG_MARK, marked, say
 from .document import MD_TABLE_ROWS, Report
@@ -43,29 +45,39 @@ def memory_section(r: Report, c: Context) -> None:
 
 
 def _numa_part(r: Report, c: Context) -> None:
-    """Interleaved pages beside first touch, per node count (analysis/claims.py numa_claims)."""
+    """Interleaved pages beside first touch, per node count (analysis/claims.py numa_claims), the
+    largest differences first."""
     claims = [claim for claim in c.analysis.get("claims", []) if claim["topic"] == "numa"]
     if not claims:
+        r.text("Pages by first touch: each on the NUMA node of the worker that first wrote it (the workloads "
+               "initialise through their model). Interleaved pages are set beside them where the sweep ran them "
+               "(numa = \"auto\": on 2 or more NUMA nodes).")
         return
     rate = {(m["workload"], m["model"], m["n"], m["p"]): m.get("bytes_per_second")
             for m in c.analysis.get("memory", [])}
+    nodes = max(claim["numa"]["interleaved_over"] for claim in claims)
     test = claims[0]["test"]
-    r.text("Pages by first touch (each on the NUMA node of the worker that first wrote it: the workloads "
-           "initialise through their model) against pages interleaved over every node the process may use "
-           f"(libnuma), same model, binding, n and p. {test[:1].upper() + test[1:]}. Workers span: the nodes "
-           "the policy's CPUs for p workers are on (OS: the OS placed them; not known).")
+    r.text("Page placement: model+interleave is the same run with its pages interleaved over every NUMA node the "
+           "process may use (libnuma), against first touch (each page on the node of the worker that first wrote "
+           "it: the workloads initialise through their model), same model, binding, n and p. "
+           + ("**This machine has 1 NUMA node: interleaving puts every page where first touch does, so each row "
+              "compares two runs of the same placement (a check of the noise, not a NUMA effect).** "
+              if nodes <= 1 else "")
+           + f"{test[:1].upper() + test[1:]}; GB/s are medians. Workers' nodes: the nodes the binding policy's "
+           f"CPUs for p workers are on, of the {nodes} the pages are dealt over"
+           + ("; OS: placed by the OS, not known." if any(claim["numa"]["workers_span"] is None for claim in claims)
+              else "."))
     rows = []
-    for claim in claims:
+    for claim in sorted(claims, key=lambda claim: -abs(math.log(claim["figure"]))):
         first, interleaved = claim["subjects"]
         where = claim["numa"]
-        key = (where["workload"], where["n"], where["p"])
         spans = where["workers_span"]
-        rows.append([where["workload"], first, where["p"],
-                     f"{spans} of {where['interleaved_over']}" if spans else f"OS ({where['interleaved_over']} nodes)",
-                     units.bytes_per_second(rate.get((key[0], first, key[1], key[2]))),
-                     units.bytes_per_second(rate.get((key[0], interleaved, key[1], key[2]))), say(claim)])
-    r.table(["workload", "model", "p", "workers span (nodes)", "first touch", "interleaved", "time: test"], rows,
-            csv="numa.csv", md_rows=MD_TABLE_ROWS)
+        rows.append([where["workload"], first, where["p"], f"{spans} of {nodes}" if spans else "OS",
+                     units.bytes_per_second(rate.get((where["workload"], first, where["n"], where["p"]))),
+                     units.bytes_per_second(rate.get((where["workload"], interleaved, where["n"], where["p"]))),
+                     say(claim)])
+    r.table(["workload", "model", "p", "workers' nodes", "first touch", "interleaved", "time: test"], rows,
+            csv="claims.csv", md_rows=MD_TABLE_ROWS)
 
 
 def _shown(row: dict | None) -> float | None:

@@ -120,22 +120,27 @@ def placement_part(r: Report, analysis: dict) -> None:
     if not bound and not unbound:
         return
     missed = [p for p in bound if p.get("cpus_used", 0) > p["cpus_bound"]]
+    launched = " MPI's ranks are placed by its launcher (see MPI), not traced here." if any(
+        p["model"].partition("@")[0] == "mpi" for p in points) else ""
+    seen = ("CPUs seen: the distinct CPUs the workers took chunks on over the timed runs (sched_getcpu; in the "
+            "Python track, /proc/thread-self/stat).")
     if not bound:
         most = max(p["cpus_used"] for p in unbound)
-        r.text(f"Placement: every run placed by the OS (affinity none); workers were seen on up to {most:g} "
-               "CPUs (the distinct CPUs they ran chunks on, sched_getcpu; the Python track's unbound runs "
-               "record none).")
+        r.text(f"Placement: no benchmark run was bound by an affinity policy (the plan binds none where pinning "
+               f"changes nothing that matters, or the config said none); workers were seen on up to {most:g} CPUs. "
+               f"{seen} The Python track's OS-placed runs record none.{launched}")
         return
-    r.text(f"Placement: {len(bound)} run(s) bound by an affinity policy (the model@policy names), "
-           f"{len(unbound)} placed by the OS; "
+    r.text(f"Placement: {len(bound)} benchmark run(s) (workload, model, n, p) were bound by an affinity policy: the "
+           "model@policy names (compact, spread; +interleave: its pages interleaved too); "
+           f"{len(unbound)} OS-placed run(s) recorded where their workers ran. "
            + (f"**{len(missed)} bound run(s) not honoured**: their workers were seen on more CPUs than bound."
-              if missed else "every bound run's workers stayed on the CPUs it bound.")
-           + " CPUs seen: the distinct CPUs the workers ran chunks on (sched_getcpu; in the Python track, "
-             "/proc/thread-self/stat).")
+              if missed else "Every bound run's workers stayed within the CPUs it bound.")
+           + f" {seen} CPUs bound: the distinct CPUs the policy gave the p workers. Honoured: CPUs seen at most CPUs "
+           f"bound (a count: two workers that swapped their CPUs would not show).{launched}")
     rows = [[f"{p['workload']}/{p['model']}", p["p"], f"{p.get('cpus_used', 0):g}",
              f"{p['cpus_bound']:g}", "no" if p in missed else "yes"] for p in bound if p["scaling"] == "strong"]
     if rows:
-        r.table(["run", "p", "CPUs seen", "CPUs bound", "honoured"], rows, md_rows=6)
+        r.table(["run", "p", "CPUs seen", "CPUs bound", "honoured"], rows, csv="points.csv", md_rows=6)
 
 
 def _cpu_ranges(cpus: list[int]) -> str:

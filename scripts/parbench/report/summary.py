@@ -8,6 +8,7 @@ from .. import stats, units
 from .document import Report
 from .common import Context, _duration, _verdict_label, _vs_previous, machine_line
 from .claims import FLAG_MARK, say, speedup_cell, verdict_cell
+from ..modelnames import is_placement
 
 # Fewer repetitions than this: bootstrap intervals of a median are coarse and their tests weak.
 FEW_REPETITIONS = 9
@@ -117,9 +118,27 @@ def summary_section(r: Report, c: Context) -> None:
         ("Previous run: " + (f"{previous['directory']}" + (" (same data)" if previous.get("same_data") else "")
                              if previous else "none of this machine and config (--baseline DIR names one)")
          + "."),
+        *_placement_key(c.analysis),
     ])
     r.heading("Findings", 3)
     r.bullets(findings(c.analysis))
+
+
+def _placement_key(analysis: dict) -> list[str]:
+    """What the model@policy and +interleave names mean, where a sweep has them."""
+    tags = {p["model"].partition("@")[2]: p["p"] for p in analysis.get("points", [])
+            if is_placement(p["model"].partition("@")[2])}
+    if not tags:
+        return []
+    counts = sorted({p["p"] for p in analysis.get("points", []) if is_placement(p["model"].partition("@")[2])})
+    policies = sorted({part for tag in tags for part in tag.split("+") if part != "interleave"})
+    return ["Placement variants: " + "; ".join(
+        ([f"model@{'/'.join(policies)}: the model with each worker bound to a CPU by that policy"] if policies else [])
+        + (["+interleave (or model@interleave): its pages interleaved over the NUMA nodes (memory-bound "
+            "workloads)"] if any("interleave" in tag for tag in tags) else []))
+        + f"; run at p = {', '.join(map(str, counts))} only, beside the model as the OS placed it in the tables "
+        "and the efficiency heatmap (the line charts show the OS-placed models; Environment: Placement; Memory "
+        "bandwidth)."]
 
 
 def verdicts_section(r: Report, c: Context) -> None:
