@@ -84,7 +84,12 @@ def orphans() -> list[int]:
     """Family processes whose sweep or check has ended (its pid, in their folder's name, is gone)."""
     found = []
     for pid in processes_running("parbench-family-"):
-        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # it ended after it was listed
+            continue
+        if "parbench-family-" not in command:  # ended between the listing and this read (empty line)
+            continue
         owner = command.split("parbench-family-", 1)[1].split("-", 1)[0]
         if owner.isdigit() and not Path(f"/proc/{owner}").exists():
             found.append(pid)
