@@ -25,6 +25,25 @@ def split_tag(model: str) -> tuple[str, str]:
     return base, "" if is_placement(tag) else tag
 
 
+def placement_of(model: str) -> tuple[str, str, str]:
+    """(model, affinity policy, memory policy) of a name, "" where it has none:
+    ("threads", "compact", "interleave") for "threads@compact+interleave"; an interpreter's tag
+    stays with its model ("py_threads@3.13", "", "")."""
+    base, _, tag = model.partition("@")
+    if not is_placement(tag):
+        return model, "", ""
+    parts = tag.split("+")
+    return (base, next((part for part in parts if part in AFFINITY_POLICIES), ""),
+            next((part for part in parts if part in MEMORY_POLICIES), ""))
+
+
+def placed(model: str, affinity: str = "", memory: str = "") -> str:
+    """The name of a model's variant: placed("threads", "compact", "interleave") is
+    "threads@compact+interleave"; without a placement, the model's own name."""
+    tag = "+".join(part for part in (affinity, memory) if part)
+    return f"{model}@{tag}" if tag else model
+
+
 def without_placement(model: str) -> str:
     """The model as its registry names it, its placement aside: "threads" for "threads@compact"
     (an interpreter's tag stays: "py_threads@3.13")."""

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import stats
 from ..catalogue import current
-from ..modelnames import is_baseline, track_of
+from ..modelnames import is_baseline, placed, placement_of, track_of
 from .common import IO_CATEGORY, _per_unit
 
 BAND_TEST = "bootstrap interval of the ratio of medians beyond the noise, Holm over {count}"
@@ -210,16 +210,14 @@ def numa_claims(points: list[dict], topology: dict, placements: dict, noise: flo
             if q["category"] == "memory" and q["scaling"] == "strong" and q.get("times_s")}
     comparisons, spans = [], []
     for (workload, model, n, p), point in sorted(runs.items()):
-        base, _, tag = model.partition("@")
-        parts = tag.split("+") if tag else []
-        if "interleave" not in parts:
+        base, affinity, memory = placement_of(model)
+        if memory != "interleave":
             continue
-        rest = [part for part in parts if part != "interleave"]
-        first_touch = base + (f"@{'+'.join(rest)}" if rest else "")
+        first_touch = placed(base, affinity)
         other = runs.get((workload, first_touch, n, p))
         if other is None:
             continue
-        order = placements.get(rest[0], []) if rest else []
+        order = placements.get(affinity, []) if affinity else []
         spans.append({"workload": workload, "n": n, "p": p, "interleaved_over": nodes,
                       "workers_span": len({node_of.get(cpu) for cpu in order[:p]}) if order else None})
         comparisons.append({"subjects": (first_touch, model), "samples": (other["times_s"], point["times_s"]),

@@ -15,8 +15,7 @@ from ..scratch import CEILING_PREFIX, private_folder
 from ..state import STATE_FILE, family_environment, read_env, read_state
 from .rules import Row, _thresholds, efficiency_verdict, run_checks
 from ..catalogue import current
-from ..config import MEMORY_POLICIES
-from pytrack.executor import AFFINITY_POLICIES
+from ..modelnames import placement_of
 
 
 def _git_sha(root: Path) -> str | None:
@@ -170,9 +169,8 @@ def _median_times(command: list[str], on: list[int | None]) -> list[float] | Non
 def _command(workload: str, model: str, n: int, p: int, min_time: float) -> list[str]:
     """The binary run for one benchmark: `model` may carry its placement (model@compact+interleave)."""
     from ..runner.paths import binary_path
-    name, _, tag = model.partition("@")
-    placement = [(key, part) for part in tag.split("+") if part
-                 for key, known in (("affinity", AFFINITY_POLICIES), ("numa", MEMORY_POLICIES)) if part in known]
+    name, affinity, memory = placement_of(model)
+    placement = [(key, value) for key, value in (("affinity", affinity), ("numa", memory)) if value]
     return [str(binary_path()), f"--workloads={workload}", f"--models={name}", f"--p={p}", f"--size={n}",
             "--primitives=none", *[f"--{key}={value}" for key, value in placement],
             f"--benchmark_filter=^{workload}/{name}/{''.join(f'{k}:{v}/' for k, v in placement)}n:{n}/p:{p}/",

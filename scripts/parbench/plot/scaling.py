@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import stats
 from ..catalogue import current
-from ..modelnames import is_baseline, track_of
+from ..modelnames import is_baseline, track_of, without_placement
 from .style import (collect, cpp_panels, draw_series, grid, group_title, legend_below, model_color, model_groups,
                     model_marker, save, shade_oversubscribed, sorted_models, strong_series, upper_reach,
                     flag_legend)
@@ -255,8 +255,10 @@ def plot_heatmap(analysis: dict, out: Path) -> list[Path]:
         ax.axvline(python_from - 0.5, color="black", linewidth=2)
     fig.colorbar(image, ax=ax, label="efficiency (1 = linear; above 1: superlinear)")
     legend = ("(C++ models left of the bold line, the Python track right, each at its own largest n; hatched: a "
-              "built-in limit of the model, its measured value in grey; –: not run (a bound model@policy runs only "
-              "where placements differ, +interleave only on memory-bound workloads); ‡: high-severity suspicious "
+              "built-in limit of the model, its measured value in grey; –: not run"
+              + (" (a bound model@policy runs only where placements differ, +interleave only on memory-bound "
+                 "workloads)" if any(without_placement(m) != m for m in models) else "")
+              + "; ‡: high-severity suspicious "
               "value" + (f"; not shown, limited on every workload: {', '.join(dropped)}" if dropped else "") + ")")
     # wrapped to the axes' width (the colour bar's label stands right of it)
     ax.set_title(f"Which model uses the {cores} cores on which workload? Efficiency at p = {cores}\n"

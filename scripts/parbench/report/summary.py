@@ -8,7 +8,7 @@ from .. import stats, units
 from .document import Report
 from .common import Context, _duration, _verdict_label, _vs_previous, machine_line
 from .claims import FLAG_MARK, say, speedup_cell, verdict_cell
-from ..modelnames import is_placement
+from ..modelnames import placement_of
 
 # Fewer repetitions than this: bootstrap intervals of a median are coarse and their tests weak.
 FEW_REPETITIONS = 9
@@ -126,16 +126,16 @@ def summary_section(r: Report, c: Context) -> None:
 
 def _placement_key(analysis: dict) -> list[str]:
     """What the model@policy and +interleave names mean, where a sweep has them."""
-    tags = {p["model"].partition("@")[2]: p["p"] for p in analysis.get("points", [])
-            if is_placement(p["model"].partition("@")[2])}
-    if not tags:
+    variants = [(placement_of(p["model"]), p["p"]) for p in analysis.get("points", [])]
+    variants = [((affinity, memory), p) for (_, affinity, memory), p in variants if affinity or memory]
+    if not variants:
         return []
-    counts = sorted({p["p"] for p in analysis.get("points", []) if is_placement(p["model"].partition("@")[2])})
-    policies = sorted({part for tag in tags for part in tag.split("+") if part != "interleave"})
+    counts = sorted({p for _, p in variants})
+    policies = sorted({affinity for (affinity, _), _ in variants if affinity})
     return ["Placement variants: " + "; ".join(
         ([f"model@{'/'.join(policies)}: the model with each worker bound to a CPU by that policy"] if policies else [])
         + (["+interleave (or model@interleave): its pages interleaved over the NUMA nodes (memory-bound "
-            "workloads)"] if any("interleave" in tag for tag in tags) else []))
+            "workloads)"] if any(memory for (_, memory), _ in variants) else []))
         + f"; run at p = {', '.join(map(str, counts))} only, beside the model as the OS placed it in the tables "
         "and the efficiency heatmap (the line charts show the OS-placed models; Environment: Placement; Memory "
         "bandwidth)."]

@@ -275,9 +275,9 @@ def make_plan(config, binary: Path, env: dict, budget: float | None, state: dict
             break
         # the step that saves most, unless one step makes it fit: then the one of those that drops least
         fitting = [o for o in options if sum(o[4].values()) <= budget * 60]
-        minutes = lambda option: sum(option[4].values())  # noqa: E731
+        seconds = lambda option: sum(option[4].values())  # noqa: E731
         what, plan.config, tracks, plan.families, plan.seconds = (
-            max(fitting, key=minutes) if fitting else min(options, key=minutes))
+            max(fitting, key=seconds) if fitting else min(options, key=seconds))
         plan.dropped.append(what)
     plan.tracks, plan.env = tracks, env
     return plan
@@ -290,11 +290,11 @@ def _binds(family: Family, known, python: bool = True) -> bool:
     on one event loop)."""
     workload, _, model = family.name.partition("/")
     tracks = ("", PYTHON_TRACK) if python else ("",)
-    if family.sizes or family.track not in tracks or model not in {m.name for m in known.models}:
+    if family.sizes or family.track not in tracks or not any(m.name == model for m in known.models):
         return False
-    placed = {w["name"] for w in known.workloads if w.get("category") in ("cpu", "memory")}
     entry = known.model(model)
-    return workload in placed and entry.parallel and model != known.baseline(entry.track) \
+    return any(w["name"] == workload and w.get("category") in ("cpu", "memory") for w in known.workloads) \
+        and entry.parallel and model != known.baseline(entry.track) \
         and not entry.details.get("limit_cpu")
 
 
@@ -337,14 +337,15 @@ def _with_numa(families: list[Family], config) -> list[Family]:
     known = catalogue.current()
     memory = {w["name"] for w in known.workloads if w.get("category") == "memory"}
 
-    def candidate(family: Family) -> bool:
-        return family.name.partition("/")[0] in memory and not family.track and not family.ranks \
-            and not is_mpi_family(family.name) and _binds(family, known)
-    bound = any(family.affinity for family in families if candidate(family))
+    candidates = [family for family in families
+                  if family.name.partition("/")[0] in memory and not family.track and not family.ranks
+                  and not is_mpi_family(family.name) and _binds(family, known)]
+    bound = any(family.affinity for family in candidates)
+    interleaved = {family.key for family in candidates if family.affinity or not bound}
     out = []
     for family in families:
         out.append(family)
-        if candidate(family) and (bool(family.affinity) or not bound):
+        if family.key in interleaved:
             out.append(dataclasses.replace(family, numa="interleave"))
     return out
 
