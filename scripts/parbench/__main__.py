@@ -65,10 +65,56 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--reference", help="a reference result directory to compare speedups with")
     check.add_argument("--no-remeasure", action="store_true",
                        help="fail a performance check at once instead of re-running its family")
+    _history_parser(commands)
+    _ci_parser(commands)
+    export = commands.add_parser("export", help="a sweep as one file other tools read")
+    export.add_argument("directory")
+    export.add_argument("--format", required=True, choices=["gbench"],
+                        help="gbench: one Google Benchmark JSON (every repetition of every family)")
+    export.add_argument("--out", metavar="FILE", help="where to write it (default: standard output)")
     listing = commands.add_parser("list", help="the catalogue: models, workloads, primitive families and "
                                                "limits of both tracks, as JSON")
     listing.add_argument("--json", action="store_true", required=True, help="as one JSON object (required)")
     return parser
+
+
+def _history_parser(commands) -> None:
+    history = commands.add_parser("history", help="results over commits and machines (results/history.sqlite)")
+    verbs = history.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    db_help = "the history database (default: results/history.sqlite, or PARBENCH_HISTORY_DB)"
+    add = verbs.add_parser("add", help="store a results folder, or any Google Benchmark JSON file")
+    add.add_argument("source", help="a sweep's results folder, or FILE.json")
+    add.add_argument("--commit", help="FILE.json: the commit it measured (required for a file)")
+    add.add_argument("--machine", help="FILE.json: the machine's name (required for a file)")
+    add.add_argument("--date", help="FILE.json: when it ran, ISO 8601 (default: the file's own date)")
+    add.add_argument("--branch", help="FILE.json: the branch (optional)")
+    listing = verbs.add_parser("list", help="what the database holds, one line per entry")
+    rebuild = verbs.add_parser("rebuild", help="make the database again from results folders")
+    rebuild.add_argument("folders", nargs="*", help="results folders or folders holding them (default: results/)")
+    regressions = verbs.add_parser("regressions", help="step changes over commit order, per machine and benchmark")
+    regressions.add_argument("--benchmark", metavar="REGEX", help="only benchmarks whose name matches")
+    regressions.add_argument("--machine", metavar="NAME", help="only this machine")
+    regressions.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    regressions.add_argument("--fail-on-latest", action="store_true",
+                             help="exit 1 when a regression begins at a machine's newest commit")
+    report = verbs.add_parser("report", help="a static HTML dashboard: a chart per benchmark over commits")
+    report.add_argument("--out", metavar="DIR", help="where to write it (default: results/history)")
+    report.add_argument("--benchmark", metavar="REGEX", help="only benchmarks whose name matches")
+    for verb in (add, listing, rebuild, regressions, report):
+        verb.add_argument("--db", metavar="PATH", help=db_help)
+
+
+def _ci_parser(commands) -> None:
+    ci = commands.add_parser("ci", help="base against head: both built in git worktrees, run in interleaved rounds")
+    ci.add_argument("--base", required=True, metavar="REV", help="the revision to compare against (a merge base)")
+    ci.add_argument("--head", default="HEAD", metavar="REV", help="the revision under test (default: HEAD)")
+    ci.add_argument("--config", help="quick (default), default, full or FILE.toml: the families to run")
+    ci.add_argument("--threshold", type=float, default=5.0, metavar="PCT",
+                    help="fail on a significant slowdown above PCT percent (default 5)")
+    ci.add_argument("--rounds", type=int, default=5, metavar="N",
+                    help="interleaved rounds, each running every family on both sides (default 5)")
+    ci.add_argument("--out", metavar="DIR", help="where to write the comparison (default: results/ci_<base>_<head>)")
+    ci.add_argument("--db", metavar="PATH", help="also store both sides in this history database")
 
 
 def run(argv: list[str]) -> int:
@@ -78,10 +124,10 @@ def run(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     # An empty value is a mistake (an unset shell variable), never "the default": `--resume ""`
     # must not start a new half-hour sweep, `analyze ""` must not analyse the current folder.
-    for name in ("config", "out", "resume", "baseline", "reference", "directory", "a", "b"):
+    for name in ("config", "out", "resume", "baseline", "reference", "directory", "a", "b", "db", "source"):
         value = getattr(args, name, None)
         if value is not None and not value.strip():
-            flag = f"--{name}" if name in ("config", "out", "resume", "baseline", "reference") else name.upper()
+            flag = f"--{name}" if name in ("config", "out", "resume", "baseline", "reference", "db") else name.upper()
             raise UserError(f"{args.command} {flag}: empty (an unset variable?); give a "
                             + ("config name or file" if name == "config" else "folder"))
     from . import pipeline
@@ -108,6 +154,15 @@ def run(argv: list[str]) -> int:
     if args.command == "check":
         return pipeline.check(Path(args.directory), Path(args.reference) if args.reference else None,
                               allow_remeasure=not args.no_remeasure)
+    if args.command == "history":
+        from .history.commands import run_history
+        return run_history(args)
+    if args.command == "ci":
+        from .ci import run_ci
+        return run_ci(args)
+    if args.command == "export":
+        from .export import export
+        return export(Path(args.directory), args.format, Path(args.out) if args.out else None)
     raise UserError(f"unknown command {args.command}")
 
 

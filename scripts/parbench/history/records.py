@@ -1,0 +1,80 @@
+"""The records the history stages pass: what one sweep or file adds (Entry), what the store
+gives back (EntryInfo, Series) and what a change-point search finds (Change)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Measurement:
+    """One benchmark of one entry: every repetition's times (seconds) and counters."""
+    real_times: list[float]
+    cpu_times: list[float] = field(default_factory=list)
+    counters: dict[str, list[float]] = field(default_factory=dict)
+    error: str = ""                  # a failed run or verification: no times
+
+
+@dataclass
+class Entry:
+    """What one `history add` stores: a sweep's folder or one Google Benchmark JSON file."""
+    commit: str                      # full or short SHA, or any revision label the user gave
+    dirty: bool                      # built from a tree with uncommitted changes
+    branch: str                      # "" when unknown
+    date: str                        # ISO 8601, UTC: when it ran
+    machine: str                     # the machine's name as users call it (host name or --machine)
+    fingerprint: str                 # what tells machines apart (a digest; the name when nothing else)
+    config: str                      # the config's name ("" for a foreign file)
+    config_hash: str                 # digest of the whole config: series never mix two
+    source: str                      # the folder or file it came from
+    benchmarks: dict[str, Measurement]
+    verdicts: dict[str, str] = field(default_factory=dict)  # check's rows: check name -> PASS/WARN/FAIL
+    content_hash: str = ""           # digest of the measured data: the same data twice is one entry
+
+
+@dataclass
+class EntryInfo:
+    """One stored entry as `history list` shows it."""
+    id: int
+    commit: str
+    dirty: bool
+    branch: str
+    date: str
+    machine: str
+    config: str
+    config_hash: str
+    source: str
+    benchmarks: int
+    verdicts: dict[str, int]         # PASS/WARN/FAIL -> count
+
+
+@dataclass
+class Point:
+    """One commit of a series: every repetition of every entry of that commit, pooled."""
+    commit: str
+    date: str                        # its earliest entry's date (commit order is date order)
+    real_times: list[float]
+
+
+@dataclass
+class Series:
+    """One benchmark on one machine under one config, in commit order."""
+    benchmark: str
+    machine: str
+    fingerprint: str
+    config_hash: str
+    points: list[Point]
+
+
+@dataclass
+class Change:
+    """A step between two segments of a series, confirmed by a test between them."""
+    benchmark: str
+    machine: str
+    commit: str                      # the first commit after the change
+    index: int                       # its position in the series' points
+    ratio: float                     # median after / median before (>1: slower)
+    ci: tuple[float, float]          # interval of the ratio, at the level of its corrected test
+    p_value: float
+    p_adjusted: float                # Holm over every candidate of the search
+    before: int                      # commits in the segment before
+    after: int                       # commits in the segment after
