@@ -17,6 +17,14 @@ def _private_state_dir(tmp_path_factory):
     yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_history_db(tmp_path_factory):
+    """The history database the tests' sweeps and checks add themselves to, in a folder of the
+    test session's: never results/history.sqlite of the checkout."""
+    os.environ["PARBENCH_HISTORY_DB"] = str(tmp_path_factory.mktemp("parbench-history") / "history.sqlite")
+    yield
+
+
 @pytest.fixture
 def result_dir(tmp_path):
     """A result directory holding the real Google Benchmark JSON fixture."""

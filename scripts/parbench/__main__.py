@@ -130,6 +130,16 @@ def run(argv: list[str]) -> int:
             flag = f"--{name}" if name in ("config", "out", "resume", "baseline", "reference", "db") else name.upper()
             raise UserError(f"{args.command} {flag}: empty (an unset variable?); give a "
                             + ("config name or file" if name == "config" else "folder"))
+    # before the pipeline's import (numpy, matplotlib): these verbs start in a fraction of a second
+    if args.command == "history":
+        from .history.commands import run_history
+        return run_history(args)
+    if args.command == "ci":
+        from .ci import run_ci
+        return run_ci(args)
+    if args.command == "export":
+        from .export import export
+        return export(Path(args.directory), args.format, Path(args.out) if args.out else None)
     from . import pipeline
     if args.command == "sweep":
         if args.plan:
@@ -154,15 +164,6 @@ def run(argv: list[str]) -> int:
     if args.command == "check":
         return pipeline.check(Path(args.directory), Path(args.reference) if args.reference else None,
                               allow_remeasure=not args.no_remeasure)
-    if args.command == "history":
-        from .history.commands import run_history
-        return run_history(args)
-    if args.command == "ci":
-        from .ci import run_ci
-        return run_ci(args)
-    if args.command == "export":
-        from .export import export
-        return export(Path(args.directory), args.format, Path(args.out) if args.out else None)
     raise UserError(f"unknown command {args.command}")
 
 

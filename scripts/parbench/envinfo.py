@@ -156,6 +156,7 @@ def collect(root: Path, build_dir: Path, binary_info: dict) -> dict:
     """Everything but the load average after the run (the sweep adds that)."""
     sha = _run(["git", "rev-parse", "HEAD"], cwd=root)
     dirty = _run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root)
+    branch = _run(["git", "rev-parse", "--abbrev-ref", "HEAD"], cwd=root)  # "HEAD" when detached
     versions = package_versions()
     try:
         import matplotlib
@@ -175,7 +176,7 @@ def collect(root: Path, build_dir: Path, binary_info: dict) -> dict:
         "cpu": cpu,
         "affinity": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "load_average": {"before": list(os.getloadavg())},
-        "git": {"sha": sha or "unknown", "dirty": bool(dirty)},
+        "git": {"sha": sha or "unknown", "dirty": bool(dirty), "branch": "" if branch in (None, "HEAD") else branch},
         "build": {"binary": binary_info, "cmake": cmake_cache(build_dir)},
         "libraries": {
             "google_benchmark": versions["libbenchmark-dev"],

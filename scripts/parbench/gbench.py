@@ -102,6 +102,18 @@ def parse_run_name(run_name: str) -> tuple[str, dict[str, float | str]]:
     return "/".join(family_parts), args
 
 
+def with_argument(run_name: str, argument: str) -> str:
+    """run_name with `argument` ("scaling:weak") after its own arguments, before the ones Google
+    Benchmark appends: 'primes/pool/n:8/p:1/process_time/real_time' gives
+    'primes/pool/n:8/p:1/scaling:weak/process_time/real_time'. A name holding it already is kept."""
+    parts = run_name.split("/")
+    if argument in parts:
+        return run_name
+    at = next((i for i, part in enumerate(parts) if i and (part in _GB_SUFFIXES or part.startswith(_GB_ARG_PREFIXES))),
+              len(parts))
+    return "/".join(parts[:at] + [argument] + parts[at:])
+
+
 def _number(value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError

@@ -124,7 +124,15 @@ def check(directory: Path, reference: Path | None, allow_remeasure: bool) -> int
                 make_report(directory)
             except (OSError, UserError) as error:
                 print(f"check: could not write the report again in {directory} ({error})")
+        # check's verdicts into the history; on stderr: check's summary stays its last line of output
+        _record_history(directory, sys.stderr)
     return status
+
+
+def _record_history(directory: Path, stream=None) -> None:
+    """The folder (and its check verdicts) in the history database: one line, never a failure."""
+    from .history.commands import record_folder
+    record_folder(directory, stream)
 
 
 def plan(config_name: str | None, python: str | None, budget: float | None) -> int:
@@ -176,5 +184,6 @@ def sweep(config_name: str | None, out: str | None, resume: str | None, baseline
             print(f"parbench: interrupted during the analysis; every family is kept in {directory}: "
                   f"./parbench report {directory} finishes it", file=sys.stderr)
             return 128 + getattr(stopped, "signum", signal.SIGINT)
+        _record_history(directory)  # the folder still locked: what is added is what the report shows
     print(f"report: {report_path}")
     return 1 if failed else 0

@@ -29,6 +29,8 @@ class Entry:
     benchmarks: dict[str, Measurement]
     verdicts: dict[str, str] = field(default_factory=dict)  # check's rows: check name -> PASS/WARN/FAIL
     content_hash: str = ""           # digest of the measured data: the same data twice is one entry
+    sweep_id: str = ""               # the sweep's id (sweep.json): its folder added again with other data
+    #                                  (resumed, re-run) replaces its earlier entry instead of pooling both
 
 
 @dataclass
@@ -78,3 +80,8 @@ class Change:
     p_adjusted: float                # Holm over every candidate of the search
     before: int                      # commits in the segment before
     after: int                       # commits in the segment after
+
+    @property
+    def provisional(self) -> bool:
+        """Found at the newest commit on that commit alone: it may still be a spike."""
+        return self.after == 1

@@ -1,0 +1,329 @@
+"""The history database: one SQLite file (results/history.sqlite, PARBENCH_HISTORY_DB or --db).
+
+Writers are safe together: WAL journal, a busy timeout, and every write in a BEGIN IMMEDIATE
+transaction. The schema's version is PRAGMA user_version; MIGRATIONS[i] takes a database from
+version i to i + 1, so a new version is one function appended to the list. The results folders
+stay the source of truth: a damaged database is one line saying `history rebuild` makes it again.
+
+Tables: entries (one per folder or file added; content_hash UNIQUE: the same data twice is one
+entry), measurements (one row per repetition; a failed run is one row with no time and its
+error), counters (per repetition), verdicts (check's rows). An entry added from a Google
+Benchmark file has config_hash "" (a sweep's always has one): rebuild carries those across.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .. import UserError
+from ..util import REPO_ROOT, make_folder, one_line
+from .records import Entry, EntryInfo, Measurement, Point, Series
+
+DB_VARIABLE = "PARBENCH_HISTORY_DB"
+BUSY_SECONDS = 30
+REBUILD_ADVICE = "./parbench history rebuild makes it again from the results folders"
+
+
+class DamagedDatabase(UserError):
+    """A file that cannot be read as this parbench's history (damaged, another program's, a newer
+    schema): rebuild keeps it aside and makes the database again."""
+
+
+def default_path() -> Path:
+    """PARBENCH_HISTORY_DB, else REPO_ROOT/results/history.sqlite (--db overrides both)."""
+    named = os.environ.get(DB_VARIABLE)
+    if named is None:
+        return REPO_ROOT / "results" / "history.sqlite"
+    if not named.strip():
+        raise UserError(f"{DB_VARIABLE} is empty (an unset variable?); unset it, name a file, or set it to off")
+    if named == "off":
+        raise UserError(f"{DB_VARIABLE}=off: the history is turned off; give --db PATH")
+    return Path(named)
+
+
+def _statements(db: sqlite3.Connection, script: str) -> None:
+    """Each statement of `script` in the caller's transaction (executescript would commit it first)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _v1_initial(db: sqlite3.Connection) -> None:
+    # Benchmark and counter names are stored once (names), each repetition as numbers: a sweep of
+    # 1,300 benchmarks is then about 1.5 MB, not 7.
+    _statements(db, """
+        CREATE TABLE entries (
+            id INTEGER PRIMARY KEY, content_hash TEXT NOT NULL UNIQUE, sweep_id TEXT NOT NULL,
+            revision TEXT NOT NULL, dirty INTEGER NOT NULL, branch TEXT NOT NULL, date TEXT NOT NULL,
+            machine TEXT NOT NULL, fingerprint TEXT NOT NULL, config TEXT NOT NULL, config_hash TEXT NOT NULL,
+            source TEXT NOT NULL, added TEXT NOT NULL);
+        CREATE TABLE names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+        CREATE TABLE measurements (
+            entry_id INTEGER NOT NULL REFERENCES entries(id), benchmark INTEGER NOT NULL REFERENCES names(id),
+            repetition INTEGER NOT NULL, real_time REAL, cpu_time REAL, error TEXT NOT NULL,
+            PRIMARY KEY (entry_id, benchmark, repetition)) WITHOUT ROWID;
+        CREATE TABLE counters (
+            entry_id INTEGER NOT NULL REFERENCES entries(id), benchmark INTEGER NOT NULL REFERENCES names(id),
+            name INTEGER NOT NULL REFERENCES names(id), repetition INTEGER NOT NULL, value REAL NOT NULL,
+            PRIMARY KEY (entry_id, benchmark, name, repetition)) WITHOUT ROWID;
+        CREATE TABLE verdicts (
+            entry_id INTEGER NOT NULL REFERENCES entries(id), name TEXT NOT NULL, status TEXT NOT NULL,
+            PRIMARY KEY (entry_id, name)) WITHOUT ROWID;
+        CREATE INDEX entries_series ON entries (fingerprint, config_hash, date);
+        CREATE INDEX entries_sweep ON entries (sweep_id);
+        CREATE INDEX measurements_benchmark ON measurements (benchmark);
+    """)
+
+
+# MIGRATIONS[i] takes the schema from user_version i to i + 1 (inside the caller's transaction).
+MIGRATIONS = [_v1_initial]
+
+
+def _explain(path: Path, error: sqlite3.Error) -> UserError:
+    """One line for what SQLite said about the file."""
+    text = str(error)
+    if "locked" in text or "busy" in text:
+        return UserError(f"{path}: busy (another writer held it over {BUSY_SECONDS} s); try again")
+    if "unable to open" in text:
+        return UserError(f"{path}: cannot open the history database (a missing folder, or no permission)")
+    if "readonly" in text:
+        return UserError(f"{path}: read-only (the history database and its folder must be writable)")
+    if "disk I/O" in text or "full" in text:
+        return UserError(f"{path}: cannot write the history database ({text})")
+    return DamagedDatabase(f"{path}: damaged or not a history database ({one_line(text)}); {REBUILD_ADVICE}")
+
+
+class Store:
+    """An open history database (see open_store)."""
+
+    def __init__(self, path: Path, create: bool = True):
+        self.path = Path(path)
+        if not create and not self.path.exists():
+            raise UserError(f"no history database at {self.path} (a sweep adds itself; history add DIR)")
+        if self.path.is_dir():
+            raise UserError(f"{self.path}: a folder, not a history database file")
+        if create:
+            make_folder(self.path.parent)
+        try:
+            # isolation_level None: no implicit transactions; each write opens its own IMMEDIATE one.
+            self.db = sqlite3.connect(str(self.path), timeout=BUSY_SECONDS, isolation_level=None)
+        except sqlite3.Error as error:
+            raise _explain(self.path, error) from None
+        try:
+            with self._sqlite():
+                self.db.execute(f"PRAGMA busy_timeout = {BUSY_SECONDS * 1000}")
+                self._migrate()  # reads the header first: a file that is no database writes nothing
+                self.db.execute("PRAGMA journal_mode = WAL")
+                self.db.execute("PRAGMA foreign_keys = ON")
+        except BaseException:
+            self.db.close()
+            raise
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextlib.contextmanager
+    def _sqlite(self):
+        """SQLite's errors as one line naming the file."""
+        try:
+            yield
+        except sqlite3.Error as error:
+            raise _explain(self.path, error) from None
+
+    @contextlib.contextmanager
+    def _transaction(self, kind: str = "IMMEDIATE"):
+        """A transaction: IMMEDIATE for a write (the write lock taken at its start, so two writers
+        queue instead of one failing on upgrade), DEFERRED for a consistent read of several queries."""
+        with self._sqlite():
+            self.db.execute(f"BEGIN {kind}")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        latest = len(MIGRATIONS)
+        if self.db.execute("PRAGMA user_version").fetchone()[0] == latest:
+            return
+        with self._transaction():
+            # read again under the write lock: another process may have migrated it meanwhile
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            if version > latest:
+                raise DamagedDatabase(f"{self.path}: history schema version {version} is newer than this "
+                                      f"parbench's ({latest}); use a newer parbench, or {REBUILD_ADVICE}")
+            if version == 0 and self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                raise DamagedDatabase(f"{self.path}: an SQLite file holding other tables, not a history "
+                                      "database; give another --db")
+            for migration in MIGRATIONS[version:]:
+                migration(self.db)
+            self.db.execute(f"PRAGMA user_version = {latest}")
+
+    def add(self, entry: Entry) -> bool:
+        """Stores the entry; False when an entry of the same data is there already (its verdicts
+        are then replaced by the entry's, if it brings any: check runs after the sweep). An earlier
+        entry of the same sweep (sweep_id) with other data is replaced by this one."""
+        if not entry.content_hash:
+            raise ValueError("an entry without its content_hash")
+        with self._transaction() as db:
+            row = db.execute("SELECT id FROM entries WHERE content_hash = ?", (entry.content_hash,)).fetchone()
+            if row is not None:
+                if entry.verdicts:
+                    db.execute("DELETE FROM verdicts WHERE entry_id = ?", row)
+                    db.executemany("INSERT INTO verdicts VALUES (?, ?, ?)",
+                                   [(row[0], name, status) for name, status in sorted(entry.verdicts.items())])
+                return False
+            if entry.sweep_id:
+                for (old,) in db.execute("SELECT id FROM entries WHERE sweep_id = ?", (entry.sweep_id,)).fetchall():
+                    _delete(db, old)
+            _insert(db, entry)
+        return True
+
+    def entries(self, machine: str | None = None) -> list[EntryInfo]:
+        """Every entry (of one machine name), by date."""
+        where, values = ("WHERE machine = ?", (machine,)) if machine is not None else ("", ())
+        with self._transaction("DEFERRED") as db:
+            rows = db.execute("SELECT id, revision, dirty, branch, date, machine, config, config_hash, source, "
+                              "(SELECT count(DISTINCT benchmark) FROM measurements WHERE entry_id = entries.id) "
+                              f"FROM entries {where} ORDER BY date, id", values).fetchall()
+            verdicts: dict[int, dict[str, int]] = {}
+            for entry_id, status, count in db.execute("SELECT entry_id, status, count(*) FROM verdicts "
+                                                      "GROUP BY entry_id, status"):
+                verdicts.setdefault(entry_id, {})[status] = count
+        return [EntryInfo(id=r[0], commit=r[1], dirty=bool(r[2]), branch=r[3], date=r[4], machine=r[5],
+                          config=r[6], config_hash=r[7], source=r[8], benchmarks=r[9],
+                          verdicts=verdicts.get(r[0], {})) for r in rows]
+
+    def series(self, benchmark_regex: str | None = None, machine: str | None = None) -> list[Series]:
+        """One series per machine (fingerprint), config and benchmark; one point per commit holding
+        every repetition of every entry of that commit, in the order of each commit's earliest
+        entry. Failed runs add no time; entries of a dirty tree are left out (their code is not
+        the commit's)."""
+        pattern = _compiled(benchmark_regex)
+        where, values = ("AND e.machine = ?", (machine,)) if machine is not None else ("", ())
+        with self._transaction("DEFERRED") as db:
+            rows = db.execute("SELECT e.fingerprint, e.config_hash, n.name, e.revision, e.date, e.machine, "
+                              "m.real_time FROM measurements m JOIN entries e ON e.id = m.entry_id "
+                              "JOIN names n ON n.id = m.benchmark "
+                              f"WHERE m.real_time IS NOT NULL AND e.dirty = 0 {where} "
+                              "ORDER BY e.date, e.id, n.name, m.repetition", values).fetchall()
+        return _grouped(rows, pattern)
+
+    def entry(self, entry_id: int) -> Entry:
+        """A stored entry as it was added (rebuild carries the file entries across with it)."""
+        with self._transaction("DEFERRED") as db:
+            row = db.execute("SELECT revision, dirty, branch, date, machine, fingerprint, config, config_hash, "
+                             "source, content_hash, sweep_id FROM entries WHERE id = ?", (entry_id,)).fetchone()
+            if row is None:
+                raise UserError(f"{self.path}: no entry {entry_id}")
+            benchmarks: dict[str, Measurement] = {}
+            for name, real, cpu, error in db.execute("SELECT n.name, real_time, cpu_time, error FROM measurements "
+                                                     "JOIN names n ON n.id = benchmark WHERE entry_id = ? "
+                                                     "ORDER BY n.name, repetition", (entry_id,)):
+                measurement = benchmarks.setdefault(name, Measurement(real_times=[]))
+                if real is None:
+                    measurement.error = error
+                else:
+                    measurement.real_times.append(real)
+                    measurement.cpu_times.append(cpu)
+            for name, counter, value in db.execute("SELECT b.name, c.name, value FROM counters JOIN names b ON "
+                                                   "b.id = counters.benchmark JOIN names c ON c.id = counters.name "
+                                                   "WHERE entry_id = ? ORDER BY b.name, c.name, repetition",
+                                                   (entry_id,)):
+                benchmarks.setdefault(name, Measurement(real_times=[])).counters.setdefault(counter, []).append(value)
+            verdicts = dict(db.execute("SELECT name, status FROM verdicts WHERE entry_id = ?", (entry_id,)))
+        return Entry(commit=row[0], dirty=bool(row[1]), branch=row[2], date=row[3], machine=row[4],
+                     fingerprint=row[5], config=row[6], config_hash=row[7], source=row[8], benchmarks=benchmarks,
+                     verdicts=verdicts, content_hash=row[9], sweep_id=row[10])
+
+    def file_entries(self) -> list[Entry]:
+        """The entries added from Google Benchmark files (no results folder to make them again from)."""
+        with self._sqlite():
+            ids = [row[0] for row in self.db.execute("SELECT id FROM entries WHERE config_hash = '' ORDER BY id")]
+        return [self.entry(entry_id) for entry_id in ids]
+
+
+def _name_ids(db: sqlite3.Connection, names: set[str]) -> dict[str, int]:
+    db.executemany("INSERT OR IGNORE INTO names (name) VALUES (?)", [(name,) for name in sorted(names)])
+    ids = {}
+    for name in names:
+        ids[name] = db.execute("SELECT id FROM names WHERE name = ?", (name,)).fetchone()[0]
+    return ids
+
+
+def _insert(db: sqlite3.Connection, entry: Entry) -> None:
+    added = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    cursor = db.execute("INSERT INTO entries (content_hash, sweep_id, revision, dirty, branch, date, machine, "
+                        "fingerprint, config, config_hash, source, added) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (entry.content_hash, entry.sweep_id, entry.commit, int(entry.dirty), entry.branch,
+                         entry.date, entry.machine, entry.fingerprint, entry.config, entry.config_hash,
+                         entry.source, added))
+    entry_id = cursor.lastrowid
+    ids = _name_ids(db, set(entry.benchmarks) | {c for m in entry.benchmarks.values() for c in m.counters})
+    times, counters = [], []
+    for name, measurement in sorted(entry.benchmarks.items()):
+        if measurement.error or not measurement.real_times:
+            times.append((entry_id, ids[name], 0, None, None, measurement.error or "no time"))
+            continue
+        cpu = measurement.cpu_times if len(measurement.cpu_times) == len(measurement.real_times) else []
+        times += [(entry_id, ids[name], index, real, cpu[index] if cpu else None, "")
+                  for index, real in enumerate(measurement.real_times)]
+        counters += [(entry_id, ids[name], ids[counter], index, value)
+                     for counter, values in sorted(measurement.counters.items()) for index, value in enumerate(values)]
+    db.executemany("INSERT INTO measurements VALUES (?, ?, ?, ?, ?, ?)", times)
+    db.executemany("INSERT INTO counters VALUES (?, ?, ?, ?, ?)", counters)
+    db.executemany("INSERT INTO verdicts VALUES (?, ?, ?)",
+                   [(entry_id, name, status) for name, status in sorted(entry.verdicts.items())])
+
+
+def _delete(db: sqlite3.Connection, entry_id: int) -> None:
+    for table in ("measurements", "counters", "verdicts"):
+        db.execute(f"DELETE FROM {table} WHERE entry_id = ?", (entry_id,))
+    db.execute("DELETE FROM entries WHERE id = ?", (entry_id,))
+
+
+def _compiled(benchmark_regex: str | None) -> re.Pattern | None:
+    if benchmark_regex is None:
+        return None
+    try:
+        return re.compile(benchmark_regex)
+    except (re.error, RecursionError, OverflowError) as error:
+        raise UserError(f"--benchmark {json.dumps(benchmark_regex)[:60]}: not a regular expression ({error})") \
+            from None
+
+
+def _grouped(rows: list[tuple], pattern: re.Pattern | None) -> list[Series]:
+    """Rows (fingerprint, config_hash, benchmark, commit, date, machine, seconds), ordered by date,
+    as series: one per fingerprint, config and benchmark, one point per commit."""
+    groups: dict[tuple, dict[str, Point]] = {}
+    names: dict[tuple, str] = {}
+    for fingerprint, config_hash, benchmark, commit, date, machine, seconds in rows:
+        if pattern is not None and not pattern.search(benchmark):
+            continue
+        key = (fingerprint, config_hash, benchmark)
+        points = groups.setdefault(key, {})
+        # rows come by date: a commit's first row is its earliest entry
+        points.setdefault(commit, Point(commit=commit, date=date, real_times=[])).real_times.append(seconds)
+        names[key] = machine  # the machine's latest name
+    found = [Series(benchmark=key[2], machine=names[key], fingerprint=key[0], config_hash=key[1],
+                    points=sorted(points.values(), key=lambda point: (point.date, point.commit)))
+             for key, points in groups.items()]
+    return sorted(found, key=lambda s: (s.benchmark, s.machine, s.fingerprint, s.config_hash))
+
+
+def open_store(path: Path | None = None, create: bool = True) -> Store:
+    """The database at `path` (default_path() when None), made and migrated as needed; with
+    create=False a missing one is one line (the read verbs). Use as `with open_store(...) as store:`."""
+    return Store(default_path() if path is None else Path(path), create)
