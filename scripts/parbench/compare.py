@@ -14,13 +14,14 @@ reports as failed fails the gate (exit 1); one B lacks is undecided (exit 3, unl
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import math
 
 from . import UserError, stats
 from .state import read_env, read_state, result_files
-from .gbench import load_results
+from .gbench import ResultSet, load_results
 from .util import one_line
 
 
@@ -28,16 +29,41 @@ from .util import one_line
 MIN_REPETITIONS = 3
 
 
-def compare(a: Path, b: Path, alpha: float = 0.05, fail_on_regression: float | None = None,
-            allow_undecided: bool = False) -> int:
+@dataclass
+class Table:
+    """What compare computes for two result sets: a row per benchmark both measured (its medians,
+    noise, ratio B/A, interval, corrected p and verdict), and what A measured that B lost."""
+    rows: list[dict]
+    errored: list[str]        # A measured it, B reports errors (a crash, a failed verification)
+    missing: list[str]        # A measured it, B lacks it
+    only_b: int               # benchmarks B has and A does not
+    fewest_repetitions: int   # the fewest repetitions on a side among the rows
+    after: ResultSet
+
+
+def check_levels(alpha: float, fail_on_regression: float | None, verb: str = "compare") -> None:
     if not (math.isfinite(alpha) and 0 < alpha <= 0.5):
-        raise UserError(f"compare --alpha: {alpha:g} is not a significance level in (0, 0.5]")
+        raise UserError(f"{verb} --alpha: {alpha:g} is not a significance level in (0, 0.5]")
     if fail_on_regression is not None and not (math.isfinite(fail_on_regression)
                                                and 0 <= fail_on_regression <= 10000):
-        raise UserError(f"compare --fail-on-regression: {fail_on_regression:g} is not a percentage in [0, 10000]")
+        flag = "--fail-on-regression" if verb == "compare" else "--threshold"
+        raise UserError(f"{verb} {flag}: {fail_on_regression:g} is not a percentage in [0, 10000]")
+
+
+def compare(a: Path, b: Path, alpha: float = 0.05, fail_on_regression: float | None = None,
+            allow_undecided: bool = False) -> int:
+    check_levels(alpha, fail_on_regression)
     before = load_results(result_files(a))
     after = load_results(result_files(b))
     _say_what_differs(a, b)
+    table = compare_results(before, after, alpha)
+    if table is None:
+        raise UserError(f"{a} and {b} have no benchmark in common")
+    return judge(table, alpha, fail_on_regression, allow_undecided)
+
+
+def compare_results(before: ResultSet, after: ResultSet, alpha: float) -> Table | None:
+    """The comparison of two result sets, nothing printed; None when they share no benchmark."""
     common = sorted(k for k in set(before.runs) & set(after.runs)
                     if before.runs[k].real_times and after.runs[k].real_times)
     # What A measured and B did not: a family that crashed or failed its verification in B
@@ -46,9 +72,7 @@ def compare(a: Path, b: Path, alpha: float = 0.05, fail_on_regression: float | N
                      if before.runs[k].real_times and after.runs[k].errors)
     missing = sorted(k for k in before.runs if before.runs[k].real_times and k not in after.runs)
     if not common and not errored:
-        raise UserError(f"{a} and {b} have no benchmark in common")
-    if not common:
-        return _gate_on_lost(errored, missing, after, fail_on_regression, allow_undecided)
+        return None
     rows = []
     for key in common:
         x, y = before.runs[key].real_times, after.runs[key].real_times
@@ -59,8 +83,17 @@ def compare(a: Path, b: Path, alpha: float = 0.05, fail_on_regression: float | N
     tests = stats.holm_band_tests([(before.runs[k].real_times, after.runs[k].real_times) for k in common],
                                   [r["noise"] for r in rows], alpha)
     for row, test in zip(rows, tests):
-        row.update(ratio=test["ratio"], ci=test["ci"], p_value=test["p_value"], p_adjusted=test["p_adjusted"],
-                   significant=test["significant"])
+        row.update(ratio=test["ratio"], ci=test["ci"], confidence=test["confidence"], p_value=test["p_value"],
+                   p_adjusted=test["p_adjusted"], significant=test["significant"])
+    few = min((min(len(before.runs[k].real_times), len(after.runs[k].real_times)) for k in common), default=0)
+    return Table(rows, errored, missing, len(set(after.runs) - set(before.runs)), few, after)
+
+
+def judge(table: Table, alpha: float, fail_on_regression: float | None, allow_undecided: bool) -> int:
+    """Prints the table, its summary and the gate's lines; the exit status (0, 1 or 3)."""
+    rows, errored, missing, after = table.rows, table.errored, table.missing, table.after
+    if not rows:
+        return _gate_on_lost(errored, missing, after, fail_on_regression, allow_undecided)
     width = max(len(r["name"]) for r in rows)
     print(f"{'Benchmark':<{width}}  {'A (ms)':>10}  {'B (ms)':>10}  {'B/A':>6}  {'interval (Holm)':>15}  "
           f"{'p (Holm)':>9}  significant")
@@ -71,38 +104,42 @@ def compare(a: Path, b: Path, alpha: float = 0.05, fail_on_regression: float | N
     geomean = stats.geometric_mean([r["ratio"] for r in rows])
     slower = [r for r in rows if r["significant"] and r["ratio"] > 1]
     faster = [r for r in rows if r["significant"] and r["ratio"] < 1]
-    only_a = len(missing)
-    only_b = len(set(after.runs) - set(before.runs))
     print(f"\n{len(rows)} benchmarks compared; geometric mean of B/A: {geomean:.4f} ({100 * (geomean - 1):+.1f}%); "
           f"significantly slower: {len(slower)}, faster: {len(faster)} (Holm-corrected, alpha {alpha}); "
-          f"only in A: {only_a}, only in B: {only_b}")
+          f"only in A: {len(missing)}, only in B: {table.only_b}")
     smallest = min(r["p_adjusted"] for r in rows)
     if not slower and not faster and smallest >= alpha:
         print(f"compare: no change can be significant here: the smallest corrected p is {smallest:.3g} "
               f"(more repetitions narrow it)")
-    few = min(min(len(before.runs[k].real_times), len(after.runs[k].real_times)) for k in common)
-    if few < MIN_REPETITIONS:
-        print(f"compare: some benchmarks have only {few} repetition(s) on a side; with fewer than "
-              f"{MIN_REPETITIONS} no change there can be significant")
+    if table.fewest_repetitions < MIN_REPETITIONS:
+        print(f"compare: some benchmarks have only {table.fewest_repetitions} repetition(s) on a side; with fewer "
+              f"than {MIN_REPETITIONS} no change there can be significant")
     gate = _gate_on_lost(errored, missing, after, fail_on_regression, allow_undecided)
-    if fail_on_regression is not None:
-        regressions = [r for r in slower if 100 * (r["ratio"] - 1) > fail_on_regression]
-        undecided = [r for r in rows if not r["significant"] and 100 * (r["ratio"] - 1) > fail_on_regression]
-        if regressions:
-            worst = max(regressions, key=lambda r: r["ratio"])
-            print(f"compare: {len(regressions)} significant slowdown(s) above {fail_on_regression:g}% "
-                  f"(worst: {worst['name']} {100 * (worst['ratio'] - 1):+.1f}%)")
-            return 1
-        if gate:
-            return gate
-        if undecided:
-            worst = max(undecided, key=lambda r: r["ratio"])
-            print(f"compare: {len(undecided)} slowdown(s) above {fail_on_regression:g}% that these repetitions "
-                  f"cannot decide (worst: {worst['name']} {100 * (worst['ratio'] - 1):+.1f}%, corrected p "
-                  f"{worst['p_adjusted']:.3g}, not below alpha {alpha:g}): more repetitions decide them"
-                  + ("; passed (--allow-undecided)" if allow_undecided else "; --allow-undecided passes them"))
-            return 0 if allow_undecided else 3
+    if fail_on_regression is None:
+        return 0
+    regressions, undecided = gated(rows, fail_on_regression)
+    if regressions:
+        worst = max(regressions, key=lambda r: r["ratio"])
+        print(f"compare: {len(regressions)} significant slowdown(s) above {fail_on_regression:g}% "
+              f"(worst: {worst['name']} {100 * (worst['ratio'] - 1):+.1f}%)")
+        return 1
+    if gate:
+        return gate
+    if undecided:
+        worst = max(undecided, key=lambda r: r["ratio"])
+        print(f"compare: {len(undecided)} slowdown(s) above {fail_on_regression:g}% that these repetitions "
+              f"cannot decide (worst: {worst['name']} {100 * (worst['ratio'] - 1):+.1f}%, corrected p "
+              f"{worst['p_adjusted']:.3g}, not below alpha {alpha:g}): more repetitions decide them"
+              + ("; passed (--allow-undecided)" if allow_undecided else "; --allow-undecided passes them"))
+        return 0 if allow_undecided else 3
     return 0
+
+
+def gated(rows: list[dict], fail_on_regression: float) -> tuple[list[dict], list[dict]]:
+    """The rows a gate at fail_on_regression percent fails (significant slowdowns above it) and
+    those it cannot decide (slowdowns above it that are not significant)."""
+    above = [r for r in rows if 100 * (r["ratio"] - 1) > fail_on_regression]
+    return [r for r in above if r["significant"]], [r for r in above if not r["significant"]]
 
 
 def _say_what_differs(a: Path, b: Path) -> None:
