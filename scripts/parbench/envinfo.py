@@ -170,6 +170,9 @@ def collect(root: Path, build_dir: Path, binary_info: dict) -> dict:
     return {
         "hostname": socket.gethostname(),
         "machine": machine_fingerprint(cpu),
+        # a name for a class of machines (CI runners are a new VM each job): the history pools
+        # them by this name, CPU model and thread count instead of by each VM's own id
+        "machine_name": " ".join(os.environ.get("PARBENCH_MACHINE", "").split()),
         "topology": _topology_record(),
         "kernel": platform.release(),
         "os": _read("/etc/debian_version") and f"Debian {_read('/etc/debian_version')}" or platform.platform(),

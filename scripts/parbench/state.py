@@ -300,6 +300,7 @@ _ENV_SCHEMA = {
     "machine": {"cpu_model": _TEXT + _NONE, "physical_cores": _COUNT + _NONE, "hardware_threads": _COUNT + _NONE,
                 "memory_kib": _COUNT + _NONE, "kernel": _TEXT + _NONE, "machine_id_sha256": _TEXT + _NONE},
     "load_average": {"before": ("list", _REAL), "after": ("list", _REAL)},
+    "machine_name": _TEXT,
     "git": {"sha": _TEXT, "dirty": (bool,), "branch": _TEXT},
     "build": {"binary": {"spin_iters_per_us": _REAL, "hardware_threads": _COUNT, "compiler": _TEXT,
                          "build_type": _TEXT, "cxx_flags": _TEXT, "spin_source": _TEXT},

@@ -66,7 +66,7 @@ def test_a_folder_added_twice_is_one_entry(tmp_path, capsys):
     assert info.benchmarks == 2
     assert _history("list", "--db", db) == 0
     listed = capsys.readouterr().out
-    assert "aaaaaaaaaaaa" in listed and "1 entries" in listed
+    assert "aaaaaaaaaaaa" in listed and "1 entry in" in listed
 
 
 def _write_check(folder, rows, signed=True):
@@ -355,3 +355,22 @@ def test_report_hands_the_series_and_their_changes_to_the_dashboard(tmp_path, mo
     [(series, changes, out)] = given
     assert [s.benchmark for s in series] == ["work/a/process_time/real_time"] and changes == ["a change"]
     assert out == tmp_path / "site" and capsys.readouterr().out.endswith(f"history: report {out / 'index.html'}\n")
+
+
+def test_a_named_class_of_machines_is_one_series_and_other_hardware_its_own(tmp_path):
+    """CI runners: every job a new VM (its own machine id). Named by PARBENCH_MACHINE, their sweeps
+    pool by the name, CPU model and thread count; a runner with another CPU starts its own series."""
+    db = tmp_path / "h.sqlite"
+    for index, (machine_id, cpu_model) in enumerate([("vm1", "EPYC"), ("vm2", "EPYC"), ("vm3", "Xeon")]):
+        folder = _sweep(tmp_path / f"s{index}", sha=str(index) * 40, started=f"2026-11-2{index}T10:00:00+00:00")
+        env = json.loads((folder / "env.json").read_text())
+        env["machine_name"] = "github-ubuntu-latest"
+        env.setdefault("machine", {})["machine_id_sha256"] = machine_id
+        env.setdefault("cpu", {})["model"] = cpu_model
+        (folder / "env.json").write_text(json.dumps(env))
+        assert _history("add", folder, "--db", db) == 0
+    with open_store(db, create=False) as store:
+        series = store.series()
+    assert {s.machine for s in series} == {"github-ubuntu-latest"}
+    by_length = sorted(len(s.points) for s in series if s.benchmark == series[0].benchmark)
+    assert by_length == [1, 2], by_length  # the two EPYC VMs pool, the Xeon is apart

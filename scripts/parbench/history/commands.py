@@ -67,7 +67,7 @@ def _list(args, path: Path) -> int:
         print(f"{info.date}  {_short(info.commit, info.dirty):<18}  {one_line(info.branch or '-')}  "
               f"{one_line(info.machine)}  {one_line(info.config or '(file)')}  {info.benchmarks} benchmarks  "
               f"{verdicts}  {one_line(info.source)}")
-    print(f"history: {len(infos)} entries in {path}")
+    print(f"history: {len(infos)} {'entry' if len(infos) == 1 else 'entries'} in {path}")
     return 0
 
 

@@ -76,13 +76,21 @@ def _measurements(results: ResultSet) -> dict[str, Measurement]:
     return found
 
 
+def machine_name_of(env: dict) -> str:
+    """The name the sweep was given (PARBENCH_MACHINE), else its host name."""
+    return str(env.get("machine_name") or env.get("hostname") or "unknown")
+
+
 def fingerprint_of(env: dict) -> str:
     """The machine as env.json describes it ("machine": CPU, cores, memory, kernel, a digest of its
-    id), else its host name, CPU model and thread count."""
+    id), else its host name, CPU model and thread count. A named class of machines (CI runners,
+    each job a new VM) is its name, CPU model and thread count: its VMs pool, other hardware not."""
+    cpu = env.get("cpu") or {}
+    if env.get("machine_name"):
+        return _digest(["named", env["machine_name"], cpu.get("model"), cpu.get("hardware_threads")])
     machine = env.get("machine")
     if isinstance(machine, dict) and any(value is not None for value in machine.values()):
         return _digest(machine)
-    cpu = env.get("cpu") or {}
     return _digest([env.get("hostname"), cpu.get("model"), cpu.get("hardware_threads")])
 
 
@@ -123,7 +131,7 @@ def from_folder(directory: Path) -> Entry:
     benchmarks = _measurements(load_results(result_files(directory)))
     entry = Entry(commit=commit, dirty=bool(git.get("dirty", False)), branch=str(git.get("branch") or ""),
                   date=utc_date(state["started"], f"{directory / STATE_FILE}: started"),
-                  machine=str(env.get("hostname") or "unknown"), fingerprint=fingerprint_of(env),
+                  machine=machine_name_of(env), fingerprint=fingerprint_of(env),
                   config=str(state["config"].get("name") or ""), config_hash=_digest(state["config"]),
                   source=str(directory.resolve()), benchmarks=benchmarks, verdicts=verdicts_of(directory),
                   sweep_id=str(state.get("sweep_id") or ""))
