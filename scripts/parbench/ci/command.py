@@ -15,11 +15,12 @@ from ..runner.family import StopRequest
 from ..util import REPO_ROOT, make_folder, one_line
 from . import rounds as rounds_module
 from .sides import BASE, HEAD, Side, plan_side, share_spin
-from .verdict import decide, duration, write_report
+from .verdict import UNDECIDED, decide, duration, write_report
 from .worktrees import BuildFailed, build_release, resolve, worktrees
 
 ALPHA = 0.05
 MAX_ROUNDS = 100
+EXTRA_BATCHES = 2   # an undecided slowdown gets at most this many more --rounds of its family
 
 
 @dataclass
@@ -81,18 +82,28 @@ def run_ci(args, repo: Path = REPO_ROOT, builder=build_release, planner=plan_sid
         ran = _run(sides, options, planner, ci)
         if isinstance(ran, int):
             return ran
-        families, skipped = ran
-    verdict = decide(sides[BASE].folder, sides[HEAD].folder, ci["failed"], options.threshold, ALPHA)
-    report = write_report(options.out, verdict, ci, skipped, families)
+        verdict = _settle(sides, options, ran, ci)
+        if isinstance(verdict, int):
+            return verdict
+    report = write_report(options.out, verdict, ci, ran.skipped, len(ran.families))
     print(f"ci: builds {duration(ci['build_seconds'])}, rounds {duration(ci['round_seconds'])}")
     print(f"ci: {verdict.line}")
     print(f"ci: report {report}")
     return _store(options.db, [side.folder for side in sides.values()], verdict.code)
 
 
+@dataclass
+class Ran:
+    """The rounds so far: what ran, on what plans, and every run's record."""
+    families: list
+    skipped: dict[str, list[str]]
+    plans: dict
+    config: object             # the plan's config with the repetitions of one round
+    outcome: rounds_module.Outcome
+
+
 def _run(sides: dict[str, Side], options: Options, planner, ci: dict):
-    """Plans both sides, runs the rounds and pools them into each side's folder; the number of
-    families compared and those skipped, or the exit status of a stopped run."""
+    """Plans both sides and runs the rounds; what ran, or the exit status of a stopped run."""
     plans = {HEAD: planner(options.config, sides[HEAD], None)}
     plans[BASE] = planner(options.config, sides[BASE], plans[HEAD].python)
     share_spin(plans, plans[HEAD].info["spin_iters_per_us"])
@@ -111,24 +122,68 @@ def _run(sides: dict[str, Side], options: Options, planner, ci: dict):
           flush=True)
     if not families:
         raise UserError("ci: base and head have no family in common to compare")
+    ran = Ran(families, skipped, plans, config, rounds_module.Outcome())
+    return _more_rounds(sides, options, ran, rounds_module.schedule(options.rounds, families), ci)
+
+
+def _more_rounds(sides: dict[str, Side], options: Options, ran: Ran, steps: list, ci: dict):
+    """Runs these steps, adds their records to the rounds so far; ran, or the exit status of a
+    stopped run."""
     stop = StopRequest()
     stop.install()
     try:
-        outcome = rounds_module.run_rounds(rounds_module.schedule(options.rounds, families), sides, plans, config,
-                                           stop)
+        outcome = rounds_module.run_rounds(steps, sides, ran.plans, ran.config, stop)
     finally:
         stop.restore()
-    ci["round_seconds"] = round(outcome.seconds, 1)
+    for key, records in outcome.records.items():
+        ran.outcome.records.setdefault(key, []).extend(records)
+    for key, failures in outcome.failed.items():
+        ran.outcome.failed.setdefault(key, {}).update(failures)
+    ran.outcome.seconds += outcome.seconds
+    ci["round_seconds"] = round(ran.outcome.seconds, 1)
     if outcome.stopped is not None:
         import signal
         print(f"parbench: ci interrupted by {signal.Signals(outcome.stopped).name}; its rounds so far are in "
               f"{options.out} (not compared)", file=sys.stderr)
         return 128 + outcome.stopped
-    ci["failed"] = outcome.failed
-    for name, side in sides.items():
-        records = rounds_module.pool_side(side, families, outcome)
-        rounds_module.write_folder(side, plans[name], records, config, ci)
-    return len(families), skipped
+    ci["failed"] = ran.outcome.failed
+    return ran
+
+
+def _settle(sides: dict[str, Side], options: Options, ran: Ran, ci: dict):
+    """Pools the rounds and judges them. A slowdown above the threshold that they cannot decide
+    (not significant) gets more rounds of its families, --rounds at a time, up to EXTRA_BATCHES
+    times: on a noisy machine a median of a few repetitions moves by more than the threshold in an
+    unchanged pair, and more repetitions either confirm it or bring it back into the noise. What
+    is still undecided then is the verdict (exit 3)."""
+    done = options.rounds
+    ci["extra_rounds"] = {}
+    while True:
+        for name, side in sides.items():
+            records = rounds_module.pool_side(side, ran.families, ran.outcome)
+            rounds_module.write_folder(side, ran.plans[name], records, ran.config, ci)
+        verdict = decide(sides[BASE].folder, sides[HEAD].folder, ci["failed"], options.threshold, ALPHA)
+        if verdict.code != UNDECIDED or done >= options.rounds * (1 + EXTRA_BATCHES):
+            return verdict
+        _, undecided = compare.gated(verdict.table.rows if verdict.table else [], options.threshold)
+        families = [f for f in ran.families if any(_of_family(row["name"], f) for row in undecided)]
+        if not families:
+            return verdict
+        print(f"ci: {len(undecided)} slowdown(s) above {options.threshold:g}% not decided: {options.rounds} more "
+              f"rounds of {', '.join(f.label for f in families)}", flush=True)
+        steps = [rounds_module.Step(step.round + done, step.family, step.order)
+                 for step in rounds_module.schedule(options.rounds, families)]
+        ran = _more_rounds(sides, options, ran, steps, ci)
+        if isinstance(ran, int):
+            return ran
+        for family in families:
+            ci["extra_rounds"][family.key] = ci["extra_rounds"].get(family.key, 0) + options.rounds
+        done += options.rounds
+
+
+def _of_family(benchmark: str, family) -> bool:
+    """Whether compare's row name (weak runs end in " (weak)") belongs to this family."""
+    return benchmark.startswith(family.name + "/") and benchmark.endswith(" (weak)") == family.weak
 
 
 def _store(db: str | None, folders: list[Path], code: int) -> int:

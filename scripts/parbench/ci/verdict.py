@@ -121,6 +121,9 @@ def write_report(out: Path, verdict: Verdict, ci: dict, skipped: dict[str, list[
              f"- config: {ci['config']}; {families} families in common, {ci['rounds']} interleaved rounds x "
              f"{ci['repetitions_per_round']} repetition(s) per side: {ci['rounds'] * ci['repetitions_per_round']} "
              "repetitions of each benchmark per side",
+             *(["- undecided slowdowns got more rounds of their families: " + ", ".join(
+                 f"{key.replace('|', ' ')}: {count} more rounds" for key, count in sorted(ci["extra_rounds"].items()))]
+               if ci.get("extra_rounds") else []),
              f"- builds: {duration(ci['build_seconds'])}; rounds: {duration(ci['round_seconds'])}",
              f"- gate: a significant slowdown above {ci['threshold']:g}% fails (exit 1), as does a family that "
              f"fails on head only; a slowdown above it that is not significant is undecided (exit 3)",
