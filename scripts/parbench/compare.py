@@ -1,11 +1,12 @@
 """./parbench compare A B: per-benchmark change between two result directories.
 
-For every benchmark both hold: the ratio of median wall times B / A with a 95%
-bootstrap interval, Welch's t-test on log times, and that p-value corrected
-over all the benchmarks compared (Holm) - the same test the report's "vs
-previous" uses. A change counts as significant only if its corrected p is
-below alpha, its interval excludes 1 and it exceeds the run-to-run noise (the
-larger CV of the two). Then a geometric-mean summary. --fail-on-regression PCT
+For every benchmark both hold: the ratio of median wall times B / A, and one
+test of it (stats.holm_band_tests, the same the report's "vs previous" uses):
+is the ratio beyond the run-to-run noise band (the larger CV of the two)? The
+p-value is the bootstrap's share of resampled ratios on the near side of the
+band, Holm-corrected over all the benchmarks compared, and the interval is
+shown at the level its test was judged at, so interval and verdict agree. Then
+a geometric-mean summary. --fail-on-regression PCT
 exits 1 when a significant slowdown exceeds PCT percent, and 3 when a slowdown
 above PCT is not significant (the repetitions cannot decide it: a gate that
 cannot fire must not pass silently) unless --allow-undecided. A benchmark A measured that B
@@ -25,7 +26,7 @@ from .gbench import ResultSet, load_results
 from .util import one_line
 
 
-# With fewer repetitions than this on a side, Welch's test has no degrees of freedom to speak of.
+# With fewer repetitions than this on a side, the bootstrap has too little to resample: no test.
 MIN_REPETITIONS = 3
 
 
@@ -109,8 +110,8 @@ def judge(table: Table, alpha: float, fail_on_regression: float | None, allow_un
           f"only in A: {len(missing)}, only in B: {table.only_b}")
     smallest = min(r["p_adjusted"] for r in rows)
     if not slower and not faster and smallest >= alpha:
-        print(f"compare: no change can be significant here: the smallest corrected p is {smallest:.3g} "
-              f"(more repetitions narrow it)")
+        print(f"compare: no change was significant: the smallest corrected p is {smallest:.3g} "
+              f"(more repetitions narrow the intervals)")
     if table.fewest_repetitions < MIN_REPETITIONS:
         print(f"compare: some benchmarks have only {table.fewest_repetitions} repetition(s) on a side; with fewer "
               f"than {MIN_REPETITIONS} no change there can be significant")

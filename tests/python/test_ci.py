@@ -256,16 +256,31 @@ def test_the_workflow_is_valid_and_runs_ci_against_the_merge_base():
     workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "parbench.yml").read_text())
     triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
     assert "pull_request" in triggers and triggers["push"]["branches"] == ["main"]
-    (job,) = workflow["jobs"].values()
-    steps = job["steps"]
-    checkout = next(s for s in steps if s.get("uses", "").startswith("actions/checkout@"))
-    assert checkout["with"]["fetch-depth"] == 0
-    runs = "\n".join(s.get("run", "") for s in steps)
-    assert "scripts/install-deps" in runs and "git merge-base" in runs
+    compare_job, history_job = workflow["jobs"]["parbench"], workflow["jobs"]["history"]
+    for job in (compare_job, history_job):
+        steps = job["steps"]
+        checkout = next(s for s in steps if s.get("uses", "").startswith("actions/checkout@"))
+        assert checkout["with"]["fetch-depth"] == 0
+        assert any(s.get("uses", "").startswith("actions/cache/restore@") for s in steps)
+        assert any(s.get("uses", "").startswith("actions/cache/save@") for s in steps)
+        upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@"))
+        assert "results/history.sqlite" in upload["with"]["path"] and upload.get("if") == "always()"
+        assert "scripts/install-deps" in "\n".join(s.get("run", "") for s in steps)
+        assert 0 < job.get("timeout-minutes", 0) <= 45
+    runs = "\n".join(s.get("run", "") for s in compare_job["steps"])
+    assert "git merge-base" in runs
     assert "./parbench ci --base" in runs and "--db results/history.sqlite" in runs
-    assert "./parbench history regressions --fail-on-latest" in runs
-    uses = [s.get("uses", "") for s in steps]
-    assert any(u.startswith("actions/cache") for u in uses)
-    upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@"))
-    assert "results/ci" in upload["with"]["path"] and upload.get("if") == "always()"
-    assert job.get("timeout-minutes", 0) <= 45
+    history_runs = "\n".join(s.get("run", "") for s in history_job["steps"])
+    assert history_job["if"] == "github.event_name == 'push'" and history_job["needs"] == "parbench"
+    assert "./parbench sweep --config quick" in history_runs
+    assert './parbench history regressions --fail-since "$BEFORE"' in history_runs
+    assert workflow["env"]["PARBENCH_MACHINE"]  # runners are a new VM each job: one named series
+
+
+def test_a_tie_whose_interval_reaches_past_the_threshold_is_said_so():
+    from parbench.ci import verdict
+    tight = {"name": "a", "ratio": 1.0, "ci": [0.99, 1.01], "significant": False, "confidence": 0.95}
+    wide = {"name": "b", "ratio": 0.998, "ci": [0.98, 1.167], "significant": False, "confidence": 0.95}
+    assert verdict._row_verdict(tight, 5.0) == "tie"
+    assert verdict._row_verdict(wide, 5.0) == "tie (a slowdown up to +16.7% not ruled out)"
+    assert verdict._percent(0.9996) == "+0.0%" and verdict._percent(1.0004) == "+0.0%"

@@ -69,9 +69,24 @@ def decide(base: Path, head: Path, failed: dict[str, dict[str, str]], threshold:
     else:
         slower = sum(1 for r in rows if r["significant"] and r["ratio"] > 1)
         faster = sum(1 for r in rows if r["significant"] and r["ratio"] < 1)
+        open_ties = [r for r in rows if _reaches_above(r, threshold)]
         verdict.line = (f"PASS: no significant slowdown above {threshold:g}% ({len(rows)} benchmarks: {slower} "
                         f"significantly slower, {faster} faster, {len(rows) - slower - faster} ties)")
+        if open_ties:
+            verdict.line += (f"; {len(open_ties)} tie(s) whose interval reaches above +{threshold:g}%: these "
+                             "rounds cannot rule out a slowdown there (more --rounds narrow them)")
     return verdict
+
+
+def _reaches_above(row: dict, threshold: float) -> bool:
+    """A tie whose interval reaches past the threshold: not a slowdown, but not ruled out either."""
+    return not row["significant"] and 100 * (row["ci"][1] - 1) > threshold
+
+
+def _percent(ratio: float) -> str:
+    """A ratio as a signed change; a change that rounds to zero is +0.0%, never -0.0%."""
+    change = 100 * (ratio - 1)
+    return f"{0.0 if abs(change) < 0.05 else change:+.1f}%"
 
 
 def duration(seconds: float) -> str:
@@ -85,8 +100,8 @@ def _p(value: float) -> str:
 
 def _change(row: dict) -> str:
     low, high = row["ci"]
-    return (f"{row['name']} {100 * (row['ratio'] - 1):+.1f}% [{100 * (low - 1):+.1f}%, {100 * (high - 1):+.1f}%], "
-            f"p (Holm) {_p(row['p_adjusted'])}")
+    return (f"{row['name']} {_percent(row['ratio'])} [{_percent(low)}, {_percent(high)}] "
+            f"({100 * row['confidence']:.1f}% interval), p (Holm) {_p(row['p_adjusted'])}")
 
 
 def _row_verdict(row: dict, threshold: float) -> str:
@@ -94,6 +109,8 @@ def _row_verdict(row: dict, threshold: float) -> str:
         return f"{'slower' if row['ratio'] > 1 else 'faster'}"
     if 100 * (row["ratio"] - 1) > threshold:
         return f"tie (undecided: above {threshold:g}%, not significant)"
+    if _reaches_above(row, threshold):
+        return f"tie (a slowdown up to {_percent(row['ci'][1])} not ruled out)"
     return "tie"
 
 
@@ -103,8 +120,8 @@ def _table_lines(rows: list[dict], threshold: float) -> list[str]:
     for r in sorted(rows, key=lambda r: (-r["ratio"], r["name"])):
         low, high = r["ci"]
         name = r["name"].replace("|", "\\|")
-        lines.append(f"| {name} | {1000 * r['a']:.4g} | {1000 * r['b']:.4g} | {100 * (r['ratio'] - 1):+.1f}% | "
-                     f"[{100 * (low - 1):+.1f}%, {100 * (high - 1):+.1f}%] ({100 * r['confidence']:.1f}%) | "
+        lines.append(f"| {name} | {1000 * r['a']:.4g} | {1000 * r['b']:.4g} | {_percent(r['ratio'])} | "
+                     f"[{_percent(low)}, {_percent(high)}] ({100 * r['confidence']:.1f}%) | "
                      f"{_p(r['p_adjusted'])} | {_row_verdict(r, threshold)} |")
     return lines
 
