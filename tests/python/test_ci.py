@@ -15,6 +15,7 @@ import yaml
 
 from support import ROOT, assert_one_line, cli
 
+from parbench import UserError
 from parbench.ci import command, rounds
 from parbench.ci.sides import BASE, HEAD, SidePlan
 from parbench.ci.worktrees import WORKTREE_PREFIX, BuildFailed
@@ -245,6 +246,16 @@ def test_db_stores_both_sides(repo, tmp_path):
 def test_bad_input_is_one_line(args, needle, tmp_path):
     assert_one_line(cli("ci", *args, "--out", tmp_path / "out"), needle)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_db_that_is_no_history_database_is_refused_before_anything_runs(repo, tmp_path):
+    path, commits = repo
+    db = tmp_path / "other.sqlite"
+    db.write_bytes(b"not a database at all, some other file" * 100)
+    args = arguments(tmp_path, commits["same"], commits["slower"], db=str(db))
+    with pytest.raises(UserError, match="ci --db"):
+        command.run_ci(args, path, stub_builder, stub_planner())
+    assert not Path(args.out).exists() or not any(Path(args.out).iterdir())
 
 
 def test_a_full_out_folder_is_refused(tmp_path):

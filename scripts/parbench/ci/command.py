@@ -48,9 +48,21 @@ def _options(args, repo: Path) -> Options:
         raise UserError(f"ci --out {out}: not a folder")
     if out.is_dir() and any(out.iterdir()):
         raise UserError(f"ci --out {out}: not empty; give a new or empty folder")
-    if args.db is not None and Path(args.db).is_dir():
-        raise UserError(f"ci --db {args.db}: a folder, not a database file")
+    if args.db is not None:
+        _usable_db(Path(args.db))
     return Options(base, head, args.base, args.head, config, args.threshold, args.rounds, out, args.db)
+
+
+def _usable_db(path: Path) -> None:
+    """--db checked before half an hour of rounds: a history database, or a new one made now."""
+    if path.is_dir():
+        raise UserError(f"ci --db {path}: a folder, not a database file")
+    from ..history.store import open_store
+    try:
+        with open_store(path, create=True):
+            pass
+    except UserError as error:
+        raise UserError(f"ci --db: {one_line(error)}") from None
 
 
 def run_ci(args, repo: Path = REPO_ROOT, builder=build_release, planner=plan_side) -> int:
