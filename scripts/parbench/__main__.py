@@ -88,6 +88,8 @@ def _history_parser(commands) -> None:
     add.add_argument("--machine", help="FILE.json: the machine's name (required for a file)")
     add.add_argument("--date", help="FILE.json: when it ran, ISO 8601 (default: the file's own date)")
     add.add_argument("--branch", help="FILE.json: the branch (optional)")
+    add.add_argument("--commit-date", metavar="ISO", help="FILE.json: the commit's own date, which orders it in its "
+                                                          "series (default: its earliest entry's date)")
     listing = verbs.add_parser("list", help="what the database holds, one line per entry")
     rebuild = verbs.add_parser("rebuild", help="make the database again from results folders")
     rebuild.add_argument("folders", nargs="*", help="results folders or folders holding them (default: results/)")
@@ -97,6 +99,9 @@ def _history_parser(commands) -> None:
     regressions.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
     regressions.add_argument("--fail-on-latest", action="store_true",
                              help="exit 1 when a regression begins at a machine's newest commit")
+    regressions.add_argument("--fail-since", metavar="REV",
+                             help="exit 1 when a slowdown begins at a commit after REV (a SHA) in a series; "
+                                  "a series without REV is judged at its newest commit")
     report = verbs.add_parser("report", help="a static HTML dashboard: a chart per benchmark over commits")
     report.add_argument("--out", metavar="DIR", help="where to write it (default: results/history)")
     report.add_argument("--benchmark", metavar="REGEX", help="only benchmarks whose name matches")

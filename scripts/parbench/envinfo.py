@@ -157,6 +157,8 @@ def collect(root: Path, build_dir: Path, binary_info: dict) -> dict:
     sha = _run(["git", "rev-parse", "HEAD"], cwd=root)
     dirty = _run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root)
     branch = _run(["git", "rev-parse", "--abbrev-ref", "HEAD"], cwd=root)  # "HEAD" when detached
+    # the committer date orders commits in the history (measurement order is not commit order)
+    commit_date = _run(["git", "show", "-s", "--format=%cI", "HEAD"], cwd=root)
     versions = package_versions()
     try:
         import matplotlib
@@ -179,7 +181,8 @@ def collect(root: Path, build_dir: Path, binary_info: dict) -> dict:
         "cpu": cpu,
         "affinity": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "load_average": {"before": list(os.getloadavg())},
-        "git": {"sha": sha or "unknown", "dirty": bool(dirty), "branch": "" if branch in (None, "HEAD") else branch},
+        "git": {"sha": sha or "unknown", "dirty": bool(dirty), "branch": "" if branch in (None, "HEAD") else branch,
+                "commit_date": commit_date or ""},
         "build": {"binary": binary_info, "cmake": cmake_cache(build_dir)},
         "libraries": {
             "google_benchmark": versions["libbenchmark-dev"],

@@ -1,11 +1,15 @@
 """./parbench export DIR --format gbench [--out FILE]: a whole sweep as one Google Benchmark JSON.
 
-Every raw file the folder's sweep.json records as finished (checked as compare reads them) goes
-in, every entry of each (repetitions and aggregates) with its name as the binary wrote it, so that
-Google Benchmark's tools/compare.py, and anything else that reads its JSON, takes a sweep as one
-file. What changes:
-- family_index and per_family_instance_index are numbered anew over the whole sweep: each raw
-  file numbers its own from 0, and tools that sort or group on them would mix two files' families.
+DIR is a sweep's results folder (it has sweep.json: a folder without one is refused in one line;
+a lone Google Benchmark file needs no export). Every raw file its sweep.json records as finished
+(checked as compare reads them) goes in, every entry of each (repetitions and aggregates) with its
+name as the binary wrote it, so that Google Benchmark's tools/compare.py, and anything else that
+reads its JSON, takes a sweep as one file. A benchmark two raw files hold (a file copied in) or an
+entry twice in a file is refused, as compare refuses it: pooled, two runs' repetitions would look
+like one run's. What changes:
+- family_index is numbered anew over the whole sweep (each raw file numbers its own from 0, and
+  tools that sort or group on it would mix two files' families), in each file's own order;
+  per_family_instance_index stays the one Google Benchmark gave (0..k-1 within a family).
 - A weak-scaling run (the counter weak_base_n; its own raw file in a sweep) has "scaling:weak"
   among its arguments ('.../n:N/p:1/scaling:weak/process_time/real_time'): at p = 1 it may have
   the name of a strong-scaling run, and compare.py pairs entries by name. Always, not only on a
@@ -21,11 +25,12 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import defaultdict
 from pathlib import Path
 
 from . import UserError
 from .gbench import load_file, parse_run_name, with_argument
-from .state import read_env, read_state, result_files
+from .state import STATE_FILE, read_env, read_state, result_files
 from .util import atomic_write_text
 
 FORMATS = ("gbench",)
@@ -39,6 +44,8 @@ def export(directory: Path, fmt: str, out: Path | None) -> int:
         raise UserError(f"export --format: {fmt!r} is not a format parbench writes ({', '.join(FORMATS)})")
     if out is not None and out.is_dir():
         raise UserError(f"export --out: {out} is a folder; give a file name")
+    if out is not None and not out.absolute().parent.is_dir():
+        raise UserError(f"export --out {out}: no such folder {out.absolute().parent} (make it first)")
     document = gbench_document(Path(directory))
     text = json.dumps(document, indent=1) + "\n"  # ASCII: every other character escaped
     if out is None:
@@ -52,21 +59,24 @@ def export(directory: Path, fmt: str, out: Path | None) -> int:
 
 def gbench_document(directory: Path) -> dict:
     """The sweep in DIR as one Google Benchmark document: {"context": ..., "benchmarks": [...]}."""
+    if directory.is_dir() and not (directory / STATE_FILE).exists() and not (directory / STATE_FILE).is_symlink():
+        raise UserError(f"{directory}: not a results folder: no {STATE_FILE} (export takes a sweep's folder; "
+                        "a Google Benchmark file is one file already)")
     files = result_files(directory)
     contexts, benchmarks = [], []
-    families: dict[tuple, tuple[int, dict[str, int]]] = {}  # (file, family) -> its number, its run_names'
+    owner: dict[str, str] = {}  # run_name -> the raw file that holds it
+    next_family = 0
     for path in files:
         context, entries = load_file(path)
         contexts.append(context)
-        for entry in entries:
-            benchmarks.append(_renumbered(path, entry, families))
+        renumbered = _renumbered(path, entries, next_family, owner)
+        next_family += len({item["family_index"] for item in renumbered})
+        benchmarks += renumbered
     return {"context": _merged_context(directory, files, contexts), "benchmarks": benchmarks}
 
 
-def _renumbered(path: Path, entry: dict, families: dict) -> dict:
-    """entry with the family and instance numbers of the whole sweep (a family: one file's
-    family_index, or its family's name where the file has none; an instance: one run_name of it),
-    a weak-scaling run's names marked."""
+def _named(path: Path, entry: dict) -> tuple[str, str]:
+    """The entry's name and run_name as exported: a weak-scaling run's marked."""
     run_name = entry.get("run_name", entry["name"])
     if not isinstance(run_name, str):
         raise UserError(f"{path}: entry '{entry['name']}' has a bad run_name")
@@ -75,16 +85,71 @@ def _renumbered(path: Path, entry: dict, families: dict) -> dict:
         marked = with_argument(run_name, WEAK_ARGUMENT)
         name = marked + name[len(run_name):] if name.startswith(run_name) else with_argument(name, WEAK_ARGUMENT)
         run_name = marked
-    own_family = entry.get("family_index")
-    if not isinstance(own_family, int) or isinstance(own_family, bool):
-        own_family = parse_run_name(run_name)[0]
-    family, instances = families.setdefault((path.name, own_family), (len(families), {}))
-    instance = instances.setdefault(run_name, len(instances))
-    renumbered = {"name": name, "family_index": family, "per_family_instance_index": instance}
-    renumbered.update((key, value) for key, value in entry.items() if key not in renumbered)
-    if "run_name" in entry:
-        renumbered["run_name"] = run_name
-    return renumbered
+    return name, run_name
+
+
+def _index(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _renumbered(path: Path, entries: list[dict], first_family: int, owner: dict[str, str]) -> list[dict]:
+    """One raw file's entries with the family numbers of the whole sweep (from first_family on,
+    in the order of the file's own family_index; a family: its family_index, or its family's
+    name where the file has none) and the instance numbers Google Benchmark gave them (the
+    file's per_family_instance_index, 0..k-1 within each family; in order of appearance only
+    where the file has none), a weak-scaling run's names marked."""
+    rows, seen = [], set()
+    for entry in entries:
+        name, run_name = _named(path, entry)
+        _check_once(path, entry, name, run_name, owner, seen)
+        own = _index(entry.get("family_index"))
+        rows.append((entry, name, run_name, own if own is not None else parse_run_name(run_name)[0]))
+    families = _family_numbers([key for *_, key in rows], first_family)
+    instances = _instance_numbers([(key, run_name, entry) for entry, _, run_name, key in rows])
+    out = []
+    for entry, name, run_name, key in rows:
+        renumbered = {"name": name, "family_index": families[key],
+                      "per_family_instance_index": instances[key][run_name]}
+        renumbered.update((k, v) for k, v in entry.items() if k not in renumbered)
+        if "run_name" in entry:
+            renumbered["run_name"] = run_name
+        out.append(renumbered)
+    return out
+
+
+def _check_once(path: Path, entry: dict, name: str, run_name: str, owner: dict[str, str], seen: set) -> None:
+    """Refuses a benchmark that another raw file holds too (a copied file: compare.py would pair
+    or pool repetitions of two runs) and an entry that appears twice in its file."""
+    if owner.setdefault(run_name, path.name) != path.name:
+        raise UserError(f"{path}: benchmark {run_name} is also in {owner[run_name]} (a copied file? each "
+                        "benchmark's repetitions come from one run; move one away)")
+    key = (name, entry.get("run_type"), entry.get("repetition_index"), entry.get("threads"))
+    if key in seen:
+        repetition = f" (repetition {key[2]})" if key[2] is not None else ""
+        raise UserError(f"{path}: entry {name}{repetition} appears twice")
+    seen.add(key)
+
+
+def _family_numbers(keys: list, first: int) -> dict:
+    """The file's families numbered from `first`: those with a family_index in its order, then
+    those named by their run names in order of appearance."""
+    appearance = {key: rank for rank, key in reversed(list(enumerate(keys)))}
+    ordered = sorted(appearance, key=lambda key: (0, key, 0) if isinstance(key, int) else (1, 0, appearance[key]))
+    return {key: first + rank for rank, key in enumerate(ordered)}
+
+
+def _instance_numbers(rows: list[tuple]) -> dict:
+    """family -> run_name -> instance: the file's per_family_instance_index where it gives one
+    (one per run, none twice in a family), then the next free numbers in order of appearance."""
+    numbers: dict = defaultdict(dict)
+    for family, run_name, entry in rows:
+        given = _index(entry.get("per_family_instance_index"))
+        if given is not None and run_name not in numbers[family] and given not in numbers[family].values():
+            numbers[family][run_name] = given
+    for family, run_name, _ in rows:
+        if run_name not in numbers[family]:
+            numbers[family][run_name] = max(numbers[family].values(), default=-1) + 1
+    return numbers
 
 
 def _merged_context(directory: Path, files: list[Path], contexts: list[dict]) -> dict:

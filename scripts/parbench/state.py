@@ -301,7 +301,7 @@ _ENV_SCHEMA = {
                 "memory_kib": _COUNT + _NONE, "kernel": _TEXT + _NONE, "machine_id_sha256": _TEXT + _NONE},
     "load_average": {"before": ("list", _REAL), "after": ("list", _REAL)},
     "machine_name": _TEXT,
-    "git": {"sha": _TEXT, "dirty": (bool,), "branch": _TEXT},
+    "git": {"sha": _TEXT, "dirty": (bool,), "branch": _TEXT, "commit_date": _TEXT},
     "build": {"binary": {"spin_iters_per_us": _REAL, "hardware_threads": _COUNT, "compiler": _TEXT,
                          "build_type": _TEXT, "cxx_flags": _TEXT, "spin_source": _TEXT},
               "cmake": dict},

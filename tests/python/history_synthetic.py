@@ -5,9 +5,25 @@ As a module: write_series() writes them as Google Benchmark JSON files (one per 
 commit, as `history add FILE.json --commit --machine --date` takes them); simulate() and
 make_series() give the same series in memory, for find_regressions() without files.
 
-As a script: `/usr/bin/python3 tests/python/history_synthetic.py --study` measures detection
-rate and false alarms of parbench.history.changepoints on many synthetic series (the closing
-note's figures; not a test). `--write DIR` writes the end-to-end test's files, for a look.
+As a script (not a test):
+- `--study` measures detection rate and false alarms of parbench.history.changepoints on many
+  synthetic series (the closing note's figures).
+- `--write DIR` writes one Google Benchmark JSON per machine and commit into DIR, named
+  MACHINE_NNN_SHA8.json, and prints one line per file: its path, commit (a made-up 40-digit
+  SHA), machine and date (one hour apart per commit), ready for
+  `./parbench history add FILE --commit SHA --machine NAME --date ISO`. Each file holds every
+  benchmark's repetitions (REPETITIONS, log-normal noise of CV 2%) and their aggregates.
+  Without other options it writes the issue's case (done_when_benchmarks: alpha and beta, 14
+  commits, a +12% step at commit 7 on alpha, a +25% spike at commit 4). With any of --machines,
+  --commits, --bench, --step or --spike it writes your own case instead:
+      --machines a,b,c          the machines (default alpha,beta)
+      --commits N               how many commits (default 14; commits are numbered from 0)
+      --bench NAME:SECONDS      a benchmark and its level (repeatable; the n-th machine's level is
+                                SECONDS x 1.5^n, machines differ); default BM_Stable/64:0.01
+      --step BENCH:MACHINE:COMMIT:FACTOR   times x FACTOR from that commit on (repeatable)
+      --spike BENCH:MACHINE:COMMIT:FACTOR  times x FACTOR at that commit only (repeatable)
+  A benchmark named only by --step or --spike has the level 0.001 s.
+  Example: --write /tmp/h --machines a,b --commits 10 --step BM_x:a:6:1.1 --spike BM_x:b:3:1.3
 """
 from __future__ import annotations
 
@@ -186,18 +202,87 @@ def _print_study(count: int, seed: int) -> None:
           f"alpha 0.05; 'anywhere' for stable and spike series = false alarms)")
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def _change_spec(text: str) -> tuple[str, str, int, float]:
+    """BENCH:MACHINE:COMMIT:FACTOR (the benchmark's name may hold colons: the last three fields are split off)."""
+    parts = text.rsplit(":", 3)
+    try:
+        bench, machine, commit, factor = parts[0], parts[1], int(parts[2]), float(parts[3])
+    except (IndexError, ValueError):
+        raise argparse.ArgumentTypeError(f"{text!r}: give BENCH:MACHINE:COMMIT:FACTOR, e.g. BM_x:alpha:7:1.12") \
+            from None
+    if not bench or not machine or factor <= 0 or commit < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a name, a machine, a commit index >= 0 and a factor > 0")
+    return bench, machine, commit, factor
+
+
+def _bench_spec(text: str) -> tuple[str, float]:
+    name, _, seconds = text.rpartition(":")
+    try:
+        level = float(seconds)
+    except ValueError:
+        level = 0.0
+    if not name or not level > 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give NAME:SECONDS, e.g. BM_Stable/64:0.01")
+    return name, level
+
+
+def custom_benchmarks(machines: list[str], commits: int, benches: list[tuple[str, float]],
+                      steps: list[tuple], spikes: list[tuple]) -> list[Bench]:
+    """The benchmarks --bench, --step and --spike describe (see the module's docstring)."""
+    levels = dict(benches) if benches or steps or spikes else {"BM_Stable/64": 0.01}
+    for name, machine, commit, _ in steps + spikes:
+        if machine not in machines:
+            raise ValueError(f"{name}:{machine}: {machine} is not one of --machines {','.join(machines)}")
+        if commit >= commits:
+            raise ValueError(f"{name}:{machine}:{commit}: the commits are numbered 0 to {commits - 1}")
+        levels.setdefault(name, 1e-3)
+    found = {name: Bench(name, {m: level * 1.5 ** n for n, m in enumerate(machines)}) for name, level in levels.items()}
+    for kind, given in (("steps", steps), ("spikes", spikes)):
+        for name, machine, commit, factor in given:
+            getattr(found[name], kind).setdefault(machine, {})[commit] = factor
+    return list(found.values())
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--study", action="store_true", help="detection rate and false alarms")
-    parser.add_argument("--series", type=int, default=100, help="series per case (default 100)")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--write", metavar="DIR", help="write the end-to-end test's files to DIR")
+    parser.add_argument("--series", type=int, default=100, help="--study: series per case (default 100)")
+    parser.add_argument("--seed", type=int, help="the noise's seed (default: 7 for --study, 1 for --write)")
+    parser.add_argument("--write", metavar="DIR", help="write one Google Benchmark JSON per machine and commit into "
+                        "DIR and print 'FILE COMMIT MACHINE DATE' for each (default: the issue's case)")
+    parser.add_argument("--machines", help="--write: the machines, a,b,c (default alpha,beta)")
+    parser.add_argument("--commits", type=int, help="--write: how many commits (default 14)")
+    parser.add_argument("--bench", type=_bench_spec, action="append", default=[], metavar="NAME:SECONDS",
+                        help="--write: a benchmark and its level on the first machine (repeatable)")
+    parser.add_argument("--step", type=_change_spec, action="append", default=[],
+                        metavar="BENCH:MACHINE:COMMIT:FACTOR", help="--write: a lasting step (repeatable)")
+    parser.add_argument("--spike", type=_change_spec, action="append", default=[],
+                        metavar="BENCH:MACHINE:COMMIT:FACTOR", help="--write: one commit's spike (repeatable)")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
+    custom = args.machines is not None or args.commits is not None or args.bench or args.step or args.spike
+    if custom and not args.write:
+        parser.error("--machines, --commits, --bench, --step and --spike describe what --write DIR writes")
     if args.write:
-        for row in write_series(Path(args.write), ["alpha", "beta"], commit_names(14), done_when_benchmarks()):
+        machines, benchmarks = ["alpha", "beta"], done_when_benchmarks()
+        commits = 14 if args.commits is None else args.commits
+        if custom:
+            machines = [m for m in (args.machines or "alpha,beta").split(",") if m]
+            if commits < 1 or not machines:
+                parser.error("--commits must be at least 1 and --machines must name a machine")
+            try:
+                benchmarks = custom_benchmarks(machines, commits, args.bench, args.step, args.spike)
+            except ValueError as error:
+                parser.error(str(error))
+        seed = 1 if args.seed is None else args.seed
+        for row in write_series(Path(args.write), machines, commit_names(commits), benchmarks, seed=seed):
             print(row["file"], row["commit"], row["machine"], row["date"])
     if args.study:
-        _print_study(args.series, args.seed)
+        _print_study(args.series, 7 if args.seed is None else args.seed)
     return 0
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from history_synthetic import make_series, simulate
 from parbench import UserError
-from parbench.history.changepoints import detect, find_regressions
+from parbench.history.changepoints import MIN_COMMITS, detect, find_regressions, usable_commits
 from parbench.history.records import Point, Series
 
 
@@ -27,6 +27,8 @@ def test_a_12_percent_step_is_one_change_at_its_commit_with_its_size(seed):
     assert change.ci[0] <= 1.12 <= change.ci[1] and change.ci[0] > 1.0
     assert change.p_adjusted < 0.05 and change.p_value <= change.p_adjusted
     assert (change.before, change.after) == (7, 7) and not change.provisional
+    # its interval is at the level its Holm-corrected test was judged at: one search, few candidates
+    assert change.candidates >= 2 and 0.95 <= change.confidence < 1  # the split and the newest commit
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -108,6 +110,14 @@ def test_one_call_is_one_holm_family():
     assert crowd[0].p_value == alone[0].p_value and crowd[0].p_adjusted >= alone[0].p_adjusted
     assert crowd[0].ci[0] <= alone[0].ci[0] and crowd[0].ci[1] >= alone[0].ci[1]
     assert crowd[0].ci[1] - crowd[0].ci[0] > alone[0].ci[1] - alone[0].ci[0]
+    assert crowd[0].candidates >= alone[0].candidates + 20 and crowd[0].confidence > alone[0].confidence
+
+
+def test_usable_commits_count_the_commits_with_a_time():
+    one = series(commits=6)
+    one.points[2] = Point(commit="x", date="", real_times=[])
+    one.points[4].real_times[:] = [0.0, float("nan")]
+    assert usable_commits(one) == 4 and MIN_COMMITS == 4
 
 
 @pytest.mark.parametrize("alpha", [0.0, 1.0, -0.1, 2.0])

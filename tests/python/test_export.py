@@ -82,6 +82,7 @@ def test_context_keeps_google_benchmarks_keys_and_adds_provenance(sweep):
 
 def test_read_back_gives_the_same_runs_and_repetitions(sweep, tmp_path):
     out = tmp_path / "out" / "sweep.json"
+    out.parent.mkdir()
     result = run_cli("export", sweep, "--format", "gbench", "--out", out)
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in out.parent.iterdir()) == ["sweep.json"]  # no temporary file left
@@ -144,7 +145,80 @@ def test_bad_input_is_one_line(sweep, tmp_path):
     empty.mkdir()
     assert_one_line(run_cli("export", file, "--format", "gbench"), "not a directory")
     assert_one_line(run_cli("export", tmp_path / "missing", "--format", "gbench"), "no such directory")
-    assert_one_line(run_cli("export", empty, "--format", "gbench"), "no Google Benchmark JSON files")
+    assert_one_line(run_cli("export", empty, "--format", "gbench"), "not a results folder: no sweep.json")
     assert_one_line(run_cli("export", sweep, "--format", "csv"), "--format")
     assert_one_line(run_cli("export", sweep, "--format", "gbench", "--out", empty), "is a folder")
     assert list(empty.iterdir()) == []
+    # a missing folder for --out is refused, not made
+    assert_one_line(run_cli("export", sweep, "--format", "gbench", "--out", tmp_path / "nodir" / "x.json"),
+                    f"no such folder {tmp_path / 'nodir'}")
+    assert not (tmp_path / "nodir").exists()
+
+
+def test_a_folder_that_is_no_sweeps_is_refused_before_its_files_are_read(tmp_path):
+    """A folder of other JSON (raw files copied out, notes): one line saying what it is not,
+    not an error about whichever file came first."""
+    folder = tmp_path / "files"
+    (folder / "raw").mkdir(parents=True)
+    (folder / "raw" / "a.json").write_text("garbage")
+    (folder / "notes.json").write_text('{"a": 1}')
+    assert_one_line(run_cli("export", folder, "--format", "gbench"), f"{folder}: not a results folder: no sweep.json")
+
+
+def test_a_damaged_raw_file_of_a_sweep_is_named(sweep):
+    (sweep / "raw" / "small.json").write_text("garbage")
+    assert_one_line(run_cli("export", sweep, "--format", "gbench"), "small.json")
+
+
+def _record(directory: Path, name: str, benchmarks: list[dict]) -> None:
+    """A raw file added to the sweep as a finished family's."""
+    context = json.loads((directory / "raw" / "all.json").read_text())["context"]
+    (directory / "raw" / name).write_text(json.dumps({"context": context, "benchmarks": benchmarks}))
+    state = json.loads((directory / "sweep.json").read_text())
+    state["families"].append({"family": name, "status": "ok", "file": f"raw/{name}"})
+    (directory / "sweep.json").write_text(json.dumps(state))
+
+
+def test_a_benchmark_in_two_raw_files_is_refused(sweep):
+    """Another commit's file copied into the sweep: pooled, two runs' repetitions would look like one
+    run's (compare refuses it alike)."""
+    copied = [entry("primes/pool/n:1000/p:2", 0.007, index) for index in range(3)]
+    _record(sweep, "copied.json", copied)
+    assert_one_line(run_cli("export", sweep, "--format", "gbench"),
+                    "primes/pool/n:1000/p:2/process_time/real_time is also in all.json")
+
+
+def test_a_repetition_twice_in_one_file_is_refused(sweep):
+    twice = [entry("other/pool/n:10/p:1", 0.001, 0), entry("other/pool/n:10/p:1", 0.002, 0)]
+    _record(sweep, "twice.json", twice)
+    assert_one_line(run_cli("export", sweep, "--format", "gbench"),
+                    "entry other/pool/n:10/p:1/process_time/real_time (repetition 0) appears twice")
+
+
+def test_instances_keep_the_numbers_google_benchmark_gave_them(sweep):
+    """A raw file lists its runs in the order they ran, not in instance order: primes/pool p:2
+    (family 0, instance 1) before p:1 (0, 0). Exported, p:2 is still instance 1 of its family,
+    and every family's instances are 0..k-1."""
+    runs = []
+    for name, family, instance in (("fib/pool/n:30/p:2", 0, 1), ("fib/pool/n:30/p:1", 0, 0),
+                                   ("fib/threads/n:30/p:1", 1, 0)):
+        for index in range(2):
+            runs.append({**entry(name, 0.01, index), "family_index": family, "per_family_instance_index": instance})
+    runs.insert(0, runs.pop(4))  # fib/threads first in the file
+    _record(sweep, "fib.json", runs)
+    document = exported(sweep)
+    numbers = {item["run_name"]: (item["family_index"], item["per_family_instance_index"])
+               for item in document["benchmarks"]}
+    pool_p2, pool_p1, threads = (numbers[f"fib/{run}/process_time/real_time"]
+                                 for run in ("pool/n:30/p:2", "pool/n:30/p:1", "threads/n:30/p:1"))
+    assert pool_p2[0] == pool_p1[0] and (pool_p2[1], pool_p1[1]) == (1, 0)
+    assert threads == (pool_p1[0] + 1, 0)  # the file's own family order, not the order of appearance
+    instances = defaultdict(set)
+    for family, instance in numbers.values():
+        instances[family].add(instance)
+    assert all(found == set(range(len(found))) for found in instances.values()), instances
+    # the real file's instances as its binary numbered them
+    raw = load_file(sweep / "raw" / "small.json")[1]
+    for item in raw:
+        exported_instance = numbers[item.get("run_name", item["name"])][1]
+        assert exported_instance == item["per_family_instance_index"], item["name"]

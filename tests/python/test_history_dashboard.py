@@ -11,8 +11,9 @@ import PIL.Image
 import pytest
 
 from parbench import UserError
-from parbench.history.dashboard import section_id, write_dashboard
-from parbench.history.records import Change, Point, Series
+from parbench.history.dashboard import (TimeTicks, _commit_order, _machine_colours, chart_figure, section_id,
+                                        write_dashboard)
+from parbench.history.records import Change, EntryInfo, Point, Series
 from support import DATA, run_cli
 from test_report_browser import selftest
 
@@ -136,3 +137,104 @@ def test_an_output_path_that_is_a_file_is_refused(tmp_path):
     with pytest.raises(UserError, match="not a folder"):
         write_dashboard(series, changes, file)
     assert file.read_text() == "x"
+
+
+def _chart(series: list[Series], changes: list[Change]):
+    """The benchmark's chart as the dashboard draws it, drawn (its texts placed)."""
+    commits = _commit_order(series)
+    figure = chart_figure(series[0].benchmark, series, changes, commits, _machine_colours(series))
+    figure.canvas.draw()
+    return figure, figure.axes[0]
+
+
+def _flat(benchmark: str, machine: str, medians: list[float], spread: float = 0.003) -> Series:
+    """A series of the given per-commit medians, each commit five repetitions around it."""
+    points = [Point(COMMITS[i], (START + timedelta(hours=i)).isoformat(),
+                    [m * (1 + spread * k) for k in (-2, -1, 0, 1, 2)]) for i, m in enumerate(medians)]
+    return Series(benchmark, machine, f"fingerprint-{machine}", "config-1", points)
+
+
+def test_tick_labels_of_a_narrow_range_are_distinct_and_in_micro_seconds():
+    formatter = TimeTicks()
+    narrow = [0.01095, 0.01100, 0.01105, 0.01110]
+    assert formatter.format_ticks(narrow) == ["10.95 ms", "11.00 ms", "11.05 ms", "11.10 ms"]
+    assert formatter.format_ticks([2.0e-6, 2.25e-6, 2.5e-6]) == ["2.00 µs", "2.25 µs", "2.50 µs"]
+    # a chart of one commit at 11 ms: every tick named once
+    one = Series(STEPPED, "ci", "fp", "config-1", [Point(COMMITS[0], START.isoformat(), [0.01100, 0.01104, 0.01109])])
+    _, ax = _chart([one], [])
+    labels = [label.get_text() for label in ax.get_yticklabels() if label.get_text()]
+    assert len(labels) >= 3 and len(set(labels)) == len(labels), labels
+    assert all(label.endswith(" ms") for label in labels), labels
+
+
+def test_one_commit_is_a_bar_and_the_section_says_it_cannot_show_a_change(tmp_path):
+    one = Series(STEPPED, "ci", "fp", "config-1", [Point(COMMITS[0], START.isoformat(), [0.0100, 0.0110, 0.0125])])
+    _, ax = _chart([one], [])
+    [bar] = ax.containers  # an error bar from the fastest to the slowest repetition
+    segment = bar.lines[2][0].get_segments()[0]
+    assert sorted(y for _, y in segment) == pytest.approx([0.0100, 0.0125])
+    assert "bar" in ax.get_ylabel()
+    page = write_dashboard([one], [], tmp_path / "out").read_text()
+    assert "ci: one commit, which cannot show a change" in page
+
+
+def test_changes_at_one_commit_are_drawn_side_by_side_with_their_labels_above_the_data():
+    series = [_flat(STEPPED, machine, [level] * 7 + [level * 1.2] * 7) for machine, level in
+              (("alpha", 0.010), ("beta", 0.011), ("gamma", 0.012))]
+    changes = [Change(STEPPED, s.machine, COMMITS[7], 7, 1.2, (1.18, 1.22), 0.0, 0.0, 7, 7, 0.995, 6)
+               for s in series]
+    figure, ax = _chart(series, changes)
+    dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert len(dashed) == 3
+    xs = [line.get_transform().transform((line.get_xdata()[0], 0))[0] for line in dashed]
+    assert min(abs(a - b) for i, a in enumerate(xs) for b in xs[i + 1:]) >= 2, xs  # pixels apart: each shows
+    assert len({line.get_color() for line in dashed}) == 3
+    renderer = figure.canvas.get_renderer()
+    boxes = [text.get_window_extent(renderer) for text in ax.texts]
+    assert len(boxes) == 3 and all("at 99.5%" in text.get_text() for text in ax.texts)
+    data_top = max(ax.transData.transform((0, max(max(p.real_times) for s in series for p in s.points)))[1], 0)
+    assert all(box.y0 > data_top for box in boxes), (boxes, data_top)  # never over the lines
+    assert all(box.y1 <= ax.get_window_extent(renderer).y1 + 1 for box in boxes)  # inside the axes
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
+def test_noise_keeps_a_minimum_span_and_the_section_gives_the_spread(tmp_path):
+    medians = [0.010 * (1.02 if i % 2 else 0.98) for i in range(10)]  # +-2% around 10 ms
+    series = [_flat(STEPPED, "alpha", medians)]
+    _, ax = _chart(series, [])
+    low, high = ax.get_ylim()
+    assert high - low >= 0.2 * 0.010 * 0.999 and low < 0.0098 * 0.997 and high > 0.0102 * 1.003
+    page = write_dashboard(series, [], tmp_path / "out").read_text()
+    spread = np.std(np.log(medians), ddof=1)
+    assert f"alpha: 10 commits, commit-to-commit spread {100 * spread:.1f}%" in page
+    # a step is no spread: the segments its change leaves are measured apart
+    stepped = _flat(STEPPED, "alpha", [0.010] * 5 + [0.012] * 5, spread=0.001)
+    change = Change(STEPPED, "alpha", COMMITS[5], 5, 1.2, (1.19, 1.21), 0.0, 0.0, 5, 5)
+    page = write_dashboard([stepped], [change], tmp_path / "out2").read_text()
+    assert "alpha: 10 commits, commit-to-commit spread 0.0%" in page
+
+
+def test_p_values_confidence_and_the_test_named_once(tmp_path):
+    series, changes = history()
+    changes[0].p_adjusted, changes[0].confidence, changes[0].candidates = 0.0, 0.9975, 12
+    changes.append(Change(HOSTILE, "beta", COMMITS[4], 4, 0.9, (0.85, 0.95), 0.01, 0.0312, 4, 10, 0.96, 12))
+    page = write_dashboard(series, changes, tmp_path / "out").read_text()
+    cells = re.findall(r'<td class="num">([^<]*)</td>', page)
+    assert sorted(cells) == ["&lt;0.001", "0.031"]
+    assert "+12.1% [+9.8%, +14.5%] at 99.8%" in page and "-10.0% [-15.0%, -5.0%] at 96%" in page
+    intro = re.search(r'<p id="intro">(.*?)</p>', page, re.S).group(1)
+    assert "bootstrap interval" in intro and "Holm" in intro and "12 candidate(s)" in intro
+    assert "2 commits on each side" in intro and "provisional" in intro
+
+
+def test_entries_left_out_are_named(tmp_path):
+    series, changes = history()
+    dirty = EntryInfo(id=3, commit=COMMITS[2], dirty=True, branch="main", date="2026-01-05T11:00:00+00:00",
+                      machine="<i>alpha</i>", config="quick", config_hash="h", source="/r", benchmarks=4, verdicts={})
+    page = write_dashboard(series, changes, tmp_path / "out", left_out=[dirty, "abc1234 beta (uncommitted changes)"]
+                           ).read_text()
+    block = re.search(r'<div id="left-out">.*?</div>', page, re.S).group(0)
+    assert "2 entries left out: built from trees with uncommitted changes" in block
+    assert f"{COMMITS[2][:12]} &lt;i&gt;alpha&lt;/i&gt; 2026-01-05T11:00:00" in block
+    assert "abc1234 beta (uncommitted changes)" in block
+    assert 'id="left-out"' not in write_dashboard(series, changes, tmp_path / "out2").read_text()

@@ -1,5 +1,6 @@
 """The history database: adding folders and files (once each), check's verdicts, bad input, a
 damaged database and its rebuild, two writers at once, schema migrations and series."""
+import hashlib
 import json
 import os
 import sqlite3
@@ -19,11 +20,14 @@ from synthetic import CONTEXT, entry, write_sweep
 RUNS = {("primes", "pool", 1000, 1): [1.0, 1.1, 0.9], ("primes", "pool", 1000, 2): [0.5, 0.6, 0.55]}
 
 
-def _sweep(directory, sha="a" * 40, started="2026-11-29T10:00:00+00:00", runs=None, dirty=False, **options):
+def _sweep(directory, sha="a" * 40, started="2026-11-29T10:00:00+00:00", runs=None, dirty=False, commit_date=None,
+           **options):
     """A synthetic sweep's folder that records the commit it measured (env.json "git")."""
     write_sweep(directory, runs or RUNS, started=started, **options)
     env = json.loads((directory / "env.json").read_text())
     env["git"] = {"sha": sha, "dirty": dirty, "branch": "main"}
+    if commit_date is not None:
+        env["git"]["commit_date"] = commit_date
     (directory / "env.json").write_text(json.dumps(env))
     return directory
 
@@ -138,7 +142,7 @@ def test_bad_input_to_add_a_file_is_one_line(tmp_path):
     assert not db.exists()
 
 
-def test_a_folder_refuses_file_flags_and_a_file_of_aggregates_only_is_refused(tmp_path):
+def test_a_folder_refuses_file_flags_and_a_file_of_aggregates_only_is_refused(tmp_path, capsys):
     folder, db = _sweep(tmp_path / "sweep"), tmp_path / "h.sqlite"
     _refused("drop --commit", "add", folder, "--commit", "c1", "--db", db)
     aggregates = tmp_path / "aggregates.json"
@@ -147,6 +151,10 @@ def test_a_folder_refuses_file_flags_and_a_file_of_aggregates_only_is_refused(tm
     _refused("no benchmark repetitions", "add", aggregates, "--commit", "c", "--machine", "m", "--db", db)
     _refused("no history database at", "list", "--db", db)
     _refused("no history database at", "regressions", "--db", db)
+    with open_store(db):
+        pass
+    assert _history("regressions", "--db", db) == 0
+    assert capsys.readouterr().out == f"history: {db} holds no series (no entries from a clean tree with a time)\n"
 
 
 def test_a_damaged_database_is_one_line_and_left_as_it_is(tmp_path):
@@ -234,11 +242,42 @@ def test_a_new_schema_version_is_one_migration_appended(tmp_path, monkeypatch):
     def v2_note(connection):
         connection.execute("ALTER TABLE entries ADD COLUMN note TEXT NOT NULL DEFAULT ''")
 
+    latest = len(store_module.MIGRATIONS)
     monkeypatch.setattr(store_module, "MIGRATIONS", [*store_module.MIGRATIONS, v2_note])
     with open_store(db) as store:
         assert len(store.entries()) == 1
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == latest + 1
         assert store.db.execute("SELECT note FROM entries").fetchall() == [("",)]
+
+
+def test_a_version_1_database_is_migrated_and_keeps_its_entries(tmp_path):
+    """A database as the first parbench with a history wrote it (schema 1, no commit dates)."""
+    db = tmp_path / "h.sqlite"
+    connection = sqlite3.connect(db, isolation_level=None)
+    store_module.MIGRATIONS[0](connection)
+    connection.execute("PRAGMA user_version = 1")
+    for number, (commit, date) in enumerate([("c1", "2026-01-02T00:00:00+00:00"), ("c0", "2026-01-03T00:00:00+00:00")]):
+        connection.execute("INSERT INTO entries VALUES (?, ?, '', ?, 0, '', ?, 'box', ?, '', '', 'r.json', ?)",
+                           (number + 1, f"hash{number}", commit, date, hashlib.sha256(b"box").hexdigest(), date))
+        connection.execute("INSERT OR IGNORE INTO names VALUES (1, 'work/a/process_time/real_time')")
+        connection.executemany("INSERT INTO measurements VALUES (?, 1, ?, ?, ?, '')",
+                               [(number + 1, r, 0.01 * (number + 1), 0.01) for r in range(2)])
+    connection.close()
+    with open_store(db) as store:
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == len(store_module.MIGRATIONS) == 2
+        infos = store.entries()
+        assert [(i.commit, i.commit_date, i.benchmarks) for i in infos] == [("c1", "", 1), ("c0", "", 1)]
+        [series] = store.series()
+        assert [p.commit for p in series.points] == ["c1", "c0"]  # no commit dates: by entry date
+        assert series.points[1].real_times == [0.02, 0.02]
+    # the migrated database takes new entries, and their commit dates order the series
+    early = _gbench_file(tmp_path / "early.json", [0.03, 0.03])
+    assert _history("add", early, "--commit", "c9", "--machine", "box", "--date", "2026-02-01",
+                    "--commit-date", "2025-12-01T00:00:00Z", "--db", db) == 0
+    with open_store(db, create=False) as store:
+        [series] = store.series()
+    assert [(p.commit, p.commit_date) for p in series.points] == [
+        ("c9", "2025-12-01T00:00:00+00:00"), ("c1", ""), ("c0", "")]
 
 
 def test_series_pool_a_commits_repetitions_and_never_mix_machines(tmp_path):
@@ -308,38 +347,101 @@ def test_check_adds_its_verdicts_to_the_history(tmp_path):
     assert sum(info.verdicts.values()) >= 1
 
 
+def _four_commits(tmp_path, db, names=("c0", "c1", "c2", "c3")):
+    for index, name in enumerate(names):
+        path = _gbench_file(tmp_path / f"r{index}.json", [0.01 * (1 + index), 0.011, 0.012])
+        assert _history("add", path, "--commit", name, "--machine", "box", "--db", db,
+                        "--date", f"2026-01-0{index + 1}") == 0
+
+
+def _changes_at(found, commit, ratio, **fields):
+    """A stand-in for find_regressions: one change at `commit`, and the calls it was given."""
+    from parbench.history.records import Change
+
+    def find(series, alpha):
+        found.append((len(series), alpha))
+        index = next(i for i, point in enumerate(series[0].points) if point.commit == commit)
+        values = dict(benchmark=series[0].benchmark, machine="box", commit=commit, index=index, ratio=ratio,
+                      ci=(ratio - 0.01, ratio + 0.02), p_value=0.001, p_adjusted=0.004, before=1, after=2)
+        return [Change(**{**values, **fields})]
+    return find
+
+
 def test_regressions_prints_one_line_per_change_and_fails_on_the_newest_commit(tmp_path, monkeypatch, capsys):
     from parbench.history import changepoints
-    from parbench.history.records import Change
     db = tmp_path / "h.sqlite"
-    for index in range(3):
-        path = _gbench_file(tmp_path / f"r{index}.json", [0.01 * (1 + index), 0.011])
-        assert _history("add", path, "--commit", f"c{index}", "--machine", "box", "--db", db,
-                        "--date", f"2026-01-0{index + 1}") == 0
+    _four_commits(tmp_path, db)
     capsys.readouterr()
     found = []
-
-    def changes_at(commit, ratio):
-        def find(series, alpha):
-            found.append((len(series), alpha))
-            return [Change(benchmark=series[0].benchmark, machine="box", commit=commit, index=1, ratio=ratio,
-                           ci=(ratio - 0.01, ratio + 0.02), p_value=0.001, p_adjusted=0.004, before=1, after=2)]
-        return find
-
-    monkeypatch.setattr(changepoints, "find_regressions", changes_at("c1", 1.12))
+    monkeypatch.setattr(changepoints, "find_regressions", _changes_at(found, "c1", 1.12, confidence=0.983,
+                                                                      candidates=42))
     assert _history("regressions", "--db", db, "--fail-on-latest", "--alpha", "0.1") == 0  # not the newest
-    assert capsys.readouterr().out == "work/a/process_time/real_time box c1 +12.0% [+11.0%, +14.0%] (p_holm=0.004)\n"
+    assert capsys.readouterr().out == ("work/a/process_time/real_time box c1 +12.0% [+11.0%, +14.0%] (98.3% interval; "
+                                       "p=0.004, bootstrap test beyond the noise band, Holm over 42 candidates)\n")
     assert found == [(1, 0.1)]
-    monkeypatch.setattr(changepoints, "find_regressions", changes_at("c2", 0.9))
+    monkeypatch.setattr(changepoints, "find_regressions", _changes_at(found, "c3", 0.9))
     assert _history("regressions", "--db", db, "--fail-on-latest") == 0  # faster: no failure
-    monkeypatch.setattr(changepoints, "find_regressions", changes_at("c2", 1.2))
+    monkeypatch.setattr(changepoints, "find_regressions", _changes_at(found, "c3", 1.2, p_adjusted=0.0004))
     assert _history("regressions", "--db", db) == 0
+    assert "(95% interval; p<0.001, bootstrap test beyond the noise band, Holm over 1 candidate)" in \
+        capsys.readouterr().out
     assert _history("regressions", "--db", db, "--fail-on-latest") == 1
     _refused("not a significance level", "regressions", "--db", db, "--alpha", "0.7")
-    monkeypatch.setattr(changepoints, "find_regressions", lambda series, alpha: [])
+
+
+def test_a_filter_that_selects_nothing_is_an_error(tmp_path, monkeypatch, capsys):
+    db = tmp_path / "h.sqlite"
+    _four_commits(tmp_path, db)
+    other = _gbench_file(tmp_path / "other.json", [0.5, 0.5])
+    assert _history("add", other, "--commit", "c0", "--machine", "zeta", "--db", db) == 0
+    _refused("--machine nosuch: no such machine in", "regressions", "--db", db, "--machine", "nosuch")
+    with pytest.raises(UserError, match=r"\(machines: box, zeta\)"):
+        _history("regressions", "--db", db, "--machine", "nosuch")
+    _refused("--benchmark ^nomatch: matches no benchmark", "regressions", "--db", db, "--benchmark", "^nomatch")
+    _refused("--benchmark ^nomatch: matches no benchmark", "report", "--db", db, "--benchmark", "^nomatch")
+    assert_one_line(run_cli("history", "regressions", "--db", db, "--machine", "nosuch"), "no such machine")
+    # a machine whose entries are all from a dirty tree selects no series either
+    dirty = _sweep(tmp_path / "dirty", dirty=True)
+    assert _history("add", dirty, "--db", db) == 0
+    _refused("no series for --machine testhost", "regressions", "--db", db, "--machine", "testhost")
     capsys.readouterr()
-    assert _history("regressions", "--db", db, "--benchmark", "^nothing") == 0
-    assert capsys.readouterr().out == "history: no change found in 0 series\n"
+    # the series of too few commits are said to be untested, not "no change found" in them
+    assert _history("regressions", "--db", db) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "history: 1 of 2 series have fewer than 4 commits: nothing to test there" in out
+    assert "history: no change found in 1 series" in out
+    assert "history: 1 entry left out (built from a tree with uncommitted changes): testhost" in out
+    assert _history("regressions", "--db", db, "--machine", "zeta") == 0
+    assert capsys.readouterr().out == "history: 1 of 1 series have fewer than 4 commits: nothing to test there\n"
+
+
+def test_fail_since_fails_for_a_slowdown_after_the_given_commit(tmp_path, monkeypatch, capsys):
+    from parbench.history import changepoints
+    db = tmp_path / "h.sqlite"
+    shas = [str(digit) * 40 for digit in range(4)]
+    _four_commits(tmp_path, db, shas)
+    found = []
+
+    def since(at, ratio, rev):
+        monkeypatch.setattr(changepoints, "find_regressions", _changes_at(found, shas[at], ratio))
+        capsys.readouterr()
+        code = _history("regressions", "--db", db, "--fail-since", rev)
+        return code, capsys.readouterr()
+
+    # confirmed a commit after it began, so not at the newest: --fail-on-latest passes, --fail-since does not
+    assert since(2, 1.2, shas[1])[0] == 1
+    monkeypatch.setattr(changepoints, "find_regressions", _changes_at(found, shas[2], 1.2))
+    assert _history("regressions", "--db", db, "--fail-on-latest") == 0
+    code, output = since(2, 1.2, shas[1][:7])  # a short SHA of a stored full one
+    assert code == 1 and "1 slowdown(s) begin after 1111111" in output.err
+    assert since(1, 1.2, shas[1])[0] == 0  # began at REV itself: REV is no commit before it
+    assert since(3, 0.8, shas[1])[0] == 0  # faster
+    # REV in no series: each series judged at its newest commit only, and said so
+    code, output = since(2, 1.2, "f" * 40)
+    assert code == 0 and "is in no series of this selection: each series is judged at its newest commit" in output.out
+    assert since(3, 1.2, "f" * 40)[0] == 1
+    _refused("--fail-since: empty", "regressions", "--db", db, "--fail-since", " ")
+    _refused("not a commit SHA", "regressions", "--db", db, "--fail-since", "HEAD~1")
 
 
 def test_report_hands_the_series_and_their_changes_to_the_dashboard(tmp_path, monkeypatch, capsys):
@@ -349,10 +451,11 @@ def test_report_hands_the_series_and_their_changes_to_the_dashboard(tmp_path, mo
                     "--db", db) == 0
     given = []
     monkeypatch.setattr(changepoints, "find_regressions", lambda series, alpha: ["a change"])
-    monkeypatch.setattr(dashboard, "write_dashboard",
-                        lambda series, changes, out: given.append((series, changes, out)) or out / "index.html")
+    monkeypatch.setattr(dashboard, "write_dashboard", lambda series, changes, out, left_out:
+                        given.append((series, changes, out, left_out)) or out / "index.html")
     assert _history("report", "--db", db, "--out", tmp_path / "site") == 0
-    [(series, changes, out)] = given
+    [(series, changes, out, left_out)] = given
+    assert left_out == []
     assert [s.benchmark for s in series] == ["work/a/process_time/real_time"] and changes == ["a change"]
     assert out == tmp_path / "site" and capsys.readouterr().out.endswith(f"history: report {out / 'index.html'}\n")
 
@@ -374,3 +477,108 @@ def test_a_named_class_of_machines_is_one_series_and_other_hardware_its_own(tmp_
     assert {s.machine for s in series} == {"github-ubuntu-latest"}
     by_length = sorted(len(s.points) for s in series if s.benchmark == series[0].benchmark)
     assert by_length == [1, 2], by_length  # the two EPYC VMs pool, the Xeon is apart
+
+
+def test_series_follow_the_commits_dates_not_the_order_they_were_measured_in(tmp_path, capsys):
+    """A CI base measured after a newer commit: its point comes first, by its commit's date."""
+    db = tmp_path / "h.sqlite"
+    newer = _sweep(tmp_path / "head", sha="b" * 40, started="2026-11-01T00:00:00+00:00",
+                   commit_date="2026-10-20T12:00:00+02:00")
+    base = _sweep(tmp_path / "base", sha="a" * 40, started="2026-11-02T00:00:00+00:00",
+                  commit_date="2026-10-10T12:00:00+02:00")
+    unknown = _sweep(tmp_path / "old", sha="c" * 40, started="2026-10-15T00:00:00+00:00")  # an older parbench's
+    for folder in (newer, base, unknown):
+        assert _history("add", folder, "--db", db) == 0
+    with open_store(db, create=False) as store:
+        series = store.series()
+        infos = store.entries()
+    assert [p.commit[0] for p in series[0].points] == ["a", "c", "b"]
+    assert series[0].points[0].commit_date == "2026-10-10T10:00:00+00:00"
+    assert series[0].points[1].order == series[0].points[1].date == "2026-10-15T00:00:00+00:00"
+    assert {i.commit[0]: i.commit_date for i in infos}["c"] == ""
+    # a file's commit date: given, kept UTC; re-adding the same data fills it in when it had none
+    path = _gbench_file(tmp_path / "r.json", [0.01, 0.02])
+    assert _history("add", path, "--commit", "d1", "--machine", "box", "--db", db) == 0
+    assert _history("add", path, "--commit", "d1", "--machine", "box", "--commit-date", "2026-01-01T01:00:00+01:00",
+                    "--db", db) == 0
+    assert "already in" in capsys.readouterr().out.splitlines()[-1]
+    assert [i.commit_date for i in _entries(db) if i.commit == "d1"] == ["2026-01-01T00:00:00+00:00"]
+    _refused("history add --commit-date", "add", path, "--commit", "d2", "--machine", "box", "--commit-date", "soon",
+             "--db", db)
+    _refused("drop --commit-date", "add", newer, "--commit-date", "2026-01-01", "--db", db)
+
+
+def test_a_short_and_a_full_sha_of_one_commit_are_one_point(tmp_path, capsys):
+    db, full = tmp_path / "h.sqlite", "0123456789abcdef0123456789abcdef01234567"
+    files = [_gbench_file(tmp_path / f"r{i}.json", [0.01 + i / 1000, 0.02]) for i in range(4)]
+    assert _history("add", files[0], "--commit", full, "--machine", "box", "--db", db) == 0
+    capsys.readouterr()
+    assert _history("add", files[1], "--commit", full[:7], "--machine", "box", "--db", db) == 0
+    out = capsys.readouterr().out
+    assert f"commit 0123456 is stored as {full}" in out and f"added {full[:12]} box" in out
+    # the other way round: the stored short name takes the full one
+    assert _history("add", files[2], "--commit", "fedcba9876", "--machine", "box", "--db", db) == 0
+    assert _history("add", files[3], "--commit", "FEDCBA9876" + "5" * 30, "--machine", "box", "--db", db) == 0
+    assert "1 stored entry of commit fedcba9876 now under FEDCBA9876" in capsys.readouterr().out
+    # names that are no SHAs are never merged: c1 is no short name of c10
+    assert _history("add", files[0], "--commit", "c1", "--machine", "box", "--db", db) == 0
+    assert _history("add", files[1], "--commit", "c10", "--machine", "box", "--db", db) == 0
+    with open_store(db, create=False) as store:
+        [series] = store.series()
+    assert sorted(p.commit for p in series.points) == sorted([full, "FEDCBA9876" + "5" * 30, "c1", "c10"])
+    assert len(next(p for p in series.points if p.commit == full).real_times) == 4
+    # the same data under the short name is the entry already there
+    assert _history("add", files[0], "--commit", full[:10], "--machine", "box", "--db", db) == 0
+    assert "already in" in capsys.readouterr().out
+    assert len(_entries(db)) == 6
+    # a short name of two stored commits is refused
+    assert _history("add", files[2], "--commit", "0123456f" + "0" * 32, "--machine", "box", "--db", db) == 0
+    _refused("names more than one stored commit", "add", files[3], "--commit", "0123456", "--machine", "box",
+             "--db", db)
+
+
+def test_a_folder_renames_the_entries_of_its_short_sha_and_drops_a_duplicate(tmp_path):
+    """A file added under a short SHA and then the same data under the full one from elsewhere:
+    one entry, under the full SHA."""
+    from parbench.history.ingest import from_gbench_file
+    db, full = tmp_path / "h.sqlite", "ab" * 20
+    path = _gbench_file(tmp_path / "r.json", [0.01, 0.02])
+    with open_store(db) as store:
+        store.add(from_gbench_file(path, full[:8], "box", None))
+        store.add(from_gbench_file(path, full[:12], "box", None))  # the longer short name takes the stored one
+        assert [i.commit for i in store.entries()] == [full[:12]]
+        notes = []
+        assert not store.add(from_gbench_file(path, full, "box", None), notes)
+        assert [i.commit for i in store.entries()] == [full] and len(notes) == 1
+        folder = _sweep(tmp_path / "sweep", sha=full)
+        assert store.add(from_folder(folder))
+        assert {i.commit for i in store.entries()} == {full}
+
+
+def test_list_has_a_header_and_left_out_names_the_dirty_entries(tmp_path, capsys):
+    db = tmp_path / "h.sqlite"
+    assert _history("add", _sweep(tmp_path / "clean", commit_date="2026-11-28T10:00:00Z"), "--db", db) == 0
+    assert _history("add", _sweep(tmp_path / "dirty", sha="d" * 40, dirty=True), "--db", db) == 0
+    capsys.readouterr()
+    assert _history("list", "--db", db) == 0
+    header, clean, dirty, total = capsys.readouterr().out.splitlines()
+    assert header.split() == ["date", "commit", "committed", "branch", "machine", "config", "benchmarks", "check",
+                              "source"]
+    assert header.index("commit ") == clean.index("aaaaaaaaaaaa") and header.index("source") == clean.index("/")
+    assert clean.split()[2] == "2026-11-28T10:00:00+00:00" and dirty.split()[2] == "-"
+    assert "dddddddddddd+dirty" in dirty and total.startswith("history: 2 entries in")
+    with open_store(db, create=False) as store:
+        assert [i.commit for i in store.left_out()] == ["d" * 40]
+        assert store.left_out("testhost")[0].dirty and store.left_out("nosuch") == []
+
+
+def test_a_sweep_records_its_commits_date(tmp_path):
+    from parbench import envinfo
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    environment = dict(os.environ, GIT_AUTHOR_NAME="a", GIT_AUTHOR_EMAIL="a@b", GIT_COMMITTER_NAME="a",
+                       GIT_COMMITTER_EMAIL="a@b", GIT_COMMITTER_DATE="2026-03-04T05:06:07+02:00")
+    for command in (["init", "-q"], ["commit", "-q", "--allow-empty", "-m", "x"]):
+        subprocess.run(["git", "-C", str(repo), *command], env=environment, check=True)
+    assert envinfo.collect(repo, tmp_path, {})["git"]["commit_date"] == "2026-03-04T05:06:07+02:00"
+    assert envinfo.collect(tmp_path / "build", tmp_path, {})["git"]["commit_date"] == ""

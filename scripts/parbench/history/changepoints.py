@@ -29,10 +29,13 @@ between the segments it leaves.
    be a spike. The next commit tells: a spike then sits inside a segment and is not reported;
    a real step is found by the search and confirmed with two commits after it. This is what
    lets `history regressions --fail-on-latest` stop the commit that regressed, not the one
-   after it.
+   after it; `--fail-since REV` also stops a step that only a later commit confirmed.
+Each Change carries its interval's level (`confidence`, that of its Holm-corrected test) and
+the size of the Holm family (`candidates`), which `history regressions` prints.
 
-A series of fewer than four usable commits (commits with no positive time are skipped) has no
-change. Machines are never mixed: each Series is one machine and config already.
+A series of fewer than MIN_COMMITS (four) usable commits (commits with no positive time are
+skipped: usable_commits) has no change. Machines are never mixed: each Series is one machine
+and config already.
 `/usr/bin/python3 tests/python/history_synthetic.py --study` measures detection rate and false
 alarms on synthetic series.
 """
@@ -111,6 +114,11 @@ def detect(values_per_commit: list[list[float]], alpha: float = 0.05) -> list[in
     return sorted(found)
 
 
+def usable_commits(series: Series) -> int:
+    """The commits of a series with a positive time: the search needs MIN_COMMITS of them."""
+    return sum(1 for point in series.points if any(t > 0 and np.isfinite(t) for t in point.real_times))
+
+
 class _Search:
     """One series under confirmation: its usable commits and the candidates still standing."""
 
@@ -175,14 +183,16 @@ class _Search:
 
 
 def _tested(searches: list[_Search], dropped: list[tuple], alpha: float) -> list[tuple[_Search, int, dict]]:
-    """Every standing candidate that can be tested, with its verdict: one Holm family with the
-    ones dropped before (their last comparison), so the family never shrinks."""
+    """Every standing candidate that can be tested, with its verdict (and "candidates": the
+    size of its Holm family): one Holm family with the ones dropped before (their last
+    comparison), so the family never shrinks."""
     standing = [(search, candidate, search.comparison(candidate))
                 for search in searches for candidate in search.candidates]
     standing = [(search, candidate, compared) for search, candidate, compared in standing if compared]
     family = [compared for _, _, compared in standing] + dropped
     verdicts = holm_band_tests([(a, b) for a, b, _ in family], [noise for _, _, noise in family], alpha)
-    return [(search, candidate, verdict) for (search, candidate, _), verdict in zip(standing, verdicts)]
+    return [(search, candidate, dict(verdict, candidates=len(family)))
+            for (search, candidate, _), verdict in zip(standing, verdicts)]
 
 
 def _confirm(searches: list[_Search], alpha: float) -> list[tuple[_Search, int, dict]]:
@@ -219,5 +229,6 @@ def find_regressions(series: list[Series], alpha: float = 0.05) -> list[Change]:
             benchmark=search.series.benchmark, machine=search.series.machine,
             commit=search.series.points[index].commit, index=index, ratio=verdict["ratio"],
             ci=(verdict["ci"][0], verdict["ci"][1]), p_value=verdict["p_value"],
-            p_adjusted=verdict["p_adjusted"], before=middle - start, after=end - middle)))
+            p_adjusted=verdict["p_adjusted"], before=middle - start, after=end - middle,
+            confidence=verdict["confidence"], candidates=verdict["candidates"])))
     return [change for _, _, change in sorted(changes, key=lambda item: item[:2])]

@@ -12,8 +12,8 @@ from .. import UserError
 from ..state import STATE_FILE
 from ..util import REPO_ROOT, one_line
 from .ingest import folders_under, from_folder, from_gbench_file
-from .records import Entry, Series
-from .store import DB_VARIABLE, DamagedDatabase, Store, default_path, open_store
+from .records import Change, Entry, EntryInfo, Series, confidence_text, p_text
+from .store import DB_VARIABLE, DamagedDatabase, Store, default_path, is_sha, open_store, same_commit
 
 
 def run_history(args) -> int:
@@ -39,7 +39,8 @@ def _added_line(entry: Entry, added: bool, path: Path) -> str:
 def _add(args, path: Path) -> int:
     source = Path(args.source)
     given = [flag for flag, value in (("--commit", args.commit), ("--machine", args.machine), ("--date", args.date),
-                                      ("--branch", args.branch)) if value is not None]
+                                      ("--branch", args.branch), ("--commit-date", args.commit_date))
+             if value is not None]
     if source.is_dir():
         if given:
             raise UserError(f"history add {source}: a results folder records its own commit, machine, date and "
@@ -48,11 +49,17 @@ def _add(args, path: Path) -> int:
     elif not source.exists() and not source.is_symlink():
         raise UserError(f"history add {source}: no such file or folder")
     else:
-        entry = from_gbench_file(source, args.commit, args.machine, args.date, args.branch or "")
+        entry = from_gbench_file(source, args.commit, args.machine, args.date, args.branch or "", args.commit_date)
+    notes: list[str] = []
     with open_store(path) as store:
-        added = store.add(entry)
+        added = store.add(entry, notes)
+    for note in notes:
+        print(note)
     print(_added_line(entry, added, path))
     return 0
+
+
+_LIST_COLUMNS = ("date", "commit", "committed", "branch", "machine", "config", "benchmarks", "check", "source")
 
 
 def _list(args, path: Path) -> int:
@@ -61,13 +68,18 @@ def _list(args, path: Path) -> int:
     if not infos:
         print(f"history: {path} is empty")
         return 0
+    rows = [_LIST_COLUMNS]
     for info in infos:
         verdicts = " ".join(f"{status} {info.verdicts[status]}" for status in ("PASS", "WARN", "FAIL")
                             if status in info.verdicts) or "unchecked"
-        print(f"{info.date}  {_short(info.commit, info.dirty):<18}  {one_line(info.branch or '-')}  "
-              f"{one_line(info.machine)}  {one_line(info.config or '(file)')}  {info.benchmarks} benchmarks  "
-              f"{verdicts}  {one_line(info.source)}")
-    print(f"history: {len(infos)} {'entry' if len(infos) == 1 else 'entries'} in {path}")
+        rows.append((info.date, _short(info.commit, info.dirty), info.commit_date or "-", one_line(info.branch or "-"),
+                     one_line(info.machine), one_line(info.config or "(file)"), str(info.benchmarks), verdicts,
+                     one_line(info.source)))
+    widths = [max(len(row[column]) for row in rows) for column in range(len(_LIST_COLUMNS) - 1)]
+    for row in rows:
+        print("  ".join([cell.ljust(width) for cell, width in zip(row, widths)] + [row[-1]]))
+    print(f"history: {len(infos)} {'entry' if len(infos) == 1 else 'entries'} in {path}"
+          " (committed: the commit's own date, which orders the series; - when unknown)")
     return 0
 
 
@@ -146,28 +158,129 @@ def _percent(ratio: float) -> str:
     return f"{100 * (ratio - 1):+.1f}%"
 
 
-def _p_text(p: float) -> str:
-    return "p_holm<0.001" if p < 0.001 else f"p_holm={p:.2g}"
+def change_line(change: Change) -> str:
+    """One change as `history regressions` prints it: benchmark, machine, the first commit after
+    the change, the change [its interval], then the interval's level and the test."""
+    low, high = change.ci
+    candidates = f"{change.candidates} candidate{'' if change.candidates == 1 else 's'}"
+    p = p_text(change.p_adjusted)
+    return (f"{one_line(change.benchmark)} {one_line(change.machine)} {_short(change.commit)} "
+            f"{_percent(change.ratio)} [{_percent(low)}, {_percent(high)}] "
+            f"({confidence_text(change.confidence)} interval; p{p if p.startswith('<') else '=' + p}, "
+            f"bootstrap test beyond the noise band, Holm over {candidates})"
+            + (" provisional: at the newest commit alone" if change.provisional else ""))
+
+
+def _selected(store: Store, args, path: Path) -> list[Series]:
+    """The series --benchmark and --machine select; a filter that selects none is an error (a
+    typo must not pass a gate)."""
+    series = store.series(args.benchmark, args.machine)
+    if series or (args.benchmark is None and args.machine is None):
+        return series
+    machines = store.machines()
+    if args.machine is not None and args.machine not in machines:
+        known = ", ".join(one_line(name) for name in machines[:5]) + (" and more" if len(machines) > 5 else "")
+        raise UserError(f"history regressions --machine {one_line(args.machine)[:60]}: no such machine in {path} "
+                        f"({'machines: ' + known if machines else 'it is empty'})")
+    if args.benchmark is not None and not store.series(args.benchmark):
+        raise UserError(f"history regressions --benchmark {one_line(args.benchmark)[:60]}: matches no benchmark "
+                        f"in {path}")
+    raise UserError(f"history regressions: no series for {' and '.join(_filters(args))} in {path} (entries from "
+                    "trees with uncommitted changes are left out, and failed runs add no time)")
+
+
+def _filters(args) -> list[str]:
+    given = (("--benchmark", args.benchmark), ("--machine", args.machine))
+    return [f"{flag} {one_line(value)[:60]}" for flag, value in given if value is not None]
+
+
+def _left_out_line(left_out: list[EntryInfo]) -> str:
+    machines = sorted({one_line(info.machine) for info in left_out})
+    return (f"history: {len(left_out)} {'entry' if len(left_out) == 1 else 'entries'} left out (built from a tree "
+            f"with uncommitted changes): {', '.join(machines[:5])}{' and more' if len(machines) > 5 else ''}")
 
 
 def _regressions(args, path: Path) -> int:
     _check_alpha(args.alpha)
-    from .changepoints import find_regressions
+    since = _check_since(args.fail_since)
+    from .changepoints import MIN_COMMITS, find_regressions, usable_commits
     with open_store(path, create=False) as store:
-        series = store.series(args.benchmark, args.machine)
+        series = _selected(store, args, path)
+        left_out = store.left_out(args.machine)
+    if left_out:
+        print(_left_out_line(left_out))
     changes = find_regressions(series, args.alpha)
-    if not changes:
-        print(f"history: no change found in {len(series)} series")
+    short = sum(1 for one in series if usable_commits(one) < MIN_COMMITS)
+    if short:
+        print(f"history: {short} of {len(series)} series have fewer than {MIN_COMMITS} commits: nothing to test "
+              "there")
+    if not series:
+        print(f"history: {path} holds no series (no entries from a clean tree with a time)")
+    elif not changes and len(series) > short:
+        print(f"history: no change found in {len(series) - short} series")
     for change in changes:
-        low, high = change.ci
-        print(f"{one_line(change.benchmark)} {one_line(change.machine)} {_short(change.commit)} "
-              f"{_percent(change.ratio)} [{_percent(low)}, {_percent(high)}] ({_p_text(change.p_adjusted)})"
-              + (" provisional: at the newest commit alone" if getattr(change, "provisional", False) else ""))
-    latest = [c for c in changes if c.ratio > 1 and _is_latest(c, series)]
-    if args.fail_on_latest and latest:
-        print(f"history: {len(latest)} regression(s) begin at the newest commit", file=sys.stderr)
+        print(change_line(change))
+    failed = []
+    if args.fail_on_latest:
+        latest = [c for c in changes if c.ratio > 1 and _is_latest(c, series)]
+        if latest:
+            failed.append(f"{len(latest)} slowdown(s) begin at the newest commit")
+    if since is not None:
+        after = _after(since, changes, series)
+        if after:
+            rev = one_line(since)[:40]
+            failed.append(f"{len(after)} slowdown(s) begin after {rev}" if _holds(series, since) else
+                          f"{len(after)} slowdown(s) begin at the newest commit ({rev} is in no series)")
+    if failed:
+        print(f"history: {'; '.join(failed)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _check_since(rev: str | None) -> str | None:
+    if rev is None:
+        return None
+    if not rev.strip():
+        raise UserError("history regressions --fail-since: empty (an unset variable?); give a commit SHA")
+    if not is_sha(rev.strip()):
+        raise UserError(f"history regressions --fail-since {one_line(rev)[:60]}: not a commit SHA (7 to 64 hex "
+                        "digits)")
+    return rev.strip()
+
+
+def _after(since: str, changes: list[Change], series: list[Series]) -> list[Change]:
+    """The slowdowns that begin at a commit after `since` in their series' order. A series that
+    does not hold `since` is judged at its newest commit only (as --fail-on-latest); a note says
+    so."""
+    where = {id(one): next((i for i, point in enumerate(one.points) if same_commit(point.commit, since)), None)
+             for one in series}
+    missing = sum(1 for one in series if where[id(one)] is None)
+    if missing == len(series) and series:
+        print(f"history: --fail-since {one_line(since)[:40]} is in no series of this selection: each series is "
+              "judged at its newest commit only")
+    elif missing:
+        print(f"history: --fail-since {one_line(since)[:40]} is not in {missing} of {len(series)} series: those are "
+              "judged at their newest commit only")
+    found = []
+    for change in changes:
+        one = _series_of(change, series)
+        if change.ratio <= 1 or one is None:
+            continue
+        at = where[id(one)]
+        if change.index > (at if at is not None else len(one.points) - 2):
+            found.append(change)
+    return found
+
+
+def _holds(series: list[Series], since: str) -> bool:
+    """Whether any series holds the commit `since`."""
+    return any(same_commit(point.commit, since) for one in series for point in one.points)
+
+
+def _series_of(change: Change, series: list[Series]) -> Series | None:
+    """The series a change was found in: its benchmark and machine, its commit at its index."""
+    return next((one for one in series if one.benchmark == change.benchmark and one.machine == change.machine
+                 and change.index < len(one.points) and one.points[change.index].commit == change.commit), None)
 
 
 def _is_latest(change, series: list[Series]) -> bool:
@@ -181,7 +294,11 @@ def _report(args, path: Path) -> int:
     out = Path(args.out) if args.out else REPO_ROOT / "results" / "history"
     with open_store(path, create=False) as store:
         series = store.series(args.benchmark)
-    index = write_dashboard(series, find_regressions(series, 0.05), out)
+        left_out = store.left_out()
+        if not series and args.benchmark is not None:
+            raise UserError(f"history report --benchmark {one_line(args.benchmark)[:60]}: matches no benchmark in "
+                            f"{path}")
+    index = write_dashboard(series, find_regressions(series, 0.05), out, left_out=left_out)
     print(f"history: report {index}")
     return 0
 

@@ -1,8 +1,8 @@
 """What `history add` stores, read from a sweep's results folder or from one Google Benchmark file.
 
-A folder says everything itself: the commit, dirty flag and branch (env.json "git"), the date
-(sweep.json "started"), the machine (env.json), the config (sweep.json) and check's verdicts
-(check.json, when check wrote it on this machine for the folder as it is). A file says only its
+A folder says everything itself: the commit, its date, dirty flag and branch (env.json "git"),
+the date (sweep.json "started"), the machine (env.json), the config (sweep.json) and check's
+verdicts (check.json, when check wrote it on this machine for the folder as it is). A file says only its
 measurements: the user names the commit and the machine. Its entry has config "" and config_hash
 "": every file of a machine is one config (a context's fields differ between library versions
 and runs, so none of them would tell configs apart reliably).
@@ -21,6 +21,7 @@ from ..provenance import signature
 from ..state import STATE_FILE, read_env, read_state, result_files, state_digest
 from ..util import load_json, one_line
 from .records import Entry, Measurement
+from .store import content_digest, digest
 
 CHECK_FILE = "check.json"
 MAX_LABEL = 200
@@ -52,18 +53,6 @@ def check_label(value: str | None, flag: str) -> str:
     return value
 
 
-def _digest(value) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-
-def content_digest(entry: Entry) -> str:
-    """What makes two entries the same: their commit, machine and measured data (not where they
-    came from, not check's verdicts, which change when check runs again)."""
-    data = {name: [m.real_times, m.cpu_times, sorted(m.counters.items()), m.error]
-            for name, m in sorted(entry.benchmarks.items())}
-    return _digest([entry.commit, entry.fingerprint, data])
-
-
 def _measurements(results: ResultSet) -> dict[str, Measurement]:
     """Every run by its key (run_name, "|weak" for weak scaling); a run with an error keeps no time."""
     found = {}
@@ -87,11 +76,11 @@ def fingerprint_of(env: dict) -> str:
     each job a new VM) is its name, CPU model and thread count: its VMs pool, other hardware not."""
     cpu = env.get("cpu") or {}
     if env.get("machine_name"):
-        return _digest(["named", env["machine_name"], cpu.get("model"), cpu.get("hardware_threads")])
+        return digest(["named", env["machine_name"], cpu.get("model"), cpu.get("hardware_threads")])
     machine = env.get("machine")
     if isinstance(machine, dict) and any(value is not None for value in machine.values()):
-        return _digest(machine)
-    return _digest([env.get("hostname"), cpu.get("model"), cpu.get("hardware_threads")])
+        return digest(machine)
+    return digest([env.get("hostname"), cpu.get("model"), cpu.get("hardware_threads")])
 
 
 def verdicts_of(directory: Path) -> dict[str, str]:
@@ -128,21 +117,26 @@ def from_folder(directory: Path) -> Entry:
                         "raw files instead: history add FILE.json --commit SHA --machine NAME")
     if not isinstance(state.get("started"), str):
         raise UserError(f"{directory / STATE_FILE}: no 'started' date")
+    commit_date = git.get("commit_date") or ""  # a sweep of an older parbench records none
+    if commit_date:
+        commit_date = utc_date(commit_date, f"{directory / 'env.json'}: git.commit_date")
     benchmarks = _measurements(load_results(result_files(directory)))
     entry = Entry(commit=commit, dirty=bool(git.get("dirty", False)), branch=str(git.get("branch") or ""),
                   date=utc_date(state["started"], f"{directory / STATE_FILE}: started"),
                   machine=machine_name_of(env), fingerprint=fingerprint_of(env),
-                  config=str(state["config"].get("name") or ""), config_hash=_digest(state["config"]),
+                  config=str(state["config"].get("name") or ""), config_hash=digest(state["config"]),
                   source=str(directory.resolve()), benchmarks=benchmarks, verdicts=verdicts_of(directory),
-                  sweep_id=str(state.get("sweep_id") or ""))
+                  sweep_id=str(state.get("sweep_id") or ""), commit_date=commit_date)
     entry.content_hash = content_digest(entry)
     return entry
 
 
-def from_gbench_file(path: Path, commit: str, machine: str, date: str | None, branch: str = "") -> Entry:
+def from_gbench_file(path: Path, commit: str, machine: str, date: str | None, branch: str = "",
+                     commit_date: str | None = None) -> Entry:
     """Any Google Benchmark JSON (parbench's or another project's): its repetitions (aggregates
     are left out: they are computed from them), under the commit and machine the user names; the
-    date is `date`, else the file's context "date"."""
+    date is `date`, else the file's context "date"; commit_date, the commit's own date, orders
+    the commit in its series (unknown when None)."""
     path = Path(path)
     commit, machine = check_label(commit, "--commit"), check_label(machine, "--machine")
     if branch:
@@ -157,13 +151,14 @@ def from_gbench_file(path: Path, commit: str, machine: str, date: str | None, br
         if context_date is None:
             raise UserError(f"{path}: its context has no date; give --date ISO")
         when = utc_date(context_date, f"{path}: context.date (give --date ISO instead)")
+    commit_date = utc_date(commit_date, "history add --commit-date") if commit_date is not None else ""
     benchmarks = _measurements(results)
     if not benchmarks:
         raise UserError(f"{path}: no benchmark repetitions (only aggregates? run it without "
                         "--benchmark_report_aggregates_only)")
     entry = Entry(commit=commit, dirty=False, branch=branch, date=when, machine=machine,
                   fingerprint=hashlib.sha256(machine.encode()).hexdigest(), config="", config_hash="",
-                  source=str(path.resolve()), benchmarks=benchmarks)
+                  source=str(path.resolve()), benchmarks=benchmarks, commit_date=commit_date)
     entry.content_hash = content_digest(entry)
     return entry
 

@@ -31,6 +31,7 @@ class Entry:
     content_hash: str = ""           # digest of the measured data: the same data twice is one entry
     sweep_id: str = ""               # the sweep's id (sweep.json): its folder added again with other data
     #                                  (resumed, re-run) replaces its earlier entry instead of pooling both
+    commit_date: str = ""            # ISO 8601, UTC: the commit's committer date ("" when unknown)
 
 
 @dataclass
@@ -47,14 +48,22 @@ class EntryInfo:
     source: str
     benchmarks: int
     verdicts: dict[str, int]         # PASS/WARN/FAIL -> count
+    commit_date: str = ""            # the commit's committer date, UTC ("" when unknown)
 
 
 @dataclass
 class Point:
     """One commit of a series: every repetition of every entry of that commit, pooled."""
     commit: str
-    date: str                        # its earliest entry's date (commit order is date order)
+    date: str                        # its earliest entry's date
     real_times: list[float]
+    commit_date: str = ""            # the commit's committer date when any entry of it knows it, else ""
+
+    @property
+    def order(self) -> str:
+        """Where the point sits in its series: the commit's date when known, else its earliest
+        entry's (measurement order is not commit order: a CI base is measured after newer commits)."""
+        return self.commit_date or self.date
 
 
 @dataclass
@@ -80,8 +89,25 @@ class Change:
     p_adjusted: float                # Holm over every candidate of the search
     before: int                      # commits in the segment before
     after: int                       # commits in the segment after
+    confidence: float = 0.95         # the level of `ci` (that of its test after Holm's correction)
+    candidates: int = 1              # how many candidates Holm's correction was over (the whole call)
 
     @property
     def provisional(self) -> bool:
         """Found at the newest commit on that commit alone: it may still be a spike."""
         return self.after == 1
+
+
+def p_text(p: float) -> str:
+    """A p-value as the history prints it: "<0.001" below 0.001, else two significant digits."""
+    return "<0.001" if p < 0.001 else f"{p:.2g}"
+
+
+def confidence_text(confidence: float) -> str:
+    """An interval's level as a percentage, with the digits that keep it below 100%: 95%, 98.3%,
+    99.98% (never 100.0%)."""
+    digits = 1
+    while digits < 6 and round(100 * confidence, digits) >= 100:
+        digits += 1
+    text = f"{100 * confidence:.{digits}f}".rstrip("0").rstrip(".")
+    return text + "%"

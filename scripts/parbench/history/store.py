@@ -9,10 +9,13 @@ Tables: entries (one per folder or file added; content_hash UNIQUE: the same dat
 entry), measurements (one row per repetition; a failed run is one row with no time and its
 error), counters (per repetition), verdicts (check's rows). An entry added from a Google
 Benchmark file has config_hash "" (a sweep's always has one): rebuild carries those across.
+One commit has one name: a short SHA and the full SHA of the same commit are stored under the
+longer of the two (see Store.add).
 """
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -80,8 +83,44 @@ def _v1_initial(db: sqlite3.Connection) -> None:
     """)
 
 
+def _v2_commit_date(db: sqlite3.Connection) -> None:
+    # The commit's committer date ("" when unknown): series are ordered by it, because the order
+    # of measurement is not the order of commits (a CI base is measured after newer commits).
+    db.execute("ALTER TABLE entries ADD COLUMN commit_date TEXT NOT NULL DEFAULT ''")
+
+
 # MIGRATIONS[i] takes the schema from user_version i to i + 1 (inside the caller's transaction).
-MIGRATIONS = [_v1_initial]
+MIGRATIONS = [_v1_initial, _v2_commit_date]
+
+# A name that may be a SHA, short or full: two such names, one a prefix of the other, are one commit.
+_SHA = re.compile(r"[0-9a-fA-F]{7,64}")
+
+
+def is_sha(name: str) -> bool:
+    """Whether a commit's name may be a SHA, short or full (7 to 64 hex digits)."""
+    return bool(_SHA.fullmatch(name))
+
+
+def same_commit(one: str, other: str) -> bool:
+    """Whether two names are one commit: equal, or both SHAs with one a prefix of the other
+    (a short and a full SHA; case aside)."""
+    if one == other:
+        return True
+    one, other = one.lower(), other.lower()
+    return is_sha(one) and is_sha(other) and (one.startswith(other) or other.startswith(one))
+
+
+def digest(value) -> str:
+    """SHA-256 of a JSON value, its keys sorted (the same value, the same digest)."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def content_digest(entry: Entry) -> str:
+    """What makes two entries the same: their commit, machine and measured data (not where they
+    came from, not check's verdicts, which change when check runs again)."""
+    data = {name: [m.real_times, m.cpu_times, sorted(m.counters.items()), m.error]
+            for name, m in sorted(entry.benchmarks.items())}
+    return digest([entry.commit, entry.fingerprint, data])
 
 
 def _explain(path: Path, error: sqlite3.Error) -> UserError:
@@ -171,46 +210,74 @@ class Store:
                 migration(self.db)
             self.db.execute(f"PRAGMA user_version = {latest}")
 
-    def add(self, entry: Entry) -> bool:
+    def add(self, entry: Entry, notes: list[str] | None = None) -> bool:
         """Stores the entry; False when an entry of the same data is there already (its verdicts
-        are then replaced by the entry's, if it brings any: check runs after the sweep). An earlier
-        entry of the same sweep (sweep_id) with other data is replaced by this one."""
+        are then replaced by the entry's, if it brings any: check runs after the sweep; and its
+        commit date filled in, if it had none). An earlier entry of the same sweep (sweep_id)
+        with other data is replaced by this one.
+        A short and a full SHA of one commit are one name: the entry's commit, when a longer
+        stored name begins with it, becomes that name (entry.commit and content_hash change),
+        and stored entries under a shorter name of it are renamed to the entry's. What was
+        renamed is said in `notes` (one line each), when given."""
         if not entry.content_hash:
             raise ValueError("an entry without its content_hash")
         with self._transaction() as db:
+            said = _one_name(db, entry)
             row = db.execute("SELECT id FROM entries WHERE content_hash = ?", (entry.content_hash,)).fetchone()
             if row is not None:
                 if entry.verdicts:
                     db.execute("DELETE FROM verdicts WHERE entry_id = ?", row)
                     db.executemany("INSERT INTO verdicts VALUES (?, ?, ?)",
                                    [(row[0], name, status) for name, status in sorted(entry.verdicts.items())])
-                return False
-            if entry.sweep_id:
-                for (old,) in db.execute("SELECT id FROM entries WHERE sweep_id = ?", (entry.sweep_id,)).fetchall():
-                    _delete(db, old)
-            _insert(db, entry)
-        return True
+                if entry.commit_date:
+                    db.execute("UPDATE entries SET commit_date = ? WHERE id = ? AND commit_date = ''",
+                               (entry.commit_date, row[0]))
+            else:
+                if entry.sweep_id:
+                    for (old,) in db.execute("SELECT id FROM entries WHERE sweep_id = ?",
+                                             (entry.sweep_id,)).fetchall():
+                        _delete(db, old)
+                _insert(db, entry)
+        if notes is not None:
+            notes += said
+        return row is None
 
     def entries(self, machine: str | None = None) -> list[EntryInfo]:
         """Every entry (of one machine name), by date."""
         where, values = ("WHERE machine = ?", (machine,)) if machine is not None else ("", ())
+        return self._infos(where, values)
+
+    def left_out(self, machine: str | None = None) -> list[EntryInfo]:
+        """The entries (of one machine name) that series() leaves out: those built from a tree
+        with uncommitted changes, by date."""
+        if machine is None:
+            return self._infos("WHERE dirty = 1", ())
+        return self._infos("WHERE dirty = 1 AND machine = ?", (machine,))
+
+    def machines(self) -> list[str]:
+        """The machine names of the stored entries, sorted."""
+        with self._sqlite():
+            return [row[0] for row in self.db.execute("SELECT DISTINCT machine FROM entries ORDER BY machine")]
+
+    def _infos(self, where: str, values: tuple) -> list[EntryInfo]:
         with self._transaction("DEFERRED") as db:
             rows = db.execute("SELECT id, revision, dirty, branch, date, machine, config, config_hash, source, "
-                              "(SELECT count(DISTINCT benchmark) FROM measurements WHERE entry_id = entries.id) "
-                              f"FROM entries {where} ORDER BY date, id", values).fetchall()
+                              "(SELECT count(DISTINCT benchmark) FROM measurements WHERE entry_id = entries.id), "
+                              f"commit_date FROM entries {where} ORDER BY date, id", values).fetchall()
             verdicts: dict[int, dict[str, int]] = {}
             for entry_id, status, count in db.execute("SELECT entry_id, status, count(*) FROM verdicts "
                                                       "GROUP BY entry_id, status"):
                 verdicts.setdefault(entry_id, {})[status] = count
         return [EntryInfo(id=r[0], commit=r[1], dirty=bool(r[2]), branch=r[3], date=r[4], machine=r[5],
                           config=r[6], config_hash=r[7], source=r[8], benchmarks=r[9],
-                          verdicts=verdicts.get(r[0], {})) for r in rows]
+                          verdicts=verdicts.get(r[0], {}), commit_date=r[10]) for r in rows]
 
     def series(self, benchmark_regex: str | None = None, machine: str | None = None) -> list[Series]:
         """One series per machine (fingerprint), config and benchmark; one point per commit holding
-        every repetition of every entry of that commit, in the order of each commit's earliest
-        entry. Failed runs add no time; entries of a dirty tree are left out (their code is not
-        the commit's)."""
+        every repetition of every entry of that commit. Points are in the order of each commit's
+        committer date when any entry knows it (on any machine), else of its earliest entry's
+        date. Failed runs add no time; entries of a dirty tree are left out (their code is not
+        the commit's; left_out() lists them)."""
         pattern = _compiled(benchmark_regex)
         where, values = ("AND e.machine = ?", (machine,)) if machine is not None else ("", ())
         with self._transaction("DEFERRED") as db:
@@ -219,40 +286,85 @@ class Store:
                               "JOIN names n ON n.id = m.benchmark "
                               f"WHERE m.real_time IS NOT NULL AND e.dirty = 0 {where} "
                               "ORDER BY e.date, e.id, n.name, m.repetition", values).fetchall()
-        return _grouped(rows, pattern)
+            commit_dates = dict(db.execute("SELECT revision, min(commit_date) FROM entries WHERE commit_date != '' "
+                                           "GROUP BY revision"))
+        return _grouped(rows, pattern, commit_dates)
 
     def entry(self, entry_id: int) -> Entry:
         """A stored entry as it was added (rebuild carries the file entries across with it)."""
         with self._transaction("DEFERRED") as db:
-            row = db.execute("SELECT revision, dirty, branch, date, machine, fingerprint, config, config_hash, "
-                             "source, content_hash, sweep_id FROM entries WHERE id = ?", (entry_id,)).fetchone()
-            if row is None:
-                raise UserError(f"{self.path}: no entry {entry_id}")
-            benchmarks: dict[str, Measurement] = {}
-            for name, real, cpu, error in db.execute("SELECT n.name, real_time, cpu_time, error FROM measurements "
-                                                     "JOIN names n ON n.id = benchmark WHERE entry_id = ? "
-                                                     "ORDER BY n.name, repetition", (entry_id,)):
-                measurement = benchmarks.setdefault(name, Measurement(real_times=[]))
-                if real is None:
-                    measurement.error = error
-                else:
-                    measurement.real_times.append(real)
-                    measurement.cpu_times.append(cpu)
-            for name, counter, value in db.execute("SELECT b.name, c.name, value FROM counters JOIN names b ON "
-                                                   "b.id = counters.benchmark JOIN names c ON c.id = counters.name "
-                                                   "WHERE entry_id = ? ORDER BY b.name, c.name, repetition",
-                                                   (entry_id,)):
-                benchmarks.setdefault(name, Measurement(real_times=[])).counters.setdefault(counter, []).append(value)
-            verdicts = dict(db.execute("SELECT name, status FROM verdicts WHERE entry_id = ?", (entry_id,)))
-        return Entry(commit=row[0], dirty=bool(row[1]), branch=row[2], date=row[3], machine=row[4],
-                     fingerprint=row[5], config=row[6], config_hash=row[7], source=row[8], benchmarks=benchmarks,
-                     verdicts=verdicts, content_hash=row[9], sweep_id=row[10])
+            return _read_entry(db, entry_id, self.path)
 
     def file_entries(self) -> list[Entry]:
         """The entries added from Google Benchmark files (no results folder to make them again from)."""
         with self._sqlite():
             ids = [row[0] for row in self.db.execute("SELECT id FROM entries WHERE config_hash = '' ORDER BY id")]
         return [self.entry(entry_id) for entry_id in ids]
+
+
+def _read_entry(db: sqlite3.Connection, entry_id: int, path: Path) -> Entry:
+    row = db.execute("SELECT revision, dirty, branch, date, machine, fingerprint, config, config_hash, "
+                     "source, content_hash, sweep_id, commit_date FROM entries WHERE id = ?", (entry_id,)).fetchone()
+    if row is None:
+        raise UserError(f"{path}: no entry {entry_id}")
+    benchmarks: dict[str, Measurement] = {}
+    for name, real, cpu, error in db.execute("SELECT n.name, real_time, cpu_time, error FROM measurements "
+                                             "JOIN names n ON n.id = benchmark WHERE entry_id = ? "
+                                             "ORDER BY n.name, repetition", (entry_id,)):
+        measurement = benchmarks.setdefault(name, Measurement(real_times=[]))
+        if real is None:
+            measurement.error = error
+        else:
+            measurement.real_times.append(real)
+            measurement.cpu_times.append(cpu)
+    for name, counter, value in db.execute("SELECT b.name, c.name, value FROM counters JOIN names b ON "
+                                           "b.id = counters.benchmark JOIN names c ON c.id = counters.name "
+                                           "WHERE entry_id = ? ORDER BY b.name, c.name, repetition", (entry_id,)):
+        benchmarks.setdefault(name, Measurement(real_times=[])).counters.setdefault(counter, []).append(value)
+    verdicts = dict(db.execute("SELECT name, status FROM verdicts WHERE entry_id = ?", (entry_id,)))
+    return Entry(commit=row[0], dirty=bool(row[1]), branch=row[2], date=row[3], machine=row[4],
+                 fingerprint=row[5], config=row[6], config_hash=row[7], source=row[8], benchmarks=benchmarks,
+                 verdicts=verdicts, content_hash=row[9], sweep_id=row[10], commit_date=row[11])
+
+
+def _one_name(db: sqlite3.Connection, entry: Entry) -> list[str]:
+    """One commit, one name: the longest of the names (7 to 64 hex digits, one a prefix of the
+    other, case aside) that the entry and the stored entries give it. The entry takes a longer
+    stored name; stored entries under a shorter one take the entry's (their content hashes made
+    again; one that is then the same data as another stored entry is dropped). Returns notes."""
+    if not is_sha(entry.commit):
+        return []
+    stored = {row[0] for row in db.execute("SELECT DISTINCT revision FROM entries WHERE lower(substr(revision, 1, 7)) "
+                                           "= ?", (entry.commit[:7].lower(),))}
+    same = {name for name in stored if name != entry.commit and same_commit(name, entry.commit)}
+    if not same:
+        return []
+    longest = max(same | {entry.commit}, key=lambda name: (len(name), name != entry.commit))
+    if any(not longest.lower().startswith(name.lower()) for name in same):
+        others = sorted(name for name in same if len(name) >= len(entry.commit))
+        raise UserError(f"commit {entry.commit}: names more than one stored commit ({', '.join(others[:3])}); "
+                        "give the full SHA")
+    notes = []
+    if longest != entry.commit:
+        notes.append(f"history: commit {entry.commit} is stored as {longest} (the same commit's longer name, "
+                     "already in the database)")
+        entry.commit = longest
+        entry.content_hash = content_digest(entry)
+    renamed = sorted(name for name in same if name != longest)
+    for name in renamed:
+        ids = [row[0] for row in db.execute("SELECT id FROM entries WHERE revision = ?", (name,))]
+        for entry_id in ids:
+            stored_entry = _read_entry(db, entry_id, Path())
+            stored_entry.commit = longest
+            content_hash = content_digest(stored_entry)
+            if db.execute("SELECT 1 FROM entries WHERE content_hash = ?", (content_hash,)).fetchone():
+                _delete(db, entry_id)  # the same data under both names: one entry
+            else:
+                db.execute("UPDATE entries SET revision = ?, content_hash = ? WHERE id = ?",
+                           (longest, content_hash, entry_id))
+        notes.append(f"history: {len(ids)} stored {'entry' if len(ids) == 1 else 'entries'} of commit {name} "
+                     f"now under {longest} (the same commit's longer name)")
+    return notes
 
 
 def _name_ids(db: sqlite3.Connection, names: set[str]) -> dict[str, int]:
@@ -266,10 +378,11 @@ def _name_ids(db: sqlite3.Connection, names: set[str]) -> dict[str, int]:
 def _insert(db: sqlite3.Connection, entry: Entry) -> None:
     added = datetime.now(timezone.utc).isoformat(timespec="seconds")
     cursor = db.execute("INSERT INTO entries (content_hash, sweep_id, revision, dirty, branch, date, machine, "
-                        "fingerprint, config, config_hash, source, added) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "fingerprint, config, config_hash, source, added, commit_date) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (entry.content_hash, entry.sweep_id, entry.commit, int(entry.dirty), entry.branch,
                          entry.date, entry.machine, entry.fingerprint, entry.config, entry.config_hash,
-                         entry.source, added))
+                         entry.source, added, entry.commit_date))
     entry_id = cursor.lastrowid
     ids = _name_ids(db, set(entry.benchmarks) | {c for m in entry.benchmarks.values() for c in m.counters})
     times, counters = [], []
@@ -304,9 +417,11 @@ def _compiled(benchmark_regex: str | None) -> re.Pattern | None:
             from None
 
 
-def _grouped(rows: list[tuple], pattern: re.Pattern | None) -> list[Series]:
+def _grouped(rows: list[tuple], pattern: re.Pattern | None, commit_dates: dict[str, str] | None = None) -> list[Series]:
     """Rows (fingerprint, config_hash, benchmark, commit, date, machine, seconds), ordered by date,
-    as series: one per fingerprint, config and benchmark, one point per commit."""
+    as series: one per fingerprint, config and benchmark, one point per commit, ordered by the
+    commit's date (commit_dates) when known, else by its earliest entry's date."""
+    commit_dates = commit_dates or {}
     groups: dict[tuple, dict[str, Point]] = {}
     names: dict[tuple, str] = {}
     for fingerprint, config_hash, benchmark, commit, date, machine, seconds in rows:
@@ -315,10 +430,11 @@ def _grouped(rows: list[tuple], pattern: re.Pattern | None) -> list[Series]:
         key = (fingerprint, config_hash, benchmark)
         points = groups.setdefault(key, {})
         # rows come by date: a commit's first row is its earliest entry
-        points.setdefault(commit, Point(commit=commit, date=date, real_times=[])).real_times.append(seconds)
+        points.setdefault(commit, Point(commit=commit, date=date, real_times=[],
+                                        commit_date=commit_dates.get(commit, ""))).real_times.append(seconds)
         names[key] = machine  # the machine's latest name
     found = [Series(benchmark=key[2], machine=names[key], fingerprint=key[0], config_hash=key[1],
-                    points=sorted(points.values(), key=lambda point: (point.date, point.commit)))
+                    points=sorted(points.values(), key=lambda point: (point.order, point.date, point.commit)))
              for key, points in groups.items()]
     return sorted(found, key=lambda s: (s.benchmark, s.machine, s.fingerprint, s.config_hash))
 
