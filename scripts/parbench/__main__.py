@@ -20,8 +20,19 @@ from .util import InertStream
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line instead of usage + message
-        raise UserError(f"{self.prog.removeprefix('parbench').strip() or 'parbench'}: {message}")
+    def error(self, message):  # one line instead of usage + message; main() adds "parbench: "
+        where = self.prog.removeprefix("parbench").strip()
+        raise UserError(f"{where}: {message}" if where else message)
+
+    def parse_args(self, args=None, namespace=None):
+        # Arguments no parser took are found by the top one, which would name only itself: name
+        # the command (and verb) they were given to.
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            where = " ".join(str(part) for part in (getattr(parsed, "command", None), getattr(parsed, "verb", None))
+                             if part)
+            raise UserError(f"{where + ': ' if where else ''}unrecognized arguments: {' '.join(extras)}")
+        return parsed
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -133,8 +144,8 @@ def run(argv: list[str]) -> int:
         value = getattr(args, name, None)
         if value is not None and not value.strip():
             flag = f"--{name}" if name in ("config", "out", "resume", "baseline", "reference", "db") else name.upper()
-            raise UserError(f"{args.command} {flag}: empty (an unset variable?); give a "
-                            + ("config name or file" if name == "config" else "folder"))
+            command = " ".join(part for part in (args.command, getattr(args, "verb", None)) if part)
+            raise UserError(f"{command} {flag}: empty (an unset variable?); give a {_wanted(args.command, name)}")
     # before the pipeline's import (numpy, matplotlib): these verbs start in a fraction of a second
     if args.command == "history":
         from .history.commands import run_history
@@ -170,6 +181,17 @@ def run(argv: list[str]) -> int:
         return pipeline.check(Path(args.directory), Path(args.reference) if args.reference else None,
                               allow_remeasure=not args.no_remeasure)
     raise UserError(f"unknown command {args.command}")
+
+
+def _wanted(command: str, name: str) -> str:
+    """What a value of that name is: said when it is empty."""
+    if name == "config":
+        return "config name or file"
+    if name == "db" or (command, name) == ("export", "out"):
+        return "file"
+    if name == "source":
+        return "folder or file"
+    return "folder"
 
 
 def _minutes(text: str) -> float:

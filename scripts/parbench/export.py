@@ -20,17 +20,22 @@ like one run's. What changes:
   parbench_commit, parbench_dirty, parbench_machine, parbench_machine_id, parbench_config,
   parbench_sweep_id, parbench_started, parbench_files.
 Values are written as Google Benchmark writes them (a counter without a value stays NaN).
+A raw file sweep.json records as finished but missing is refused (an export without it would
+look whole). --out is a new or regular file outside DIR: a device, FIFO or symbolic link there is
+refused, not replaced by a file.
 """
 from __future__ import annotations
 
 import json
+import os
+import stat
 import sys
 from collections import defaultdict
 from pathlib import Path
 
 from . import UserError
 from .gbench import load_file, parse_run_name, with_argument
-from .state import STATE_FILE, read_env, read_state, result_files
+from .state import STATE_FILE, missing_raw_files, read_env, read_state, result_files
 from .util import atomic_write_text
 
 FORMATS = ("gbench",)
@@ -42,10 +47,8 @@ PER_FILE_KEYS = ("parbench_family", "parbench_track")
 def export(directory: Path, fmt: str, out: Path | None) -> int:
     if fmt not in FORMATS:
         raise UserError(f"export --format: {fmt!r} is not a format parbench writes ({', '.join(FORMATS)})")
-    if out is not None and out.is_dir():
-        raise UserError(f"export --out: {out} is a folder; give a file name")
-    if out is not None and not out.absolute().parent.is_dir():
-        raise UserError(f"export --out {out}: no such folder {out.absolute().parent} (make it first)")
+    if out is not None:
+        _check_out(Path(directory), out)
     document = gbench_document(Path(directory))
     text = json.dumps(document, indent=1) + "\n"  # ASCII: every other character escaped
     if out is None:
@@ -57,11 +60,48 @@ def export(directory: Path, fmt: str, out: Path | None) -> int:
     return 0
 
 
+def _check_out(directory: Path, out: Path) -> None:
+    """--out names a new or regular file outside the sweep: the write replaces what has the name
+    (a rename), so a device, FIFO or link there would be turned into a file (a symbolic link is
+    refused, not followed: what it points at is not what was named), and a file of the sweep
+    (its sweep.json, a raw file) would be lost."""
+    try:
+        info = os.lstat(out)
+    except FileNotFoundError:
+        info = None
+    except OSError as error:
+        raise UserError(f"export --out {out}: cannot use it ({error.strerror})") from None
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        raise UserError(f"export --out: {out} is a folder; give a file name")
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        kind = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not a regular file (a device or FIFO?)"
+        raise UserError(f"export --out {out}: {kind}; give the name of a new or regular file")
+    parent = out.absolute().parent
+    if not parent.is_dir():
+        raise UserError(f"export --out {out}: no such folder {parent} (make it first)")
+    source, where = directory.resolve(), parent.resolve()
+    if directory.is_dir() and (where == source or source in where.parents):
+        raise UserError(f"export --out {out}: inside the sweep's folder {directory}; write it elsewhere")
+
+
+def _refuse_missing(directory: Path) -> None:
+    """A raw file sweep.json records as finished but gone: an export without it would be a
+    sweep less some families, with nothing to say so."""
+    state = read_state(directory)
+    # a dangling link is not missing: result_files refuses it as a link, in its own line
+    missing = [f for f in missing_raw_files(directory, state) if not (directory / f).is_symlink()] if state else []
+    if missing:
+        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+        raise UserError(f"{directory / missing[0]}{more}: recorded in {STATE_FILE} as finished but missing; "
+                        f"restore it, or run its family again: ./parbench sweep --resume {directory}")
+
+
 def gbench_document(directory: Path) -> dict:
     """The sweep in DIR as one Google Benchmark document: {"context": ..., "benchmarks": [...]}."""
     if directory.is_dir() and not (directory / STATE_FILE).exists() and not (directory / STATE_FILE).is_symlink():
         raise UserError(f"{directory}: not a results folder: no {STATE_FILE} (export takes a sweep's folder; "
                         "a Google Benchmark file is one file already)")
+    _refuse_missing(directory)
     files = result_files(directory)
     contexts, benchmarks = [], []
     owner: dict[str, str] = {}  # run_name -> the raw file that holds it

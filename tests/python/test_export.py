@@ -3,6 +3,7 @@ Google Benchmark's tools/compare.py reads (and parbench's own reader reads back 
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from collections import defaultdict
@@ -222,3 +223,60 @@ def test_instances_keep_the_numbers_google_benchmark_gave_them(sweep):
     for item in raw:
         exported_instance = numbers[item.get("run_name", item["name"])][1]
         assert exported_instance == item["per_family_instance_index"], item["name"]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link", "dangling link", "device"])
+def test_an_out_that_is_no_regular_file_is_refused_and_left_alone(sweep, tmp_path, kind):
+    """The write replaces what has the name: a FIFO, a device, a link (to /proc/self/fd/1, say)
+    would become a JSON file."""
+    target = tmp_path / "target"
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "device":
+        if os.geteuid() != 0:
+            pytest.skip("making a device node needs root")
+        os.mknod(target, 0o600 | stat.S_IFCHR, os.makedev(1, 3))  # /dev/null's numbers, in tmp_path
+    else:
+        (tmp_path / "pointee.json").write_text("mine")
+        os.symlink(tmp_path / ("pointee.json" if kind == "link" else "gone.json"), target)
+    before = os.lstat(target)
+    result = run_cli("export", sweep, "--format", "gbench", "--out", target)
+    kind_said = "a symbolic link" if "link" in kind else "not a regular file"
+    assert_one_line(result, f"export --out {target}: {kind_said}")
+    after = os.lstat(target)
+    assert (after.st_mode, after.st_ino, after.st_rdev) == (before.st_mode, before.st_ino, before.st_rdev)
+    if kind == "link":
+        assert (tmp_path / "pointee.json").read_text() == "mine"
+
+
+@pytest.mark.parametrize("name", ["sweep.json", "raw/all.json", "new.json", "raw/new.json"])
+def test_an_out_inside_the_sweep_is_refused(sweep, name):
+    before = {path: path.read_bytes() for path in sweep.rglob("*") if path.is_file()}
+    assert_one_line(run_cli("export", sweep, "--format", "gbench", "--out", sweep / name),
+                    f"inside the sweep's folder {sweep}")
+    assert {path: path.read_bytes() for path in sweep.rglob("*") if path.is_file()} == before
+    # by a path that names the folder another way too
+    assert_one_line(run_cli("export", sweep, "--format", "gbench", "--out", sweep / "raw" / ".." / name),
+                    "inside the sweep's folder")
+
+
+def test_an_out_that_is_a_regular_file_is_replaced(sweep, tmp_path):
+    target = tmp_path / "old.json"
+    target.write_text("old")
+    result = run_cli("export", sweep, "--format", "gbench", "--out", target)
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(target.read_text())["benchmarks"]) == len(exported(sweep)["benchmarks"])
+
+
+def test_a_recorded_raw_file_that_is_missing_is_refused(sweep, tmp_path):
+    """Not an export of the families left: it would look like the whole sweep."""
+    (sweep / "raw" / "small.json").unlink()
+    result = run_cli("export", sweep, "--format", "gbench", "--out", tmp_path / "x.json")
+    assert_one_line(result, f"{sweep / 'raw' / 'small.json'}: recorded in sweep.json as finished but missing")
+    assert not (tmp_path / "x.json").exists() and result.stdout == ""
+
+
+def test_an_empty_out_asks_for_a_file(sweep):
+    result = run_cli("export", sweep, "--format", "gbench", "--out", "")
+    assert result.returncode == 2
+    assert result.stderr == "parbench: export --out: empty (an unset variable?); give a file\n"

@@ -4,13 +4,16 @@ lands and nothing reaches the console (the page checks itself when opened with #
 import hashlib
 import json
 import re
+import signal
+import warnings
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import PIL.Image
 import pytest
 
-from parbench import UserError
+from parbench import Stopped, UserError
+from parbench.history import dashboard
 from parbench.history.dashboard import (TimeTicks, _commit_order, _machine_colours, chart_figure, section_id,
                                         write_dashboard)
 from parbench.history.records import Change, EntryInfo, Point, Series
@@ -238,3 +241,90 @@ def test_entries_left_out_are_named(tmp_path):
     assert f"{COMMITS[2][:12]} &lt;i&gt;alpha&lt;/i&gt; 2026-01-05T11:00:00" in block
     assert "abc1234 beta (uncommitted changes)" in block
     assert 'id="left-out"' not in write_dashboard(series, changes, tmp_path / "out2").read_text()
+
+
+def test_a_very_long_name_is_cut_in_the_chart_and_whole_in_the_page(tmp_path):
+    """A 100,000-character name made an image too large to draw, and no page."""
+    long_name, long_machine = "primes/" + "x" * 100_000, "m" * 5_000
+    series = [_flat(long_name, long_machine, [0.010, 0.011]), _flat(long_name, "beta", [0.010, 0.012])]
+    changes = [Change(long_name, long_machine, COMMITS[1], 1, 1.1, (1.05, 1.15), 0.0, 0.0, 1, 1)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        page = write_dashboard(series, changes, tmp_path / "out").read_text()
+    assert [str(w.message) for w in caught] == []  # tight_layout had room: the name fits the figure
+    [chart] = (tmp_path / "out" / "charts").iterdir()
+    assert len(chart.name) < 100
+    with PIL.Image.open(chart) as image:
+        assert image.width < 3000 and image.height < 1500, image.size
+    assert f'<span title="{long_name}">{long_name[:299]}…</span>' in page  # the whole name, once cut
+    assert f'title="{long_machine}"' in page
+    figure, ax = _chart(series, changes)
+    title = ax.get_title(loc="left")
+    assert 20 < len(title) <= 160 and title.endswith("…") and long_name.startswith(title[:-1])
+    assert ax.title.get_window_extent(figure.canvas.get_renderer()).x1 <= figure.bbox.width
+    assert [text.get_text()[:19] for text in ax.texts] == ["m" * 15 + "…: +"]  # the legend names it in full
+    wide = _chart([_flat("W" * 1000, "ci", [0.010, 0.011])], [])  # wide glyphs: cut shorter
+    assert len(wide[1].get_title(loc="left")) < len(title)
+    assert wide[1].title.get_window_extent(wide[0].canvas.get_renderer()).x1 <= wide[0].bbox.width
+
+
+def test_control_characters_in_names_are_drawn_as_escapes_without_warnings(tmp_path):
+    """A control character has no glyph: matplotlib warned, several lines each, on stderr."""
+    name, machine = "primes/\x01pool\x1b[31m/n:1\n0/$x$", "ci\x07\x9b"
+    series = [_flat(name, machine, [0.010, 0.011])]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        figure, ax = _chart(series, [])
+        write_dashboard(series, [], tmp_path / "out")
+    assert [str(w.message) for w in caught] == []
+    assert ax.get_title(loc="left") == r"primes/\x01pool\x1b[31m/n:1\x0a0/\$x\$"
+    assert ax.get_legend_handles_labels()[1] == [r"ci\x07\x9b"]
+
+
+class _StopAt:
+    """chart_figure that raises `error` when asked for its `at`-th chart."""
+
+    def __init__(self, error: BaseException, at: int):
+        self.error, self.at, self.calls = error, at, 0
+        self.draw = dashboard.chart_figure
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        if self.calls == self.at:
+            raise self.error
+        return self.draw(*args, **kwargs)
+
+
+def _contents(folder) -> dict:
+    return {path.relative_to(folder): path.read_bytes() if path.is_file() else None for path in folder.rglob("*")}
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt(), Stopped(signal.SIGTERM), ValueError("a bug")],
+                         ids=["ctrl-c", "sigterm", "error"])
+def test_a_report_stopped_half_way_leaves_the_earlier_report_as_it_was(tmp_path, monkeypatch, error):
+    series, changes = history()
+    out = tmp_path / "out"
+    write_dashboard(series, changes, out)
+    before = _contents(out)
+    more = series + [_flat(f"other/{index}", "alpha", [0.01, 0.011]) for index in range(3)]
+    monkeypatch.setattr(dashboard, "chart_figure", _StopAt(error, at=3))
+    with pytest.raises(type(error)):
+        write_dashboard(more, changes, out)
+    assert _contents(out) == before  # no chart of the new report, no temporary folder
+
+
+def test_a_first_report_stopped_half_way_leaves_nothing(tmp_path, monkeypatch):
+    series, changes = history()
+    monkeypatch.setattr(dashboard, "chart_figure", _StopAt(KeyboardInterrupt(), at=2))
+    with pytest.raises(KeyboardInterrupt):
+        write_dashboard(series, changes, tmp_path / "site" / "out")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_command_line_mistakes_name_the_verb_once(tmp_path):
+    result = run_cli("history", "list", "x")
+    assert result.returncode == 2 and result.stderr == "parbench: history list: unrecognized arguments: x\n"
+    result = run_cli("history", "report", "--db", "", "--out", tmp_path / "out")
+    assert result.returncode == 2
+    assert result.stderr == "parbench: history report --db: empty (an unset variable?); give a file\n"
+    assert not (tmp_path / "out").exists()

@@ -184,7 +184,8 @@ def test_rebuild_restores_the_entries_and_keeps_the_damaged_file(tmp_path):
     assert _history("add", path, "--commit", "c1", "--machine", "box", "--db", db) == 0
     assert _history("rebuild", results, "--db", db) == 0
     assert sorted(i.commit[0] for i in _entries(db)) == ["a", "b", "c"]
-    assert len(list(tmp_path.glob("h.sqlite*"))) == 2  # the database and the damaged one: nothing else left
+    left = sorted(path.name for path in tmp_path.glob("*h.sqlite*"))
+    assert left == ["h.sqlite", aside.name, "h.sqlite.lock"]  # the database, the damaged one, the lock: no temp
 
 
 def test_folders_under_finds_sweeps_two_levels_down_and_follows_no_link(tmp_path):
@@ -582,3 +583,278 @@ def test_a_sweep_records_its_commits_date(tmp_path):
         subprocess.run(["git", "-C", str(repo), *command], env=environment, check=True)
     assert envinfo.collect(repo, tmp_path, {})["git"]["commit_date"] == "2026-03-04T05:06:07+02:00"
     assert envinfo.collect(tmp_path / "build", tmp_path, {})["git"]["commit_date"] == ""
+
+
+def _keeping_a_second_connection(monkeypatch, opened):
+    """from_folder, during a rebuild, also opens the rebuild's temporary database and keeps it
+    open: closing the rebuild's own connection then leaves its pages in the -wal (as a checkpoint
+    that fails on a full disk does)."""
+    from parbench.history import commands
+    real = commands.from_folder
+
+    def reading(folder):
+        if not opened:
+            [fresh] = [p for p in folder.parent.parent.glob(".h.sqlite.rebuilding-*") if p.name[-4:] not in
+                       ("-wal", "-shm")]
+            opened.append(sqlite3.connect(fresh))
+            opened[0].execute("SELECT count(*) FROM entries").fetchone()
+        return real(folder)
+    monkeypatch.setattr(commands, "from_folder", reading)
+
+
+def test_a_rebuild_whose_file_is_not_complete_leaves_the_old_database(tmp_path, monkeypatch):
+    results, db = tmp_path / "results", tmp_path / "h.sqlite"
+    _sweep(results / "one")
+    path = _gbench_file(tmp_path / "run.json", [0.01, 0.02])
+    assert _history("add", path, "--commit", "c1", "--machine", "box", "--db", db) == 0
+    before = db.read_bytes()
+    opened = []
+    _keeping_a_second_connection(monkeypatch, opened)
+    try:
+        # its pages could not all be put in the file: refused, nothing replaced (it used to be
+        # replaced by a file without them, and their -wal deleted)
+        _refused("not rebuilt (", "rebuild", results, "--db", db)
+    finally:
+        for connection in opened:
+            connection.close()
+    assert opened and db.read_bytes() == before and [i.commit for i in _entries(db)] == ["c1"]
+    assert not list(tmp_path.glob(".h.sqlite.rebuilding-*"))
+    monkeypatch.undo()
+
+    def full(fd):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(os, "fsync", full)  # a full disk when the new file is synced
+    _refused("not rebuilt (No space left on device); ", "rebuild", results, "--db", db)
+    assert db.read_bytes() == before and not list(tmp_path.glob(".h.sqlite.rebuilding-*"))
+    monkeypatch.undo()
+    assert _history("rebuild", results, "--db", db) == 0
+    assert sorted(i.commit[0] for i in _entries(db)) == ["a", "c"]
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_a_rebuild_locks_out_the_writers_and_keeps_every_damaged_copy(tmp_path, monkeypatch, capsys):
+    from parbench.history import commands
+    results, db = tmp_path / "results", tmp_path / "h.sqlite"
+    _sweep(results / "one")
+    monkeypatch.setattr(store_module, "LOCK_SECONDS", 0.1)
+    path = _gbench_file(tmp_path / "run.json", [0.01, 0.02])
+    seen = []
+    real = commands.from_folder
+
+    def adding_meanwhile(folder):  # another `history add` while the rebuild runs: refused, not lost
+        with pytest.raises(UserError, match="is being rebuilt; try again"):
+            _history("add", path, "--commit", "c1", "--machine", "box", "--db", db)
+        seen.append(folder)
+        return real(folder)
+    monkeypatch.setattr(commands, "from_folder", adding_meanwhile)
+    assert _history("rebuild", results, "--db", db) == 0 and seen
+    monkeypatch.setattr(commands, "from_folder", real)
+    # a writer's open store keeps a rebuild out (it would replace the file under the writer)
+    with open_store(db):
+        _refused("in use by another history command", "rebuild", results, "--db", db)
+    # a damaged copy is never written over: not by a second rebuild, not at a name that exists
+    monkeypatch.setattr(commands, "datetime", _FixedClock)
+    for number in range(2):
+        db.write_bytes(b"damaged %d" % number * 300)
+        assert _history("rebuild", results, "--db", db) == 0
+    copies = sorted(tmp_path.glob("h.sqlite.damaged-*"))
+    assert sorted(copy.read_bytes()[:8] for copy in copies) == [b"damaged ", b"damaged "]
+    assert {copy.read_bytes()[:9] for copy in copies} == {b"damaged 0", b"damaged 1"}
+    assert "kept as" in capsys.readouterr().out
+
+
+class _FixedClock:
+    """A clock that always says the same microsecond (two rebuilds in one)."""
+    @staticmethod
+    def now(zone=None):
+        from datetime import datetime, timezone
+        return datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def test_rebuild_replaces_only_a_history_database_or_a_damaged_file(tmp_path):
+    results = tmp_path / "results"
+    _sweep(results / "one")
+    foreign = tmp_path / "other.sqlite"
+    with sqlite3.connect(foreign) as connection:
+        connection.execute("CREATE TABLE accounts (x)")
+    newer = tmp_path / "newer.sqlite"
+    with sqlite3.connect(newer) as connection:
+        connection.execute("PRAGMA user_version = 99")
+        connection.execute("CREATE TABLE entries (x)")
+    for db, needle in ((foreign, "holding other tables"), (newer, "schema version 99 is newer")):
+        before = db.read_bytes()
+        _refused(needle, "rebuild", results, "--db", db)
+        assert db.read_bytes() == before
+    assert not list(tmp_path.glob("*.damaged-*")) and not list(tmp_path.glob(".*rebuilding*"))
+    empty = tmp_path / "empty.sqlite"
+    empty.touch()  # nothing in it to keep: made the history database
+    assert _history("rebuild", results, "--db", empty) == 0 and len(_entries(empty)) == 1
+
+
+def test_a_folder_without_a_raw_file_it_records_is_not_added(tmp_path, capsys):
+    folder, db = _sweep(tmp_path / "sweep"), tmp_path / "h.sqlite"
+    state = json.loads((folder / "sweep.json").read_text())
+    state["sweep_id"] = "1" * 32
+    state["families"].append({"family": "more", "status": "ok", "file": "raw/more.json"})
+    (folder / "sweep.json").write_text(json.dumps(state))
+    _refused("raw/more.json, recorded by sweep.json, is missing: not added", "add", folder, "--db", db)
+    assert not db.exists()
+    # the same sweep again with fewer benchmarks replaces its entry, and says so
+    state["families"].pop()
+    (folder / "sweep.json").write_text(json.dumps(state))
+    assert _history("add", folder, "--db", db) == 0
+    write_sweep(folder, {("primes", "pool", 1000, 1): [1.0, 1.1, 0.9]})
+    env = json.loads((folder / "env.json").read_text())
+    (folder / "env.json").write_text(json.dumps({**env, "git": {"sha": "a" * 40, "dirty": False, "branch": "main"}}))
+    (folder / "sweep.json").write_text(json.dumps(state))
+    capsys.readouterr()
+    assert _history("add", folder, "--db", db) == 0
+    note, added = capsys.readouterr().out.splitlines()
+    assert "replaces the earlier entry of the same sweep (2 benchmarks" in note and "(1 benchmarks, fewer)" in note
+    assert added.startswith("history: added") and [i.benchmarks for i in _entries(db)] == [1]
+
+
+@pytest.mark.parametrize("date", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00"])
+def test_a_date_out_of_range_is_one_line(tmp_path, date):
+    db = tmp_path / "h.sqlite"
+    path = _gbench_file(tmp_path / "run.json", [0.01, 0.02])
+    assert_one_line(run_cli("history", "add", path, "--commit", "c1", "--machine", "box", "--date", date, "--db", db),
+                    "is out of range in UTC")
+    _refused("context.date", "add", _gbench_file(tmp_path / "r2.json", [0.01], date=date), "--commit", "c1",
+             "--machine", "box", "--db", db)
+    assert not db.exists()
+
+
+def test_a_date_more_than_a_day_ahead_is_refused(tmp_path):
+    from datetime import datetime, timedelta, timezone
+    db = tmp_path / "h.sqlite"
+    path = _gbench_file(tmp_path / "run.json", [0.01, 0.02])
+    soon = datetime.now(timezone.utc) + timedelta(hours=2)
+    later = datetime.now(timezone.utc) + timedelta(days=3)
+    _refused("more than a day in the future", "add", path, "--commit", "c1", "--machine", "box",
+             "--date", later.isoformat(), "--db", db)
+    _refused("more than a day in the future", "add", path, "--commit", "c1", "--machine", "box",
+             "--commit-date", later.isoformat(), "--db", db)
+    assert _history("add", path, "--commit", "c1", "--machine", "box", "--date", soon.isoformat(), "--db", db) == 0
+
+
+def test_a_db_that_is_not_a_regular_file_is_refused_and_a_link_to_one_is_fine(tmp_path, capsys):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    path = _gbench_file(tmp_path / "run.json", [0.01, 0.02])
+    for verb in (["list"], ["regressions"], ["add", path, "--commit", "c1", "--machine", "box"], ["rebuild"]):
+        _refused("not a regular file", *verb, "--db", fifo)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "run.json"]  # no fifo-journal, no lock
+    real, link = tmp_path / "real.sqlite", tmp_path / "link.sqlite"
+    link.symlink_to(real)
+    assert _history("add", path, "--commit", "c1", "--machine", "box", "--db", link) == 0
+    assert _history("rebuild", _sweep(tmp_path / "results" / "one").parent, "--db", link) == 0
+    assert link.is_symlink() and sorted(i.commit[0] for i in _entries(real)) == ["a", "c"]
+    assert _history("list", "--db", link) == 0 and "2 entries" in capsys.readouterr().out
+
+
+def test_the_same_data_with_another_date_or_branch_updates_them(tmp_path, capsys):
+    db = tmp_path / "h.sqlite"
+    path = _gbench_file(tmp_path / "run.json", [0.01, 0.02])
+    assert _history("add", path, "--commit", "c1", "--machine", "box", "--date", "2026-01-01T00:00:00Z",
+                    "--branch", "main", "--db", db) == 0
+    capsys.readouterr()
+    assert _history("add", path, "--commit", "c1", "--machine", "box", "--date", "2026-02-01T00:00:00Z",
+                    "--branch", "topic", "--commit-date", "2025-12-31T00:00:00Z", "--db", db) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("history: already in") and "(same data)" in line
+    assert "date 2026-01-01T00:00:00+00:00 -> 2026-02-01T00:00:00+00:00" in line and "branch main -> topic" in line
+    assert "commit date (none) -> 2025-12-31T00:00:00+00:00" in line
+    [info] = _entries(db)
+    assert (info.date, info.branch, info.commit_date) == ("2026-02-01T00:00:00+00:00", "topic",
+                                                          "2025-12-31T00:00:00+00:00")
+    assert _history("add", path, "--commit", "c1", "--machine", "box", "--date", "2026-02-01T00:00:00Z",
+                    "--db", db) == 0  # no --branch: the stored one stays
+    assert capsys.readouterr().out.strip().endswith("(same data)") and _entries(db)[0].branch == "topic"
+
+
+def test_the_read_verbs_open_the_database_read_only(tmp_path, monkeypatch, capsys):
+    from parbench.history import changepoints, dashboard
+    db = tmp_path / "h.sqlite"
+    for number in range(2):
+        assert _history("add", _gbench_file(tmp_path / f"r{number}.json", [0.01 + number, 0.02]),
+                        "--commit", f"c{number}", "--machine", "box", "--db", db) == 0
+    assert not (tmp_path / "h.sqlite-wal").exists()  # the last writer folded it in
+    db.chmod(0o444)
+    before = db.read_bytes()
+    monkeypatch.setattr(dashboard, "write_dashboard", lambda series, changes, out, left_out: out / "index.html")
+    monkeypatch.setattr(changepoints, "find_regressions", lambda series, alpha: [])
+    for verb in (["list"], ["regressions"], ["report", "--out", tmp_path / "site"]):
+        assert _history(*verb, "--db", db) == 0
+    with open_store(db, create=False) as store:
+        assert len(store.entries()) == 2
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            store.db.execute("DELETE FROM entries")  # read-only as SQLite opened it, root or not
+    assert db.read_bytes() == before
+    # a folder where no -shm can be made: a database without changes in a -wal is read as it is
+    monkeypatch.setattr(store_module.sqlite3, "connect", _no_shm(sqlite3.connect))
+    assert _history("list", "--db", db) == 0 and "2 entries" in capsys.readouterr().out
+    (tmp_path / "h.sqlite-wal").write_bytes(b"changes")  # not without them: refused, not read stale
+    _refused("h.sqlite-wal holds changes not yet in the database file", "list", "--db", db)
+
+
+def _no_shm(connect):
+    """sqlite3.connect as in a read-only folder: read-only WAL needs a -shm it cannot make."""
+    def connecting(database, *args, **options):
+        if "immutable=1" in str(database):
+            return connect(database, *args, **options)
+
+        class Refusing:
+            def execute(self, *_):
+                raise sqlite3.OperationalError("attempt to write a readonly database")
+
+            def close(self):
+                pass
+        return Refusing()
+    return connecting
+
+
+def test_what_a_killed_rebuild_left_is_removed_by_the_next_write(tmp_path):
+    db = tmp_path / "h.sqlite"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    dead_pid = int(dead.stdout)
+    left = [tmp_path / f".h.sqlite.rebuilding-{dead_pid}{suffix}" for suffix in ("", "-wal", "-shm")]
+    running = tmp_path / f".h.sqlite.rebuilding-{os.getppid()}"  # a rebuild still at work
+    for path in (*left, running):
+        path.write_bytes(b"x")
+    path = _gbench_file(tmp_path / "run.json", [0.01, 0.02])
+    assert _history("add", path, "--commit", "c1", "--machine", "box", "--db", db) == 0
+    assert not any(p.exists() for p in left) and running.exists()
+    left[0].write_bytes(b"x")
+    assert _history("rebuild", _sweep(tmp_path / "results" / "one").parent, "--db", db) == 0
+    assert not left[0].exists() and running.exists()
+
+
+def test_the_read_verbs_never_make_a_database_of_an_empty_file(tmp_path):
+    db = tmp_path / "h.sqlite"
+    db.touch()
+    for verb in ("list", "regressions", "report"):
+        _refused("not a history database (empty file)", verb, "--db", db)
+    assert db.stat().st_size == 0 and sorted(p.name for p in tmp_path.iterdir()) == ["h.sqlite"]
+    with sqlite3.connect(db) as connection:  # an SQLite database without tables: the same for a reader
+        connection.execute("CREATE TABLE t (x)")
+        connection.execute("DROP TABLE t")
+    _refused("not a history database (an empty SQLite database)", "list", "--db", db)
+
+
+def test_times_that_are_not_valid_are_counted_or_refused(tmp_path, capsys):
+    db = tmp_path / "h.sqlite"
+    path = _gbench_file(tmp_path / "run.json", [0.01, 0.02])
+    data = json.loads(path.read_text())
+    data["benchmarks"] += [{**entry("work/b", 0.01, index), "real_time": value}
+                           for index, value in enumerate([float("nan"), -1.0])]
+    path.write_text(json.dumps(data))
+    assert _history("add", path, "--commit", "c1", "--machine", "box", "--db", db) == 0
+    assert "(2 benchmarks, 1 without a valid time (failed, or no valid time))" in capsys.readouterr().out
+    for name, seconds in (("nan", float("nan")), ("inf", float("inf")), ("negative", -0.5)):
+        bad = _gbench_file(tmp_path / f"{name}.json", [seconds, seconds])
+        _refused("none of its 1 benchmarks has a valid time", "add", bad, "--commit", "c2", "--machine", "box",
+                 "--db", db)
+    assert len(_entries(db)) == 1

@@ -10,10 +10,12 @@ from pathlib import Path
 
 from .. import UserError
 from ..state import STATE_FILE
-from ..util import REPO_ROOT, one_line
+from ..util import REPO_ROOT, make_folder, one_line
 from .ingest import folders_under, from_folder, from_gbench_file
 from .records import Change, Entry, EntryInfo, Series, confidence_text, p_text
-from .store import DB_VARIABLE, DamagedDatabase, Store, default_path, is_sha, open_store, same_commit
+from .store import (DB_VARIABLE, DamagedDatabase, EmptyDatabase, ForeignDatabase, Store, check_database_file,
+                    default_path, is_sha, journals, open_store, rebuild_path, remove_stale_rebuilds, same_commit,
+                    take_lock)
 
 
 def run_history(args) -> int:
@@ -28,12 +30,15 @@ def _short(commit: str, dirty: bool = False) -> str:
     return one_line(commit[:12]) + ("+dirty" if dirty else "")
 
 
-def _added_line(entry: Entry, added: bool, path: Path) -> str:
+def _added_line(entry: Entry, added: bool, path: Path, changed: list[str] | None = None) -> str:
     if not added:
-        updated = f"; {len(entry.verdicts)} check verdicts recorded" if entry.verdicts else ""
-        return f"history: already in {path} (same data){updated}"
+        updated = [f"{len(entry.verdicts)} check verdicts recorded"] if entry.verdicts else []
+        updated += changed or []
+        return f"history: already in {path} (same data){''.join('; ' + line for line in updated)}"
+    failed = sum(1 for measurement in entry.benchmarks.values() if measurement.error)
+    without = f", {failed} without a valid time (failed, or no valid time)" if failed else ""
     return (f"history: added {_short(entry.commit, entry.dirty)} {one_line(entry.machine)} "
-            f"({len(entry.benchmarks)} benchmarks) to {path}")
+            f"({len(entry.benchmarks)} benchmarks{without}) to {path}")
 
 
 def _add(args, path: Path) -> int:
@@ -51,11 +56,12 @@ def _add(args, path: Path) -> int:
     else:
         entry = from_gbench_file(source, args.commit, args.machine, args.date, args.branch or "", args.commit_date)
     notes: list[str] = []
+    changed: list[str] = []
     with open_store(path) as store:
-        added = store.add(entry, notes)
+        added = store.add(entry, notes, changed)
     for note in notes:
         print(note)
-    print(_added_line(entry, added, path))
+    print(_added_line(entry, added, path, changed))
     return 0
 
 
@@ -83,22 +89,24 @@ def _list(args, path: Path) -> int:
     return 0
 
 
-def _sidecars(path: Path) -> list[Path]:
-    """The database and the journal files SQLite keeps beside it."""
-    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"),
-            path.with_name(path.name + "-journal")]
-
-
 def _old_database(path: Path) -> tuple[list[Entry], str]:
     """The entries of the database there that no folder can make again (those added from files),
-    and why it cannot be read ("" when it can, or when there is none)."""
+    and why it cannot be read ("" when it can, is empty, or there is none). A readable database
+    that is not this parbench's history (another program's, a newer schema) is refused: it is not
+    ours to replace."""
     if not path.exists():
         return [], ""
     try:
-        with Store(path, create=False) as store:
+        # lock=False: the rebuild holds the lock exclusive (a v1 database is migrated under it)
+        with Store(path, create=False, lock=False) as store:
             return store.file_entries(), ""
+    except ForeignDatabase as error:
+        raise UserError(f"history rebuild: {one_line(error)}; not replaced (rebuild only replaces a history "
+                        "database, or a damaged file)") from None
     except DamagedDatabase as error:
         return [], str(error)
+    except EmptyDatabase:
+        return [], ""  # nothing in it to keep
 
 
 def _rebuild(args, path: Path) -> int:
@@ -108,45 +116,112 @@ def _rebuild(args, path: Path) -> int:
             raise UserError("history rebuild: an empty folder name (an unset variable?)")
         if not Path(root).is_dir():
             raise UserError(f"history rebuild {root}: no such folder")
-    carried, damaged = _old_database(path)
-    fresh = path.with_name(f".{path.name}.rebuilding-{os.getpid()}")
-    for stale in _sidecars(fresh):
-        stale.unlink(missing_ok=True)
-    added, failed = 0, []
+    check_database_file(path)
+    target = Path(os.path.realpath(path))  # a link to the database stays a link: its target is replaced
+    make_folder(target.parent)
+    lock = take_lock(target, exclusive=True)  # no writer adds to the old file while it is replaced
     try:
-        with open_store(fresh) as store:
-            for entry in carried:
-                added += store.add(entry)
-            for folder in folders_under(roots):
-                try:
-                    added += store.add(from_folder(folder))
-                except UserError as error:
-                    failed.append(f"{folder}: {one_line(error)}")
-        _replace_database(path, fresh, damaged)
+        remove_stale_rebuilds(target)
+        carried, damaged = _old_database(target)
+        count, failed, notes = _make_fresh(target, carried, roots)
+        try:
+            _replace_database(target, rebuild_path(target), damaged)
+        except OSError as error:
+            raise UserError(f"history rebuild: could not put the new database in place of {path} ({error})") \
+                from None
     finally:
-        for leftover in _sidecars(fresh):
+        for leftover in [rebuild_path(target), *journals(rebuild_path(target))]:
             leftover.unlink(missing_ok=True)
-    for line in failed:
-        print(f"history: not added: {line}")
-    print(f"history: rebuilt {path}: {added} entries ({len(carried)} from files kept), "
+        os.close(lock)
+    for line in notes + [f"history: not added: {line}" for line in failed]:
+        print(line)
+    print(f"history: rebuilt {path}: {count} entries ({len(carried)} from files kept), "
           f"{len(failed)} folders not readable")
     return 0
 
 
+def _make_fresh(target: Path, carried: list[Entry], roots: list[Path]) -> tuple[int, list[str], list[str]]:
+    """The new database, made beside the old one, complete in its file, synced and verified
+    (integrity and entry count) before anything is replaced. Any failure (a full disk) is one
+    line, and the old database stays as it was. Returns (entries, folders not readable, notes)."""
+    fresh = rebuild_path(target)
+    for stale in [fresh, *journals(fresh)]:
+        stale.unlink(missing_ok=True)
+    failed: list[str] = []
+    notes: list[str] = []
+    try:
+        store = Store(fresh, lock=False)
+        try:
+            for entry in carried:
+                store.add(entry, notes)
+            for folder in folders_under(roots):
+                try:
+                    entry = from_folder(folder)
+                except UserError as error:  # the folder's problem; a store error ends the rebuild
+                    failed.append(f"{folder}: {one_line(error)}")
+                    continue
+                store.add(entry, notes)
+            count = store.seal()
+        finally:
+            store.close()
+        _verify(fresh, count)
+    except (UserError, OSError, sqlite3.Error) as error:
+        why = error.strerror if isinstance(error, OSError) and error.strerror else one_line(error)
+        raise UserError(f"history rebuild: not rebuilt ({why}); {target} is left as it was") from None
+    return count, failed, notes
+
+
+def _verify(fresh: Path, count: int) -> None:
+    """The fresh database read back from its file alone: intact, and holding every entry."""
+    with Store(fresh, create=False, lock=False) as store:
+        integrity, found = store.check_integrity()
+    if integrity != "ok" or found != count:
+        raise UserError(f"the new database does not read back ({one_line(integrity)[:80]}, {found} of {count} "
+                        "entries)")
+
+
+def _aside_name(path: Path) -> Path:
+    """A new name beside the database for a damaged one: its time (to the microsecond) and our
+    PID, never a file that exists."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    aside = path.with_name(f"{path.name}.damaged-{stamp}-{os.getpid()}")
+    number = 1
+    while any(os.path.lexists(name) for name in [aside, *journals(aside)]):
+        number += 1
+        aside = path.with_name(f"{path.name}.damaged-{stamp}-{os.getpid()}-{number}")
+    return aside
+
+
+def _move_aside(old: Path, new: Path) -> None:
+    try:
+        os.link(old, new)  # fails rather than replace a file at that name
+    except FileExistsError:
+        raise
+    except OSError:  # a file system without hard links: _aside_name found the name free
+        os.rename(old, new)
+        return
+    os.unlink(old)
+
+
 def _replace_database(path: Path, fresh: Path, damaged: str) -> None:
-    """The fresh database in place of the old one: a damaged one is kept aside (never deleted),
-    a readable one (whose file entries were carried across) removed."""
+    """The fresh database in place of the old one: a damaged one is kept aside (never deleted,
+    never over another file), a readable one (whose file entries were carried across) replaced.
+    The old one's journals go: a hot -journal would be played into the new file."""
     if damaged:
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        aside = path.with_name(f"{path.name}.damaged-{stamp}")
-        for old, new in zip(_sidecars(path), _sidecars(aside)):
+        aside = _aside_name(path)
+        for old, new in zip([path, *journals(path)], [aside, *journals(aside)]):
             if old.exists():
-                os.replace(old, new)
+                _move_aside(old, new)
         print(f"history: the damaged database is kept as {aside}")
-    else:
-        for old in _sidecars(path)[1:]:
-            old.unlink(missing_ok=True)
+    path.with_name(path.name + "-journal").unlink(missing_ok=True)
     os.replace(fresh, path)
+    for old in journals(path):
+        old.unlink(missing_ok=True)
+    fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)  # the rename itself on disk
+    finally:
+        os.close(fd)
 
 
 def _check_alpha(alpha: float) -> None:
@@ -313,8 +388,12 @@ def record_folder(directory: Path, stream=None) -> None:
     try:
         path = default_path()
         entry = from_folder(Path(directory))
+        notes: list[str] = []
+        changed: list[str] = []
         with open_store(path) as store:
-            added = store.add(entry)
-        print(_added_line(entry, added, path), file=stream, flush=True)
+            added = store.add(entry, notes, changed)
+        for note in notes:
+            print(note, file=stream, flush=True)
+        print(_added_line(entry, added, path, changed), file=stream, flush=True)
     except (UserError, OSError, sqlite3.Error) as error:
         print(f"history: not recorded ({one_line(error)})", file=stream, flush=True)

@@ -8,7 +8,10 @@ slowest; a machine of one commit: a bar), each change marked in its machine's co
 begins, its size and interval in a band above the data. The y axis spans at least
 MIN_SPAN of the data's middle, so that a series moving within its noise looks flat. The page is
 self-contained (no script, style or font from elsewhere; charts by relative links) and every
-name in it is escaped: benchmark and machine names come from files anyone may have written.
+name in it is escaped: benchmark and machine names come from files anyone may have written (a
+very long one is cut, whole in a title attribute; a chart draws control characters as \\xNN).
+The charts are drawn into a temporary folder and moved into place with the page at the end: a
+report stopped half-way leaves the earlier one as it was (a first one: nothing).
 Opened with #selftest, it checks itself (images loaded, in-page links landing, no errors) and
 writes the result into <pre id="selftest">: tests/python/test_history_dashboard.py opens it in
 headless Chromium.
@@ -19,7 +22,10 @@ import hashlib
 import html
 import io
 import math
+import os
 import re
+import shutil
+import tempfile
 from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,7 +38,7 @@ from matplotlib.transforms import blended_transform_factory, offset_copy
 
 from .. import UserError, stats
 from ..plot import style
-from ..util import atomic_write_bytes, atomic_write_text, make_folder
+from ..util import atomic_write_text, file_mode, make_folder, one_line
 from .changepoints import MIN_COMMITS, MIN_SEGMENT
 from .records import Change, Series, confidence_text, p_text
 
@@ -48,6 +54,14 @@ LINE_OFFSET = 3.0
 LABEL_GAP = 6  # pixels between two labels of one row
 _CHART_NAME = re.compile(r"[A-Za-z0-9_.-]{0,60}-[0-9a-f]{10}\.png")
 _UNITS = (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9))
+# Names come from files anyone may have written: a chart shows at most this many characters of
+# one (a 100,000-character name made an image too large to draw), the page this many before an
+# ellipsis, the whole name in its title attribute.
+MAX_CHART_NAME = 160
+MAX_PAGE_NAME = 300
+MAX_LEGEND_NAME = 40  # a machine's, in the legend
+MAX_MARK_NAME = 16  # a machine's, in a change's label (the legend names it in full): the label fits its half
+TITLE_WIDTH = 0.8  # at most this share of the figure's width: the axes begin right of the y labels
 
 
 def write_dashboard(series: list[Series], changes: list[Change], out: Path, left_out: list | None = None) -> Path:
@@ -59,30 +73,74 @@ def write_dashboard(series: list[Series], changes: list[Change], out: Path, left
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UserError(f"history report --out: {out} is not a folder")
-    make_folder(out / CHARTS)
-    by_benchmark: dict[str, list[Series]] = defaultdict(list)
-    for one in series:
-        if one.points:
-            by_benchmark[one.benchmark].append(one)
-    colours = _machine_colours(series)
-    sections, written = [], set()
+    made = _first_missing(out)
+    make_folder(out)
+    # The charts are drawn into a folder of their own and moved into place with the page at the
+    # end: a report stopped half-way (Ctrl-C, an error) leaves the earlier report as it was.
+    staging = Path(tempfile.mkdtemp(prefix=f".{CHARTS}.", suffix=".tmp", dir=out))
+    try:
+        by_benchmark: dict[str, list[Series]] = defaultdict(list)
+        for one in series:
+            if one.points:
+                by_benchmark[one.benchmark].append(one)
+        sections = _draw_charts(by_benchmark, changes, _machine_colours(series), staging)
+        dates = {(s.benchmark, s.machine, p.commit): p.order for s in series for p in s.points}
+        candidates = max((c.candidates for c in changes), default=0)
+        page = _page(_changes_table(changes, dates, set(by_benchmark)), sections, series, left_out or [], candidates)
+        _publish(out, staging, page)
+    except BaseException:
+        if made is not None:  # a first report: nothing of it stays
+            shutil.rmtree(made, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out / "index.html"
+
+
+def _first_missing(path: Path) -> Path | None:
+    """The outermost folder of `path` that does not exist yet (None: it exists)."""
+    missing = None
+    while not path.exists() and not path.is_symlink() and path != path.parent:
+        missing, path = path, path.parent
+    return missing
+
+
+def _draw_charts(by_benchmark: dict[str, list[Series]], changes: list[Change], colours: dict,
+                 folder: Path) -> list[str]:
+    """A chart per benchmark in `folder`; returns the page's section of each."""
+    sections = []
     for benchmark in sorted(by_benchmark):
         own = [c for c in changes if c.benchmark == benchmark]
         chart = _chart_name(benchmark)
         commits = _commit_order(by_benchmark[benchmark])
         figure = chart_figure(benchmark, by_benchmark[benchmark], own, commits, colours)
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
-        atomic_write_bytes(out / CHARTS / chart, buffer.getvalue())
-        written.add(chart)
+        # a new file in a folder of this run's own: no atomic write (nor its fsync) needed here
+        fd = os.open(folder / chart, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, file_mode())
+        with os.fdopen(fd, "wb") as file:
+            file.write(_png(figure))
         sections.append(_section(benchmark, by_benchmark[benchmark], own, commits, chart))
+    return sections
+
+
+def _png(figure: Figure) -> bytes:
+    """The figure as PNG, cropped to what it draws. The same image as savefig's
+    bbox_inches="tight", whose own layout pass before measuring took an eighth of a report's time."""
+    box = figure.get_tightbbox(figure.canvas.get_renderer()).padded(0.1)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches=box, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def _publish(out: Path, staging: Path, page: str) -> None:
+    """The new charts moved into OUT/charts, then the page written, then the charts no longer
+    shown removed: stopped at any point, the page in place finds every chart it shows."""
+    make_folder(out / CHARTS)
+    written = set()
+    for chart in sorted(path.name for path in staging.iterdir()):
+        os.replace(staging / chart, out / CHARTS / chart)
+        written.add(chart)
+    atomic_write_text(out / "index.html", page)
     _remove_stale_charts(out / CHARTS, written)
-    dates = {(s.benchmark, s.machine, p.commit): p.order for s in series for p in s.points}
-    candidates = max((c.candidates for c in changes), default=0)
-    page = _page(_changes_table(changes, dates, set(by_benchmark)), sections, series, left_out or [], candidates)
-    index = out / "index.html"
-    atomic_write_text(index, page)
-    return index
 
 
 def section_id(benchmark: str) -> str:
@@ -145,9 +203,26 @@ def _order_name(series: list[Series]) -> str:
             else "commit (by commit date; where unknown, by date measured)")
 
 
-def _plain(text: str) -> str:
-    """text as matplotlib draws it literally (a '$' in a name would start its math mode)."""
-    return str(text).replace("$", r"\$")
+def _plain(text: str, limit: int = MAX_CHART_NAME) -> str:
+    """text as matplotlib draws it literally, on one line: a '$' would start its math mode, a
+    control character has no glyph (a warning of several lines each), a newline would add a line;
+    cut to `limit` characters."""
+    shown = one_line(text)
+    if len(shown) > limit:
+        shown = shown[:limit - 1] + "…"
+    return shown.replace("$", r"\$")
+
+
+def _name_html(name: str) -> str:
+    """A name for the page, escaped: a very long one cut, whole in its title attribute."""
+    if len(name) <= MAX_PAGE_NAME:
+        return html.escape(name)
+    return f'<span title="{html.escape(name)}">{html.escape(name[:MAX_PAGE_NAME - 1])}…</span>'
+
+
+def _short(name: str, limit: int = MAX_PAGE_NAME) -> str:
+    """A name cut to `limit` characters (an image's alt text, a machine's name in a label)."""
+    return name if len(name) <= limit else name[:limit - 1] + "…"
 
 
 def _label(one: Series, series: list[Series]) -> str:
@@ -214,7 +289,7 @@ def chart_figure(benchmark: str, series: list[Series], changes: list[Change], co
     shapes = {"bar" if sum(1 for p in one.points if _times(p)) == 1 else "band" for one in series}
     ax.set_ylabel(f"time per run (median; {' or '.join(sorted(shapes, reverse=True)) or 'band'}: fastest to slowest)")
     ax.set_xlabel(_order_name(series))
-    ax.set_title(_plain(benchmark), loc="left", fontsize=9)
+    _title(fig, ax, benchmark)
     handles, labels = ax.get_legend_handles_labels()
     if handles:
         fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0),
@@ -222,6 +297,20 @@ def chart_figure(benchmark: str, series: list[Series], changes: list[Change], co
     marks = _mark_changes(fig, ax, series, changes, position, colours)
     _fit(fig, ax, marks, limits)
     return fig
+
+
+def _title(fig, ax, benchmark: str) -> None:
+    """The benchmark's name over the chart, cut short enough to fit the figure's width (a name
+    wider than the figure leaves tight_layout no room: a warning, and a squeezed chart)."""
+    room = TITLE_WIDTH * fig.bbox.width
+    limit = MAX_CHART_NAME
+    title = ax.set_title(_plain(benchmark, limit), loc="left", fontsize=9)
+    for _ in range(4):  # each cut in proportion to the overflow; names of wide glyphs take two
+        width = title.get_window_extent(fig.canvas.get_renderer()).width
+        if width <= room or limit <= 10:
+            break
+        limit = max(10, min(limit - 1, int(len(title.get_text()) * room / width)))
+        title.set_text(_plain(benchmark, limit))
 
 
 def _draw_series(ax, series: list[Series], position: dict, colours: dict) -> tuple[float, float] | None:
@@ -243,14 +332,14 @@ def _draw_series(ax, series: list[Series], position: dict, colours: dict) -> tup
         else:
             ax.fill_between(xs, lows, highs, color=colour, alpha=0.18, linewidth=0)
         ax.plot(xs, medians, color=colour, marker="o", markersize=3.5, linewidth=1.4,
-                label=_plain(_label(one, series)))
+                label=_plain(_label(one, series), MAX_LEGEND_NAME))
     return (min(drawn), max(drawn)) if drawn else None
 
 
 def _mark_changes(fig, ax, series: list[Series], changes: list[Change], position: dict, colours: dict) -> list:
     """A dashed line between the last commit before and the first after each change, in its
     machine's colour (several at one commit side by side), and its label: its size, interval
-    and confidence (its machine's name too where the chart has several). Returns the labels,
+    and confidence (its machine's name too, cut short, where the chart has several). Returns the labels,
     which _fit stacks above the data."""
     marks = sorted((c for c in changes if c.commit in position), key=lambda c: (position[c.commit], c.machine))
     at_commit: dict[str, list[Change]] = defaultdict(list)
@@ -268,7 +357,7 @@ def _mark_changes(fig, ax, series: list[Series], changes: list[Change], position
         ax.plot([x, x], [0, 1], transform=offset_copy(base, fig=fig, x=shift, units="points"), color=colour,
                 linestyle="--", linewidth=1.2, zorder=3)
         right = x > len(position) / 2  # its label on the side with room
-        text = (f"{change.machine}: " if several else "") + _change_text(change)
+        text = (f"{_short(change.machine, MAX_MARK_NAME)}: " if several else "") + _change_text(change)
         labels.append(ax.text(x, 1.0, _plain(text), color=colour, fontsize=7.5, va="top",
                               ha="right" if right else "left", zorder=5,
                               transform=offset_copy(base, fig=fig, x=shift + (-2 if right else 2), units="points"),
@@ -336,7 +425,7 @@ def _spread(one: Series, changes: list[Change], series: list[Series]) -> float |
 def _line_details(one: Series, series: list[Series], changes: list[Change]) -> str:
     """What one machine's line shows: its commits, their spread, or why it cannot show a change."""
     count = sum(1 for p in one.points if _times(p))
-    name = html.escape(_label(one, series))
+    name = _name_html(_label(one, series))
     if count == 0:
         return f"{name}: no commit with a time (every run failed)"
     if count == 1:
@@ -359,11 +448,11 @@ def _changes_table(changes: list[Change], dates: dict, charted: set[str]) -> str
 
     rows = []
     for change in sorted(changes, key=newest, reverse=True):
-        name = html.escape(change.benchmark)
+        name = _name_html(change.benchmark)
         link = f'<a href="#{section_id(change.benchmark)}">{name}</a>' if change.benchmark in charted else name
         kind = "slower" if change.ratio > 1 else "faster"
         rows.append(
-            f'<tr class="{kind}"><td>{link}</td><td>{html.escape(change.machine)}</td>'
+            f'<tr class="{kind}"><td>{link}</td><td>{_name_html(change.machine)}</td>'
             f'<td><code title="{html.escape(change.commit)}">{html.escape(change.commit[:SHORT_SHA])}</code>'
             f'{" (newest commit only: provisional)" if change.provisional else ""}</td>'
             f'<td>{html.escape(dates.get((change.benchmark, change.machine, change.commit), "")[:10])}</td>'
@@ -376,16 +465,16 @@ def _changes_table(changes: list[Change], dates: dict, charted: set[str]) -> str
 
 def _section(benchmark: str, series: list[Series], changes: list[Change], commits: list[str], chart: str) -> str:
     machines = sorted({_label(s, series) for s in series})
-    alt = (f"{benchmark}: median time per run over {len(commits)} commits, one line per machine "
-           f"({', '.join(machines)}); {len(changes)} change(s) marked")
+    alt = (f"{_short(benchmark)}: median time per run over {len(commits)} commits, one line per machine "
+           f"({', '.join(map(_short, machines))}); {len(changes)} change(s) marked")
     lines = "".join(f"<li>{_line_details(one, series, changes)}</li>"
                     for one in sorted(series, key=lambda s: (s.machine, s.config_hash)))
-    found = "".join(f"<li>{html.escape(c.machine)}: {html.escape(_change_text(c))} from "
+    found = "".join(f"<li>{_name_html(c.machine)}: {html.escape(_change_text(c))} from "
                     f"<code>{html.escape(c.commit[:SHORT_SHA])}</code>"
                     f"{' (newest commit only: provisional)' if c.provisional else ''}</li>" for c in changes)
-    return (f'<section id="{section_id(benchmark)}"><h2>{html.escape(benchmark)}</h2>'
+    return (f'<section id="{section_id(benchmark)}"><h2>{_name_html(benchmark)}</h2>'
             f'<img src="{CHARTS}/{html.escape(chart)}" alt="{html.escape(alt)}">'
-            f'<p>{len(commits)} commit(s) on {len(machines)} machine(s): {html.escape(", ".join(machines))}.</p>'
+            f'<p>{len(commits)} commit(s) on {len(machines)} machine(s): {", ".join(map(_name_html, machines))}.</p>'
             f'<ul class="lines">{lines}</ul>'
             + (f'<p>Changes:</p><ul class="found">{found}</ul>' if found else "<p>No change found.</p>")
             + "</section>")
@@ -401,7 +490,7 @@ def _left_out_text(item) -> str:
 def _left_out(items: list) -> str:
     if not items:
         return ""
-    listed = "".join(f"<li>{html.escape(_left_out_text(item))}</li>" for item in items)
+    listed = "".join(f"<li>{_name_html(_left_out_text(item))}</li>" for item in items)
     return (f'<div id="left-out"><p>{len(items)} entr{"y" if len(items) == 1 else "ies"} left out: built from '
             f'trees with uncommitted changes, their code is no commit\'s.</p><ul>{listed}</ul></div>')
 
@@ -466,7 +555,7 @@ def _page(table: str, sections: list[str], series: list[Series], left_out: list,
     benchmarks = sorted({s.benchmark for s in series if s.points})
     machines = sorted({s.machine for s in series})
     commits = {p.commit for s in series for p in s.points}
-    contents = "".join(f'<li><a href="#{section_id(b)}">{html.escape(b)}</a></li>' for b in benchmarks)
+    contents = "".join(f'<li><a href="#{section_id(b)}">{_name_html(b)}</a></li>' for b in benchmarks)
     summary = (f"{len(benchmarks)} benchmark(s) on {len(machines)} machine(s) over {len(commits)} commit(s)."
                if benchmarks else "The history holds no measurement of these benchmarks yet.")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

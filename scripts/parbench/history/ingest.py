@@ -12,25 +12,27 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from .. import UserError
 from ..gbench import ResultSet, load_results
 from ..provenance import signature
-from ..state import STATE_FILE, read_env, read_state, result_files, state_digest
+from ..state import STATE_FILE, missing_raw_files, read_env, read_state, result_files, state_digest
 from ..util import load_json, one_line
 from .records import Entry, Measurement
 from .store import content_digest, digest
 
 CHECK_FILE = "check.json"
+FUTURE_SLACK = timedelta(days=1)
 MAX_LABEL = 200
 _BAD_LABEL = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def utc_date(text, where: str) -> str:
     """An ISO 8601 date as UTC text of one form (string order is time order); a date without an
-    offset is taken as UTC."""
+    offset is taken as UTC. One more than a day ahead of now is refused: it would stay the newest
+    forever (a wrong clock, or a typo)."""
     try:
         # "Z": Python before 3.11 reads only "+00:00"
         moment = datetime.fromisoformat(re.sub(r"[Zz]$", "+00:00", text.strip())) if isinstance(text, str) else None
@@ -40,7 +42,13 @@ def utc_date(text, where: str) -> str:
         raise UserError(f"{where}: {json.dumps(text)[:60]} is not an ISO 8601 date (e.g. 2026-01-31T12:00:00+00:00)")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+    try:
+        moment = moment.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01T00:00:00+05:00 is before year 1 in UTC
+        raise UserError(f"{where}: {json.dumps(text)[:60]} is out of range in UTC (years 1 to 9999)") from None
+    if moment > datetime.now(timezone.utc) + FUTURE_SLACK:
+        raise UserError(f"{where}: {json.dumps(text)[:60]} is more than a day in the future (a wrong clock?)")
+    return moment.isoformat(timespec="seconds")
 
 
 def check_label(value: str | None, flag: str) -> str:
@@ -120,6 +128,12 @@ def from_folder(directory: Path) -> Entry:
     commit_date = git.get("commit_date") or ""  # a sweep of an older parbench records none
     if commit_date:
         commit_date = utc_date(commit_date, f"{directory / 'env.json'}: git.commit_date")
+    missing = missing_raw_files(directory, state)
+    if missing:
+        # result_files skips it (check names it): an entry without it would replace the sweep's whole one
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise UserError(f"{directory}: {one_line(missing[0])[:100]}, recorded by {STATE_FILE}, is missing{more}: "
+                        "not added")
     benchmarks = _measurements(load_results(result_files(directory)))
     entry = Entry(commit=commit, dirty=bool(git.get("dirty", False)), branch=str(git.get("branch") or ""),
                   date=utc_date(state["started"], f"{directory / STATE_FILE}: started"),
@@ -156,6 +170,10 @@ def from_gbench_file(path: Path, commit: str, machine: str, date: str | None, br
     if not benchmarks:
         raise UserError(f"{path}: no benchmark repetitions (only aggregates? run it without "
                         "--benchmark_report_aggregates_only)")
+    if all(measurement.error for measurement in benchmarks.values()):
+        reasons = sorted({measurement.error for measurement in benchmarks.values()})
+        raise UserError(f"{path}: none of its {len(benchmarks)} benchmarks has a valid time ({reasons[0][:80]}"
+                        f"{' ...' if len(reasons) > 1 else ''}): nothing to add")
     entry = Entry(commit=commit, dirty=False, branch=branch, date=when, machine=machine,
                   fingerprint=hashlib.sha256(machine.encode()).hexdigest(), config="", config_hash="",
                   source=str(path.resolve()), benchmarks=benchmarks, commit_date=commit_date)

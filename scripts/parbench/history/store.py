@@ -1,7 +1,10 @@
 """The history database: one SQLite file (results/history.sqlite, PARBENCH_HISTORY_DB or --db).
 
 Writers are safe together: WAL journal, a busy timeout, and every write in a BEGIN IMMEDIATE
-transaction. The schema's version is PRAGMA user_version; MIGRATIONS[i] takes a database from
+transaction. Every writer also holds DB.lock (flock) shared, and a rebuild holds it exclusive
+for its whole run: a writer connected to the old file while a rebuild replaces it would write into
+a deleted file. The read verbs open the database read-only (never create, initialise or lock it).
+The schema's version is PRAGMA user_version; MIGRATIONS[i] takes a database from
 version i to i + 1, so a new version is one function appended to the list. The results folders
 stay the source of truth: a damaged database is one line saying `history rebuild` makes it again.
 
@@ -15,13 +18,18 @@ longer of the two (see Store.add).
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import glob
 import hashlib
 import json
 import os
 import re
 import sqlite3
+import stat
+import time
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import quote
 
 from .. import UserError
 from ..util import REPO_ROOT, make_folder, one_line
@@ -29,12 +37,23 @@ from .records import Entry, EntryInfo, Measurement, Point, Series
 
 DB_VARIABLE = "PARBENCH_HISTORY_DB"
 BUSY_SECONDS = 30
+LOCK_SECONDS = 30  # how long a writer waits for a rebuild (and a rebuild for the writers) before one line
 REBUILD_ADVICE = "./parbench history rebuild makes it again from the results folders"
 
 
 class DamagedDatabase(UserError):
-    """A file that cannot be read as this parbench's history (damaged, another program's, a newer
-    schema): rebuild keeps it aside and makes the database again."""
+    """A file that cannot be read as a database (damaged, not SQLite): rebuild keeps it aside and
+    makes the database again."""
+
+
+class EmptyDatabase(UserError):
+    """An empty file, or an SQLite database without tables: no history yet (a read verb says so;
+    a writer makes the history database in it)."""
+
+
+class ForeignDatabase(UserError):
+    """A readable SQLite database that is not this parbench's history (another program's tables,
+    a newer schema): refused, and never moved or written, rebuild included."""
 
 
 def default_path() -> Path:
@@ -92,6 +111,17 @@ def _v2_commit_date(db: sqlite3.Connection) -> None:
 # MIGRATIONS[i] takes the schema from user_version i to i + 1 (inside the caller's transaction).
 MIGRATIONS = [_v1_initial, _v2_commit_date]
 
+
+def _check_version(path: Path, version: int, tables: int) -> None:
+    """A schema this parbench can use or migrate: not a newer one, not another program's tables."""
+    if version > len(MIGRATIONS):
+        raise ForeignDatabase(f"{path}: history schema version {version} is newer than this parbench's "
+                              f"({len(MIGRATIONS)}); use a newer parbench")
+    if version == 0 and tables:
+        raise ForeignDatabase(f"{path}: an SQLite file holding other tables, not a history database; give "
+                              "another --db")
+
+
 # A name that may be a SHA, short or full: two such names, one a prefix of the other, are one commit.
 _SHA = re.compile(r"[0-9a-fA-F]{7,64}")
 
@@ -137,31 +167,180 @@ def _explain(path: Path, error: sqlite3.Error) -> UserError:
     return DamagedDatabase(f"{path}: damaged or not a history database ({one_line(text)}); {REBUILD_ADVICE}")
 
 
-class Store:
-    """An open history database (see open_store)."""
+def lock_path(path: Path) -> Path:
+    """DB.lock beside the database's real file (a link to it and its target share one lock)."""
+    real = Path(os.path.realpath(path))
+    return real.with_name(real.name + ".lock")
 
-    def __init__(self, path: Path, create: bool = True):
+
+def take_lock(path: Path, exclusive: bool) -> int:
+    """The database's advisory lock (flock on DB.lock): shared for a writer (SQLite orders the
+    writers themselves), exclusive for a rebuild. Waits up to LOCK_SECONDS, then one line.
+    Returns the descriptor; closing it releases the lock (the kernel does, however we die)."""
+    lock = lock_path(path)
+    try:
+        # read-only: flock needs no write access, and nothing planted at the name is written through
+        fd = os.open(lock, os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o666)
+    except OSError as error:
+        raise UserError(f"{path}: cannot open its lock file {lock} ({error.strerror}); a writer needs write "
+                        "access to the database's folder") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UserError(f"{lock}: not a regular file; remove it (it is the history database's lock)")
+        deadline = time.monotonic() + LOCK_SECONDS
+        while True:
+            try:
+                fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+                return fd
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise UserError(f"{path}: in use by another history command (an add or a rebuild); try again"
+                                    if exclusive else f"{path}: the history database is being rebuilt; try again") \
+                        from None
+                time.sleep(0.05)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def rebuild_path(path: Path) -> Path:
+    """The temporary database a rebuild makes beside the database (named by the rebuild's PID)."""
+    return path.with_name(f".{path.name}.rebuilding-{os.getpid()}")
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    except (OverflowError, ValueError):
+        return False
+    return True
+
+
+def remove_stale_rebuilds(path: Path) -> list[Path]:
+    """Removes what a killed rebuild left beside the database (its temporary database and that
+    one's journals, named by a PID no longer running); returns what it removed."""
+    stale = re.compile(rf"\.{re.escape(path.name)}\.rebuilding-(\d+)(-wal|-shm|-journal)?")
+    removed = []
+    for name in glob.glob(glob.escape(str(path.parent / f".{path.name}.rebuilding-")) + "*"):
+        match = stale.fullmatch(Path(name).name)
+        if match and not _running(int(match[1])):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name)
+                removed.append(Path(name))
+    return removed
+
+
+def journals(path: Path) -> list[Path]:
+    """The journal files SQLite keeps beside a database."""
+    return [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal")]
+
+
+def check_database_file(path: Path, readonly: bool = False) -> None:
+    """Before SQLite touches it (SQLite would make /dev/null-journal beside a device): a regular
+    file or none (a link to one is fine); for the read verbs, one that exists and is not empty."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        if readonly:
+            raise UserError(f"no history database at {path} (a sweep adds itself; history add DIR)") from None
+        return
+    except OSError as error:
+        raise UserError(f"{path}: cannot read it ({error.strerror})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise UserError(f"{path}: a folder, not a history database file")
+    if not stat.S_ISREG(info.st_mode):
+        raise UserError(f"{path}: not a regular file (a device, FIFO or socket); give a history database file")
+    wal = journals(path)[0]
+    if readonly and info.st_size == 0 and not (wal.exists() and wal.stat().st_size):
+        raise EmptyDatabase(f"{path}: not a history database (empty file)")
+
+
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    """`path` opened read-only (URI mode=ro). A database in WAL mode needs its -shm: where that
+    cannot be made (a read-only folder), and no -wal holds changes, the file alone is the
+    database, read as immutable."""
+    uri = "file:" + quote(os.path.abspath(path)) + "?mode=ro"
+    db = sqlite3.connect(uri, uri=True, timeout=BUSY_SECONDS, isolation_level=None)
+    try:
+        db.execute("PRAGMA user_version").fetchone()  # opens the WAL index, if any
+        return db
+    except sqlite3.OperationalError as error:
+        db.close()
+        if "readonly" not in str(error) and "unable to open" not in str(error):
+            raise
+    wal, _, journal = journals(path)
+    holding = [name.name for name in (wal, journal) if name.exists() and name.stat().st_size]
+    if holding:
+        raise UserError(f"{path}: cannot be read without write access: {holding[0]} holds changes not yet in the "
+                        "database file (a history add by a user who may write it folds them in)")
+    return sqlite3.connect(uri + "&immutable=1", uri=True, timeout=BUSY_SECONDS, isolation_level=None)
+
+
+class Store:
+    """An open history database (see open_store). create=False opens it read-only: the read
+    verbs never create, initialise or lock it, so a read-only file can be read. A writable one
+    holds the database's lock shared until closed (lock=False: a rebuild's own temporary one)."""
+
+    def __init__(self, path: Path, create: bool = True, lock: bool = True):
         self.path = Path(path)
-        if not create and not self.path.exists():
-            raise UserError(f"no history database at {self.path} (a sweep adds itself; history add DIR)")
-        if self.path.is_dir():
-            raise UserError(f"{self.path}: a folder, not a history database file")
+        self.readonly = not create
+        self.lock = lock
+        self._lock_fd = -1
+        check_database_file(self.path, self.readonly)
         if create:
             make_folder(self.path.parent)
+            if lock:
+                self._lock_fd = take_lock(self.path, exclusive=False)
+                remove_stale_rebuilds(Path(os.path.realpath(self.path)))
         try:
-            # isolation_level None: no implicit transactions; each write opens its own IMMEDIATE one.
-            self.db = sqlite3.connect(str(self.path), timeout=BUSY_SECONDS, isolation_level=None)
+            self.db = self._connect()
+        except BaseException:
+            self._unlock()
+            raise
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            if self.readonly:
+                db = _connect_readonly(self.path)
+            else:
+                # isolation_level None: no implicit transactions; each write opens its own IMMEDIATE one.
+                db = sqlite3.connect(str(self.path), timeout=BUSY_SECONDS, isolation_level=None)
         except sqlite3.Error as error:
             raise _explain(self.path, error) from None
+        self.db = db
         try:
             with self._sqlite():
-                self.db.execute(f"PRAGMA busy_timeout = {BUSY_SECONDS * 1000}")
+                db.execute(f"PRAGMA busy_timeout = {BUSY_SECONDS * 1000}")
+                if self.readonly:
+                    return self._readable()
                 self._migrate()  # reads the header first: a file that is no database writes nothing
-                self.db.execute("PRAGMA journal_mode = WAL")
-                self.db.execute("PRAGMA foreign_keys = ON")
+                db.execute("PRAGMA journal_mode = WAL")
+                db.execute("PRAGMA foreign_keys = ON")
         except BaseException:
-            self.db.close()
+            db.close()
             raise
+        return db
+
+    def _readable(self) -> sqlite3.Connection:
+        """The read-only connection, once its schema is this parbench's: an older one is migrated
+        once by a writer (which needs write access), a newer or foreign one refused."""
+        latest = len(MIGRATIONS)
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version == latest:
+            return self.db
+        _check_version(self.path, version, self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
+        if version == 0:
+            raise EmptyDatabase(f"{self.path}: not a history database (an empty SQLite database)")
+        self.db.close()
+        Store(self.path, create=True, lock=self.lock).close()
+        self.db = _connect_readonly(self.path)
+        return self.db
 
     def __enter__(self) -> "Store":
         return self
@@ -170,7 +349,15 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        self.db.close()
+        try:
+            self.db.close()
+        finally:
+            self._unlock()
+
+    def _unlock(self) -> None:
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)  # closing releases the lock
+            self._lock_fd = -1
 
     @contextlib.contextmanager
     def _sqlite(self):
@@ -200,46 +387,64 @@ class Store:
         with self._transaction():
             # read again under the write lock: another process may have migrated it meanwhile
             version = self.db.execute("PRAGMA user_version").fetchone()[0]
-            if version > latest:
-                raise DamagedDatabase(f"{self.path}: history schema version {version} is newer than this "
-                                      f"parbench's ({latest}); use a newer parbench, or {REBUILD_ADVICE}")
-            if version == 0 and self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
-                raise DamagedDatabase(f"{self.path}: an SQLite file holding other tables, not a history "
-                                      "database; give another --db")
+            _check_version(self.path, version, self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
             for migration in MIGRATIONS[version:]:
                 migration(self.db)
             self.db.execute(f"PRAGMA user_version = {latest}")
 
-    def add(self, entry: Entry, notes: list[str] | None = None) -> bool:
-        """Stores the entry; False when an entry of the same data is there already (its verdicts
-        are then replaced by the entry's, if it brings any: check runs after the sweep; and its
-        commit date filled in, if it had none). An earlier entry of the same sweep (sweep_id)
-        with other data is replaced by this one.
+    def check_integrity(self) -> tuple[str, int]:
+        """SQLite's integrity check ("ok" when intact) and the number of entries."""
+        with self._sqlite():
+            return (self.db.execute("PRAGMA integrity_check").fetchone()[0],
+                    self.db.execute("SELECT count(*) FROM entries").fetchone()[0])
+
+    def seal(self) -> int:
+        """Finishes a database that is to be moved (a rebuild's): every page in the file itself
+        (checkpointed, out of WAL mode, so no -wal is left to lose), closes it and syncs it to disk.
+        Returns its entry count, for the caller to check against a fresh read."""
+        with self._sqlite():
+            count = self.db.execute("SELECT count(*) FROM entries").fetchone()[0]
+            busy, _, _ = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            mode = self.db.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
+        if busy or mode.lower() != "delete":
+            raise UserError(f"{self.path}: could not fold its write-ahead log into the file (busy {busy}, "
+                            f"journal mode {mode})")
+        self.close()
+        left = [journal.name for journal in journals(self.path) if journal.exists()]
+        if left:
+            raise UserError(f"{self.path}: {', '.join(left)} left after closing it (its pages are not all in the file)")
+        fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return count
+
+    def add(self, entry: Entry, notes: list[str] | None = None, changed: list[str] | None = None) -> bool:
+        """Stores the entry; False when an entry of the same data is there already. That one is
+        then updated: its verdicts replaced by the entry's, if it brings any (check runs after the
+        sweep), and its date, branch and commit date by the entry's where they differ (an empty
+        branch or commit date leaves the stored one); what changed is said in `changed`
+        ("date A -> B"), when given. An earlier entry of the same sweep (sweep_id) with other data
+        is replaced by this one, and a note says so (naming it when it had more benchmarks).
         A short and a full SHA of one commit are one name: the entry's commit, when a longer
         stored name begins with it, becomes that name (entry.commit and content_hash change),
         and stored entries under a shorter name of it are renamed to the entry's. What was
-        renamed is said in `notes` (one line each), when given."""
+        renamed or replaced is said in `notes` (one line each), when given."""
         if not entry.content_hash:
             raise ValueError("an entry without its content_hash")
         with self._transaction() as db:
             said = _one_name(db, entry)
             row = db.execute("SELECT id FROM entries WHERE content_hash = ?", (entry.content_hash,)).fetchone()
             if row is not None:
-                if entry.verdicts:
-                    db.execute("DELETE FROM verdicts WHERE entry_id = ?", row)
-                    db.executemany("INSERT INTO verdicts VALUES (?, ?, ?)",
-                                   [(row[0], name, status) for name, status in sorted(entry.verdicts.items())])
-                if entry.commit_date:
-                    db.execute("UPDATE entries SET commit_date = ? WHERE id = ? AND commit_date = ''",
-                               (entry.commit_date, row[0]))
+                updates = _update(db, row[0], entry)
             else:
-                if entry.sweep_id:
-                    for (old,) in db.execute("SELECT id FROM entries WHERE sweep_id = ?",
-                                             (entry.sweep_id,)).fetchall():
-                        _delete(db, old)
+                said += _replace_sweep(db, entry)
                 _insert(db, entry)
         if notes is not None:
             notes += said
+        if changed is not None and row is not None:
+            changed += updates
         return row is None
 
     def entries(self, machine: str | None = None) -> list[EntryInfo]:
@@ -367,6 +572,42 @@ def _one_name(db: sqlite3.Connection, entry: Entry) -> list[str]:
     return notes
 
 
+def _update(db: sqlite3.Connection, entry_id: int, entry: Entry) -> list[str]:
+    """The stored entry of the same data takes the entry's verdicts (if it brings any), and its
+    date, branch and commit date where they differ (an empty one leaves the stored one).
+    Returns what changed, "field old -> new"."""
+    if entry.verdicts:
+        db.execute("DELETE FROM verdicts WHERE entry_id = ?", (entry_id,))
+        db.executemany("INSERT INTO verdicts VALUES (?, ?, ?)",
+                       [(entry_id, name, status) for name, status in sorted(entry.verdicts.items())])
+    stored = db.execute("SELECT date, branch, commit_date FROM entries WHERE id = ?", (entry_id,)).fetchone()
+    changes = []
+    given = (entry.date, entry.branch, entry.commit_date)
+    for column, old, new in zip(("date", "branch", "commit_date"), stored, given):
+        if new and new != old:
+            db.execute(f"UPDATE entries SET {column} = ? WHERE id = ?", (new, entry_id))
+            changes.append(f"{column.replace('_', ' ')} {one_line(old) or '(none)'} -> {one_line(new)}")
+    return changes
+
+
+def _replace_sweep(db: sqlite3.Connection, entry: Entry) -> list[str]:
+    """Removes the stored entries of the entry's sweep (a sweep added again with other data: a
+    resumed one, or one added while it ran) so that their repetitions are not pooled twice.
+    Returns a note for each: one that had more benchmarks than the entry is named as such."""
+    if not entry.sweep_id:
+        return []
+    notes = []
+    for old, source, count in db.execute("SELECT id, source, (SELECT count(DISTINCT benchmark) FROM measurements "
+                                         "WHERE entry_id = entries.id) FROM entries WHERE sweep_id = ?",
+                                         (entry.sweep_id,)).fetchall():
+        fewer = len(entry.benchmarks) < count
+        notes.append(f"history: {'note: ' if fewer else ''}replaces the earlier entry of the same sweep "
+                     f"({count} benchmarks, from {one_line(source)}) with this one ({len(entry.benchmarks)} "
+                     f"benchmarks{', fewer' if fewer else ''})")
+        _delete(db, old)
+    return notes
+
+
 def _name_ids(db: sqlite3.Connection, names: set[str]) -> dict[str, int]:
     db.executemany("INSERT OR IGNORE INTO names (name) VALUES (?)", [(name,) for name in sorted(names)])
     ids = {}
@@ -440,6 +681,7 @@ def _grouped(rows: list[tuple], pattern: re.Pattern | None, commit_dates: dict[s
 
 
 def open_store(path: Path | None = None, create: bool = True) -> Store:
-    """The database at `path` (default_path() when None), made and migrated as needed; with
-    create=False a missing one is one line (the read verbs). Use as `with open_store(...) as store:`."""
+    """The database at `path` (default_path() when None), made and migrated as needed, holding
+    its lock shared until closed; with create=False read-only, and a missing or empty one is one
+    line (the read verbs). Use as `with open_store(...) as store:`."""
     return Store(default_path() if path is None else Path(path), create)
