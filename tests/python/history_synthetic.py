@@ -143,50 +143,66 @@ def done_when_benchmarks() -> list[Bench]:
 
 # ---- the rate study ---------------------------------------------------------------------------
 
-def _step_series(count: int, step: float, commits: int, seed: int, where: str) -> tuple[list[Series], list[int]]:
-    """count series of one random level each and where each one's step is (-1: none). where:
-    "inside" (a step of `step`, a factor, at a random commit with at least two commits on each
-    side), "newest" (the step at the newest commit) or "spike" (`step` at one random commit
-    before the newest, that commit only: no step)."""
+EVERY_FIVE_COMMITS = 30   # commits of a series with a step every five commits
+
+
+def _steps_at(where: str, step: float, commits: int, rng: np.random.Generator) -> tuple[dict, dict]:
+    """(steps, spikes) of one series: see _step_series."""
+    if where in ("up-and-down", "staircase"):
+        return {at: step if where == "staircase" or at % 10 else 1 / step for at in range(5, commits - 1, 5)}, {}
+    at = commits - 1 if where == "newest" else int(rng.integers(2 if where == "inside" else 0, commits - 1))
+    if where == "spike":
+        return {}, {at: step}
+    return ({at: step} if step != 1.0 else {}), {}
+
+
+def _step_series(count: int, step: float, commits: int, seed: int, where: str) -> tuple[list[Series], list[set]]:
+    """count series of one random level each, and each one's steps (the commits they begin at).
+    where: "inside" (a step of `step`, a factor, at a random commit with at least two commits
+    on each side), "newest" (the step at the newest commit), "spike" (`step` at one random
+    commit before the newest, that commit only: no step), "staircase" (`step` every five
+    commits) or "up-and-down" (every five commits, `step` and back by turns)."""
     rng = np.random.default_rng(seed)
     series, truth = [], []
     for i in range(count):
-        at = commits - 1 if where == "newest" else int(rng.integers(2 if where == "inside" else 0, commits - 1))
+        steps, spikes = _steps_at(where, step, commits, rng)
         level = float(np.exp(rng.uniform(np.log(1e-5), np.log(1.0))))
-        steps = {at: step} if step != 1.0 and where != "spike" else {}
-        spikes = {at: step} if where == "spike" else {}
         series.append(make_series(f"BM_{i}", "m", simulate(level, commits, rng, steps, spikes)))
-        truth.append(at if steps else -1)
+        truth.append(set(steps))
     return series, truth
 
 
-def evaluate(series: list[Series], truth: list[int], joint: bool, alpha: float = 0.05) -> dict:
+def evaluate(series: list[Series], truth: list[set], joint: bool, alpha: float = 0.05) -> dict:
     """find_regressions over the series, in one call (joint: one Holm family) or one call each.
-    truth: the index of each series' step, -1 for none. Counts series with a change at the true
-    commit, with any change, and changes elsewhere than the true commit."""
+    truth: the commits each series' steps begin at (none: empty). Counts the series with a change
+    at each of its steps' commits (and some), the series with any change, and changes elsewhere."""
     if joint:
         changes = find_regressions(series, alpha)
     else:
         changes = [change for one in series for change in find_regressions([one], alpha)]
-    by_name = {one.benchmark: at for one, at in zip(series, truth)}
+    by_name = {one.benchmark: steps for one, steps in zip(series, truth)}
     found: dict[str, set[int]] = {}
     for change in changes:
         found.setdefault(change.benchmark, set()).add(change.index)
-    exact = sum(1 for name, at in by_name.items() if at in found.get(name, ()))
-    extra = sum(len(indices - {by_name[name]}) for name, indices in found.items())
+    exact = sum(1 for name, steps in by_name.items() if steps and steps <= found.get(name, set()))
+    extra = sum(len(indices - by_name[name]) for name, indices in found.items())
     return {"series": len(series), "exact": exact, "anywhere": len(found), "extra": extra}
 
 
 def study(count: int = 100, commits: int = 14, seed: int = 7) -> list[tuple[str, str, dict]]:
     """(case, mode, counts) for stable series, one-commit spikes of +25%, steps of 5, 10, 15 and
-    20% inside the series and at the newest commit, and 10% faster; each case as one call per
-    series and as one call over all of them."""
+    20% inside the series and at the newest commit, 10% faster, and (over EVERY_FIVE_COMMITS)
+    steps every five commits: +-10% and +-15% by turns, and +10% each; each case as one call
+    per series and as one call over all of them."""
     cases = [("stable", 1.0, "inside"), ("+25% spike", 1.25, "spike")] \
         + [(f"+{s}% inside", 1 + s / 100, "inside") for s in (5, 10, 15, 20)] + [("-10% inside", 1 / 1.1, "inside")] \
-        + [(f"+{s}% newest", 1 + s / 100, "newest") for s in (5, 10, 15, 20)]
+        + [(f"+{s}% newest", 1 + s / 100, "newest") for s in (5, 10, 15, 20)] \
+        + [("+-10% every 5", 1.1, "up-and-down"), ("+-15% every 5", 1.15, "up-and-down"),
+           ("+10% every 5", 1.1, "staircase")]
     rows = []
     for number, (case, step, where) in enumerate(cases):
-        series, truth = _step_series(count, step, commits, seed + number, where)
+        length = EVERY_FIVE_COMMITS if where in ("up-and-down", "staircase") else commits
+        series, truth = _step_series(count, step, length, seed + number, where)
         for mode, joint in (("one call each", False), (f"one call of {count}", True)):
             rows.append((case, mode, evaluate(series, truth, joint)))
     return rows
@@ -198,8 +214,9 @@ def _print_study(count: int, seed: int) -> None:
     for case, mode, counts in study(count, seed=seed):
         print(f"{case:<14} {mode:<16} {counts['exact']:>10}/{counts['series']:<3} "
               f"{counts['anywhere']:>5}/{counts['series']:<3} {counts['extra']:>14}", flush=True)
-    print(f"({time.monotonic() - began:.0f} s; 14 commits, {REPETITIONS} repetitions, CV {CV:.0%}, "
-          f"alpha 0.05; 'anywhere' for stable and spike series = false alarms)")
+    print(f"({time.monotonic() - began:.0f} s; 14 commits, 'every 5': {EVERY_FIVE_COMMITS} commits, a step at 5, 10, "
+          f"... 25, 'at the commit' = all of them; {REPETITIONS} repetitions, CV {CV:.0%}, alpha 0.05; "
+          f"'anywhere' for stable and spike series = false alarms)")
 
 
 def _change_spec(text: str) -> tuple[str, str, int, float]:

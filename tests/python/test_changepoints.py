@@ -1,6 +1,7 @@
 """The change-point search on synthetic series in memory (history_synthetic.simulate: log-normal
-noise of CV 2%, 5 repetitions a commit): steps are found at their commit with their size,
-spikes and stable series give nothing, the newest commit is flagged on its own."""
+noise of CV 2%, 5 repetitions a commit): steps are found at their commit with their size, also
+a step every five commits (up and down by turns, or a staircase), spikes and stable series give
+nothing, the newest commit is flagged on its own."""
 import numpy as np
 import pytest
 
@@ -58,6 +59,32 @@ def test_two_steps_in_one_series_are_both_found():
     changes = find_regressions([series(steps={4: 1.15, 10: 1.15}, seed=5)])
     assert [change.index for change in changes] == [4, 10]
     assert all(change.ratio == pytest.approx(1.15, abs=0.04) for change in changes)
+
+
+UP_AND_DOWN = {5: 1.15, 10: 1 / 1.15, 15: 1.15, 20: 1 / 1.15, 25: 1.15}
+UNEVEN = {5: 1.2, 10: 0.8, 15: 1.25, 20: 0.85, 25: 1.3}   # a reviewer's case: only the last one was found
+STAIRCASE = {5: 1.1, 10: 1.1, 15: 1.1, 20: 1.1, 25: 1.1}
+
+
+@pytest.mark.parametrize("steps", [UP_AND_DOWN, UNEVEN, STAIRCASE], ids=["up-and-down", "uneven", "staircase"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_step_every_five_commits_is_each_found_at_its_commit(steps, seed):
+    """Steps that go up and down balance: no split of the series leaves two sides that differ
+    much, yet each step is one large jump between neighbours (the search's second test)."""
+    changes = find_regressions([series(steps=steps, commits=30, seed=seed)])
+    assert [change.index for change in changes] == [5, 10, 15, 20, 25], changes
+    assert all(change.ratio == pytest.approx(steps[change.index], abs=0.04) for change in changes)
+    assert all((change.before, change.after) == (5, 5) for change in changes)
+
+
+@pytest.mark.parametrize("commits, every, seed", [(60, 5, 5), (60, 5, 11), (120, 10, 6)])
+def test_steps_up_and_down_in_a_long_series_are_each_found_at_their_commit(commits, every, seed):
+    """Between other steps a segment's largest Q can sit a commit off its step (these seeds did);
+    the split is at the largest Q of the shorter intervals, around one step alone."""
+    steps = {at: 1.1 if at % (2 * every) else 1 / 1.1 for at in range(every, commits - 1, every)}
+    one = series(steps=steps, commits=commits, seed=seed)
+    assert set(steps) <= set(detect([point.real_times for point in one.points]))
+    assert [change.index for change in find_regressions([one])] == sorted(steps)
 
 
 def test_machines_and_benchmarks_are_separate_series():
